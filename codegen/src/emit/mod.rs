@@ -1,0 +1,3 @@
+//! Emitters: each turns the contract model (or descriptors) into Rust tokens.
+
+pub mod json;

@@ -1,0 +1,1 @@
+//! Generated Rust for the Traffic Tacos contracts (see `proto/`).

@@ -1,0 +1,5 @@
+//! The Traffic Tacos gateway.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! Shared runtime for Tacos services.
+#![deny(missing_docs)]

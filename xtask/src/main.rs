@@ -1,0 +1,5 @@
+//! Project tasks; run as `cargo xtask <task>`.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
