@@ -1,0 +1,142 @@
+//! Finding or starting the Redis the tests talk to.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+/// A Redis for the test run: either the one `REDIS_URL` names, or a private `redis-server`
+/// child process that is stopped when this value is dropped.
+pub(crate) struct TestRedis {
+    /// The URL tests receive as `REDIS_URL`.
+    pub(crate) url: String,
+    child: Option<Child>,
+}
+
+impl TestRedis {
+    /// Uses `REDIS_URL` when it answers `PING`; otherwise starts a private server on a free port.
+    pub(crate) fn obtain() -> anyhow::Result<Self> {
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            match host_port(&url).and_then(|addr| ping(&addr)) {
+                Ok(()) => {
+                    eprintln!("xtask: using REDIS_URL={url}");
+                    return Ok(Self { url, child: None });
+                }
+                Err(err) => eprintln!("xtask: REDIS_URL={url} does not answer ({err}); starting a private redis-server"),
+            }
+        }
+        ensure_installed()?;
+        let port = free_port()?;
+        let dir = std::env::temp_dir().join(format!("tacos-test-redis-{port}"));
+        std::fs::create_dir_all(&dir)?;
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting redis-server")?;
+        let redis = Self {
+            url: format!("redis://127.0.0.1:{port}/"),
+            child: Some(child),
+        };
+        let addr = format!("127.0.0.1:{port}");
+        let started = Instant::now();
+        while let Err(err) = ping(&addr) {
+            if started.elapsed() > Duration::from_secs(10) {
+                bail!("private redis-server on {addr} did not answer within 10 s: {err}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("xtask: started a private redis-server at {}", redis.url);
+        Ok(redis)
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Makes sure `redis-server` and `redis-cli` are on the PATH, installing them with apt as root.
+fn ensure_installed() -> anyhow::Result<()> {
+    let present = |bin: &str| {
+        Command::new(bin)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok()
+    };
+    if present("redis-server") && present("redis-cli") {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false);
+    if !is_root {
+        bail!("redis-server is not installed; install it with `sudo apt-get install -y redis-server` (or set REDIS_URL to a running Redis)");
+    }
+    eprintln!("xtask: installing redis-server with apt-get");
+    for args in [&["update"][..], &["install", "-y", "redis-server"][..]] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()?;
+        if !status.success() {
+            bail!("`apt-get {}` failed; install redis-server by hand: `apt-get install -y redis-server`", args.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// `redis://host:port/db` → `host:port`.
+fn host_port(url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("redis://")
+        .context("REDIS_URL must start with redis://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    Ok(if host_port.contains(':') {
+        host_port.to_string()
+    } else {
+        format!("{host_port}:6379")
+    })
+}
+
+fn ping(addr: &str) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(1);
+    let sock = addr
+        .parse()
+        .with_context(|| format!("bad address {addr}"))?;
+    let mut stream = TcpStream::connect_timeout(&sock, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(b"PING\r\n")?;
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply)?;
+    if &reply != b"+PONG\r\n" {
+        bail!("unexpected reply {:?}", String::from_utf8_lossy(&reply));
+    }
+    Ok(())
+}

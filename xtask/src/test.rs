@@ -1,0 +1,53 @@
+//! `cargo xtask test`: everything CI checks, in the order that fails fastest.
+
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+use crate::redis_server::TestRedis;
+use crate::workspace_root;
+
+/// Runs fmt check, clippy with `-D warnings`, the generated-code drift check and all tests.
+///
+/// Arguments after `--` go to `cargo test` (for example a test name filter).
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    let test_args: Vec<&str> = match args.iter().position(|a| a == "--") {
+        Some(i) => args[i + 1..].iter().map(String::as_str).collect(),
+        None => args.iter().map(String::as_str).collect(),
+    };
+    cargo(&["fmt", "--all", "--check"], &[])
+        .context("formatting differs: run `cargo fmt --all`")?;
+    cargo(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    let redis = TestRedis::obtain()?;
+    let mut cmd = vec!["test", "--workspace"];
+    if !test_args.is_empty() {
+        cmd.push("--");
+        cmd.extend(test_args);
+    }
+    cargo(&cmd, &[("REDIS_URL", redis.url.as_str())])
+}
+
+fn cargo(args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` failed", args.join(" "));
+    }
+    Ok(())
+}
