@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use prost_reflect::DescriptorPool;
-use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver};
+use protox::file::{
+    ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
+};
 
 /// The result of loading a set of contracts.
 #[derive(Debug, Clone)]

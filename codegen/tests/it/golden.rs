@@ -48,14 +48,19 @@ fn the_descriptor_set_keeps_options_and_comments() {
         .unwrap()
         .contents;
     let pool = prost_reflect::DescriptorPool::decode(bytes.as_slice()).expect("a valid set");
-    let http = pool.get_extension_by_name("google.api.http").expect("the option is declared");
+    let http = pool
+        .get_extension_by_name("google.api.http")
+        .expect("the option is declared");
     let method = pool
         .get_service_by_name("library.v1.LibraryService")
         .unwrap()
         .methods()
         .find(|m| m.name() == "GetBook")
         .unwrap();
-    assert!(method.options().has_extension(&http), "google.api.http survives encoding");
+    assert!(
+        method.options().has_extension(&http),
+        "google.api.http survives encoding"
+    );
     let file = method.parent_file();
     let info = file.file_descriptor_proto().source_code_info.as_ref();
     let comments = info

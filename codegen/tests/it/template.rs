@@ -23,7 +23,12 @@ fn variable_with_a_multi_segment_pattern() {
                 lit("v1"),
                 var(
                     "name",
-                    vec![lit("shelves"), Segment::Wildcard, lit("books"), Segment::Wildcard]
+                    vec![
+                        lit("shelves"),
+                        Segment::Wildcard,
+                        lit("books"),
+                        Segment::Wildcard
+                    ]
                 ),
             ],
             verb: None,
@@ -37,7 +42,10 @@ fn deep_wildcards_alone_and_in_variables() {
     let t = parse_template("/v1/files/**").unwrap();
     assert_eq!(t.segments.last(), Some(&Segment::DeepWildcard));
     let t = parse_template("/v1/{path=files/**}").unwrap();
-    assert_eq!(t.segments[1], var("path", vec![lit("files"), Segment::DeepWildcard]));
+    assert_eq!(
+        t.segments[1],
+        var("path", vec![lit("files"), Segment::DeepWildcard])
+    );
     assert_eq!(t.to_string(), "/v1/{path=files/**}");
 }
 
@@ -62,7 +70,10 @@ fn nested_field_paths() {
 
 #[test]
 fn shorthand_prints_canonically() {
-    assert_eq!(parse_template("/v1/{id=*}").unwrap().to_string(), "/v1/{id}");
+    assert_eq!(
+        parse_template("/v1/{id=*}").unwrap().to_string(),
+        "/v1/{id}"
+    );
     assert_eq!(parse_template("/v1/{id}").unwrap().to_string(), "/v1/{id}");
     let text = "/v1/users/{user_id}/items/{item.id=i/*}:do-it";
     assert_eq!(parse_template(text).unwrap().to_string(), text);
@@ -71,7 +82,11 @@ fn shorthand_prints_canonically() {
 #[track_caller]
 fn malformed(text: &str, column: usize, reason: &str) {
     let err = parse_template(text).expect_err(text);
-    assert_eq!((err.column, err.reason.as_str()), (column, reason), "{text}");
+    assert_eq!(
+        (err.column, err.reason.as_str()),
+        (column, reason),
+        "{text}"
+    );
     assert_eq!(
         err.to_string(),
         format!("malformed path template `{text}` at column {column}: {reason}")

@@ -58,7 +58,10 @@ fn bindings_come_from_rules_and_the_default() {
         ["POST /common.v1.AdminService/GetSystemHealth body * (Default)"]
     );
     assert_eq!(
-        routes(&generated, "reservation.v1.WorkerService.ProcessReservationExpiry"),
+        routes(
+            &generated,
+            "reservation.v1.WorkerService.ProcessReservationExpiry"
+        ),
         ["POST /reservation.v1.WorkerService/ProcessReservationExpiry body * (Default)"]
     );
 }

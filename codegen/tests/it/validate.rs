@@ -26,7 +26,9 @@ fn single_problem(body: &str, rules: &str) -> (ProblemKind, String) {
 #[test]
 fn valid_bindings_pass() {
     let (contract, problems) = check(
-        &one_method(r#"get: "/v1/items/{id}/{inner.name}" additional_bindings { post: "/v1/items" body: "*" }"#),
+        &one_method(
+            r#"get: "/v1/items/{id}/{inner.name}" additional_bindings { post: "/v1/items" body: "*" }"#,
+        ),
         "",
     );
     assert!(problems.is_empty(), "{:#?}", lines(&problems));
@@ -90,7 +92,10 @@ fn map_field_in_path() {
 fn repeated_message_on_the_way_to_a_path_field() {
     let (kind, message) = single_problem(&one_method(r#"get: "/v1/{inner.children.name}""#), "");
     assert_eq!(kind, ProblemKind::FieldNotAllowedInPath);
-    assert!(message.contains("goes through `children`, a repeated field"), "{message}");
+    assert!(
+        message.contains("goes through `children`, a repeated field"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -139,7 +144,9 @@ fn two_bindings_matching_the_same_requests() {
 #[test]
 fn invalid_rules() {
     let (_, problems) = check(
-        &one_method(r#"get: "/v1/items/{id}" body: "*" additional_bindings { post: "/v1/items" body: "inner.name" }"#),
+        &one_method(
+            r#"get: "/v1/items/{id}" body: "*" additional_bindings { post: "/v1/items" body: "inner.name" }"#,
+        ),
         "",
     );
     assert_eq!(
@@ -233,7 +240,11 @@ http:
 fn overlap(a: &str, b: &str) -> bool {
     let (a, b) = (parse_template(a).unwrap(), parse_template(b).unwrap());
     let forward = templates_overlap(&a, &b);
-    assert_eq!(forward, templates_overlap(&b, &a), "overlap must be symmetric");
+    assert_eq!(
+        forward,
+        templates_overlap(&b, &a),
+        "overlap must be symmetric"
+    );
     forward
 }
 
@@ -250,8 +261,14 @@ fn route_overlap_is_exact() {
     assert!(!overlap("/a/b/**", "/a/c/**"));
     assert!(!overlap("/a/*:x", "/a/*:y"), "different verbs");
     assert!(!overlap("/a/b:x", "/a/b"), "a literal never ends in a verb");
-    assert!(overlap("/a/*:x", "/a/*"), "`*` takes the whole last segment, verb included");
+    assert!(
+        overlap("/a/*:x", "/a/*"),
+        "`*` takes the whole last segment, verb included"
+    );
     assert!(overlap("/a/b:x", "/a/*:x"));
-    assert!(!overlap("/a/{n=**}:x", "/a:x"), "`**:x` needs a segment for the verb");
+    assert!(
+        !overlap("/a/{n=**}:x", "/a:x"),
+        "`**:x` needs a segment for the verb"
+    );
     assert!(overlap("/a/{n=**}:x", "/a/b/c:x"));
 }

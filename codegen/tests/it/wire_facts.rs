@@ -160,12 +160,17 @@ fn differences(pool: &DescriptorPool, same_files: bool) -> Vec<String> {
                     continue;
                 };
                 if same_files && e.parent_file().name() != file {
-                    out.push(format!("enum {name} is in {}, not {file}", e.parent_file().name()));
+                    out.push(format!(
+                        "enum {name} is in {}, not {file}",
+                        e.parent_file().name()
+                    ));
                 }
                 for (value, number) in values {
                     match e.get_value_by_name(value) {
                         Some(v) if v.number() == *number => {}
-                        Some(v) => out.push(format!("{name}.{value} is {}, not {number}", v.number())),
+                        Some(v) => {
+                            out.push(format!("{name}.{value} is {}, not {number}", v.number()))
+                        }
                         None => out.push(format!("{name}.{value} is missing")),
                     }
                 }
@@ -176,7 +181,10 @@ fn differences(pool: &DescriptorPool, same_files: bool) -> Vec<String> {
                     continue;
                 };
                 if same_files && m.parent_file().name() != file {
-                    out.push(format!("message {name} is in {}, not {file}", m.parent_file().name()));
+                    out.push(format!(
+                        "message {name} is in {}, not {file}",
+                        m.parent_file().name()
+                    ));
                 }
                 for (number, field, ty) in fields {
                     match m.get_field(*number) {
@@ -212,9 +220,16 @@ fn differences(pool: &DescriptorPool, same_files: bool) -> Vec<String> {
                     m.is_client_streaming(),
                     m.is_server_streaming(),
                 );
-                let expected = (input.clone(), output.clone(), *client_streaming, *server_streaming);
+                let expected = (
+                    input.clone(),
+                    output.clone(),
+                    *client_streaming,
+                    *server_streaming,
+                );
                 if actual != expected {
-                    out.push(format!("rpc {service}.{method} is {actual:?}, not {expected:?}"));
+                    out.push(format!(
+                        "rpc {service}.{method} is {actual:?}, not {expected:?}"
+                    ));
                 }
             }
         }
@@ -226,7 +241,11 @@ fn differences(pool: &DescriptorPool, same_files: bool) -> Vec<String> {
 fn the_sheet_is_read_whole() {
     let sheet = read_sheet();
     assert_eq!(sheet.packages.len(), 4);
-    let rpcs = sheet.facts.iter().filter(|f| matches!(f, Fact::Rpc { .. })).count();
+    let rpcs = sheet
+        .facts
+        .iter()
+        .filter(|f| matches!(f, Fact::Rpc { .. }))
+        .count();
     assert_eq!(rpcs, 50, "the sheet lists 50 RPCs");
 }
 
@@ -234,14 +253,22 @@ fn the_sheet_is_read_whole() {
 fn our_contracts_match_the_sheet() {
     let loaded = load_contracts(&[repo_root().join("proto")], &[]).expect("proto/ loads");
     let diffs = differences(&loaded.pool, false);
-    assert!(diffs.is_empty(), "proto/ differs from the wire facts:\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "proto/ differs from the wire facts:\n{}",
+        diffs.join("\n")
+    );
 }
 
 #[test]
 fn the_upstream_fixture_matches_the_sheet() {
     let loaded = load_contracts(&[fixture("upstream")], &[]).expect("the upstream fixture loads");
     let diffs = differences(&loaded.pool, true);
-    assert!(diffs.is_empty(), "the upstream fixture differs:\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "the upstream fixture differs:\n{}",
+        diffs.join("\n")
+    );
 }
 
 #[test]
@@ -253,7 +280,11 @@ fn a_renumbered_field_is_caught() {
         let dest = dir.path().join(relative);
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
-        std::fs::write(&dest, text.replace("string currency = 2;", "string currency = 3;")).unwrap();
+        std::fs::write(
+            &dest,
+            text.replace("string currency = 2;", "string currency = 3;"),
+        )
+        .unwrap();
     }
     let loaded = load_contracts(&[dir.path().to_owned()], &[]).unwrap();
     assert_eq!(
