@@ -1,6 +1,7 @@
 //! Integration tests of the contract pipeline (one binary for the crate).
 
 mod golden;
+mod load;
 mod support;
 mod template;
 mod upstream;
