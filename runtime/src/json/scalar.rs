@@ -226,11 +226,14 @@ impl<T: Float> Visitor<'_> for FloatVisitor<T> {
     }
 }
 
-fn serialize_float<S: Serializer>(v: f64, is_f32: bool, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_float<S: Serializer>(v: f64, is_f32: bool, serializer: S) -> Result<S::Ok, S::Error> {
     if v.is_nan() {
         serializer.serialize_str("NaN")
     } else if v.is_infinite() {
         serializer.serialize_str(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        // Integral values print without a trailing ".0", as protobuf's own printers do.
+        serializer.serialize_i64(v as i64)
     } else if is_f32 {
         serializer.serialize_f32(v as f32)
     } else {
