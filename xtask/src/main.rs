@@ -2,6 +2,7 @@
 //!
 //! Each task lives in its own module; this file only dispatches on the first argument.
 
+mod conformance;
 mod generate;
 mod redis_server;
 mod test;
@@ -15,6 +16,9 @@ tasks:
   generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
       regenerate Rust code from .proto contracts; with no arguments, every target of this
       repository; --check writes nothing and fails when generated files are stale
+  conformance
+      build protobuf's conformance runner (cached) and run the proto3 JSON tests against the
+      generated serde impls; fails on any failure not in xtask/conformance/failure_list.txt
   test [-- TEST-ARGS]
       the one test command: fmt check, clippy -D warnings, generate --check, and every test
       against a real Redis (REDIS_URL when it answers, else a private redis-server)";
@@ -26,6 +30,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     };
     match task.as_str() {
+        "conformance" => conformance::run(rest),
         "generate" => generate::run(rest),
         "test" => test::run(rest),
         "help" | "--help" | "-h" => {

@@ -1,0 +1,3 @@
+//! Integration tests of the runtime, one binary for the whole crate.
+
+mod json;
