@@ -64,7 +64,7 @@ pub enum Store {
     /// In this process.
     Memory(MemoryBackend),
     /// In Redis (standalone or cluster).
-    Redis(RedisBackend),
+    Redis(Box<RedisBackend>),
 }
 
 impl From<MemoryBackend> for Store {
@@ -75,7 +75,7 @@ impl From<MemoryBackend> for Store {
 
 impl From<RedisBackend> for Store {
     fn from(backend: RedisBackend) -> Self {
-        Self::Redis(backend)
+        Self::Redis(Box::new(backend))
     }
 }
 
@@ -109,7 +109,7 @@ impl WaitingRoom {
         default_config.validate()?;
         let backend: Arc<dyn Backend> = match store.into() {
             Store::Memory(b) => Arc::new(b),
-            Store::Redis(b) => Arc::new(b),
+            Store::Redis(b) => Arc::new(*b),
         };
         let configs: Arc<RwLock<HashMap<String, EventConfig>>> = Arc::default();
         let lookup = {
@@ -334,11 +334,10 @@ impl WaitingRoom {
             total_waiting: raw.waiting,
             total_admitted: raw.admitted,
             admission_rate_per_minute: raw.admitted_in_window * 60_000 / RATE_WINDOW_MS,
-            average_wait_seconds: if raw.admitted == 0 {
-                0
-            } else {
-                raw.total_wait_ms / raw.admitted / 1000
-            },
+            average_wait_seconds: raw
+                .total_wait_ms
+                .checked_div(raw.admitted)
+                .map_or(0, |ms| ms / 1000),
             last_updated: SystemTime::now(),
         })
     }
