@@ -1,0 +1,3 @@
+//! Integration tests of tacos-runtime (one binary keeps link times down).
+
+mod waiting_room;
