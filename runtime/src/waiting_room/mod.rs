@@ -288,11 +288,32 @@ impl WaitingRoom {
     }
 
     /// Uses a reservation token for `event_id` and `user_id`; succeeds exactly once.
+    ///
+    /// If the answer is lost (the call fails as unavailable after reaching the store), a new
+    /// call reports [`ConsumeOutcome::AlreadyUsed`]; callers that retry should use
+    /// [`WaitingRoom::consume_idempotent`].
     pub async fn consume(
         &self,
         reservation_token: &str,
         event_id: &str,
         user_id: &str,
+    ) -> Result<ConsumeOutcome, WaitingRoomError> {
+        // Unique per call: if the store runs a resent copy of this call, the copy recognises
+        // its own earlier success instead of reporting "already used".
+        let nonce = token::new_reservation_token();
+        self.consume_idempotent(reservation_token, event_id, user_id, &nonce)
+            .await
+    }
+
+    /// Like [`WaitingRoom::consume`], but a retry carrying the same `idempotency_key` (for
+    /// example the reservation request's own key) gets [`ConsumeOutcome::Consumed`] again
+    /// instead of "already used"; any other key still gets "already used".
+    pub async fn consume_idempotent(
+        &self,
+        reservation_token: &str,
+        event_id: &str,
+        user_id: &str,
+        idempotency_key: &str,
     ) -> Result<ConsumeOutcome, WaitingRoomError> {
         if !token::is_reservation_token(reservation_token)
             || !token::valid_event_id(event_id)
@@ -300,9 +321,14 @@ impl WaitingRoom {
         {
             return Ok(ConsumeOutcome::Invalid);
         }
-        // Unique per call: if the store runs a resent copy of this call, the copy recognises
-        // its own earlier success instead of reporting "already used".
-        let nonce = token::new_reservation_token();
+        if idempotency_key.is_empty() || idempotency_key.len() > 256 {
+            return Err(WaitingRoomError::invalid(
+                "idempotency_key",
+                "a key of 1 to 256 bytes is required",
+            ));
+        }
+        // Prefixed so that no caller key can equal the marker a leave writes.
+        let nonce = format!("k:{idempotency_key}");
         self.inner
             .backend
             .consume(ConsumeArgs {

@@ -82,7 +82,11 @@ pub async fn joins_get_fifo_positions_and_are_idempotent(h: &Harness) {
         .collect();
     assert_eq!(tokens.len(), 5);
     for t in &tokens {
-        assert!(t.len() >= 22 && t.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)));
+        assert!(
+            t.len() >= 22
+                && t.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+        );
     }
 }
 
@@ -154,7 +158,12 @@ pub async fn status_reports_position_eta_and_renews_heartbeat(h: &Harness) {
     // No admission measured yet: the ETA uses the configured rate (5 / 2 per second).
     assert_eq!(view.eta_seconds, 3);
     assert!(!view.admission_ready);
-    assert!(room.status(&by_position[1].waiting_token).await.unwrap().admission_ready);
+    assert!(
+        room.status(&by_position[1].waiting_token)
+            .await
+            .unwrap()
+            .admission_ready
+    );
 
     // Polling keeps the place alive across several heartbeat periods.
     for _ in 0..6 {
@@ -178,11 +187,20 @@ pub async fn leave_moves_everyone_behind_up(h: &Harness) {
     let c = room.join(&event, &user("c")).await.unwrap();
     let left = room.leave(&b.waiting_token).await.unwrap();
     assert!(left.left);
-    assert!(!room.leave(&b.waiting_token).await.unwrap().left, "leaving twice is a no-op");
+    assert!(
+        !room.leave(&b.waiting_token).await.unwrap().left,
+        "leaving twice is a no-op"
+    );
     assert_eq!(position(&room, &a.waiting_token).await, 1);
     assert_eq!(position(&room, &c.waiting_token).await, 2);
-    assert_eq!(room.status(&b.waiting_token).await.unwrap().status, QueueStatus::Left);
-    let admission = room.request_admission(&b.waiting_token, &event, "").await.unwrap();
+    assert_eq!(
+        room.status(&b.waiting_token).await.unwrap().status,
+        QueueStatus::Left
+    );
+    let admission = room
+        .request_admission(&b.waiting_token, &event, "")
+        .await
+        .unwrap();
     assert_eq!(admission.status, AdmissionStatus::Denied);
     assert_eq!(admission.reason, Some(DenialReason::NoLongerQueued));
 
@@ -202,18 +220,26 @@ pub async fn lapsed_heartbeats_never_block_the_head(h: &Harness) {
     let event = h.event("ghosts");
     // Ten ghosts join first and never come back.
     for i in 0..10 {
-        room.join(&event, &user(format!("ghost-{i}"))).await.unwrap();
+        room.join(&event, &user(format!("ghost-{i}")))
+            .await
+            .unwrap();
     }
     let alive = room.join(&event, &user("alive")).await.unwrap();
     assert_eq!(alive.position, 11);
-    let denied = room.request_admission(&alive.waiting_token, &event, "user-alive").await.unwrap();
+    let denied = room
+        .request_admission(&alive.waiting_token, &event, "user-alive")
+        .await
+        .unwrap();
     assert_eq!(denied.reason, Some(DenialReason::NotYourTurn));
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         room.status(&alive.waiting_token).await.unwrap();
     }
     assert_eq!(position(&room, &alive.waiting_token).await, 1);
-    let granted = room.request_admission(&alive.waiting_token, &event, "user-alive").await.unwrap();
+    let granted = room
+        .request_admission(&alive.waiting_token, &event, "user-alive")
+        .await
+        .unwrap();
     assert_eq!(granted.status, AdmissionStatus::Granted, "{granted:?}");
     assert_eq!(room.stats(&event).await.unwrap().total_waiting, 0);
     // A ghost's later poll or admission request does not bring it back.
@@ -228,17 +254,29 @@ pub async fn admission_respects_window_bucket_and_repeats_the_grant(h: &Harness)
     for i in 0..4 {
         tickets.push(room.join(&event, &user(i)).await.unwrap());
     }
-    let third = room.request_admission(&tickets[2].waiting_token, &event, "user-2").await.unwrap();
+    let third = room
+        .request_admission(&tickets[2].waiting_token, &event, "user-2")
+        .await
+        .unwrap();
     assert_eq!(third.status, AdmissionStatus::Denied);
     assert_eq!(third.reason, Some(DenialReason::NotYourTurn));
     assert!(third.reservation_token.is_empty());
 
-    let first = room.request_admission(&tickets[0].waiting_token, &event, "user-0").await.unwrap();
+    let first = room
+        .request_admission(&tickets[0].waiting_token, &event, "user-0")
+        .await
+        .unwrap();
     assert_eq!(first.status, AdmissionStatus::Granted);
     assert!(first.ttl_seconds > 0 && first.ttl_seconds <= 300);
     assert!(first.valid_until.unwrap() > std::time::SystemTime::now());
-    let repeat = room.request_admission(&tickets[0].waiting_token, &event, "user-0").await.unwrap();
-    assert_eq!(repeat.reservation_token, first.reservation_token, "same grant while valid");
+    let repeat = room
+        .request_admission(&tickets[0].waiting_token, &event, "user-0")
+        .await
+        .unwrap();
+    assert_eq!(
+        repeat.reservation_token, first.reservation_token,
+        "same grant while valid"
+    );
     let status = room.status(&tickets[0].waiting_token).await.unwrap();
     assert_eq!(status.status, QueueStatus::Ready);
     assert!(status.admission_ready);
@@ -249,11 +287,17 @@ pub async fn admission_respects_window_bucket_and_repeats_the_grant(h: &Harness)
 
     // The admitted user left the queue: everyone moved up.
     assert_eq!(position(&room, &tickets[2].waiting_token).await, 2);
-    let second = room.request_admission(&tickets[1].waiting_token, &event, "").await.unwrap();
+    let second = room
+        .request_admission(&tickets[1].waiting_token, &event, "")
+        .await
+        .unwrap();
     assert_eq!(second.status, AdmissionStatus::Granted);
     assert_ne!(second.reservation_token, first.reservation_token);
     // Inside the window now, but the bucket is empty.
-    let limited = room.request_admission(&tickets[2].waiting_token, &event, "user-2").await.unwrap();
+    let limited = room
+        .request_admission(&tickets[2].waiting_token, &event, "user-2")
+        .await
+        .unwrap();
     assert_eq!(limited.status, AdmissionStatus::Denied);
     assert_eq!(limited.reason, Some(DenialReason::RateLimited));
 
@@ -262,9 +306,15 @@ pub async fn admission_respects_window_bucket_and_repeats_the_grant(h: &Harness)
     room.set_event_config(&other, strict_bucket(1, 1)).unwrap();
     let x = room.join(&other, &user("x")).await.unwrap();
     let y = room.join(&other, &user("y")).await.unwrap();
-    let granted = room.request_admission(&x.waiting_token, &other, "user-x").await.unwrap();
+    let granted = room
+        .request_admission(&x.waiting_token, &other, "user-x")
+        .await
+        .unwrap();
     assert_eq!(granted.status, AdmissionStatus::Granted);
-    let denied = room.request_admission(&y.waiting_token, &other, "user-y").await.unwrap();
+    let denied = room
+        .request_admission(&y.waiting_token, &other, "user-y")
+        .await
+        .unwrap();
     assert_eq!(denied.reason, Some(DenialReason::RateLimited));
 }
 
@@ -280,16 +330,25 @@ pub async fn bucket_refills_at_the_configured_rate(h: &Harness) {
     let a = room.join(&event, &user("a")).await.unwrap();
     let b = room.join(&event, &user("b")).await.unwrap();
     assert_eq!(
-        room.request_admission(&a.waiting_token, &event, "").await.unwrap().status,
+        room.request_admission(&a.waiting_token, &event, "")
+            .await
+            .unwrap()
+            .status,
         AdmissionStatus::Granted
     );
     assert_eq!(
-        room.request_admission(&b.waiting_token, &event, "").await.unwrap().reason,
+        room.request_admission(&b.waiting_token, &event, "")
+            .await
+            .unwrap()
+            .reason,
         Some(DenialReason::RateLimited)
     );
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(
-        room.request_admission(&b.waiting_token, &event, "").await.unwrap().status,
+        room.request_admission(&b.waiting_token, &event, "")
+            .await
+            .unwrap()
+            .status,
         AdmissionStatus::Granted
     );
 }
@@ -324,7 +383,11 @@ pub async fn concurrent_admissions_never_exceed_the_bucket(h: &Harness) {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(granted.len(), 10, "exactly the bucket's worth of distinct grants");
+    assert_eq!(
+        granted.len(),
+        10,
+        "exactly the bucket's worth of distinct grants"
+    );
     assert!(limited >= 100);
     let stats = room.stats(&event).await.unwrap();
     assert_eq!(stats.total_admitted, 10);
@@ -336,19 +399,42 @@ pub async fn reservation_tokens_are_bound_and_single_use(h: &Harness) {
     let room = h.room(open_config()).await;
     let event = h.event("consume");
     let a = room.join(&event, &user("a")).await.unwrap();
-    let grant = room.request_admission(&a.waiting_token, &event, "user-a").await.unwrap();
+    let grant = room
+        .request_admission(&a.waiting_token, &event, "user-a")
+        .await
+        .unwrap();
     let rt = grant.reservation_token.clone();
-    assert_eq!(room.consume(&rt, &event, "user-b").await.unwrap(), ConsumeOutcome::Invalid);
     assert_eq!(
-        room.consume(&rt, &h.event("elsewhere"), "user-a").await.unwrap(),
+        room.consume(&rt, &event, "user-b").await.unwrap(),
         ConsumeOutcome::Invalid
     );
-    assert_eq!(room.consume("r1.garbage", &event, "user-a").await.unwrap(), ConsumeOutcome::Invalid);
-    assert_eq!(room.consume(&rt, &event, "user-a").await.unwrap(), ConsumeOutcome::Consumed);
-    assert_eq!(room.consume(&rt, &event, "user-a").await.unwrap(), ConsumeOutcome::AlreadyUsed);
+    assert_eq!(
+        room.consume(&rt, &h.event("elsewhere"), "user-a")
+            .await
+            .unwrap(),
+        ConsumeOutcome::Invalid
+    );
+    assert_eq!(
+        room.consume("r1.garbage", &event, "user-a").await.unwrap(),
+        ConsumeOutcome::Invalid
+    );
+    assert_eq!(
+        room.consume(&rt, &event, "user-a").await.unwrap(),
+        ConsumeOutcome::Consumed
+    );
+    assert_eq!(
+        room.consume(&rt, &event, "user-a").await.unwrap(),
+        ConsumeOutcome::AlreadyUsed
+    );
     // Used: the waiting token is done and the grant is not handed out again.
-    assert_eq!(room.status(&a.waiting_token).await.unwrap().status, QueueStatus::Left);
-    let again = room.request_admission(&a.waiting_token, &event, "user-a").await.unwrap();
+    assert_eq!(
+        room.status(&a.waiting_token).await.unwrap().status,
+        QueueStatus::Left
+    );
+    let again = room
+        .request_admission(&a.waiting_token, &event, "user-a")
+        .await
+        .unwrap();
     assert_eq!(again.status, AdmissionStatus::Denied);
 
     // Consumed concurrently, a token succeeds exactly once.
@@ -374,10 +460,43 @@ pub async fn reservation_tokens_are_bound_and_single_use(h: &Harness) {
     }
     assert_eq!(consumed, 1);
 
+    // A retry carrying the caller's idempotency key gets the same answer; anyone else does not.
+    let k = room.join(&event, &user("k")).await.unwrap();
+    let rt = room
+        .request_admission(&k.waiting_token, &event, "")
+        .await
+        .unwrap()
+        .reservation_token;
+    let once = |key: &'static str| {
+        let (room, event, rt) = (room.clone(), event.clone(), rt.clone());
+        async move {
+            room.consume_idempotent(&rt, &event, "user-k", key)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(once("req-1").await, ConsumeOutcome::Consumed);
+    assert_eq!(once("req-1").await, ConsumeOutcome::Consumed);
+    assert_eq!(once("req-2").await, ConsumeOutcome::AlreadyUsed);
+    assert_eq!(
+        room.consume(&rt, &event, "user-k").await.unwrap(),
+        ConsumeOutcome::AlreadyUsed
+    );
+
     // A session-joined visitor's token is bound to the session id.
-    let s = room.join(&event, &Visitor::Session("sess-1".into())).await.unwrap();
-    let rt = room.request_admission(&s.waiting_token, &event, "").await.unwrap().reservation_token;
-    assert_eq!(room.consume(&rt, &event, "sess-1").await.unwrap(), ConsumeOutcome::Consumed);
+    let s = room
+        .join(&event, &Visitor::Session("sess-1".into()))
+        .await
+        .unwrap();
+    let rt = room
+        .request_admission(&s.waiting_token, &event, "")
+        .await
+        .unwrap()
+        .reservation_token;
+    assert_eq!(
+        room.consume(&rt, &event, "sess-1").await.unwrap(),
+        ConsumeOutcome::Consumed
+    );
 }
 
 pub async fn grants_and_reservations_expire(h: &Harness) {
@@ -388,12 +507,25 @@ pub async fn grants_and_reservations_expire(h: &Harness) {
     let room = h.room(config).await;
     let event = h.event("grant-expiry");
     let a = room.join(&event, &user("a")).await.unwrap();
-    let rt = room.request_admission(&a.waiting_token, &event, "").await.unwrap().reservation_token;
+    let rt = room
+        .request_admission(&a.waiting_token, &event, "")
+        .await
+        .unwrap()
+        .reservation_token;
     tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(room.consume(&rt, &event, "user-a").await.unwrap(), ConsumeOutcome::Expired);
-    let late = room.request_admission(&a.waiting_token, &event, "").await.unwrap();
+    assert_eq!(
+        room.consume(&rt, &event, "user-a").await.unwrap(),
+        ConsumeOutcome::Expired
+    );
+    let late = room
+        .request_admission(&a.waiting_token, &event, "")
+        .await
+        .unwrap();
     assert_eq!(late.status, AdmissionStatus::Expired);
-    assert_eq!(room.status(&a.waiting_token).await.unwrap().status, QueueStatus::Expired);
+    assert_eq!(
+        room.status(&a.waiting_token).await.unwrap().status,
+        QueueStatus::Expired
+    );
     // The user may queue again.
     let again = room.join(&event, &user("a")).await.unwrap();
     assert_ne!(again.waiting_token, a.waiting_token);
@@ -413,14 +545,20 @@ pub async fn bad_input_gets_matching_answers(h: &Harness) {
     let mut tampered = a.waiting_token.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    assert!(matches!(room.status(&tampered).await, Err(WaitingRoomError::NotFound)));
+    assert!(matches!(
+        room.status(&tampered).await,
+        Err(WaitingRoomError::NotFound)
+    ));
     let other_event = room.join(&h.event("bad-other"), &user("z")).await.unwrap();
     let secret = a.waiting_token.rsplit('.').next().unwrap();
     let grafted = format!(
         "{}.{secret}",
         other_event.waiting_token.rsplit_once('.').unwrap().0
     );
-    assert!(matches!(room.status(&grafted).await, Err(WaitingRoomError::NotFound)));
+    assert!(matches!(
+        room.status(&grafted).await,
+        Err(WaitingRoomError::NotFound)
+    ));
 
     // Admission answers in band.
     let invalid = room.request_admission(&tampered, &event, "").await.unwrap();
@@ -433,11 +571,17 @@ pub async fn bad_input_gets_matching_answers(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(cross_event.status, AdmissionStatus::Invalid);
-    let wrong_user = room.request_admission(&a.waiting_token, &event, "user-b").await.unwrap();
+    let wrong_user = room
+        .request_admission(&a.waiting_token, &event, "user-b")
+        .await
+        .unwrap();
     assert_eq!(wrong_user.status, AdmissionStatus::Invalid);
 
     assert!(!room.leave(&tampered).await.unwrap().left);
-    assert_eq!(room.leave("junk").await.unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(
+        room.leave("junk").await.unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
     for (event, visitor) in [
         ("", user("a")),
         ("has{brace}", user("a")),
@@ -463,12 +607,18 @@ pub async fn stats_per_event_and_system_wide(h: &Harness) {
     room.join(&event, &user("c")).await.unwrap();
     room.join(&other, &user("a")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    room.request_admission(&a.waiting_token, &event, "").await.unwrap();
+    room.request_admission(&a.waiting_token, &event, "")
+        .await
+        .unwrap();
 
     let stats = room.stats(&event).await.unwrap();
     assert_eq!(stats.event_id, event);
     assert_eq!(
-        (stats.total_waiting, stats.total_admitted, stats.admission_rate_per_minute),
+        (
+            stats.total_waiting,
+            stats.total_admitted,
+            stats.admission_rate_per_minute
+        ),
         (2, 1, 1)
     );
     assert_eq!(stats.average_wait_seconds, 0);
@@ -499,19 +649,28 @@ pub async fn live_updates_follow_position_and_readiness(h: &Harness) {
     let c = room.join(&event, &user("c")).await.unwrap();
     let mut updates = room.subscribe(&c.waiting_token).await.unwrap();
     let first = within(updates.next()).await.unwrap();
-    assert_eq!((first.kind, first.position), (QueueUpdateKind::PositionChanged, 3));
+    assert_eq!(
+        (first.kind, first.position),
+        (QueueUpdateKind::PositionChanged, 3)
+    );
     assert_eq!(first.waiting_token, c.waiting_token);
 
     room.leave(&b.waiting_token).await.unwrap();
     let moved = within(updates.next()).await.unwrap();
-    assert_eq!((moved.kind, moved.position), (QueueUpdateKind::PositionChanged, 2));
+    assert_eq!(
+        (moved.kind, moved.position),
+        (QueueUpdateKind::PositionChanged, 2)
+    );
 
     // Watching keeps the watcher's heartbeat alive while the others poll.
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         room.status(&a.waiting_token).await.unwrap();
     }
-    let granted = room.request_admission(&a.waiting_token, &event, "").await.unwrap();
+    let granted = room
+        .request_admission(&a.waiting_token, &event, "")
+        .await
+        .unwrap();
     assert_eq!(granted.status, AdmissionStatus::Granted);
     let ready = within(updates.next()).await.unwrap();
     assert_eq!(
@@ -521,8 +680,14 @@ pub async fn live_updates_follow_position_and_readiness(h: &Harness) {
 
     room.leave(&c.waiting_token).await.unwrap();
     let end = within(updates.next()).await.unwrap();
-    assert_eq!((end.kind, end.status), (QueueUpdateKind::TokenExpired, QueueStatus::Left));
-    assert!(within(updates.next()).await.is_none(), "the stream ends after the token is gone");
+    assert_eq!(
+        (end.kind, end.status),
+        (QueueUpdateKind::TokenExpired, QueueStatus::Left)
+    );
+    assert!(
+        within(updates.next()).await.is_none(),
+        "the stream ends after the token is gone"
+    );
 }
 
 pub async fn many_watchers_share_one_feed(h: &Harness) {

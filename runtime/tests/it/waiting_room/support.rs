@@ -157,13 +157,15 @@ impl RedisProcess {
         let script = r#"redis-server "$@" & pid=$!
             trap 'kill -9 $pid 2>/dev/null; exit 0' TERM
             while kill -0 "$WATCH" 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.5; done
-            kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#;
+            kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+            kill -0 "$WATCH" 2>/dev/null || rm -rf "$SCRATCH""#;
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
             .arg("redis-watchdog")
             .args(&args)
             .env("WATCH", std::process::id().to_string())
+            .env("SCRATCH", &self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
