@@ -29,8 +29,9 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let url = std::env::var("REDIS_URL")
-        .context("set REDIS_URL (for example redis://127.0.0.1:6379/) or run `cargo xtask bench`")?;
+    let url = std::env::var("REDIS_URL").context(
+        "set REDIS_URL (for example redis://127.0.0.1:6379/) or run `cargo xtask bench`",
+    )?;
     let threads = env_or("WR_BENCH_THREADS", 1) as usize;
     let runtime = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -93,19 +94,31 @@ async fn phases(
     // Warm up: loads the scripts and the registry entry.
     bench
         .room
-        .join(&format!("{}-warmup", bench.prefix), &Visitor::User("w".into()))
+        .join(
+            &format!("{}-warmup", bench.prefix),
+            &Visitor::User("w".into()),
+        )
         .await?;
 
     println!("\n## round trips per join");
     let event = format!("{}-calls", bench.prefix);
-    bench.room.join(&event, &Visitor::User("first".into())).await?;
+    bench
+        .room
+        .join(&event, &Visitor::User("first".into()))
+        .await?;
     let before = command_calls(&bench.admin).await?;
     let n = 10_000;
     load(bench, &event, "calls", n, concurrency).await?;
     let after = command_calls(&bench.admin).await?;
     let scripts = (after.scripts - before.scripts) as f64 / n as f64;
-    let others = (after.others - before.others) as f64 / n as f64;
-    println!("{n} joins: {scripts:.3} script calls (EVALSHA/EVAL) per join, {others:.4} other client commands per join");
+    // Two of the counted commands are the INFO calls of the first reading.
+    let inner = (after.processed - before.processed - 2) as f64 / n as f64 - scripts;
+    let usec = (after.script_usec - before.script_usec) as f64
+        / (after.scripts - before.scripts).max(1) as f64;
+    println!(
+        "{n} joins: {scripts:.3} round trips (EVALSHA/EVAL calls) per join; \
+         inside each: {inner:.1} Redis commands, {usec:.1} µs of Redis time"
+    );
 
     println!("\n## throughput ({joins} operations per run)");
     let mut join_rates = Vec::new();
@@ -116,7 +129,12 @@ async fn phases(
         join_rates.push(rate);
         let (rate, _) = load_status(bench, &tokens, concurrency).await?;
         status_rates.push(rate);
-        println!("run {}: join {:>9.0}/s   status {:>9.0}/s", run + 1, join_rates[run as usize], rate);
+        println!(
+            "run {}: join {:>9.0}/s   status {:>9.0}/s",
+            run + 1,
+            join_rates[run as usize],
+            rate
+        );
         delete_event(bench, &event, &tokens).await?;
     }
     println!(
@@ -134,7 +152,14 @@ async fn phases(
             break;
         }
         let started = Instant::now();
-        let (_, tokens) = load(bench, &event, &format!("s{size}"), size - filled, concurrency).await?;
+        let (_, tokens) = load(
+            bench,
+            &event,
+            &format!("s{size}"),
+            size - filled,
+            concurrency,
+        )
+        .await?;
         all_tokens.extend(tokens);
         filled = size;
         let fill = started.elapsed();
@@ -182,7 +207,9 @@ async fn load(
                     if i >= total || Instant::now() > deadline {
                         return Ok::<_, anyhow::Error>(tokens);
                     }
-                    let ticket = room.join(&event, &Visitor::User(format!("{tag}-{i}"))).await?;
+                    let ticket = room
+                        .join(&event, &Visitor::User(format!("{tag}-{i}")))
+                        .await?;
                     tokens.push(ticket.waiting_token);
                 }
             })
@@ -194,13 +221,20 @@ async fn load(
     }
     let elapsed = started.elapsed();
     if (tokens.len() as u64) < total {
-        bail!("phase limit reached after {} of {total} joins", tokens.len());
+        bail!(
+            "phase limit reached after {} of {total} joins",
+            tokens.len()
+        );
     }
     Ok((tokens.len() as f64 / elapsed.as_secs_f64(), tokens))
 }
 
 /// One status call per token over `concurrency` tasks; returns ops/s.
-async fn load_status(bench: &Bench, tokens: &[String], concurrency: u64) -> anyhow::Result<(f64, u64)> {
+async fn load_status(
+    bench: &Bench,
+    tokens: &[String],
+    concurrency: u64,
+) -> anyhow::Result<(f64, u64)> {
     let tokens = Arc::new(tokens.to_vec());
     let next = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + PHASE_LIMIT;
@@ -229,7 +263,12 @@ async fn load_status(bench: &Bench, tokens: &[String], concurrency: u64) -> anyh
 }
 
 /// p50 and p99 in microseconds of 2,000 sequential calls.
-async fn latency(bench: &Bench, tokens: &[String], op: Op, event: &str) -> anyhow::Result<(f64, f64)> {
+async fn latency(
+    bench: &Bench,
+    tokens: &[String],
+    op: Op,
+    event: &str,
+) -> anyhow::Result<(f64, f64)> {
     let mut samples = Vec::with_capacity(2_000);
     let base = tokens.len();
     for i in 0..2_000usize {
@@ -237,7 +276,10 @@ async fn latency(bench: &Bench, tokens: &[String], op: Op, event: &str) -> anyho
         match op {
             // Spread over the queue, so ranks from the head to the tail are looked up.
             Op::Status => {
-                bench.room.status(&tokens[(i * 7919) % tokens.len()]).await?;
+                bench
+                    .room
+                    .status(&tokens[(i * 7919) % tokens.len()])
+                    .await?;
             }
             Op::Join => {
                 bench
@@ -249,7 +291,10 @@ async fn latency(bench: &Bench, tokens: &[String], op: Op, event: &str) -> anyho
         samples.push(started.elapsed().as_secs_f64() * 1e6);
     }
     samples.sort_by(f64::total_cmp);
-    Ok((samples[samples.len() / 2], samples[samples.len() * 99 / 100]))
+    Ok((
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    ))
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -259,33 +304,44 @@ fn median(values: &mut [f64]) -> f64 {
 
 struct Calls {
     scripts: u64,
-    others: u64,
+    script_usec: u64,
+    processed: u64,
 }
 
-/// Top-level command counts. Commands a script runs are counted too in Redis 7, so only
-/// EVALSHA/EVAL (which scripts cannot call) are exact; "others" is the total processed by
-/// clients (`total_commands_processed`) minus those, minus the INFO calls themselves.
+/// Command counts. Redis 7 counts the commands a script runs as well, so round trips are the
+/// EVALSHA/EVAL calls (scripts cannot call those); the rest of `total_commands_processed` ran
+/// inside the scripts (plus the two INFO calls).
 async fn command_calls(admin: &redis::aio::MultiplexedConnection) -> anyhow::Result<Calls> {
     let mut admin = admin.clone();
-    let commandstats: String = redis::cmd("INFO").arg("commandstats").query_async(&mut admin).await?;
-    let stats: String = redis::cmd("INFO").arg("stats").query_async(&mut admin).await?;
-    let calls_of = |name: &str| {
+    let commandstats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut admin)
+        .await?;
+    let stats: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut admin)
+        .await?;
+    let field_of = |name: &str, field: &str| {
         commandstats
             .lines()
-            .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls=")))
-            .and_then(|rest| rest.split(',').next())
+            .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:")))
+            .and_then(|rest| {
+                rest.split(',')
+                    .find_map(|kv| kv.strip_prefix(&format!("{field}=")))
+            })
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0)
     };
+    let calls_of = |name: &str| field_of(name, "calls");
     let processed = stats
         .lines()
         .find_map(|l| l.strip_prefix("total_commands_processed:"))
         .and_then(|n| n.trim().parse::<u64>().ok())
         .unwrap_or(0);
-    let scripts = calls_of("evalsha") + calls_of("eval");
     Ok(Calls {
-        scripts,
-        others: processed.saturating_sub(scripts + 2),
+        scripts: calls_of("evalsha") + calls_of("eval"),
+        script_usec: field_of("evalsha", "usec") + field_of("eval", "usec"),
+        processed,
     })
 }
 
@@ -320,7 +376,10 @@ async fn cleanup(bench: &Bench) -> u64 {
             break;
         };
         if !keys.is_empty() {
-            let _: Result<i64, _> = redis::cmd("UNLINK").arg(&keys).query_async(&mut admin).await;
+            let _: Result<i64, _> = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut admin)
+                .await;
             removed += keys.len() as u64;
         }
         cursor = next;

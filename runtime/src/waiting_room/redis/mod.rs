@@ -61,6 +61,8 @@ pub struct RedisOptions {
     pub connect_timeout: Duration,
     /// Cluster only: how often a command may be resent after a redirect or a dropped connection.
     pub cluster_retries: u32,
+    /// Standalone only: commands that may queue for the shared connection.
+    pub pipeline_buffer: usize,
 }
 
 impl Default for RedisOptions {
@@ -69,6 +71,7 @@ impl Default for RedisOptions {
             op_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_millis(500),
             cluster_retries: 2,
+            pipeline_buffer: 1024,
         }
     }
 }
@@ -125,7 +128,9 @@ impl RedisBackend {
             .set_response_timeout(Some(options.op_timeout))
             .set_number_of_retries(2)
             .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
+            .set_max_delay(Duration::from_millis(500))
+            // Many concurrent callers share the connection; a deeper queue lets them pipeline.
+            .set_pipeline_buffer_size(options.pipeline_buffer);
         let manager =
             ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(redis_error)?;
         Ok(Self::with_connection(

@@ -10,7 +10,7 @@
 //! | `hb`         | zset | waiting tokens, score = heartbeat deadline (ms, server clock)   |
 //! | `m`          | hash | `seq`, `admitted`, `waitsum`, token bucket `bt`/`bts`           |
 //! | `a`          | zset | admissions of the last minute (member = reservation token)      |
-//! | `t:<token>`  | hash | visitor `v`/`id`, `s` seq, `j` joined, `st` state, `rt`/`rx`    |
+//! | `t:<token>`  | hash | visitor `v`/`id`, `j` joined (ms), `st` state, grant `rt`/`rx`  |
 //! | `v:<visitor>`| str  | the visitor's current token: join dedupe, inside the script     |
 //! | `r:<rtoken>` | hash | reservation: waiting token `wt`, `id`, `rx`, `used` nonce       |
 //! | `ch`         | chan | pub/sub notices that positions may have changed                 |
@@ -101,10 +101,10 @@ local tok = ARGV[1]
 local seq = redis.call('HINCRBY', P .. 'm', 'seq', 1)
 redis.call('ZADD', KEYS[1], seq, tok)
 redis.call('ZADD', P .. 'hb', now + hb, tok)
-redis.call('HSET', P .. 't:' .. tok, 'v', ARGV[2], 'id', ARGV[3], 's', seq, 'j', now, 'st', 'w')
+redis.call('HSET', P .. 't:' .. tok, 'v', ARGV[2], 'id', ARGV[3], 'j', now, 'st', 'w')
 redis.call('SET', KEYS[2], tok)
-local r = redis.call('ZRANK', KEYS[1], tok)
-return {tok, 'w', r + 1, now + hb, rate(now)}
+-- the newest sequence number is the last place: the position is the queue length
+return {tok, 'w', redis.call('ZCARD', KEYS[1]), now + hb, rate(now)}
 "#;
 
 /// KEYS: q. ARGV: heartbeat ms, tokens...

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt as _;
 use tacos_runtime::waiting_room::{
     AdmissionStatus, ConsumeOutcome, DenialReason, ErrorCode, EventConfig, RedisBackend,
     RedisOptions, Visitor, WaitingRoom, WaitingRoomError,
@@ -189,6 +190,9 @@ async fn restart_with_persistence_keeps_places_and_grants() {
     for i in 0..20 {
         tickets.push(room.join(event, &user(i)).await.unwrap());
     }
+    // A watcher from before the crash keeps getting pushed updates after it.
+    let mut watcher = room.subscribe(&tickets[19].waiting_token).await.unwrap();
+    assert_eq!(watcher.next().await.unwrap().position, 20);
     let mut grants = Vec::new();
     for t in &tickets[..5] {
         let a = room
@@ -236,6 +240,15 @@ async fn restart_with_persistence_keeps_places_and_grants() {
         positions.push(rejoined.position);
     }
     assert_eq!(positions, (1..=15).collect::<Vec<_>>());
+    // Drain what the watcher saw so far, then move it up once more.
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), watcher.next()).await {
+    }
+    room.leave(&tickets[10].waiting_token).await.unwrap();
+    let moved = tokio::time::timeout(Duration::from_secs(3), watcher.next())
+        .await
+        .expect("pub/sub resubscribed after the restart")
+        .unwrap();
+    assert_eq!(moved.position, 14);
     // Grants survive and are not handed out twice; the spent bucket stays spent.
     for (t, grant) in tickets.iter().zip(&grants) {
         let a = room
@@ -380,5 +393,34 @@ async fn a_join_whose_reply_was_lost_keeps_one_place_when_retried() {
         .await
         .unwrap();
     assert_eq!(other, ConsumeOutcome::AlreadyUsed);
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_pubsub_subscription_per_event_per_process() {
+    let server = RedisProcess::start(&[]);
+    let room = room_on(&server.url(), EventConfig::default());
+    let event = "fan-out";
+    let mut streams = Vec::new();
+    for i in 0..25 {
+        let t = room.join(event, &user(i)).await.unwrap();
+        let mut s = room.subscribe(&t.waiting_token).await.unwrap();
+        s.next().await.unwrap();
+        streams.push(s);
+    }
+    let channel = format!("wr:{{{event}}}:ch");
+    let numsub = server.cli(&["pubsub", "numsub", &channel]).unwrap();
+    assert_eq!(numsub.lines().nth(1).map(str::trim), Some("1"), "{numsub}");
+    let clients = server.cli(&["info", "clients"]).unwrap();
+    let pubsub_clients = clients
+        .lines()
+        .find_map(|l| l.strip_prefix("pubsub_clients:"))
+        .map(str::trim)
+        .map(str::to_owned);
+    // Redis 7.2+ reports it; older servers do not have the field.
+    if let Some(n) = pubsub_clients {
+        assert_eq!(n, "1");
+    }
+    drop(streams);
     drop(server);
 }
