@@ -123,24 +123,34 @@ async fn phases(
     println!("\n## throughput ({joins} operations per run)");
     let mut join_rates = Vec::new();
     let mut status_rates = Vec::new();
+    let mut join_cpu = Vec::new();
     for run in 0..runs {
         let event = format!("{}-throughput-{run}", bench.prefix);
+        let cpu = CpuMeter::start(&bench.admin).await?;
         let (rate, tokens) = load(bench, &event, "u", joins, concurrency).await?;
+        let (client, redis) = cpu.per_op(&bench.admin, joins).await?;
         join_rates.push(rate);
-        let (rate, _) = load_status(bench, &tokens, concurrency).await?;
-        status_rates.push(rate);
+        join_cpu.push((client, redis));
+        let cpu = CpuMeter::start(&bench.admin).await?;
+        let (status_rate, done) = load_status(bench, &tokens, concurrency).await?;
+        let (s_client, s_redis) = cpu.per_op(&bench.admin, done).await?;
+        status_rates.push(status_rate);
         println!(
-            "run {}: join {:>9.0}/s   status {:>9.0}/s",
-            run + 1,
-            join_rates[run as usize],
-            rate
+            "run {}: join {rate:>7.0}/s (CPU per join: client {client:.1} µs, redis {redis:.1} µs)   \
+             status {status_rate:>7.0}/s (client {s_client:.1} µs, redis {s_redis:.1} µs)",
+            run + 1
         );
         delete_event(bench, &event, &tokens).await?;
     }
+    let mut client: Vec<f64> = join_cpu.iter().map(|c| c.0).collect();
+    let mut redis: Vec<f64> = join_cpu.iter().map(|c| c.1).collect();
+    let (client, redis) = (median(&mut client), median(&mut redis));
     println!(
-        "median: join {:.0}/s, status {:.0}/s",
+        "median: join {:.0}/s, status {:.0}/s; CPU per join: client {client:.1} µs, redis {redis:.1} µs \
+         (one Redis core alone could serve {:.0} joins/s)",
         median(&mut join_rates),
-        median(&mut status_rates)
+        median(&mut status_rates),
+        1e6 / redis
     );
 
     println!("\n## latency by queue size (sequential calls: one round trip each)");
@@ -398,4 +408,60 @@ async fn cleanup(bench: &Bench) -> u64 {
     }
     let _: Result<i64, _> = zrem.query_async(&mut admin).await;
     removed
+}
+
+/// CPU time of this process (client) and of the Redis server over a phase.
+struct CpuMeter {
+    client: f64,
+    redis: f64,
+}
+
+impl CpuMeter {
+    async fn start(admin: &redis::aio::MultiplexedConnection) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: process_cpu_seconds()?,
+            redis: redis_cpu_seconds(admin).await?,
+        })
+    }
+
+    /// Microseconds of client and Redis CPU per operation since `start`.
+    async fn per_op(
+        &self,
+        admin: &redis::aio::MultiplexedConnection,
+        ops: u64,
+    ) -> anyhow::Result<(f64, f64)> {
+        let client = process_cpu_seconds()? - self.client;
+        let redis = redis_cpu_seconds(admin).await? - self.redis;
+        let ops = ops.max(1) as f64;
+        Ok((client * 1e6 / ops, redis * 1e6 / ops))
+    }
+}
+
+/// User + system CPU of this process, from /proc (Linux), in seconds.
+fn process_cpu_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The fields after the command name (which may contain spaces) follow the last ')'.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("odd /proc/self/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    // Linux reports these in clock ticks of 1/100 s (USER_HZ).
+    Ok(ticks / 100.0)
+}
+
+async fn redis_cpu_seconds(admin: &redis::aio::MultiplexedConnection) -> anyhow::Result<f64> {
+    let mut admin = admin.clone();
+    let info: String = redis::cmd("INFO")
+        .arg("cpu")
+        .query_async(&mut admin)
+        .await?;
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Ok(field("used_cpu_user:") + field("used_cpu_sys:"))
 }
