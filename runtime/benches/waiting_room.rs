@@ -19,7 +19,7 @@ use anyhow::{bail, Context as _};
 use tacos_runtime::waiting_room::{EventConfig, RedisBackend, RedisOptions, Visitor, WaitingRoom};
 
 /// No single phase may run longer than this.
-const PHASE_LIMIT: Duration = Duration::from_secs(120);
+const PHASE_LIMIT: Duration = Duration::from_secs(240);
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -90,19 +90,21 @@ const JOIN: &str = r#"
 local now = server_now()
 evict(now)
 local hb = tonumber(ARGV[4])
-local existing = redis.call('GET', KEYS[2])
+local tok = ARGV[1]
+-- claims the visitor key for the new token unless the visitor holds one (one command)
+local existing = redis.call('SET', KEYS[2], tok, 'NX', 'GET')
 if existing then
   local d = describe(existing, now, hb)
   if d[1] == 'w' or d[1] == 'a' then
     return {existing, d[1], d[2], d[3], rate(now)}
   end
+  -- the visitor's earlier token is finished: queue again with the new one
+  redis.call('SET', KEYS[2], tok)
 end
-local tok = ARGV[1]
 local seq = redis.call('HINCRBY', P .. 'm', 'seq', 1)
 redis.call('ZADD', KEYS[1], seq, tok)
 redis.call('ZADD', P .. 'hb', now + hb, tok)
 redis.call('HSET', P .. 't:' .. tok, 'v', ARGV[2], 'id', ARGV[3], 'j', now, 'st', 'w')
-redis.call('SET', KEYS[2], tok)
 -- the newest sequence number is the last place: the position is the queue length
 return {tok, 'w', redis.call('ZCARD', KEYS[1]), now + hb, rate(now)}
 "#;
