@@ -2,5 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod json;
+pub mod waiting_room;
+
 #[doc(hidden)]
 pub mod __private;

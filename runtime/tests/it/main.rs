@@ -1,3 +1,4 @@
-//! Integration tests of the runtime, one binary for the whole crate.
+//! Integration tests of tacos-runtime (one binary keeps link times down).
 
 mod json;
+mod waiting_room;
