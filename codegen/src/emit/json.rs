@@ -16,11 +16,7 @@ use quote::quote;
 ///
 /// `runtime` is the path generated code uses to reach the runtime crate (`::tacos_runtime`, or
 /// `crate` inside the runtime itself).
-pub fn emit_json(
-    pool: &DescriptorPool,
-    package: &str,
-    runtime: &syn::Path,
-) -> TokenStream {
+pub fn emit_json(pool: &DescriptorPool, package: &str, runtime: &syn::Path) -> TokenStream {
     let messages: Vec<TokenStream> = pool
         .all_messages()
         .filter(|m| m.package_name() == package && !m.is_map_entry())
@@ -116,8 +112,14 @@ mod naming {
         #[test]
         fn paths_climb_to_the_shared_prefix() {
             let p = |pkg, name| relative_path(pkg, name).to_string().replace(' ', "");
-            assert_eq!(p("gateway.v1", "gateway.v1.JoinQueueRequest"), "JoinQueueRequest");
-            assert_eq!(p("gateway.v1", "common.v1.Error"), "super::super::common::v1::Error");
+            assert_eq!(
+                p("gateway.v1", "gateway.v1.JoinQueueRequest"),
+                "JoinQueueRequest"
+            );
+            assert_eq!(
+                p("gateway.v1", "common.v1.Error"),
+                "super::super::common::v1::Error"
+            );
             assert_eq!(p("a.b", "a.c.X"), "super::c::X");
             assert_eq!(p("a.b", "a.b.Outer.Inner"), "outer::Inner");
             assert_eq!(p("", "Top"), "Top");
@@ -574,8 +576,10 @@ mod golden {
 
     fn generate() -> (String, Vec<u8>) {
         let dir = fixture_dir();
-        let descriptors = protox::compile(FIXTURE_FILES, [dir.join("proto")]).expect("fixture compiles");
-        let out_dir = std::env::temp_dir().join(format!("tacos-json-golden-{}", std::process::id()));
+        let descriptors =
+            protox::compile(FIXTURE_FILES, [dir.join("proto")]).expect("fixture compiles");
+        let out_dir =
+            std::env::temp_dir().join(format!("tacos-json-golden-{}", std::process::id()));
         std::fs::create_dir_all(&out_dir).expect("temp dir");
         prost_build::Config::new()
             .out_dir(&out_dir)
