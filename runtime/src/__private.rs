@@ -10,6 +10,8 @@ pub use serde;
 /// Proto3 JSON support for the generated `serde` impls.
 pub mod json {
     pub use crate::json::generated::*;
-    pub use serde::de::{Deserialize, Deserializer, Error as DeError, IgnoredAny, MapAccess, Visitor};
+    pub use serde::de::{
+        Deserialize, Deserializer, Error as DeError, IgnoredAny, MapAccess, Visitor,
+    };
     pub use serde::ser::{Serialize, SerializeMap, Serializer};
 }

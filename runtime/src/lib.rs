@@ -1,6 +1,6 @@
 //! Shared runtime for Tacos services.
 #![deny(missing_docs)]
 
-pub mod json;
 #[doc(hidden)]
 pub mod __private;
+pub mod json;

@@ -16,11 +16,7 @@ use quote::quote;
 ///
 /// `runtime` is the path generated code uses to reach the runtime crate (`::tacos_runtime`, or
 /// `crate` inside the runtime itself).
-pub fn emit_json(
-    pool: &DescriptorPool,
-    package: &str,
-    runtime: &syn::Path,
-) -> TokenStream {
+pub fn emit_json(pool: &DescriptorPool, package: &str, runtime: &syn::Path) -> TokenStream {
     let messages: Vec<TokenStream> = pool
         .all_messages()
         .filter(|m| m.package_name() == package && !m.is_map_entry())
@@ -116,8 +112,14 @@ mod naming {
         #[test]
         fn paths_climb_to_the_shared_prefix() {
             let p = |pkg, name| relative_path(pkg, name).to_string().replace(' ', "");
-            assert_eq!(p("gateway.v1", "gateway.v1.JoinQueueRequest"), "JoinQueueRequest");
-            assert_eq!(p("gateway.v1", "common.v1.Error"), "super::super::common::v1::Error");
+            assert_eq!(
+                p("gateway.v1", "gateway.v1.JoinQueueRequest"),
+                "JoinQueueRequest"
+            );
+            assert_eq!(
+                p("gateway.v1", "common.v1.Error"),
+                "super::super::common::v1::Error"
+            );
             assert_eq!(p("a.b", "a.c.X"), "super::c::X");
             assert_eq!(p("a.b", "a.b.Outer.Inner"), "outer::Inner");
             assert_eq!(p("", "Top"), "Top");
@@ -146,6 +148,8 @@ struct Field {
     shape: Shape,
     /// For oneof members: the variant path (`msg::Choice::Name`).
     variant: Option<TokenStream>,
+    /// A singular `google.protobuf.Empty`, which prost holds as `()`.
+    is_unit: bool,
 }
 
 fn fields_of(message: &MessageDescriptor, package: &str) -> (Vec<Field>, Vec<OneofDescriptor>) {
@@ -185,6 +189,8 @@ fn fields_of(message: &MessageDescriptor, package: &str) -> (Vec<Field>, Vec<One
                 codec: field_codec(&field, package),
                 shape,
                 variant,
+                is_unit: !field.is_list()
+                    && matches!(field.kind(), Kind::Message(m) if m.full_name() == "google.protobuf.Empty"),
             }
         })
         .collect();
@@ -378,16 +384,23 @@ fn emit_deserialize(
             codec,
             ..
         } = field;
+        // `()` is written out rather than moved, which lints would flag as a unit argument.
+        let (unpack, placed) = if field.is_unit {
+            (quote!(let () = __value;), quote!(()))
+        } else {
+            (quote!(), quote!(__tacos_json::place(__value)))
+        };
         let store = match field.shape {
             Shape::Implicit | Shape::Collection => quote!(__message.#rust_name = __value;),
-            Shape::Optional => quote!(__message.#rust_name = Some(__value.into());),
+            Shape::Optional => quote!(#unpack __message.#rust_name = Some(#placed);),
             Shape::Oneof(oneof) => {
                 let seen = quote::format_ident!("__oneof_{}", oneof);
                 let oneof_name = oneofs[oneof].name();
                 let variant = &field.variant;
                 quote! {
                     __tacos_json::mark_oneof(&mut #seen, #oneof_name)?;
-                    __message.#rust_name = Some(#variant(__value.into()));
+                    #unpack
+                    __message.#rust_name = Some(#variant(#placed));
                 }
             }
         };
@@ -574,8 +587,10 @@ mod golden {
 
     fn generate() -> (String, Vec<u8>) {
         let dir = fixture_dir();
-        let descriptors = protox::compile(FIXTURE_FILES, [dir.join("proto")]).expect("fixture compiles");
-        let out_dir = std::env::temp_dir().join(format!("tacos-json-golden-{}", std::process::id()));
+        let descriptors =
+            protox::compile(FIXTURE_FILES, [dir.join("proto")]).expect("fixture compiles");
+        let out_dir =
+            std::env::temp_dir().join(format!("tacos-json-golden-{}", std::process::id()));
         std::fs::create_dir_all(&out_dir).expect("temp dir");
         prost_build::Config::new()
             .out_dir(&out_dir)

@@ -111,7 +111,9 @@ mod tests {
     #[test]
     fn round_trips_every_remainder() {
         for len in 0..10u8 {
-            let data: Vec<u8> = (0..len).map(|i| i.wrapping_mul(97).wrapping_add(250)).collect();
+            let data: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(97).wrapping_add(250))
+                .collect();
             assert_eq!(decode(&encode(&data)).unwrap(), data);
         }
         assert_eq!(encode(b"foob"), "Zm9vYg==");

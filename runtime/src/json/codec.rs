@@ -136,6 +136,13 @@ impl<'de, F: FnOnce(&str) -> u32> Visitor<'de> for KeySeed<F> {
     }
 }
 
+/// Moves a parsed value into its field's type: itself, or a `Box` for the message fields prost
+/// boxes (recursive messages). Generated code cannot tell which, so it lets `From` decide.
+#[inline]
+pub fn place<T, U: From<T>>(value: T) -> U {
+    U::from(value)
+}
+
 /// Field index the generated key `match` returns for names the message does not know.
 pub const UNKNOWN_FIELD: u32 = u32::MAX;
 

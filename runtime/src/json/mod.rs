@@ -37,7 +37,7 @@ pub use options::{with_options, JsonOptions};
 pub mod generated {
     pub use super::any::Any;
     pub use super::codec::{
-        expecting_message, mark_oneof, mark_seen, Codec, Defaulted, FieldSeed, KeySeed, Ser,
+        expecting_message, mark_oneof, mark_seen, place, Codec, Defaulted, FieldSeed, KeySeed, Ser,
         UNKNOWN_FIELD,
     };
     pub use super::collections::{Map, MapKey, Repeated};

@@ -106,7 +106,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<PbValue, A::Error> {
-        ListVisitor(self.0).visit_seq(seq).map(|l| value(Kind::ListValue(l)))
+        ListVisitor(self.0)
+            .visit_seq(seq)
+            .map(|l| value(Kind::ListValue(l)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PbValue, A::Error> {

@@ -144,8 +144,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<PbTimestamp> {
     let minute = c.digits(2)?;
     let ok = ok && c.eat(b':');
     let second = c.digits(2)?;
-    if !ok || year == 0 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59
-    {
+    if !ok || year == 0 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     if day == 0 || day > days_in_month(i64::from(year), month) {
@@ -178,16 +177,21 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<PbTimestamp> {
     let seconds = days_from_civil(i64::from(year), month, day) * 86_400
         + i64::from(hour * 3600 + minute * 60 + second)
         - offset;
-    (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&seconds).then_some(PbTimestamp {
-        seconds,
-        nanos: nanos as i32,
-    })
+    (MIN_TIMESTAMP..=MAX_TIMESTAMP)
+        .contains(&seconds)
+        .then_some(PbTimestamp {
+            seconds,
+            nanos: nanos as i32,
+        })
 }
 
 /// Formats a duration, or says why it cannot be printed.
 pub(crate) fn format_duration(d: &PbDuration) -> Result<String, String> {
     if d.seconds.abs() > MAX_DURATION || d.nanos.abs() >= 1_000_000_000 {
-        return Err(format!("duration {}s {}ns out of range", d.seconds, d.nanos));
+        return Err(format!(
+            "duration {}s {}ns out of range",
+            d.seconds, d.nanos
+        ));
     }
     if (d.seconds > 0 && d.nanos < 0) || (d.seconds < 0 && d.nanos > 0) {
         return Err("duration seconds and nanos have different signs".to_owned());
@@ -241,7 +245,8 @@ impl<T> Visitor<'_> for TextVisitor<T> {
     }
 
     fn visit_str<E: Error>(self, v: &str) -> Result<T, E> {
-        (self.parse)(v).ok_or_else(|| invalid(self.field, format_args!("{v:?} is not {}", self.what)))
+        (self.parse)(v)
+            .ok_or_else(|| invalid(self.field, format_args!("{v:?} is not {}", self.what)))
     }
 }
 
@@ -300,10 +305,22 @@ mod tests {
     #[test]
     fn timestamps_print_with_z_and_grouped_digits() {
         assert_eq!(format_timestamp(&ts(0, 0)).unwrap(), "1970-01-01T00:00:00Z");
-        assert_eq!(format_timestamp(&ts(0, 10_000_000)).unwrap(), "1970-01-01T00:00:00.010Z");
-        assert_eq!(format_timestamp(&ts(0, 10_000)).unwrap(), "1970-01-01T00:00:00.000010Z");
-        assert_eq!(format_timestamp(&ts(0, 1)).unwrap(), "1970-01-01T00:00:00.000000001Z");
-        assert_eq!(format_timestamp(&ts(MIN_TIMESTAMP, 0)).unwrap(), "0001-01-01T00:00:00Z");
+        assert_eq!(
+            format_timestamp(&ts(0, 10_000_000)).unwrap(),
+            "1970-01-01T00:00:00.010Z"
+        );
+        assert_eq!(
+            format_timestamp(&ts(0, 10_000)).unwrap(),
+            "1970-01-01T00:00:00.000010Z"
+        );
+        assert_eq!(
+            format_timestamp(&ts(0, 1)).unwrap(),
+            "1970-01-01T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            format_timestamp(&ts(MIN_TIMESTAMP, 0)).unwrap(),
+            "0001-01-01T00:00:00Z"
+        );
         assert_eq!(
             format_timestamp(&ts(MAX_TIMESTAMP, 999_999_999)).unwrap(),
             "9999-12-31T23:59:59.999999999Z"
@@ -315,8 +332,14 @@ mod tests {
     #[test]
     fn timestamps_parse_offsets_and_reject_bad_forms() {
         assert_eq!(parse_timestamp("1970-01-01T08:00:00+08:00"), Some(ts(0, 0)));
-        assert_eq!(parse_timestamp("1969-12-31T16:00:00.5-08:00"), Some(ts(0, 500_000_000)));
-        assert_eq!(parse_timestamp("2000-02-29T00:00:00Z"), Some(ts(951_782_400, 0)));
+        assert_eq!(
+            parse_timestamp("1969-12-31T16:00:00.5-08:00"),
+            Some(ts(0, 500_000_000))
+        );
+        assert_eq!(
+            parse_timestamp("2000-02-29T00:00:00Z"),
+            Some(ts(951_782_400, 0))
+        );
         for bad in [
             "1970-01-01t00:00:00Z",
             "1970-01-01T00:00:00z",
@@ -350,7 +373,15 @@ mod tests {
         assert_eq!(parse_duration("-0.5s"), Some(d(0, -500_000_000)));
         assert_eq!(parse_duration("1.000000001s"), Some(d(1, 1)));
         assert_eq!(parse_duration("315576000000s"), Some(d(MAX_DURATION, 0)));
-        for bad in ["1", "s", "1.s", "+1s", "1.0000000001s", "315576000001s", "- 1s"] {
+        for bad in [
+            "1",
+            "s",
+            "1.s",
+            "+1s",
+            "1.0000000001s",
+            "315576000001s",
+            "- 1s",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

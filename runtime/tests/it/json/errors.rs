@@ -10,8 +10,13 @@ fn error_of(text: &str) -> String {
 
 #[test]
 fn wrong_types_name_the_field() {
-    let err = json::from_slice::<JoinQueueRequest>(br#"{"eventId":1}"#).unwrap_err().to_string();
-    assert!(err.contains("field `event_id`") && err.contains("expected a string"), "{err}");
+    let err = json::from_slice::<JoinQueueRequest>(br#"{"eventId":1}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("field `event_id`") && err.contains("expected a string"),
+        "{err}"
+    );
     let err = error_of(r#"{"price":"cheap"}"#);
     assert!(err.contains("field `price`"), "{err}");
     let err = error_of(r#"{"ids":[1,"x"]}"#);
@@ -23,7 +28,10 @@ fn wrong_types_name_the_field() {
 #[test]
 fn range_errors_name_the_field() {
     let err = error_of(r#"{"int32Value":1e10}"#);
-    assert!(err.contains("invalid value for field `int32_value`") && err.contains("out of range"), "{err}");
+    assert!(
+        err.contains("invalid value for field `int32_value`") && err.contains("out of range"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -40,6 +48,8 @@ fn two_members_of_a_oneof_are_rejected() {
 
 #[test]
 fn top_level_must_be_an_object() {
-    let err = json::from_slice::<JoinQueueRequest>(b"[]").unwrap_err().to_string();
+    let err = json::from_slice::<JoinQueueRequest>(b"[]")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("tacos.fixture.v1.JoinQueueRequest"), "{err}");
 }

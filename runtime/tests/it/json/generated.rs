@@ -518,7 +518,7 @@ pub mod tacos {
                                                 >::new("metadata"),
                                             )?
                                         {
-                                            __message.metadata = Some(__value.into());
+                                            __message.metadata = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     _ => {
@@ -1276,7 +1276,7 @@ pub mod tacos {
                                                 >::new("price"),
                                             )?
                                         {
-                                            __message.price = Some(__value.into());
+                                            __message.price = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     13u32 => {
@@ -1288,7 +1288,7 @@ pub mod tacos {
                                                 >::new("nested"),
                                             )?
                                         {
-                                            __message.nested = Some(__value.into());
+                                            __message.nested = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     14u32 => {
@@ -1298,7 +1298,7 @@ pub mod tacos {
                                                 __tacos_json::FieldSeed::<__tacos_json::Int32>::new("maybe"),
                                             )?
                                         {
-                                            __message.maybe = Some(__value.into());
+                                            __message.maybe = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     15u32 => {
@@ -1379,7 +1379,7 @@ pub mod tacos {
                                         {
                                             __tacos_json::mark_oneof(&mut __oneof_0, "choice")?;
                                             __message.choice = Some(
-                                                everything::Choice::ChoiceText(__value.into()),
+                                                everything::Choice::ChoiceText(__tacos_json::place(__value)),
                                             );
                                         }
                                     }
@@ -1394,7 +1394,9 @@ pub mod tacos {
                                         {
                                             __tacos_json::mark_oneof(&mut __oneof_0, "choice")?;
                                             __message.choice = Some(
-                                                everything::Choice::ChoiceNested(__value.into()),
+                                                everything::Choice::ChoiceNested(
+                                                    __tacos_json::place(__value),
+                                                ),
                                             );
                                         }
                                     }
@@ -1409,7 +1411,7 @@ pub mod tacos {
                                         {
                                             __tacos_json::mark_oneof(&mut __oneof_0, "choice")?;
                                             __message.choice = Some(
-                                                everything::Choice::ChoiceNull(__value.into()),
+                                                everything::Choice::ChoiceNull(__tacos_json::place(__value)),
                                             );
                                         }
                                     }
@@ -1422,7 +1424,7 @@ pub mod tacos {
                                                 >::new("at"),
                                             )?
                                         {
-                                            __message.at = Some(__value.into());
+                                            __message.at = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     24u32 => {
@@ -1434,7 +1436,7 @@ pub mod tacos {
                                                 >::new("ttl"),
                                             )?
                                         {
-                                            __message.ttl = Some(__value.into());
+                                            __message.ttl = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     25u32 => {
@@ -1446,7 +1448,7 @@ pub mod tacos {
                                                 >::new("mask"),
                                             )?
                                         {
-                                            __message.mask = Some(__value.into());
+                                            __message.mask = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     26u32 => {
@@ -1458,7 +1460,7 @@ pub mod tacos {
                                                 >::new("details"),
                                             )?
                                         {
-                                            __message.details = Some(__value.into());
+                                            __message.details = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     27u32 => {
@@ -1468,7 +1470,7 @@ pub mod tacos {
                                                 __tacos_json::FieldSeed::<__tacos_json::Value>::new("value"),
                                             )?
                                         {
-                                            __message.value = Some(__value.into());
+                                            __message.value = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     28u32 => {
@@ -1480,7 +1482,7 @@ pub mod tacos {
                                                 >::new("list"),
                                             )?
                                         {
-                                            __message.list = Some(__value.into());
+                                            __message.list = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     29u32 => {
@@ -1490,7 +1492,7 @@ pub mod tacos {
                                                 __tacos_json::FieldSeed::<__tacos_json::Any>::new("any"),
                                             )?
                                         {
-                                            __message.any = Some(__value.into());
+                                            __message.any = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     30u32 => {
@@ -1500,7 +1502,8 @@ pub mod tacos {
                                                 __tacos_json::FieldSeed::<__tacos_json::Empty>::new("empty"),
                                             )?
                                         {
-                                            __message.empty = Some(__value.into());
+                                            let () = __value;
+                                            __message.empty = Some(());
                                         }
                                     }
                                     31u32 => {
@@ -1512,7 +1515,9 @@ pub mod tacos {
                                                 >::new("wrapped_int32"),
                                             )?
                                         {
-                                            __message.wrapped_int32 = Some(__value.into());
+                                            __message.wrapped_int32 = Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     32u32 => {
@@ -1524,7 +1529,9 @@ pub mod tacos {
                                                 >::new("wrapped_string"),
                                             )?
                                         {
-                                            __message.wrapped_string = Some(__value.into());
+                                            __message.wrapped_string = Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     33u32 => {
@@ -1536,7 +1543,9 @@ pub mod tacos {
                                                 >::new("wrapped_uint64"),
                                             )?
                                         {
-                                            __message.wrapped_uint64 = Some(__value.into());
+                                            __message.wrapped_uint64 = Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     34u32 => {
@@ -1690,7 +1699,7 @@ pub mod tacos {
                                                 >::new("recursive"),
                                             )?
                                         {
-                                            __message.recursive = Some(__value.into());
+                                            __message.recursive = Some(__tacos_json::place(__value));
                                         }
                                     }
                                     2u32 => {

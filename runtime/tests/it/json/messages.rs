@@ -4,7 +4,10 @@ use std::collections::HashMap;
 
 use tacos_runtime::json::{self, JsonOptions};
 
-use super::{everything, parse, print_with, round_trip, Everything, JoinQueueRequest, Money, QueueMetadata, Status};
+use super::{
+    everything, parse, print_with, round_trip, Everything, JoinQueueRequest, Money, QueueMetadata,
+    Status,
+};
 
 fn join_request() -> JoinQueueRequest {
     JoinQueueRequest {
@@ -31,13 +34,18 @@ fn prints_lower_camel_by_default_and_omits_defaults() {
 
 #[test]
 fn prints_proto_names_when_asked() {
-    let text = print_with(&join_request(), JsonOptions::new().with_proto_field_names(true));
+    let text = print_with(
+        &join_request(),
+        JsonOptions::new().with_proto_field_names(true),
+    );
     assert_eq!(
         text,
         r#"{"event_id":"evt-1","user_id":"user-7","metadata":{"ip_address":"127.0.0.1","headers":{"x-trace":"abc"}}}"#
     );
     // The option only lasts for that call.
-    assert!(json::to_string(&join_request()).unwrap().contains("eventId"));
+    assert!(json::to_string(&join_request())
+        .unwrap()
+        .contains("eventId"));
 }
 
 #[test]
@@ -70,8 +78,14 @@ fn sixty_four_bit_integers_are_strings() {
         ..Default::default()
     };
     let (text, back) = round_trip(&message);
-    assert!(text.contains(r#""int64Value":"-9223372036854775808""#), "{text}");
-    assert!(text.contains(r#""uint64Value":"18446744073709551615""#), "{text}");
+    assert!(
+        text.contains(r#""int64Value":"-9223372036854775808""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""uint64Value":"18446744073709551615""#),
+        "{text}"
+    );
     assert!(text.contains(r#""ids":["1","-2"]"#), "{text}");
     assert!(text.contains(r#""int32Value":-3"#), "{text}");
     assert_eq!(back, message);
@@ -79,9 +93,14 @@ fn sixty_four_bit_integers_are_strings() {
 
 #[test]
 fn integers_accept_strings_and_float_shaped_numbers() {
-    let m = parse(r#"{"int32Value":"12","int64Value":1e2,"uint32Value":1.0,"uint64Value":"1e3"}"#).unwrap();
-    assert_eq!((m.int32_value, m.int64_value, m.uint32_value, m.uint64_value), (12, 100, 1, 1000));
-    let m = parse(r#"{"int64Value":9223372036854775807,"uint64Value":"18446744073709551615"}"#).unwrap();
+    let m = parse(r#"{"int32Value":"12","int64Value":1e2,"uint32Value":1.0,"uint64Value":"1e3"}"#)
+        .unwrap();
+    assert_eq!(
+        (m.int32_value, m.int64_value, m.uint32_value, m.uint64_value),
+        (12, 100, 1, 1000)
+    );
+    let m = parse(r#"{"int64Value":9223372036854775807,"uint64Value":"18446744073709551615"}"#)
+        .unwrap();
     assert_eq!((m.int64_value, m.uint64_value), (i64::MAX, u64::MAX));
 }
 
@@ -114,21 +133,36 @@ fn floats_use_strings_for_non_finite_values() {
     assert_eq!(back.double_value, f64::NEG_INFINITY);
     let m = parse(r#"{"floatValue":"1.5","doubleValue":"Infinity"}"#).unwrap();
     assert_eq!((m.float_value, m.double_value), (1.5, f64::INFINITY));
-    assert!(parse(r#"{"floatValue":3.5e38}"#).is_err(), "beyond f32 range");
+    assert!(
+        parse(r#"{"floatValue":3.5e38}"#).is_err(),
+        "beyond f32 range"
+    );
     assert!(parse(r#"{"doubleValue":"inf"}"#).is_err());
     // -0.0 is not the default, so it is printed.
-    let neg_zero = Everything { double_value: -0.0, ..Default::default() };
-    assert_eq!(json::to_string(&neg_zero).unwrap(), r#"{"doubleValue":-0.0}"#);
+    let neg_zero = Everything {
+        double_value: -0.0,
+        ..Default::default()
+    };
+    assert_eq!(
+        json::to_string(&neg_zero).unwrap(),
+        r#"{"doubleValue":-0.0}"#
+    );
 }
 
 #[test]
 fn bytes_are_base64_standard_out_and_either_alphabet_in() {
-    let message = Everything { bytes_value: vec![0xfb, 0xff, 0x00], ..Default::default() };
+    let message = Everything {
+        bytes_value: vec![0xfb, 0xff, 0x00],
+        ..Default::default()
+    };
     let (text, back) = round_trip(&message);
     assert_eq!(text, r#"{"bytesValue":"+/8A"}"#);
     assert_eq!(back, message);
     assert_eq!(parse(r#"{"bytesValue":"-_8A"}"#).unwrap(), message);
-    assert_eq!(parse(r#"{"bytesValue":"-_8"}"#).unwrap().bytes_value, vec![0xfb, 0xff]);
+    assert_eq!(
+        parse(r#"{"bytesValue":"-_8"}"#).unwrap().bytes_value,
+        vec![0xfb, 0xff]
+    );
     assert!(parse(r#"{"bytesValue":"!!"}"#).is_err());
 }
 
@@ -140,13 +174,22 @@ fn enums_are_names_out_and_names_or_numbers_in() {
         ..Default::default()
     };
     let (text, back) = round_trip(&message);
-    assert_eq!(text, r#"{"status":"STATUS_ACTIVE","statuses":["STATUS_CLOSED",42]}"#);
+    assert_eq!(
+        text,
+        r#"{"status":"STATUS_ACTIVE","statuses":["STATUS_CLOSED",42]}"#
+    );
     assert_eq!(back, message);
     assert_eq!(parse(r#"{"status":2}"#).unwrap().status, 2);
     assert_eq!(parse(r#"{"status":"STATUS_CLOSED"}"#).unwrap().status, 2);
     // Enum types themselves serialize by name too.
-    assert_eq!(json::to_string(&Status::Closed).unwrap(), r#""STATUS_CLOSED""#);
-    assert_eq!(json::from_slice::<Status>(br#""STATUS_ACTIVE""#).unwrap(), Status::Active);
+    assert_eq!(
+        json::to_string(&Status::Closed).unwrap(),
+        r#""STATUS_CLOSED""#
+    );
+    assert_eq!(
+        json::from_slice::<Status>(br#""STATUS_ACTIVE""#).unwrap(),
+        Status::Active
+    );
 }
 
 #[test]
@@ -173,7 +216,13 @@ fn null_means_default() {
 fn maps_use_string_keys() {
     let message = Everything {
         by_number: HashMap::from([(-5, "minus five".to_owned())]),
-        by_flag: HashMap::from([(true, Money { amount: 3, currency: "KRW".into() })]),
+        by_flag: HashMap::from([(
+            true,
+            Money {
+                amount: 3,
+                currency: "KRW".into(),
+            },
+        )]),
         ..Default::default()
     };
     let (text, back) = round_trip(&message);
@@ -188,7 +237,10 @@ fn maps_use_string_keys() {
 
 #[test]
 fn oneofs_print_the_set_member() {
-    let nested = everything::Nested { depth: 2, ..Default::default() };
+    let nested = everything::Nested {
+        depth: 2,
+        ..Default::default()
+    };
     let message = Everything {
         choice: Some(everything::Choice::ChoiceNested(Box::new(nested))),
         ..Default::default()
@@ -197,13 +249,19 @@ fn oneofs_print_the_set_member() {
     assert_eq!(text, r#"{"choiceNested":{"depth":2}}"#);
     assert_eq!(back, message);
     // NullValue in a oneof is a set member printed as null.
-    let null_choice = Everything { choice: Some(everything::Choice::ChoiceNull(0)), ..Default::default() };
+    let null_choice = Everything {
+        choice: Some(everything::Choice::ChoiceNull(0)),
+        ..Default::default()
+    };
     let (text, back) = round_trip(&null_choice);
     assert_eq!(text, r#"{"choiceNull":null}"#);
     assert_eq!(back, null_choice);
     // A null member does not count as set.
     let m = parse(r#"{"choiceText":null,"choiceNested":{}}"#).unwrap();
-    assert!(matches!(m.choice, Some(everything::Choice::ChoiceNested(_))));
+    assert!(matches!(
+        m.choice,
+        Some(everything::Choice::ChoiceNested(_))
+    ));
 }
 
 #[test]
@@ -235,7 +293,10 @@ fn keywords_and_odd_casing_map_to_prost_names() {
 
 #[test]
 fn recursive_messages_round_trip() {
-    let inner = Everything { string_value: "leaf".into(), ..Default::default() };
+    let inner = Everything {
+        string_value: "leaf".into(),
+        ..Default::default()
+    };
     let message = Everything {
         nested: Some(Box::new(everything::Nested {
             depth: 1,
@@ -245,6 +306,9 @@ fn recursive_messages_round_trip() {
         ..Default::default()
     };
     let (text, back) = round_trip(&message);
-    assert_eq!(text, r#"{"nested":{"depth":1,"recursive":{"stringValue":"leaf"},"kind":"KIND_DEEP"}}"#);
+    assert_eq!(
+        text,
+        r#"{"nested":{"depth":1,"recursive":{"stringValue":"leaf"},"kind":"KIND_DEEP"}}"#
+    );
     assert_eq!(back, message);
 }

@@ -1,6 +1,6 @@
 //! Proto3 JSON through impls generated from `proto/` fixtures (see `generated.rs`).
 
-#[allow(dead_code, clippy::all)] // generated for the whole fixture, used in part
+#[allow(dead_code)] // generated for the whole fixture, used in part
 #[rustfmt::skip]
 mod generated;
 
@@ -11,7 +11,9 @@ mod well_known;
 use tacos_runtime::json::{self, JsonOptions};
 
 pub(crate) use generated::tacos::fixture::common::v1::{Money, Status};
-pub(crate) use generated::tacos::fixture::v1::{everything, Everything, JoinQueueRequest, QueueMetadata};
+pub(crate) use generated::tacos::fixture::v1::{
+    everything, Everything, JoinQueueRequest, QueueMetadata,
+};
 
 /// Prints with the default (lowerCamel) naming and parses the result back.
 pub(crate) fn round_trip<T>(message: &T) -> (String, T)

@@ -11,7 +11,10 @@ use super::{parse, print_with, register_fixture, round_trip, Everything, Money};
 #[test]
 fn timestamps_are_rfc3339_with_z() {
     let message = Everything {
-        at: Some(Timestamp { seconds: 1_700_000_000, nanos: 5_000_000 }),
+        at: Some(Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 5_000_000,
+        }),
         ..Default::default()
     };
     let (text, back) = round_trip(&message);
@@ -22,7 +25,10 @@ fn timestamps_are_rfc3339_with_z() {
     assert!(parse(r#"{"at":"2023-11-14 22:13:20Z"}"#).is_err());
     assert!(parse(r#"{"at":"0000-01-01T00:00:00Z"}"#).is_err());
     let too_late = Everything {
-        at: Some(Timestamp { seconds: 253_402_300_800, nanos: 0 }),
+        at: Some(Timestamp {
+            seconds: 253_402_300_800,
+            nanos: 0,
+        }),
         ..Default::default()
     };
     assert!(json::to_string(&too_late).is_err());
@@ -31,7 +37,10 @@ fn timestamps_are_rfc3339_with_z() {
 #[test]
 fn durations_are_seconds_strings() {
     let message = Everything {
-        ttl: Some(Duration { seconds: -1, nanos: -500_000_000 }),
+        ttl: Some(Duration {
+            seconds: -1,
+            nanos: -500_000_000,
+        }),
         ..Default::default()
     };
     let (text, back) = round_trip(&message);
@@ -43,7 +52,9 @@ fn durations_are_seconds_strings() {
 #[test]
 fn field_masks_are_lower_camel_paths() {
     let message = Everything {
-        mask: Some(FieldMask { paths: vec!["event_id".into(), "metadata.user_agent".into()] }),
+        mask: Some(FieldMask {
+            paths: vec!["event_id".into(), "metadata.user_agent".into()],
+        }),
         ..Default::default()
     };
     let (text, back) = round_trip(&message);
@@ -57,7 +68,9 @@ fn struct_value_and_list_are_free_json() {
     let message = parse(text).unwrap();
     assert_eq!(
         message.value,
-        Some(Value { kind: Some(Kind::NullValue(0)) }),
+        Some(Value {
+            kind: Some(Kind::NullValue(0))
+        }),
         "null is a Value, not an unset field"
     );
     let details: &Struct = message.details.as_ref().unwrap();
@@ -69,7 +82,9 @@ fn struct_value_and_list_are_free_json() {
     assert_eq!(printed, text);
     assert_eq!(back, message);
     let nan = Everything {
-        value: Some(Value { kind: Some(Kind::NumberValue(f64::NAN)) }),
+        value: Some(Value {
+            kind: Some(Kind::NumberValue(f64::NAN)),
+        }),
         ..Default::default()
     };
     assert!(json::to_string(&nan).is_err());
@@ -78,7 +93,10 @@ fn struct_value_and_list_are_free_json() {
 #[test]
 fn any_embeds_the_payload_with_its_type() {
     register_fixture();
-    let money = Money { amount: 1200, currency: "KRW".into() };
+    let money = Money {
+        amount: 1200,
+        currency: "KRW".into(),
+    };
     let message = Everything {
         any: Some(Any {
             type_url: "type.googleapis.com/tacos.fixture.common.v1.Money".into(),
@@ -104,19 +122,29 @@ fn any_holding_a_well_known_type_uses_value() {
     let message = Everything {
         any: Some(Any {
             type_url: "type.googleapis.com/google.protobuf.Duration".into(),
-            value: Duration { seconds: 3, nanos: 0 }.encode_to_vec(),
+            value: Duration {
+                seconds: 3,
+                nanos: 0,
+            }
+            .encode_to_vec(),
         }),
         ..Default::default()
     };
     let text = print_with(&message, JsonOptions::new().with_proto_field_names(true));
-    assert_eq!(text, r#"{"any":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"3s"}}"#);
+    assert_eq!(
+        text,
+        r#"{"any":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"3s"}}"#
+    );
     assert_eq!(parse(&text).unwrap(), message);
 }
 
 #[test]
 fn any_with_an_unregistered_type_is_an_error() {
     let message = Everything {
-        any: Some(Any { type_url: "type.googleapis.com/nowhere.Thing".into(), value: vec![] }),
+        any: Some(Any {
+            type_url: "type.googleapis.com/nowhere.Thing".into(),
+            value: vec![],
+        }),
         ..Default::default()
     };
     let err = json::to_string(&message).unwrap_err().to_string();
