@@ -418,7 +418,7 @@ impl Codec for Bytes {
     type Value = Vec<u8>;
 
     fn serialize<S: Serializer>(value: &Vec<u8>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&base64::encode(value))
+        serializer.collect_str(&base64::Encoded(value))
     }
 
     fn deserialize<'de, D: Deserializer<'de>>(
