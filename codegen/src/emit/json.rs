@@ -502,8 +502,10 @@ fn emit_enum(e: &EnumDescriptor, package: &str) -> TokenStream {
     let full_name = e.full_name();
     let mut numbers_seen = std::collections::HashSet::new();
     // With `allow_alias` several names share a number; the first one is printed.
-    let name_arms = e
-        .values()
+    // Declaration order, as written in the .proto: the descriptor's own list.
+    let declared = &e.enum_descriptor_proto().value;
+    let name_arms = declared
+        .iter()
         .filter(|v| numbers_seen.insert(v.number()))
         .map(|v| {
             let number = Literal::i32_unsuffixed(v.number());
