@@ -150,9 +150,15 @@ pub const UNKNOWN_FIELD: u32 = u32::MAX;
 #[inline]
 pub fn mark_seen<E: serde::de::Error>(seen: &mut bool, name: &'static str) -> Result<(), E> {
     if std::mem::replace(seen, true) {
-        return Err(E::custom(format_args!("duplicate field `{name}`")));
+        return Err(duplicate_field(name));
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn duplicate_field<E: serde::de::Error>(name: &'static str) -> E {
+    E::custom(format_args!("duplicate field `{name}`"))
 }
 
 /// Records that oneof `name` received a value, failing if it already had one.
