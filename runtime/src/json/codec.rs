@@ -186,6 +186,10 @@ pub fn expecting_message(
 
 /// An error for field `field` whose value is invalid for the reason `what`.
 pub(crate) fn invalid<E: serde::de::Error>(field: &str, what: impl fmt::Display) -> E {
+    if field.is_empty() {
+        // A bare value (an enum or well-known type parsed on its own), not a field.
+        return E::custom(format_args!("invalid value: {what}"));
+    }
     E::custom(format_args!("invalid value for field `{field}`: {what}"))
 }
 
