@@ -13,13 +13,13 @@
 //! let back: JoinQueueRequest = tacos_runtime::json::from_slice(json.as_bytes())?;
 //! ```
 //!
-//! Layout: [`codec`] holds the trait each field kind implements; `scalar`, `enums`, `message`,
+//! Layout: `codec` holds the trait each field kind implements; `scalar`, `enums`, `message`,
 //! `collections`, `time`, `field_mask`, `structs` and `any` implement it; `options` carries
 //! [`JsonOptions`] to the generated impls.
 
 mod any;
 mod base64;
-pub mod codec;
+mod codec;
 mod collections;
 mod enums;
 mod field_mask;
