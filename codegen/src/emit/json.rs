@@ -148,6 +148,8 @@ struct Field {
     shape: Shape,
     /// For oneof members: the variant path (`msg::Choice::Name`).
     variant: Option<TokenStream>,
+    /// A singular `google.protobuf.Empty`, which prost holds as `()`.
+    is_unit: bool,
 }
 
 fn fields_of(message: &MessageDescriptor, package: &str) -> (Vec<Field>, Vec<OneofDescriptor>) {
@@ -187,6 +189,8 @@ fn fields_of(message: &MessageDescriptor, package: &str) -> (Vec<Field>, Vec<One
                 codec: field_codec(&field, package),
                 shape,
                 variant,
+                is_unit: !field.is_list()
+                    && matches!(field.kind(), Kind::Message(m) if m.full_name() == "google.protobuf.Empty"),
             }
         })
         .collect();
@@ -302,7 +306,7 @@ fn emit_serialize(ty: &TokenStream, fields: &[Field], oneofs: &[OneofDescriptor]
             }
             Shape::Optional => {
                 let entry = entry(quote!(__value));
-                quote!(if let Some(__value) = &self.#rust_name { #entry })
+                quote!(if let ::core::option::Option::Some(__value) = &self.#rust_name { #entry })
             }
             Shape::Collection => {
                 let entry = entry(quote!(&self.#rust_name));
@@ -328,7 +332,7 @@ fn emit_serialize(ty: &TokenStream, fields: &[Field], oneofs: &[OneofDescriptor]
             }
         });
         quote! {
-            if let Some(__choice) = &self.#rust_name {
+            if let ::core::option::Option::Some(__choice) = &self.#rust_name {
                 match __choice { #(#arms)* }
             }
         }
@@ -343,10 +347,10 @@ fn emit_serialize(ty: &TokenStream, fields: &[Field], oneofs: &[OneofDescriptor]
     };
     quote! {
         impl __tacos_json::Serialize for #ty {
-            fn serialize<S: __tacos_json::Serializer>(&self, __serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: __tacos_json::Serializer>(&self, __serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 use __tacos_json::SerializeMap as _;
                 #names
-                #map_binding = __serializer.serialize_map(None)?;
+                #map_binding = __serializer.serialize_map(::core::option::Option::None)?;
                 #(#plain)*
                 #(#choices)*
                 __map.end()
@@ -380,23 +384,32 @@ fn emit_deserialize(
             codec,
             ..
         } = field;
+        // `()` is written out rather than moved, which lints would flag as a unit argument.
+        let (unpack, placed) = if field.is_unit {
+            (quote!(let () = __value;), quote!(()))
+        } else {
+            (quote!(), quote!(__tacos_json::place(__value)))
+        };
         let store = match field.shape {
             Shape::Implicit | Shape::Collection => quote!(__message.#rust_name = __value;),
-            Shape::Optional => quote!(__message.#rust_name = Some(__value.into());),
+            Shape::Optional => {
+                quote!(#unpack __message.#rust_name = ::core::option::Option::Some(#placed);)
+            }
             Shape::Oneof(oneof) => {
                 let seen = quote::format_ident!("__oneof_{}", oneof);
                 let oneof_name = oneofs[oneof].name();
                 let variant = &field.variant;
                 quote! {
                     __tacos_json::mark_oneof(&mut #seen, #oneof_name)?;
-                    __message.#rust_name = Some(#variant(__value.into()));
+                    #unpack
+                    __message.#rust_name = ::core::option::Option::Some(#variant(#placed));
                 }
             }
         };
         quote! {
             #key => {
                 __tacos_json::mark_seen(&mut __seen[#slot], #proto_name)?;
-                if let Some(__value) =
+                if let ::core::option::Option::Some(__value) =
                     __map.next_value_seed(__tacos_json::FieldSeed::<#codec>::new(#proto_name))?
                 {
                     #store
@@ -415,14 +428,14 @@ fn emit_deserialize(
                 .next_entry::<__tacos_json::IgnoredAny, __tacos_json::IgnoredAny>()?
                 .is_some()
             {}
-            Ok(<#ty as Default>::default())
+            ::core::result::Result::Ok(<#ty as ::core::default::Default>::default())
         }
     } else {
         quote! {
-            let mut __message = <#ty as Default>::default();
+            let mut __message = <#ty as ::core::default::Default>::default();
             let mut __seen = [false; #count];
             #(#oneof_flags)*
-            while let Some(__key) = __map.next_key_seed(__tacos_json::KeySeed(|__name: &str| {
+            while let ::core::option::Option::Some(__key) = __map.next_key_seed(__tacos_json::KeySeed(|__name: &str| {
                 match __name {
                     #(#key_arms)*
                     _ => __tacos_json::UNKNOWN_FIELD,
@@ -435,16 +448,16 @@ fn emit_deserialize(
                     }
                 }
             }
-            Ok(__message)
+            ::core::result::Result::Ok(__message)
         }
     };
     quote! {
         impl __tacos_json::JsonMessage for #ty {
             fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
                 __deserializer: D,
-                __field: Option<&'static str>,
-            ) -> Result<Self, D::Error> {
-                struct __Visitor(Option<&'static str>);
+                __field: ::core::option::Option<&'static str>,
+            ) -> ::core::result::Result<Self, D::Error> {
+                struct __Visitor(::core::option::Option<&'static str>);
 
                 impl<'de> __tacos_json::Visitor<'de> for __Visitor {
                     type Value = #ty;
@@ -456,7 +469,7 @@ fn emit_deserialize(
                     fn visit_map<A: __tacos_json::MapAccess<'de>>(
                         self,
                         mut __map: A,
-                    ) -> Result<Self::Value, A::Error> {
+                    ) -> ::core::result::Result<Self::Value, A::Error> {
                         #body
                     }
                 }
@@ -466,8 +479,8 @@ fn emit_deserialize(
         }
 
         impl<'de> __tacos_json::Deserialize<'de> for #ty {
-            fn deserialize<D: __tacos_json::Deserializer<'de>>(__deserializer: D) -> Result<Self, D::Error> {
-                <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+            fn deserialize<D: __tacos_json::Deserializer<'de>>(__deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, ::core::option::Option::None)
             }
         }
     }
@@ -489,49 +502,51 @@ fn emit_enum(e: &EnumDescriptor, package: &str) -> TokenStream {
     let full_name = e.full_name();
     let mut numbers_seen = std::collections::HashSet::new();
     // With `allow_alias` several names share a number; the first one is printed.
-    let name_arms = e
-        .values()
+    // Declaration order, as written in the .proto: the descriptor's own list.
+    let declared = &e.enum_descriptor_proto().value;
+    let name_arms = declared
+        .iter()
         .filter(|v| numbers_seen.insert(v.number()))
         .map(|v| {
             let number = Literal::i32_unsuffixed(v.number());
             let name = v.name();
-            quote!(#number => Some(#name),)
+            quote!(#number => ::core::option::Option::Some(#name),)
         })
         .collect::<Vec<_>>();
     let value_arms = e.values().map(|v| {
         let number = Literal::i32_unsuffixed(v.number());
         let name = v.name();
-        quote!(#name => Some(#number),)
+        quote!(#name => ::core::option::Option::Some(#number),)
     });
     quote! {
         impl __tacos_json::ProtoEnum for #ty {
             const TYPE_NAME: &'static str = #full_name;
 
-            fn name_of(__value: i32) -> Option<&'static str> {
+            fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
                 match __value {
                     #(#name_arms)*
-                    _ => None,
+                    _ => ::core::option::Option::None,
                 }
             }
 
-            fn value_of(__name: &str) -> Option<i32> {
+            fn value_of(__name: &str) -> ::core::option::Option<i32> {
                 match __name {
                     #(#value_arms)*
-                    _ => None,
+                    _ => ::core::option::Option::None,
                 }
             }
         }
 
         impl __tacos_json::Serialize for #ty {
-            fn serialize<S: __tacos_json::Serializer>(&self, __serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: __tacos_json::Serializer>(&self, __serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 <__tacos_json::Enum<#ty> as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
             }
         }
 
         impl<'de> __tacos_json::Deserialize<'de> for #ty {
-            fn deserialize<D: __tacos_json::Deserializer<'de>>(__deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: __tacos_json::Deserializer<'de>>(__deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 let __value = <__tacos_json::Enum<#ty> as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-                <Self as TryFrom<i32>>::try_from(__value).map_err(|_| {
+                <Self as ::core::convert::TryFrom<i32>>::try_from(__value).map_err(|_| {
                     <D::Error as __tacos_json::DeError>::custom(
                         ::core::format_args!("{} is not a value of enum `{}`", __value, #full_name),
                     )

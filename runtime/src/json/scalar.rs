@@ -31,7 +31,7 @@ macro_rules! integer {
             }
             fn from_integral_f64(v: f64) -> Option<Self> {
                 // `$hi` is the first value past the range, exact as an f64.
-                (v >= $lo && v < $hi).then(|| v as $t)
+                ($lo..$hi).contains(&v).then(|| v as $t)
             }
         }
     };
@@ -418,7 +418,7 @@ impl Codec for Bytes {
     type Value = Vec<u8>;
 
     fn serialize<S: Serializer>(value: &Vec<u8>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&base64::encode(value))
+        serializer.collect_str(&base64::Encoded(value))
     }
 
     fn deserialize<'de, D: Deserializer<'de>>(

@@ -56,10 +56,11 @@ pub mod tacos {
                     fn serialize<S: __tacos_json::Serializer>(
                         &self,
                         __serializer: S,
-                    ) -> Result<S::Ok, S::Error> {
+                    ) -> ::core::result::Result<S::Ok, S::Error> {
                         use __tacos_json::SerializeMap as _;
                         let __proto_names = __tacos_json::proto_field_names();
-                        let mut __map = __serializer.serialize_map(None)?;
+                        let mut __map = __serializer
+                            .serialize_map(::core::option::Option::None)?;
                         if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
                             &self.amount,
                         ) {
@@ -84,9 +85,9 @@ pub mod tacos {
                 impl __tacos_json::JsonMessage for Money {
                     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
                         __deserializer: D,
-                        __field: Option<&'static str>,
-                    ) -> Result<Self, D::Error> {
-                        struct __Visitor(Option<&'static str>);
+                        __field: ::core::option::Option<&'static str>,
+                    ) -> ::core::result::Result<Self, D::Error> {
+                        struct __Visitor(::core::option::Option<&'static str>);
                         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
                             type Value = Money;
                             fn expecting(
@@ -102,10 +103,10 @@ pub mod tacos {
                             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                                 self,
                                 mut __map: A,
-                            ) -> Result<Self::Value, A::Error> {
-                                let mut __message = <Money as Default>::default();
+                            ) -> ::core::result::Result<Self::Value, A::Error> {
+                                let mut __message = <Money as ::core::default::Default>::default();
                                 let mut __seen = [false; 2usize];
-                                while let Some(__key) = __map
+                                while let ::core::option::Option::Some(__key) = __map
                                     .next_key_seed(
                                         __tacos_json::KeySeed(|__name: &str| {
                                             match __name {
@@ -119,7 +120,7 @@ pub mod tacos {
                                     match __key {
                                         0u32 => {
                                             __tacos_json::mark_seen(&mut __seen[0], "amount")?;
-                                            if let Some(__value) = __map
+                                            if let ::core::option::Option::Some(__value) = __map
                                                 .next_value_seed(
                                                     __tacos_json::FieldSeed::<
                                                         __tacos_json::Int64,
@@ -131,7 +132,7 @@ pub mod tacos {
                                         }
                                         1u32 => {
                                             __tacos_json::mark_seen(&mut __seen[1], "currency")?;
-                                            if let Some(__value) = __map
+                                            if let ::core::option::Option::Some(__value) = __map
                                                 .next_value_seed(
                                                     __tacos_json::FieldSeed::<
                                                         __tacos_json::Str,
@@ -146,7 +147,7 @@ pub mod tacos {
                                         }
                                     }
                                 }
-                                Ok(__message)
+                                ::core::result::Result::Ok(__message)
                             }
                         }
                         __deserializer.deserialize_map(__Visitor(__field))
@@ -155,29 +156,29 @@ pub mod tacos {
                 impl<'de> __tacos_json::Deserialize<'de> for Money {
                     fn deserialize<D: __tacos_json::Deserializer<'de>>(
                         __deserializer: D,
-                    ) -> Result<Self, D::Error> {
+                    ) -> ::core::result::Result<Self, D::Error> {
                         <Self as __tacos_json::JsonMessage>::deserialize_json(
                             __deserializer,
-                            None,
+                            ::core::option::Option::None,
                         )
                     }
                 }
                 impl __tacos_json::ProtoEnum for Status {
                     const TYPE_NAME: &'static str = "tacos.fixture.common.v1.Status";
-                    fn name_of(__value: i32) -> Option<&'static str> {
+                    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
                         match __value {
-                            0 => Some("STATUS_UNSPECIFIED"),
-                            1 => Some("STATUS_ACTIVE"),
-                            2 => Some("STATUS_CLOSED"),
-                            _ => None,
+                            0 => ::core::option::Option::Some("STATUS_UNSPECIFIED"),
+                            1 => ::core::option::Option::Some("STATUS_ACTIVE"),
+                            2 => ::core::option::Option::Some("STATUS_CLOSED"),
+                            _ => ::core::option::Option::None,
                         }
                     }
-                    fn value_of(__name: &str) -> Option<i32> {
+                    fn value_of(__name: &str) -> ::core::option::Option<i32> {
                         match __name {
-                            "STATUS_UNSPECIFIED" => Some(0),
-                            "STATUS_ACTIVE" => Some(1),
-                            "STATUS_CLOSED" => Some(2),
-                            _ => None,
+                            "STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+                            "STATUS_ACTIVE" => ::core::option::Option::Some(1),
+                            "STATUS_CLOSED" => ::core::option::Option::Some(2),
+                            _ => ::core::option::Option::None,
                         }
                     }
                 }
@@ -185,7 +186,7 @@ pub mod tacos {
                     fn serialize<S: __tacos_json::Serializer>(
                         &self,
                         __serializer: S,
-                    ) -> Result<S::Ok, S::Error> {
+                    ) -> ::core::result::Result<S::Ok, S::Error> {
                         <__tacos_json::Enum<
                             Status,
                         > as __tacos_json::Codec>::serialize(
@@ -197,11 +198,11 @@ pub mod tacos {
                 impl<'de> __tacos_json::Deserialize<'de> for Status {
                     fn deserialize<D: __tacos_json::Deserializer<'de>>(
                         __deserializer: D,
-                    ) -> Result<Self, D::Error> {
+                    ) -> ::core::result::Result<Self, D::Error> {
                         let __value = <__tacos_json::Enum<
                             Status,
                         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-                        <Self as TryFrom<i32>>::try_from(__value)
+                        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
                             .map_err(|_| {
                                 <D::Error as __tacos_json::DeError>::custom(
                                     ::core::format_args!(
@@ -392,10 +393,11 @@ pub mod tacos {
                 fn serialize<S: __tacos_json::Serializer>(
                     &self,
                     __serializer: S,
-                ) -> Result<S::Ok, S::Error> {
+                ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
                     let __proto_names = __tacos_json::proto_field_names();
-                    let mut __map = __serializer.serialize_map(None)?;
+                    let mut __map = __serializer
+                        .serialize_map(::core::option::Option::None)?;
                     if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
                         &self.event_id,
                     ) {
@@ -425,7 +427,7 @@ pub mod tacos {
                                 >::new(&self.session_id),
                             )?;
                     }
-                    if let Some(__value) = &self.metadata {
+                    if let ::core::option::Option::Some(__value) = &self.metadata {
                         __map
                             .serialize_entry(
                                 "metadata",
@@ -440,9 +442,9 @@ pub mod tacos {
             impl __tacos_json::JsonMessage for JoinQueueRequest {
                 fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                    __field: Option<&'static str>,
-                ) -> Result<Self, D::Error> {
-                    struct __Visitor(Option<&'static str>);
+                    __field: ::core::option::Option<&'static str>,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    struct __Visitor(::core::option::Option<&'static str>);
                     impl<'de> __tacos_json::Visitor<'de> for __Visitor {
                         type Value = JoinQueueRequest;
                         fn expecting(
@@ -458,10 +460,10 @@ pub mod tacos {
                         fn visit_map<A: __tacos_json::MapAccess<'de>>(
                             self,
                             mut __map: A,
-                        ) -> Result<Self::Value, A::Error> {
-                            let mut __message = <JoinQueueRequest as Default>::default();
+                        ) -> ::core::result::Result<Self::Value, A::Error> {
+                            let mut __message = <JoinQueueRequest as ::core::default::Default>::default();
                             let mut __seen = [false; 4usize];
-                            while let Some(__key) = __map
+                            while let ::core::option::Option::Some(__key) = __map
                                 .next_key_seed(
                                     __tacos_json::KeySeed(|__name: &str| {
                                         match __name {
@@ -477,7 +479,7 @@ pub mod tacos {
                                 match __key {
                                     0u32 => {
                                         __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Str,
@@ -489,7 +491,7 @@ pub mod tacos {
                                     }
                                     1u32 => {
                                         __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                             )?
@@ -499,7 +501,7 @@ pub mod tacos {
                                     }
                                     2u32 => {
                                         __tacos_json::mark_seen(&mut __seen[2], "session_id")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Str,
@@ -511,14 +513,16 @@ pub mod tacos {
                                     }
                                     3u32 => {
                                         __tacos_json::mark_seen(&mut __seen[3], "metadata")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Msg<QueueMetadata>,
                                                 >::new("metadata"),
                                             )?
                                         {
-                                            __message.metadata = Some(__value.into());
+                                            __message.metadata = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     _ => {
@@ -526,7 +530,7 @@ pub mod tacos {
                                     }
                                 }
                             }
-                            Ok(__message)
+                            ::core::result::Result::Ok(__message)
                         }
                     }
                     __deserializer.deserialize_map(__Visitor(__field))
@@ -535,10 +539,10 @@ pub mod tacos {
             impl<'de> __tacos_json::Deserialize<'de> for JoinQueueRequest {
                 fn deserialize<D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                ) -> Result<Self, D::Error> {
+                ) -> ::core::result::Result<Self, D::Error> {
                     <Self as __tacos_json::JsonMessage>::deserialize_json(
                         __deserializer,
-                        None,
+                        ::core::option::Option::None,
                     )
                 }
             }
@@ -546,10 +550,11 @@ pub mod tacos {
                 fn serialize<S: __tacos_json::Serializer>(
                     &self,
                     __serializer: S,
-                ) -> Result<S::Ok, S::Error> {
+                ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
                     let __proto_names = __tacos_json::proto_field_names();
-                    let mut __map = __serializer.serialize_map(None)?;
+                    let mut __map = __serializer
+                        .serialize_map(::core::option::Option::None)?;
                     if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
                         &self.ip_address,
                     ) {
@@ -587,9 +592,9 @@ pub mod tacos {
             impl __tacos_json::JsonMessage for QueueMetadata {
                 fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                    __field: Option<&'static str>,
-                ) -> Result<Self, D::Error> {
-                    struct __Visitor(Option<&'static str>);
+                    __field: ::core::option::Option<&'static str>,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    struct __Visitor(::core::option::Option<&'static str>);
                     impl<'de> __tacos_json::Visitor<'de> for __Visitor {
                         type Value = QueueMetadata;
                         fn expecting(
@@ -605,10 +610,10 @@ pub mod tacos {
                         fn visit_map<A: __tacos_json::MapAccess<'de>>(
                             self,
                             mut __map: A,
-                        ) -> Result<Self::Value, A::Error> {
-                            let mut __message = <QueueMetadata as Default>::default();
+                        ) -> ::core::result::Result<Self::Value, A::Error> {
+                            let mut __message = <QueueMetadata as ::core::default::Default>::default();
                             let mut __seen = [false; 3usize];
-                            while let Some(__key) = __map
+                            while let ::core::option::Option::Some(__key) = __map
                                 .next_key_seed(
                                     __tacos_json::KeySeed(|__name: &str| {
                                         match __name {
@@ -623,7 +628,7 @@ pub mod tacos {
                                 match __key {
                                     0u32 => {
                                         __tacos_json::mark_seen(&mut __seen[0], "ip_address")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Str,
@@ -635,7 +640,7 @@ pub mod tacos {
                                     }
                                     1u32 => {
                                         __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Str,
@@ -647,7 +652,7 @@ pub mod tacos {
                                     }
                                     2u32 => {
                                         __tacos_json::mark_seen(&mut __seen[2], "headers")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -662,7 +667,7 @@ pub mod tacos {
                                     }
                                 }
                             }
-                            Ok(__message)
+                            ::core::result::Result::Ok(__message)
                         }
                     }
                     __deserializer.deserialize_map(__Visitor(__field))
@@ -671,10 +676,10 @@ pub mod tacos {
             impl<'de> __tacos_json::Deserialize<'de> for QueueMetadata {
                 fn deserialize<D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                ) -> Result<Self, D::Error> {
+                ) -> ::core::result::Result<Self, D::Error> {
                     <Self as __tacos_json::JsonMessage>::deserialize_json(
                         __deserializer,
-                        None,
+                        ::core::option::Option::None,
                     )
                 }
             }
@@ -682,10 +687,11 @@ pub mod tacos {
                 fn serialize<S: __tacos_json::Serializer>(
                     &self,
                     __serializer: S,
-                ) -> Result<S::Ok, S::Error> {
+                ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
                     let __proto_names = __tacos_json::proto_field_names();
-                    let mut __map = __serializer.serialize_map(None)?;
+                    let mut __map = __serializer
+                        .serialize_map(::core::option::Option::None)?;
                     if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
                         &self.int32_value,
                     ) {
@@ -822,7 +828,7 @@ pub mod tacos {
                                 >::new(&self.status),
                             )?;
                     }
-                    if let Some(__value) = &self.price {
+                    if let ::core::option::Option::Some(__value) = &self.price {
                         __map
                             .serialize_entry(
                                 "price",
@@ -831,7 +837,7 @@ pub mod tacos {
                                 >::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.nested {
+                    if let ::core::option::Option::Some(__value) = &self.nested {
                         __map
                             .serialize_entry(
                                 "nested",
@@ -840,7 +846,7 @@ pub mod tacos {
                                 >::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.maybe {
+                    if let ::core::option::Option::Some(__value) = &self.maybe {
                         __map
                             .serialize_entry(
                                 "maybe",
@@ -899,63 +905,63 @@ pub mod tacos {
                                 >::new(&self.by_flag),
                             )?;
                     }
-                    if let Some(__value) = &self.at {
+                    if let ::core::option::Option::Some(__value) = &self.at {
                         __map
                             .serialize_entry(
                                 "at",
                                 &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.ttl {
+                    if let ::core::option::Option::Some(__value) = &self.ttl {
                         __map
                             .serialize_entry(
                                 "ttl",
                                 &__tacos_json::Ser::<__tacos_json::Duration>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.mask {
+                    if let ::core::option::Option::Some(__value) = &self.mask {
                         __map
                             .serialize_entry(
                                 "mask",
                                 &__tacos_json::Ser::<__tacos_json::FieldMask>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.details {
+                    if let ::core::option::Option::Some(__value) = &self.details {
                         __map
                             .serialize_entry(
                                 "details",
                                 &__tacos_json::Ser::<__tacos_json::Struct>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.value {
+                    if let ::core::option::Option::Some(__value) = &self.value {
                         __map
                             .serialize_entry(
                                 "value",
                                 &__tacos_json::Ser::<__tacos_json::Value>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.list {
+                    if let ::core::option::Option::Some(__value) = &self.list {
                         __map
                             .serialize_entry(
                                 "list",
                                 &__tacos_json::Ser::<__tacos_json::ListValue>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.any {
+                    if let ::core::option::Option::Some(__value) = &self.any {
                         __map
                             .serialize_entry(
                                 "any",
                                 &__tacos_json::Ser::<__tacos_json::Any>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.empty {
+                    if let ::core::option::Option::Some(__value) = &self.empty {
                         __map
                             .serialize_entry(
                                 "empty",
                                 &__tacos_json::Ser::<__tacos_json::Empty>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.wrapped_int32 {
+                    if let ::core::option::Option::Some(__value) = &self.wrapped_int32 {
                         __map
                             .serialize_entry(
                                 if __proto_names {
@@ -966,7 +972,7 @@ pub mod tacos {
                                 &__tacos_json::Ser::<__tacos_json::Int32>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.wrapped_string {
+                    if let ::core::option::Option::Some(__value) = &self.wrapped_string {
                         __map
                             .serialize_entry(
                                 if __proto_names {
@@ -977,7 +983,7 @@ pub mod tacos {
                                 &__tacos_json::Ser::<__tacos_json::Str>::new(__value),
                             )?;
                     }
-                    if let Some(__value) = &self.wrapped_uint64 {
+                    if let ::core::option::Option::Some(__value) = &self.wrapped_uint64 {
                         __map
                             .serialize_entry(
                                 if __proto_names {
@@ -1017,7 +1023,7 @@ pub mod tacos {
                                 >::new(&self.field_name7),
                             )?;
                     }
-                    if let Some(__choice) = &self.choice {
+                    if let ::core::option::Option::Some(__choice) = &self.choice {
                         match __choice {
                             everything::Choice::ChoiceText(__value) => {
                                 __map
@@ -1054,9 +1060,9 @@ pub mod tacos {
             impl __tacos_json::JsonMessage for Everything {
                 fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                    __field: Option<&'static str>,
-                ) -> Result<Self, D::Error> {
-                    struct __Visitor(Option<&'static str>);
+                    __field: ::core::option::Option<&'static str>,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    struct __Visitor(::core::option::Option<&'static str>);
                     impl<'de> __tacos_json::Visitor<'de> for __Visitor {
                         type Value = Everything;
                         fn expecting(
@@ -1072,11 +1078,11 @@ pub mod tacos {
                         fn visit_map<A: __tacos_json::MapAccess<'de>>(
                             self,
                             mut __map: A,
-                        ) -> Result<Self::Value, A::Error> {
-                            let mut __message = <Everything as Default>::default();
+                        ) -> ::core::result::Result<Self::Value, A::Error> {
+                            let mut __message = <Everything as ::core::default::Default>::default();
                             let mut __seen = [false; 37usize];
                             let mut __oneof_0 = false;
-                            while let Some(__key) = __map
+                            while let ::core::option::Option::Some(__key) = __map
                                 .next_key_seed(
                                     __tacos_json::KeySeed(|__name: &str| {
                                         match __name {
@@ -1125,7 +1131,7 @@ pub mod tacos {
                                 match __key {
                                     0u32 => {
                                         __tacos_json::mark_seen(&mut __seen[0], "int32_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Int32,
@@ -1137,7 +1143,7 @@ pub mod tacos {
                                     }
                                     1u32 => {
                                         __tacos_json::mark_seen(&mut __seen[1], "int64_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Int64,
@@ -1149,7 +1155,7 @@ pub mod tacos {
                                     }
                                     2u32 => {
                                         __tacos_json::mark_seen(&mut __seen[2], "uint32_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Uint32,
@@ -1161,7 +1167,7 @@ pub mod tacos {
                                     }
                                     3u32 => {
                                         __tacos_json::mark_seen(&mut __seen[3], "uint64_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Uint64,
@@ -1173,7 +1179,7 @@ pub mod tacos {
                                     }
                                     4u32 => {
                                         __tacos_json::mark_seen(&mut __seen[4], "sint64_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Int64,
@@ -1185,7 +1191,7 @@ pub mod tacos {
                                     }
                                     5u32 => {
                                         __tacos_json::mark_seen(&mut __seen[5], "fixed64_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Uint64,
@@ -1197,7 +1203,7 @@ pub mod tacos {
                                     }
                                     6u32 => {
                                         __tacos_json::mark_seen(&mut __seen[6], "float_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Float32,
@@ -1209,7 +1215,7 @@ pub mod tacos {
                                     }
                                     7u32 => {
                                         __tacos_json::mark_seen(&mut __seen[7], "double_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Double,
@@ -1221,7 +1227,7 @@ pub mod tacos {
                                     }
                                     8u32 => {
                                         __tacos_json::mark_seen(&mut __seen[8], "bool_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Bool,
@@ -1233,7 +1239,7 @@ pub mod tacos {
                                     }
                                     9u32 => {
                                         __tacos_json::mark_seen(&mut __seen[9], "string_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Str,
@@ -1245,7 +1251,7 @@ pub mod tacos {
                                     }
                                     10u32 => {
                                         __tacos_json::mark_seen(&mut __seen[10], "bytes_value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Bytes,
@@ -1257,7 +1263,7 @@ pub mod tacos {
                                     }
                                     11u32 => {
                                         __tacos_json::mark_seen(&mut __seen[11], "status")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Enum<super::common::v1::Status>,
@@ -1269,41 +1275,47 @@ pub mod tacos {
                                     }
                                     12u32 => {
                                         __tacos_json::mark_seen(&mut __seen[12], "price")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Msg<super::common::v1::Money>,
                                                 >::new("price"),
                                             )?
                                         {
-                                            __message.price = Some(__value.into());
+                                            __message.price = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     13u32 => {
                                         __tacos_json::mark_seen(&mut __seen[13], "nested")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Msg<everything::Nested>,
                                                 >::new("nested"),
                                             )?
                                         {
-                                            __message.nested = Some(__value.into());
+                                            __message.nested = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     14u32 => {
                                         __tacos_json::mark_seen(&mut __seen[14], "maybe")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<__tacos_json::Int32>::new("maybe"),
                                             )?
                                         {
-                                            __message.maybe = Some(__value.into());
+                                            __message.maybe = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     15u32 => {
                                         __tacos_json::mark_seen(&mut __seen[15], "ids")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Repeated<__tacos_json::Int64>,
@@ -1315,7 +1327,7 @@ pub mod tacos {
                                     }
                                     16u32 => {
                                         __tacos_json::mark_seen(&mut __seen[16], "statuses")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Repeated<
@@ -1329,7 +1341,7 @@ pub mod tacos {
                                     }
                                     17u32 => {
                                         __tacos_json::mark_seen(&mut __seen[17], "nested_list")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Repeated<
@@ -1343,7 +1355,7 @@ pub mod tacos {
                                     }
                                     18u32 => {
                                         __tacos_json::mark_seen(&mut __seen[18], "by_number")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Map<__tacos_json::Int32, __tacos_json::Str>,
@@ -1355,7 +1367,7 @@ pub mod tacos {
                                     }
                                     19u32 => {
                                         __tacos_json::mark_seen(&mut __seen[19], "by_flag")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Map<
@@ -1370,7 +1382,7 @@ pub mod tacos {
                                     }
                                     20u32 => {
                                         __tacos_json::mark_seen(&mut __seen[20], "choice_text")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Str,
@@ -1378,14 +1390,14 @@ pub mod tacos {
                                             )?
                                         {
                                             __tacos_json::mark_oneof(&mut __oneof_0, "choice")?;
-                                            __message.choice = Some(
-                                                everything::Choice::ChoiceText(__value.into()),
+                                            __message.choice = ::core::option::Option::Some(
+                                                everything::Choice::ChoiceText(__tacos_json::place(__value)),
                                             );
                                         }
                                     }
                                     21u32 => {
                                         __tacos_json::mark_seen(&mut __seen[21], "choice_nested")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Msg<everything::Nested>,
@@ -1393,14 +1405,16 @@ pub mod tacos {
                                             )?
                                         {
                                             __tacos_json::mark_oneof(&mut __oneof_0, "choice")?;
-                                            __message.choice = Some(
-                                                everything::Choice::ChoiceNested(__value.into()),
+                                            __message.choice = ::core::option::Option::Some(
+                                                everything::Choice::ChoiceNested(
+                                                    __tacos_json::place(__value),
+                                                ),
                                             );
                                         }
                                     }
                                     22u32 => {
                                         __tacos_json::mark_seen(&mut __seen[22], "choice_null")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::NullValue,
@@ -1408,140 +1422,161 @@ pub mod tacos {
                                             )?
                                         {
                                             __tacos_json::mark_oneof(&mut __oneof_0, "choice")?;
-                                            __message.choice = Some(
-                                                everything::Choice::ChoiceNull(__value.into()),
+                                            __message.choice = ::core::option::Option::Some(
+                                                everything::Choice::ChoiceNull(__tacos_json::place(__value)),
                                             );
                                         }
                                     }
                                     23u32 => {
                                         __tacos_json::mark_seen(&mut __seen[23], "at")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Timestamp,
                                                 >::new("at"),
                                             )?
                                         {
-                                            __message.at = Some(__value.into());
+                                            __message.at = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     24u32 => {
                                         __tacos_json::mark_seen(&mut __seen[24], "ttl")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Duration,
                                                 >::new("ttl"),
                                             )?
                                         {
-                                            __message.ttl = Some(__value.into());
+                                            __message.ttl = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     25u32 => {
                                         __tacos_json::mark_seen(&mut __seen[25], "mask")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::FieldMask,
                                                 >::new("mask"),
                                             )?
                                         {
-                                            __message.mask = Some(__value.into());
+                                            __message.mask = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     26u32 => {
                                         __tacos_json::mark_seen(&mut __seen[26], "details")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Struct,
                                                 >::new("details"),
                                             )?
                                         {
-                                            __message.details = Some(__value.into());
+                                            __message.details = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     27u32 => {
                                         __tacos_json::mark_seen(&mut __seen[27], "value")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<__tacos_json::Value>::new("value"),
                                             )?
                                         {
-                                            __message.value = Some(__value.into());
+                                            __message.value = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     28u32 => {
                                         __tacos_json::mark_seen(&mut __seen[28], "list")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::ListValue,
                                                 >::new("list"),
                                             )?
                                         {
-                                            __message.list = Some(__value.into());
+                                            __message.list = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     29u32 => {
                                         __tacos_json::mark_seen(&mut __seen[29], "any")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<__tacos_json::Any>::new("any"),
                                             )?
                                         {
-                                            __message.any = Some(__value.into());
+                                            __message.any = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     30u32 => {
                                         __tacos_json::mark_seen(&mut __seen[30], "empty")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<__tacos_json::Empty>::new("empty"),
                                             )?
                                         {
-                                            __message.empty = Some(__value.into());
+                                            let () = __value;
+                                            __message.empty = ::core::option::Option::Some(());
                                         }
                                     }
                                     31u32 => {
                                         __tacos_json::mark_seen(&mut __seen[31], "wrapped_int32")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Int32,
                                                 >::new("wrapped_int32"),
                                             )?
                                         {
-                                            __message.wrapped_int32 = Some(__value.into());
+                                            __message.wrapped_int32 = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     32u32 => {
                                         __tacos_json::mark_seen(&mut __seen[32], "wrapped_string")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Str,
                                                 >::new("wrapped_string"),
                                             )?
                                         {
-                                            __message.wrapped_string = Some(__value.into());
+                                            __message.wrapped_string = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     33u32 => {
                                         __tacos_json::mark_seen(&mut __seen[33], "wrapped_uint64")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Uint64,
                                                 >::new("wrapped_uint64"),
                                             )?
                                         {
-                                            __message.wrapped_uint64 = Some(__value.into());
+                                            __message.wrapped_uint64 = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     34u32 => {
                                         __tacos_json::mark_seen(&mut __seen[34], "wrapped_list")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Repeated<__tacos_json::Int32>,
@@ -1553,7 +1588,7 @@ pub mod tacos {
                                     }
                                     35u32 => {
                                         __tacos_json::mark_seen(&mut __seen[35], "type")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<__tacos_json::Str>::new("type"),
                                             )?
@@ -1563,7 +1598,7 @@ pub mod tacos {
                                     }
                                     36u32 => {
                                         __tacos_json::mark_seen(&mut __seen[36], "FieldName7")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Int32,
@@ -1578,7 +1613,7 @@ pub mod tacos {
                                     }
                                 }
                             }
-                            Ok(__message)
+                            ::core::result::Result::Ok(__message)
                         }
                     }
                     __deserializer.deserialize_map(__Visitor(__field))
@@ -1587,10 +1622,10 @@ pub mod tacos {
             impl<'de> __tacos_json::Deserialize<'de> for Everything {
                 fn deserialize<D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                ) -> Result<Self, D::Error> {
+                ) -> ::core::result::Result<Self, D::Error> {
                     <Self as __tacos_json::JsonMessage>::deserialize_json(
                         __deserializer,
-                        None,
+                        ::core::option::Option::None,
                     )
                 }
             }
@@ -1598,10 +1633,11 @@ pub mod tacos {
                 fn serialize<S: __tacos_json::Serializer>(
                     &self,
                     __serializer: S,
-                ) -> Result<S::Ok, S::Error> {
+                ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
                     let __proto_names = __tacos_json::proto_field_names();
-                    let mut __map = __serializer.serialize_map(None)?;
+                    let mut __map = __serializer
+                        .serialize_map(::core::option::Option::None)?;
                     if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
                         &self.depth,
                     ) {
@@ -1611,7 +1647,7 @@ pub mod tacos {
                                 &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.depth),
                             )?;
                     }
-                    if let Some(__value) = &self.recursive {
+                    if let ::core::option::Option::Some(__value) = &self.recursive {
                         __map
                             .serialize_entry(
                                 "recursive",
@@ -1637,9 +1673,9 @@ pub mod tacos {
             impl __tacos_json::JsonMessage for everything::Nested {
                 fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                    __field: Option<&'static str>,
-                ) -> Result<Self, D::Error> {
-                    struct __Visitor(Option<&'static str>);
+                    __field: ::core::option::Option<&'static str>,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    struct __Visitor(::core::option::Option<&'static str>);
                     impl<'de> __tacos_json::Visitor<'de> for __Visitor {
                         type Value = everything::Nested;
                         fn expecting(
@@ -1655,10 +1691,10 @@ pub mod tacos {
                         fn visit_map<A: __tacos_json::MapAccess<'de>>(
                             self,
                             mut __map: A,
-                        ) -> Result<Self::Value, A::Error> {
-                            let mut __message = <everything::Nested as Default>::default();
+                        ) -> ::core::result::Result<Self::Value, A::Error> {
+                            let mut __message = <everything::Nested as ::core::default::Default>::default();
                             let mut __seen = [false; 3usize];
-                            while let Some(__key) = __map
+                            while let ::core::option::Option::Some(__key) = __map
                                 .next_key_seed(
                                     __tacos_json::KeySeed(|__name: &str| {
                                         match __name {
@@ -1673,7 +1709,7 @@ pub mod tacos {
                                 match __key {
                                     0u32 => {
                                         __tacos_json::mark_seen(&mut __seen[0], "depth")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<__tacos_json::Int32>::new("depth"),
                                             )?
@@ -1683,19 +1719,21 @@ pub mod tacos {
                                     }
                                     1u32 => {
                                         __tacos_json::mark_seen(&mut __seen[1], "recursive")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Msg<Everything>,
                                                 >::new("recursive"),
                                             )?
                                         {
-                                            __message.recursive = Some(__value.into());
+                                            __message.recursive = ::core::option::Option::Some(
+                                                __tacos_json::place(__value),
+                                            );
                                         }
                                     }
                                     2u32 => {
                                         __tacos_json::mark_seen(&mut __seen[2], "kind")?;
-                                        if let Some(__value) = __map
+                                        if let ::core::option::Option::Some(__value) = __map
                                             .next_value_seed(
                                                 __tacos_json::FieldSeed::<
                                                     __tacos_json::Enum<everything::nested::Kind>,
@@ -1710,7 +1748,7 @@ pub mod tacos {
                                     }
                                 }
                             }
-                            Ok(__message)
+                            ::core::result::Result::Ok(__message)
                         }
                     }
                     __deserializer.deserialize_map(__Visitor(__field))
@@ -1719,29 +1757,29 @@ pub mod tacos {
             impl<'de> __tacos_json::Deserialize<'de> for everything::Nested {
                 fn deserialize<D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                ) -> Result<Self, D::Error> {
+                ) -> ::core::result::Result<Self, D::Error> {
                     <Self as __tacos_json::JsonMessage>::deserialize_json(
                         __deserializer,
-                        None,
+                        ::core::option::Option::None,
                     )
                 }
             }
             impl __tacos_json::ProtoEnum for everything::nested::Kind {
                 const TYPE_NAME: &'static str = "tacos.fixture.v1.Everything.Nested.Kind";
-                fn name_of(__value: i32) -> Option<&'static str> {
+                fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
                     match __value {
-                        0 => Some("KIND_UNSPECIFIED"),
-                        1 => Some("KIND_SHALLOW"),
-                        2 => Some("KIND_DEEP"),
-                        _ => None,
+                        0 => ::core::option::Option::Some("KIND_UNSPECIFIED"),
+                        1 => ::core::option::Option::Some("KIND_SHALLOW"),
+                        2 => ::core::option::Option::Some("KIND_DEEP"),
+                        _ => ::core::option::Option::None,
                     }
                 }
-                fn value_of(__name: &str) -> Option<i32> {
+                fn value_of(__name: &str) -> ::core::option::Option<i32> {
                     match __name {
-                        "KIND_UNSPECIFIED" => Some(0),
-                        "KIND_SHALLOW" => Some(1),
-                        "KIND_DEEP" => Some(2),
-                        _ => None,
+                        "KIND_UNSPECIFIED" => ::core::option::Option::Some(0),
+                        "KIND_SHALLOW" => ::core::option::Option::Some(1),
+                        "KIND_DEEP" => ::core::option::Option::Some(2),
+                        _ => ::core::option::Option::None,
                     }
                 }
             }
@@ -1749,7 +1787,7 @@ pub mod tacos {
                 fn serialize<S: __tacos_json::Serializer>(
                     &self,
                     __serializer: S,
-                ) -> Result<S::Ok, S::Error> {
+                ) -> ::core::result::Result<S::Ok, S::Error> {
                     <__tacos_json::Enum<
                         everything::nested::Kind,
                     > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -1758,11 +1796,11 @@ pub mod tacos {
             impl<'de> __tacos_json::Deserialize<'de> for everything::nested::Kind {
                 fn deserialize<D: __tacos_json::Deserializer<'de>>(
                     __deserializer: D,
-                ) -> Result<Self, D::Error> {
+                ) -> ::core::result::Result<Self, D::Error> {
                     let __value = <__tacos_json::Enum<
                         everything::nested::Kind,
                     > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-                    <Self as TryFrom<i32>>::try_from(__value)
+                    <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
                         .map_err(|_| {
                             <D::Error as __tacos_json::DeError>::custom(
                                 ::core::format_args!(

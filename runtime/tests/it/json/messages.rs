@@ -190,6 +190,17 @@ fn enums_are_names_out_and_names_or_numbers_in() {
         json::from_slice::<Status>(br#""STATUS_ACTIVE""#).unwrap(),
         Status::Active
     );
+    let err = json::from_slice::<Status>(br#""STATUS_NOPE""#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("invalid value: unknown name for enum `tacos.fixture.common.v1.Status`"),
+        "{err}"
+    );
+    assert!(
+        json::from_slice::<Status>(b"7").is_err(),
+        "a bare enum must be a known value"
+    );
 }
 
 #[test]

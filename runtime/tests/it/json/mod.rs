@@ -1,6 +1,6 @@
 //! Proto3 JSON through impls generated from `proto/` fixtures (see `generated.rs`).
 
-#[allow(dead_code, clippy::all)] // generated for the whole fixture, used in part
+#[allow(dead_code, clippy::enum_variant_names)] // generated for the whole fixture; prost names oneof variants after their fields
 #[rustfmt::skip]
 mod generated;
 
