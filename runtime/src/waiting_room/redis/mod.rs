@@ -120,6 +120,7 @@ fn redis_error(err: redis::RedisError) -> WaitingRoomError {
 impl RedisBackend {
     /// Uses the standalone Redis at `url` (`redis://host:port/db`). Connects lazily, so a
     /// service starts while Redis is down and its calls fail as unavailable until it is back.
+    /// Call it inside a Tokio runtime.
     pub fn standalone(url: &str, options: RedisOptions) -> Result<Self, WaitingRoomError> {
         let client = redis::Client::open(url)
             .map_err(|e| WaitingRoomError::invalid("redis url", e.to_string()))?;
@@ -179,7 +180,7 @@ impl RedisBackend {
         Self {
             connection,
             scripts: Scripts::new(),
-            notifier: Notifier::start(pubsub),
+            notifier: Notifier::new(pubsub),
             options,
             registered: Mutex::new(HashMap::new()),
         }
@@ -440,7 +441,6 @@ impl Backend for RedisBackend {
     }
 
     fn changes(&self, event: &str) -> broadcast::Receiver<()> {
-        self.notifier
-            .subscribe(event, &format!("{}ch", key_prefix(event)))
+        self.notifier.subscribe(&format!("{}ch", key_prefix(event)))
     }
 }

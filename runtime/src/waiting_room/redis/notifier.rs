@@ -28,7 +28,7 @@ pub(crate) struct Notifier {
 }
 
 impl Notifier {
-    pub(crate) fn start(client: redis::Client) -> Self {
+    pub(crate) fn new(client: redis::Client) -> Self {
         Self {
             client,
             feeds: Arc::default(),
@@ -37,7 +37,7 @@ impl Notifier {
     }
 
     /// A receiver of `event`'s change notices, subscribing the channel on first use.
-    pub(crate) fn subscribe(&self, _event: &str, channel: &str) -> broadcast::Receiver<()> {
+    pub(crate) fn subscribe(&self, channel: &str) -> broadcast::Receiver<()> {
         let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(channel) {
             return feed.subscribe();
