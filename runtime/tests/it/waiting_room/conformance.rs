@@ -219,10 +219,13 @@ pub async fn lapsed_heartbeats_never_block_the_head(h: &Harness) {
     let room = h.room(config).await;
     let event = h.event("ghosts");
     // Ten ghosts join first and never come back.
+    let mut ghosts = Vec::new();
     for i in 0..10 {
-        room.join(&event, &user(format!("ghost-{i}")))
-            .await
-            .unwrap();
+        ghosts.push(
+            room.join(&event, &user(format!("ghost-{i}")))
+                .await
+                .unwrap(),
+        );
     }
     let alive = room.join(&event, &user("alive")).await.unwrap();
     assert_eq!(alive.position, 11);
@@ -243,6 +246,13 @@ pub async fn lapsed_heartbeats_never_block_the_head(h: &Harness) {
     assert_eq!(granted.status, AdmissionStatus::Granted, "{granted:?}");
     assert_eq!(room.stats(&event).await.unwrap().total_waiting, 0);
     // A ghost is gone for good: a late poll says so, and a new join queues at the back.
+    let late = room.status(&ghosts[0].waiting_token).await.unwrap();
+    assert_eq!(late.status, QueueStatus::Expired);
+    let late = room
+        .request_admission(&ghosts[1].waiting_token, &event, "")
+        .await
+        .unwrap();
+    assert_eq!(late.status, AdmissionStatus::Expired);
     let ghost = room.join(&event, &user("ghost-0")).await.unwrap();
     assert_eq!(ghost.position, 1, "a lapsed user rejoins at the back");
 }
