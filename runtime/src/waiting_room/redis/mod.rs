@@ -277,11 +277,10 @@ impl Backend for RedisBackend {
         async move {
             let prefix = key_prefix(args.event);
             let mut inv = self.scripts.join.prepare_invoke();
+            // The user id is the visitor key minus its kind prefix; the script derives it.
             inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}v:{}", args.visitor_key))
                 .arg(args.new_token)
                 .arg(args.visitor_key)
-                .arg(args.visitor_id)
                 .arg(args.config.heartbeat_ms());
             let reply: Vec<Value> = self.invoke(&inv).await?;
             let [token, state, position, expires, rate] = reply.as_slice() else {
@@ -339,7 +338,6 @@ impl Backend for RedisBackend {
             let c = args.config;
             let mut inv = self.scripts.admit.prepare_invoke();
             inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}t:{}", args.token))
                 .arg(args.token)
                 .arg(args.user_id)
                 .arg(args.new_reservation_token)
@@ -378,7 +376,7 @@ impl Backend for RedisBackend {
             let prefix = key_prefix(args.event);
             let mut inv = self.scripts.consume.prepare_invoke();
             inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}r:{}", args.reservation_token))
+                .arg(args.reservation_token)
                 .arg(args.user_id)
                 .arg(args.nonce);
             let outcome: String = self.invoke(&inv).await?;
@@ -396,9 +394,7 @@ impl Backend for RedisBackend {
         async move {
             let prefix = key_prefix(event);
             let mut inv = self.scripts.leave.prepare_invoke();
-            inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}t:{token}"))
-                .arg(token);
+            inv.key(format!("{prefix}q")).arg(token);
             let removed: i64 = self.invoke(&inv).await?;
             Ok(removed == 1)
         }
