@@ -36,7 +36,7 @@ use super::backend::{
     AdmitArgs, AdmitOutcome, Backend, BackendResult, ConsumeArgs, JoinArgs, Joined, Observed,
     RawStats, TokenState,
 };
-use super::config::EventConfig;
+use super::config::{EventConfig, EVICT_PER_CALL, TOMBSTONE_MS};
 use super::error::WaitingRoomError;
 use super::types::{now_millis, ConsumeOutcome};
 use notifier::Notifier;
@@ -63,6 +63,10 @@ pub struct RedisOptions {
     pub cluster_retries: u32,
     /// Standalone only: commands that may queue for the shared connection.
     pub pipeline_buffer: usize,
+    /// How long finished tokens (left, expired, used) and their reservations are remembered
+    /// so that late calls get the matching status; afterwards they read as unknown and their
+    /// fields are deleted by the next calls on the event.
+    pub tombstone: Duration,
 }
 
 impl Default for RedisOptions {
@@ -72,6 +76,7 @@ impl Default for RedisOptions {
             connect_timeout: Duration::from_millis(500),
             cluster_retries: 2,
             pipeline_buffer: 1024,
+            tombstone: Duration::from_millis(TOMBSTONE_MS),
         }
     }
 }
@@ -179,7 +184,7 @@ impl RedisBackend {
     ) -> Self {
         Self {
             connection,
-            scripts: Scripts::new(),
+            scripts: Scripts::new(options.tombstone.as_millis() as u64, EVICT_PER_CALL),
             notifier: Notifier::new(pubsub),
             options,
             registered: Mutex::new(HashMap::new()),

@@ -56,11 +56,12 @@ const PRELUDE: &str = r#"
 local fmt = string.format
 local P = string.sub(KEYS[1], 1, -2)
 local Q, D, T, V = KEYS[1], P .. 'd', P .. 't', P .. 'v'
-local EVICT = 64
-local TOMB = 900000
+local EVICT, EVICT_TEXT = {evict}, '{evict}'
+local TOMB = {tombstone_ms}
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local NOW = fmt('%d', now)
+-- milliseconds as text straight from TIME's seconds and (unpadded) microseconds
+local NOW = clock[1] .. string.sub('00000' .. clock[2], -6, -4)
+local now = tonumber(NOW)
 "#;
 
 /// Leaving the queue for good. A packed state reads `st|joined|until|reservation|visitor key`.
@@ -78,7 +79,7 @@ end
 const SWEEP: &str = r#"
 local clear = true
 do
-  local due = redis.call('ZRANGE', D, '-inf', NOW, 'BYSCORE', 'LIMIT', '0', '64')
+  local due = redis.call('ZRANGE', D, '-inf', NOW, 'BYSCORE', 'LIMIT', '0', EVICT_TEXT)
   if #due > 0 then
     clear = #due < EVICT
     local forget, lapsed = {}, false
@@ -303,15 +304,20 @@ pub(crate) struct Scripts {
 }
 
 impl Scripts {
-    pub(crate) fn new() -> Self {
-        let build = |parts: &[&str]| Script::new(&parts.concat());
+    /// Scripts that forget finished tokens `tombstone_ms` after they finish and sweep at most
+    /// `evict` due deadlines per call.
+    pub(crate) fn new(tombstone_ms: u64, evict: u64) -> Self {
+        let prelude = PRELUDE
+            .replace("{evict}", &evict.to_string())
+            .replace("{tombstone_ms}", &tombstone_ms.to_string());
+        let build = |parts: &[&str]| Script::new(&format!("{prelude}{}", parts.concat()));
         Self {
-            join: build(&[PRELUDE, STATE, SWEEP, DESCRIBE, JOIN]),
-            status: build(&[PRELUDE, STATE, SWEEP, DESCRIBE, STATUS]),
-            admit: build(&[PRELUDE, STATE, SWEEP, ADMIT]),
-            consume: build(&[PRELUDE, CONSUME]),
-            leave: build(&[PRELUDE, STATE, SWEEP, LEAVE]),
-            stats: build(&[PRELUDE, STATE, SWEEP, STATS]),
+            join: build(&[STATE, SWEEP, DESCRIBE, JOIN]),
+            status: build(&[STATE, SWEEP, DESCRIBE, STATUS]),
+            admit: build(&[STATE, SWEEP, ADMIT]),
+            consume: build(&[CONSUME]),
+            leave: build(&[STATE, SWEEP, LEAVE]),
+            stats: build(&[STATE, SWEEP, STATS]),
         }
     }
 }
