@@ -47,9 +47,9 @@
 //! | empty `EVALSHA`                        | 10k          |
 //! | `INCR` + `ZADD` script (reference)     | 30k          |
 //! | join (per-token keys, before)          | 136k         |
-//! | join                                   | 105k         |
+//! | join                                   | 100k         |
 //! | status (per-token keys, before)        | 107k         |
-//! | status                                 | 76k          |
+//! | status                                 | 66k          |
 //!
 //! What remains is mostly fixed: each `redis.call` costs 3.5k–7k instructions of argument
 //! conversion, dispatch and reply parsing before the command does any work (`TIME` is among
@@ -57,8 +57,9 @@
 //! commands, not their kind, sets the price; the scripts keep every step that a guarantee
 //! needs (server clock, bounded sweep, dedupe, sequence, the two orders, the rate for ETAs).
 //! Other choices that measurably help: numbers are formatted with `%d` (Lua's own conversion
-//! uses `%.14g`, several times dearer), each script carries only the helpers it calls (every
-//! call builds its Lua closures afresh), and the millisecond clock is cut from `TIME`'s text.
+//! uses `%.14g`, several times dearer), the common case (nothing due, a fresh join, a waiting
+//! token's poll) returns before any helper closure is built (every call builds its closures
+//! afresh), and the millisecond clock is cut from `TIME`'s text.
 //!
 //! Every script is safe to run twice with the same arguments (a client may resend a command
 //! whose reply was lost): a join finds the visitor's token, an admission finds its grant, a
