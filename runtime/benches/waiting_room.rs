@@ -140,7 +140,7 @@ async fn phases(
              status {status_rate:>7.0}/s (client {s_client:.1} µs, redis {s_redis:.1} µs)",
             run + 1
         );
-        delete_event(bench, &event, &tokens).await?;
+        delete_event(bench, &event).await?;
     }
     let mut client: Vec<f64> = join_cpu.iter().map(|c| c.0).collect();
     let mut redis: Vec<f64> = join_cpu.iter().map(|c| c.1).collect();
@@ -355,15 +355,14 @@ async fn command_calls(admin: &redis::aio::MultiplexedConnection) -> anyhow::Res
     })
 }
 
-async fn delete_event(bench: &Bench, event: &str, tokens: &[String]) -> anyhow::Result<()> {
+async fn delete_event(bench: &Bench, event: &str) -> anyhow::Result<()> {
+    // An event owns a fixed set of keys, whatever its queue size.
     let mut admin = bench.admin.clone();
-    for chunk in tokens.chunks(1_000) {
-        let mut cmd = redis::cmd("UNLINK");
-        for token in chunk {
-            cmd.arg(format!("wr:{{{event}}}:t:{token}"));
-        }
-        let _: i64 = cmd.query_async(&mut admin).await?;
+    let mut cmd = redis::cmd("UNLINK");
+    for suffix in ["q", "d", "t", "v", "r", "m", "a"] {
+        cmd.arg(format!("wr:{{{event}}}:{suffix}"));
     }
+    let _: i64 = cmd.query_async(&mut admin).await?;
     Ok(())
 }
 

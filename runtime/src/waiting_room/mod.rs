@@ -23,6 +23,21 @@
 //! * Every operation costs O(log N) in the queue size; nothing scans keys.
 //! * When the store is unreachable every call fails fast with
 //!   [`WaitingRoomError::Unavailable`] (with a retry hint) instead of answering wrongly.
+//!
+//! # Operating notes
+//!
+//! * Per-event settings ([`WaitingRoom::set_event_config`]) live in the process and travel with
+//!   each call: gateways sharing one Redis should apply the same settings.
+//! * A join costs one script call; once per 30 s per event and process it also refreshes the
+//!   event's entry in the registry of active events (`wr:events`), which system-wide stats read.
+//! * Live updates use one pub/sub connection per process (standalone: the same server; cluster:
+//!   the first configured node, since classic pub/sub reaches every node). If that connection is
+//!   down, watchers still refresh on a timer (a third of the heartbeat TTL, at most 10 s).
+//! * Tokens of users who left, expired or used their grant are remembered for 15 minutes
+//!   ([`RedisOptions::tombstone`]) so late calls get the matching status; after that they read
+//!   as unknown. In Redis an event lives in a fixed set of keys (hashes and sorted sets, no key
+//!   per user), so nothing expires by TTL: the calls on an event forget due tokens in bounded
+//!   steps, and an event nobody calls keeps its keys until the next call.
 
 mod backend;
 mod config;

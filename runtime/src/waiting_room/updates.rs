@@ -2,8 +2,9 @@
 //!
 //! The loop wakes on the event's change feed (Redis pub/sub or the in-memory broadcast), on a
 //! new watcher, and on a timer that keeps watchers' heartbeats alive. It coalesces bursts of
-//! notices, then looks up every watched token in batched status calls (one round trip per
-//! batch, a rank lookup per token) and sends each watcher only what changed. Watchers get
+//! notices (at most one full pass every half second), then looks up every watched token in
+//! batched status calls (one round trip per batch, a rank lookup per token) and sends each
+//! watcher only what changed. A new watcher is looked up alone, right away. Watchers get
 //! small bounded buffers: a slow reader misses intermediate states, never the latest one.
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use futures::Stream;
 use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::time::Instant;
 
 use super::backend::{Backend, Observed};
 use super::config::EventConfig;
@@ -27,6 +29,8 @@ const WATCHER_BUFFER: usize = 8;
 const COALESCE: Duration = Duration::from_millis(20);
 /// Tokens looked up per status call.
 const BATCH: usize = 256;
+/// Shortest time between two refreshes of all of an event's watchers.
+const MIN_FULL_REFRESH: Duration = Duration::from_millis(500);
 
 /// Reads the current settings of an event.
 pub(crate) type ConfigLookup = Arc<dyn Fn(&str) -> EventConfig + Send + Sync>;
@@ -126,20 +130,36 @@ async fn refresh_loop(
 ) {
     let mut changes = backend.changes(&event);
     let mut period = refresh_period(&configs(&event));
+    let mut last_full: Option<Instant> = None;
+    // A deadline rather than a fresh sleep per wake-up: a stream of new watchers must not
+    // postpone the refresh that keeps everyone's heartbeat alive.
+    let mut next_tick = Instant::now() + period;
     loop {
-        tokio::select! {
+        // A change notice or the timer refreshes every watcher; a new watcher only itself.
+        let full = tokio::select! {
             notice = changes.recv() => {
                 if let Err(broadcast::error::RecvError::Closed) = notice {
                     changes = backend.changes(&event);
                 }
-                tokio::time::sleep(COALESCE).await;
-                while changes.try_recv().is_ok() {}
+                true
             }
-            _ = tokio::time::sleep(period) => {}
-            _ = watch.wake.notified() => {}
+            _ = tokio::time::sleep_until(next_tick) => true,
+            _ = watch.wake.notified() => false,
+        };
+        if full {
+            // Coalesce a burst of notices, and bound the cost of busy events to one pass over
+            // the watchers per MIN_FULL_REFRESH.
+            let now = Instant::now();
+            let earliest = last_full.map_or(now, |at| at + MIN_FULL_REFRESH);
+            tokio::time::sleep_until(earliest.max(now + COALESCE)).await;
+            while changes.try_recv().is_ok() {}
+            last_full = Some(Instant::now());
         }
         let config = configs(&event);
         period = refresh_period(&config);
+        if full {
+            next_tick = Instant::now() + period;
+        }
         let tokens: Vec<(u64, String)> = {
             let events_guard = events.lock().unwrap_or_else(|e| e.into_inner());
             let mut watchers = watch.watchers.lock().unwrap_or_else(|e| e.into_inner());
@@ -153,6 +173,7 @@ async fn refresh_loop(
             }
             watchers
                 .iter()
+                .filter(|(_, w)| full || w.last.is_none())
                 .map(|(id, w)| (*id, w.token.clone()))
                 .collect()
         };

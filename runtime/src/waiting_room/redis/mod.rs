@@ -36,7 +36,7 @@ use super::backend::{
     AdmitArgs, AdmitOutcome, Backend, BackendResult, ConsumeArgs, JoinArgs, Joined, Observed,
     RawStats, TokenState,
 };
-use super::config::EventConfig;
+use super::config::{EventConfig, EVICT_PER_CALL, TOMBSTONE_MS};
 use super::error::WaitingRoomError;
 use super::types::{now_millis, ConsumeOutcome};
 use notifier::Notifier;
@@ -63,6 +63,10 @@ pub struct RedisOptions {
     pub cluster_retries: u32,
     /// Standalone only: commands that may queue for the shared connection.
     pub pipeline_buffer: usize,
+    /// How long finished tokens (left, expired, used) and their reservations are remembered
+    /// so that late calls get the matching status; afterwards they read as unknown and their
+    /// fields are deleted by the next calls on the event.
+    pub tombstone: Duration,
 }
 
 impl Default for RedisOptions {
@@ -72,6 +76,7 @@ impl Default for RedisOptions {
             connect_timeout: Duration::from_millis(500),
             cluster_retries: 2,
             pipeline_buffer: 1024,
+            tombstone: Duration::from_millis(TOMBSTONE_MS),
         }
     }
 }
@@ -120,6 +125,7 @@ fn redis_error(err: redis::RedisError) -> WaitingRoomError {
 impl RedisBackend {
     /// Uses the standalone Redis at `url` (`redis://host:port/db`). Connects lazily, so a
     /// service starts while Redis is down and its calls fail as unavailable until it is back.
+    /// Call it inside a Tokio runtime.
     pub fn standalone(url: &str, options: RedisOptions) -> Result<Self, WaitingRoomError> {
         let client = redis::Client::open(url)
             .map_err(|e| WaitingRoomError::invalid("redis url", e.to_string()))?;
@@ -178,8 +184,8 @@ impl RedisBackend {
     ) -> Self {
         Self {
             connection,
-            scripts: Scripts::new(),
-            notifier: Notifier::start(pubsub),
+            scripts: Scripts::new(options.tombstone.as_millis() as u64, EVICT_PER_CALL),
+            notifier: Notifier::new(pubsub),
             options,
             registered: Mutex::new(HashMap::new()),
         }
@@ -276,11 +282,10 @@ impl Backend for RedisBackend {
         async move {
             let prefix = key_prefix(args.event);
             let mut inv = self.scripts.join.prepare_invoke();
+            // The user id is the visitor key minus its kind prefix; the script derives it.
             inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}v:{}", args.visitor_key))
                 .arg(args.new_token)
                 .arg(args.visitor_key)
-                .arg(args.visitor_id)
                 .arg(args.config.heartbeat_ms());
             let reply: Vec<Value> = self.invoke(&inv).await?;
             let [token, state, position, expires, rate] = reply.as_slice() else {
@@ -338,7 +343,6 @@ impl Backend for RedisBackend {
             let c = args.config;
             let mut inv = self.scripts.admit.prepare_invoke();
             inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}t:{}", args.token))
                 .arg(args.token)
                 .arg(args.user_id)
                 .arg(args.new_reservation_token)
@@ -377,7 +381,7 @@ impl Backend for RedisBackend {
             let prefix = key_prefix(args.event);
             let mut inv = self.scripts.consume.prepare_invoke();
             inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}r:{}", args.reservation_token))
+                .arg(args.reservation_token)
                 .arg(args.user_id)
                 .arg(args.nonce);
             let outcome: String = self.invoke(&inv).await?;
@@ -395,9 +399,7 @@ impl Backend for RedisBackend {
         async move {
             let prefix = key_prefix(event);
             let mut inv = self.scripts.leave.prepare_invoke();
-            inv.key(format!("{prefix}q"))
-                .key(format!("{prefix}t:{token}"))
-                .arg(token);
+            inv.key(format!("{prefix}q")).arg(token);
             let removed: i64 = self.invoke(&inv).await?;
             Ok(removed == 1)
         }
@@ -440,7 +442,6 @@ impl Backend for RedisBackend {
     }
 
     fn changes(&self, event: &str) -> broadcast::Receiver<()> {
-        self.notifier
-            .subscribe(event, &format!("{}ch", key_prefix(event)))
+        self.notifier.subscribe(&format!("{}ch", key_prefix(event)))
     }
 }

@@ -28,7 +28,7 @@ pub(crate) struct Notifier {
 }
 
 impl Notifier {
-    pub(crate) fn start(client: redis::Client) -> Self {
+    pub(crate) fn new(client: redis::Client) -> Self {
         Self {
             client,
             feeds: Arc::default(),
@@ -37,7 +37,7 @@ impl Notifier {
     }
 
     /// A receiver of `event`'s change notices, subscribing the channel on first use.
-    pub(crate) fn subscribe(&self, _event: &str, channel: &str) -> broadcast::Receiver<()> {
+    pub(crate) fn subscribe(&self, channel: &str) -> broadcast::Receiver<()> {
         let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(channel) {
             return feed.subscribe();
@@ -68,6 +68,7 @@ async fn run(client: redis::Client, feeds: Feeds, mut commands: mpsc::UnboundedR
         let connected =
             tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await;
         let Ok(Ok(pubsub)) = connected else {
+            tracing::debug!("waiting room: pub/sub connection failed, retrying");
             tokio::select! {
                 _ = tokio::time::sleep(RECONNECT_DELAY) => continue,
                 _ = wait_closed(&mut commands) => return,
@@ -96,7 +97,10 @@ async fn run(client: redis::Client, feeds: Feeds, mut commands: mpsc::UnboundedR
                     }
                 },
                 message = stream.next() => match message {
-                    None => break,
+                    None => {
+                        tracing::warn!("waiting room: pub/sub connection lost, reconnecting");
+                        break;
+                    }
                     Some(message) => {
                         let feeds = feeds.lock().unwrap_or_else(|e| e.into_inner());
                         if let Some(feed) = feeds.get(message.get_channel_name()) {

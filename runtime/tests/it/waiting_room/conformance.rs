@@ -137,7 +137,7 @@ pub async fn concurrent_retries_of_one_join_get_one_place(h: &Harness) {
 
 pub async fn status_reports_position_eta_and_renews_heartbeat(h: &Harness) {
     let config = EventConfig {
-        heartbeat_ttl: Duration::from_millis(400),
+        heartbeat_ttl: Duration::from_millis(600),
         refill_per_second: 2.0,
         admission_window: 2,
         ..EventConfig::default()
@@ -166,7 +166,7 @@ pub async fn status_reports_position_eta_and_renews_heartbeat(h: &Harness) {
     );
 
     // Polling keeps the place alive across several heartbeat periods.
-    for _ in 0..6 {
+    for _ in 0..7 {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let view = room.status(&last.waiting_token).await.unwrap();
         assert_eq!(view.status, QueueStatus::Waiting);
@@ -212,17 +212,20 @@ pub async fn leave_moves_everyone_behind_up(h: &Harness) {
 
 pub async fn lapsed_heartbeats_never_block_the_head(h: &Harness) {
     let config = EventConfig {
-        heartbeat_ttl: Duration::from_millis(200),
+        heartbeat_ttl: Duration::from_millis(400),
         admission_window: 1,
         ..open_config()
     };
     let room = h.room(config).await;
     let event = h.event("ghosts");
     // Ten ghosts join first and never come back.
+    let mut ghosts = Vec::new();
     for i in 0..10 {
-        room.join(&event, &user(format!("ghost-{i}")))
-            .await
-            .unwrap();
+        ghosts.push(
+            room.join(&event, &user(format!("ghost-{i}")))
+                .await
+                .unwrap(),
+        );
     }
     let alive = room.join(&event, &user("alive")).await.unwrap();
     assert_eq!(alive.position, 11);
@@ -231,7 +234,7 @@ pub async fn lapsed_heartbeats_never_block_the_head(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(denied.reason, Some(DenialReason::NotYourTurn));
-    for _ in 0..4 {
+    for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         room.status(&alive.waiting_token).await.unwrap();
     }
@@ -242,7 +245,14 @@ pub async fn lapsed_heartbeats_never_block_the_head(h: &Harness) {
         .unwrap();
     assert_eq!(granted.status, AdmissionStatus::Granted, "{granted:?}");
     assert_eq!(room.stats(&event).await.unwrap().total_waiting, 0);
-    // A ghost's later poll or admission request does not bring it back.
+    // A ghost is gone for good: a late poll says so, and a new join queues at the back.
+    let late = room.status(&ghosts[0].waiting_token).await.unwrap();
+    assert_eq!(late.status, QueueStatus::Expired);
+    let late = room
+        .request_admission(&ghosts[1].waiting_token, &event, "")
+        .await
+        .unwrap();
+    assert_eq!(late.status, AdmissionStatus::Expired);
     let ghost = room.join(&event, &user("ghost-0")).await.unwrap();
     assert_eq!(ghost.position, 1, "a lapsed user rejoins at the back");
 }

@@ -1,5 +1,6 @@
 //! Waiting-room tests: the conformance suite on every store, plus fault injection.
 
+mod cleanup;
 mod conformance;
 mod faults;
 mod support;
