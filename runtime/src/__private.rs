@@ -3,6 +3,7 @@
 //! Not a public API: it changes together with the code generator, so the rest of the runtime can
 //! change its inside without breaking checked-in generated files.
 
+pub use http;
 pub use std::convert::Infallible;
 pub use std::future::Future;
 pub use std::sync::Arc;

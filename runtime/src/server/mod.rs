@@ -348,14 +348,16 @@ impl Listeners {
 pub struct Bind {
     /// The REST address (`SERVER_PORT`).
     pub rest: SocketAddr,
-    /// The gRPC address (`GRPC_PORT`); `None`, or the REST address, serves both on one port.
+    /// The gRPC address (`GRPC_PORT`); `None`, or the REST address (port other than 0), serves
+    /// both on one port.
     pub grpc: Option<SocketAddr>,
 }
 
 impl Bind {
     fn roles(&self) -> Vec<(SocketAddr, ListenerRole)> {
         match self.grpc {
-            Some(grpc) if grpc != self.rest => {
+            // Port 0 asks for a fresh port each: two listeners even when the addresses match.
+            Some(grpc) if grpc != self.rest || grpc.port() == 0 => {
                 vec![(self.rest, ListenerRole::Rest), (grpc, ListenerRole::Grpc)]
             }
             _ => vec![(self.rest, ListenerRole::Both)],
