@@ -1,5 +1,40 @@
 //! Project tasks; run as `cargo xtask <task>`.
+//!
+//! Each task lives in its own module; this file only dispatches on the first argument.
+
+mod generate;
+
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
+      regenerate Rust code from .proto contracts; with no arguments, every target of this
+      repository; --check writes nothing and fails when generated files are stale";
 
 fn main() -> anyhow::Result<()> {
-    Ok(())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    match task.as_str() {
+        "generate" => generate::run(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => anyhow::bail!("unknown task `{other}`\n\n{USAGE}"),
+    }
+}
+
+/// The repository root (the xtask crate lives one level below it).
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
 }
