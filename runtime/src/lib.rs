@@ -8,12 +8,14 @@
 //! - [`rest`]: `google.api.http` transcoding: routes, path templates, query parameters, JSON,
 //!   SSE/NDJSON streaming.
 //! - [`server`]: the builder serving both protocols, health, reflection, runtime layouts.
+//! - [`json`]: proto3 JSON support for the generated `serde` impls.
 //! - [`config`]: start-up configuration from environment variables.
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod context;
 pub mod grpc;
+pub mod json;
 pub mod rest;
 pub mod server;
 pub mod status;

@@ -2,6 +2,7 @@
 //!
 //! Each task lives in its own module; this file only dispatches on the first argument.
 
+mod conformance;
 mod generate;
 
 use std::path::PathBuf;
@@ -12,7 +13,9 @@ usage: cargo xtask <task> [args]
 tasks:
   generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
       regenerate Rust code from .proto contracts; with no arguments, every target of this
-      repository; --check writes nothing and fails when generated files are stale";
+      repository; --check writes nothing and fails when generated files are stale
+  conformance [args]
+      run protobuf's JSON conformance suite against the generated serde impls";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +25,7 @@ fn main() -> anyhow::Result<()> {
     };
     match task.as_str() {
         "generate" => generate::run(rest),
+        "conformance" => conformance::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
