@@ -37,7 +37,7 @@ pub mod rest {
         QueryFields,
     };
     pub use crate::rest::{
-        server_streaming, unary, BodySelector, FromParam, HttpMethod, PathTemplate, RestCall,
-        RestHandler, RouteSpec, Seg,
+        server_streaming, unary, BodySelector, Encoded, EncodedOption, FromParam, HttpMethod,
+        PathTemplate, RestCall, RestHandler, RouteSpec, Seg,
     };
 }
