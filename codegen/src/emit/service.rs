@@ -92,6 +92,11 @@ fn is_leaf_message(full_name: &str) -> bool {
     )
 }
 
+/// `google.protobuf.Empty`, which prost maps to `()`.
+fn is_empty_message(full_name: &str) -> bool {
+    full_name.trim_start_matches('.') == "google.protobuf.Empty"
+}
+
 /// Whether prost stores the field as `Option<T>`.
 fn is_optional(field: &FieldDescriptor) -> bool {
     !field.is_list()
@@ -127,7 +132,11 @@ fn emit_query_impls(cx: &PackageContext<'_>, rt: &TokenStream) -> TokenStream {
     quote!(#(#impls)*)
 }
 
-fn emit_query_impl(cx: &PackageContext<'_>, message: &MessageDescriptor, rt: &TokenStream) -> TokenStream {
+fn emit_query_impl(
+    cx: &PackageContext<'_>,
+    message: &MessageDescriptor,
+    rt: &TokenStream,
+) -> TokenStream {
     let ty = naming::relative_path(cx.package, message.full_name());
     let arms = message.fields().filter_map(|field| {
         let setter = query_setter(cx, &field, rt)?;
@@ -164,7 +173,11 @@ fn emit_query_impl(cx: &PackageContext<'_>, message: &MessageDescriptor, rt: &To
 
 /// The call setting one field from a query value, or `None` when the field has no query form
 /// (maps, oneof members, repeated messages, messages outside the contract tree).
-fn query_setter(cx: &PackageContext<'_>, field: &FieldDescriptor, rt: &TokenStream) -> Option<TokenStream> {
+fn query_setter(
+    cx: &PackageContext<'_>,
+    field: &FieldDescriptor,
+    rt: &TokenStream,
+) -> Option<TokenStream> {
     if field.is_map() || in_real_oneof(field) {
         return None;
     }
@@ -302,7 +315,8 @@ impl<'a> ServiceEmitter<'a> {
         let name = self.trait_ident();
         let full_name = &self.service.full_name;
         let service_doc = doc_lines(self.service.comments.leading.as_deref());
-        let intro = format!(" Handler of `{full_name}`: implement it once, serve it over gRPC and REST.");
+        let intro =
+            format!(" Handler of `{full_name}`: implement it once, serve it over gRPC and REST.");
         let methods = self.served().map(|(_, method)| {
             let ident = naming::ident(&naming::snake(&method.name));
             let input = self.input(method);
@@ -410,7 +424,8 @@ impl<'a> ServiceEmitter<'a> {
         });
         let name_doc = format!(" The fully qualified name of `{full_name}`.");
         let methods_doc = format!(" The methods of `{full_name}`, in contract order.");
-        let routes_doc = format!(" The REST bindings of `{full_name}` (additional bindings included).");
+        let routes_doc =
+            format!(" The REST bindings of `{full_name}` (additional bindings included).");
         quote! {
             #[doc = #name_doc]
             pub const #name_const: &str = #full_name;
@@ -429,7 +444,8 @@ impl<'a> ServiceEmitter<'a> {
         let grpc = self.grpc_ident();
         let full_name = &self.service.full_name;
         let methods_const = self.methods_const();
-        let doc = format!(" The tonic service of `{full_name}`, calling a [`{trait_ident}`] handler.");
+        let doc =
+            format!(" The tonic service of `{full_name}`, calling a [`{trait_ident}`] handler.");
         let arms = self.served().map(|(index, method)| {
             let path = format!("/{full_name}/{}", method.name);
             let name = &method.name;
@@ -535,12 +551,26 @@ impl<'a> ServiceEmitter<'a> {
         let input = self.input(method);
         let descriptor = self.input_descriptor(method);
         let package = self.cx.package;
+        if is_empty_message(&method.input_type) {
+            // prost's `()`: nothing to read from the body, the query or the path.
+            return quote! {
+                fn #ident(
+                    call: &#rt::rest::RestCall,
+                ) -> ::core::result::Result<(), #rt::Status> {
+                    let _ = call;
+                    ::core::result::Result::Ok(())
+                }
+            };
+        }
         let (start, excluded) = match &binding.body {
             // Without path variables nothing changes the decoded body afterwards.
             BodySelector::All if binding.path_fields.is_empty() => {
                 (quote!(let message: #input = call.body_message()?;), None)
             }
-            BodySelector::All => (quote!(let mut message: #input = call.body_message()?;), None),
+            BodySelector::All => (
+                quote!(let mut message: #input = call.body_message()?;),
+                None,
+            ),
             BodySelector::None => (
                 quote!(let mut message = <#input as ::core::default::Default>::default();),
                 Some(Vec::new()),
@@ -598,19 +628,28 @@ impl<'a> ServiceEmitter<'a> {
     }
 
     /// `message.a.get_or_insert_with(Default::default).b = call.path_var(i, "a.b")?;`
-    fn path_assignment(&self, root: Option<&MessageDescriptor>, index: usize, bound: &BoundField) -> TokenStream {
+    fn path_assignment(
+        &self,
+        root: Option<&MessageDescriptor>,
+        index: usize,
+        bound: &BoundField,
+    ) -> TokenStream {
         let index = Literal::usize_unsuffixed(index);
         let path_text = bound.path.to_string();
         let mut message = root.cloned();
         let mut target = quote!(message);
         let steps = bound.fields.len();
         for (step, info) in bound.fields.iter().enumerate() {
-            let Some(field) = message.as_ref().and_then(|m| m.get_field_by_name(&info.name)) else {
+            let Some(field) = message
+                .as_ref()
+                .and_then(|m| m.get_field_by_name(&info.name))
+            else {
                 let text = format!("path field `{path_text}` cannot be bound");
                 return quote!(::core::compile_error!(#text););
             };
             if in_real_oneof(&field) || field.is_list() || field.is_map() {
-                let text = format!("path field `{path_text}` cannot be bound: repeated, map or oneof");
+                let text =
+                    format!("path field `{path_text}` cannot be bound: repeated, map or oneof");
                 return quote!(::core::compile_error!(#text););
             }
             let name = field_ident(&field);
@@ -619,7 +658,8 @@ impl<'a> ServiceEmitter<'a> {
                     let text = format!("path field `{path_text}` walks through a non-message");
                     return quote!(::core::compile_error!(#text););
                 };
-                target = quote!(#target.#name.get_or_insert_with(::core::default::Default::default));
+                target =
+                    quote!(#target.#name.get_or_insert_with(::core::default::Default::default));
                 message = Some(next);
                 continue;
             }
@@ -648,6 +688,9 @@ impl<'a> ServiceEmitter<'a> {
         let rt = self.rt;
         let output = self.output(method);
         let Some(bound) = &binding.response_body else {
+            if is_empty_message(&method.output_type) {
+                return quote!(|_message: ()| #rt::rest::EmptyObject);
+            }
             return quote!(|message: #output| message);
         };
         let field = self
@@ -708,7 +751,9 @@ impl<'a> ServiceEmitter<'a> {
                 });
             }
         }
-        let doc = format!(" Everything a server needs to serve `{full_name}` with `handler` on both protocols.");
+        let doc = format!(
+            " Everything a server needs to serve `{full_name}` with `handler` on both protocols."
+        );
         quote! {
             #[doc = #doc]
             pub fn #register<T: #trait_ident>(handler: #rt::Arc<T>) -> #rt::ServiceRegistration {

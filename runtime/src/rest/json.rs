@@ -75,6 +75,17 @@ pub fn encode<T: Serialize + ?Sized>(value: &T, options: JsonOptions) -> Result<
         .map_err(|err| Status::internal(format!("response could not be serialized: {err}")))
 }
 
+/// `google.protobuf.Empty` (prost's `()`) in JSON: `{}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EmptyObject;
+
+impl Serialize for EmptyObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        serializer.serialize_map(Some(0))?.end()
+    }
+}
+
 /// A response field sent alone (`response_body`), printed through its proto3 JSON codec.
 pub struct Encoded<C: Codec>(pub C::Value);
 
@@ -126,9 +137,19 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_field() {
-        let err = decode::<Req>(br#"{"shelf":{"name":"a","count":"x"}}"#, None, JsonOptions::new()).unwrap_err();
+        let err = decode::<Req>(
+            br#"{"shelf":{"name":"a","count":"x"}}"#,
+            None,
+            JsonOptions::new(),
+        )
+        .unwrap_err();
         assert_eq!(field_of(&err), "shelf.count");
-        let err = decode::<Shelf>(br#"{"name":"a","count":"x"}"#, Some("shelf"), JsonOptions::new()).unwrap_err();
+        let err = decode::<Shelf>(
+            br#"{"name":"a","count":"x"}"#,
+            Some("shelf"),
+            JsonOptions::new(),
+        )
+        .unwrap_err();
         assert_eq!(field_of(&err), "shelf.count");
     }
 
@@ -140,7 +161,12 @@ mod tests {
         // Cut short inside a field: the field where it broke is named.
         let err = decode::<Req>(b"{\"shelf\":", None, JsonOptions::new()).unwrap_err();
         assert_eq!(field_of(&err), "shelf");
-        let err = decode::<Shelf>(br#"{"name":"a","count":1} trailing"#, None, JsonOptions::new()).unwrap_err();
+        let err = decode::<Shelf>(
+            br#"{"name":"a","count":1} trailing"#,
+            None,
+            JsonOptions::new(),
+        )
+        .unwrap_err();
         assert_eq!(field_of(&err), "body");
     }
 }

@@ -3902,7 +3902,7 @@ pub fn library_service<T: Library>(
                 |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
                     handler.delete_book(request).await
                 },
-                |message: ()| message,
+                |_message: ()| ::tacos_runtime::__private::rest::EmptyObject,
             ),
         )
         .with_route(
