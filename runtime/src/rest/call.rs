@@ -17,7 +17,7 @@ use super::value::FromParam;
 use super::{json, response};
 use crate::context::{Protocol, Request, Response, ServerStream};
 use crate::grpc::Body;
-use crate::json::codec::Codec;
+use crate::json::generated::Codec;
 use crate::json::JsonOptions;
 use crate::server::invoke::{self, Deadlined, Invoke};
 use crate::server::MethodPolicy;

@@ -8,7 +8,7 @@
 use serde::de::{DeserializeOwned, DeserializeSeed};
 use serde::Serialize;
 
-use crate::json::codec::{Codec, FieldSeed};
+use crate::json::generated::{Codec, FieldSeed};
 use crate::json::{with_options, JsonOptions};
 use crate::status::Status;
 

@@ -1,5 +1,6 @@
-//! Integration tests over real sockets on 127.0.0.1, against the generated code of the test
-//! contract `tests/proto/tacos/test/v1/library.proto`.
+//! Integration tests of the runtime, one binary for the whole crate. The server tests run over
+//! real sockets on 127.0.0.1 against the generated code of the test contract
+//! `tests/proto/tacos/test/v1/library.proto`.
 
 // Written by `cargo xtask generate`; docs exist only where the `.proto` has comments.
 #[allow(missing_docs)]
@@ -14,6 +15,7 @@ mod support;
 
 mod deadlines;
 mod errors;
+mod json;
 mod lifecycle;
 mod streaming;
 mod transcoding;
