@@ -2122,10 +2122,10 @@ impl __tacos_json::Serialize for HealthCheckRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
             __map
                 .serialize_entry(
@@ -2139,9 +2139,9 @@ impl __tacos_json::Serialize for HealthCheckRequest {
 impl __tacos_json::JsonMessage for HealthCheckRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckRequest;
             fn expecting(
@@ -2157,10 +2157,10 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2173,7 +2173,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
                                 )?
@@ -2186,7 +2186,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2195,18 +2195,21 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for HealthCheckResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -2230,14 +2233,14 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.services),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2252,9 +2255,9 @@ impl __tacos_json::Serialize for HealthCheckResponse {
 impl __tacos_json::JsonMessage for HealthCheckResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckResponse;
             fn expecting(
@@ -2270,10 +2273,10 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2289,7 +2292,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HealthStatus>,
@@ -2301,7 +2304,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "services")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<
@@ -2316,26 +2319,30 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2343,7 +2350,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2352,18 +2359,21 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ServiceHealth {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -2393,7 +2403,7 @@ impl __tacos_json::Serialize for ServiceHealth {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.version),
                 )?;
         }
-        if let Some(__value) = &self.last_check {
+        if let ::core::option::Option::Some(__value) = &self.last_check {
             __map
                 .serialize_entry(
                     if __proto_names { "last_check" } else { "lastCheck" },
@@ -2406,9 +2416,9 @@ impl __tacos_json::Serialize for ServiceHealth {
 impl __tacos_json::JsonMessage for ServiceHealth {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ServiceHealth;
             fn expecting(
@@ -2420,10 +2430,10 @@ impl __tacos_json::JsonMessage for ServiceHealth {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ServiceHealth as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ServiceHealth as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2439,7 +2449,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HealthStatus>,
@@ -2451,7 +2461,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "response_time_ms")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2463,7 +2473,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "version")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("version"),
                                 )?
@@ -2473,14 +2483,16 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "last_check")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_check"),
                                 )?
                             {
-                                __message.last_check = Some(__value.into());
+                                __message.last_check = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2488,7 +2500,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2497,18 +2509,21 @@ impl __tacos_json::JsonMessage for ServiceHealth {
 impl<'de> __tacos_json::Deserialize<'de> for ServiceHealth {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateTokenRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.token) {
             __map
                 .serialize_entry(
@@ -2531,9 +2546,9 @@ impl __tacos_json::Serialize for ValidateTokenRequest {
 impl __tacos_json::JsonMessage for ValidateTokenRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateTokenRequest;
             fn expecting(
@@ -2549,10 +2564,10 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateTokenRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateTokenRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2566,7 +2581,7 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("token"),
                                 )?
@@ -2576,7 +2591,7 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "required_scope")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2591,7 +2606,7 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2600,18 +2615,21 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateTokenRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateTokenResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
             __map
                 .serialize_entry(
@@ -2619,7 +2637,7 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.valid),
                 )?;
         }
-        if let Some(__value) = &self.user {
+        if let ::core::option::Option::Some(__value) = &self.user {
             __map
                 .serialize_entry(
                     "user",
@@ -2635,14 +2653,14 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
                     >::new(&self.scopes),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2657,9 +2675,9 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
 impl __tacos_json::JsonMessage for ValidateTokenResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateTokenResponse;
             fn expecting(
@@ -2675,10 +2693,10 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateTokenResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateTokenResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2695,7 +2713,7 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "valid")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Bool>::new("valid"),
                                 )?
@@ -2705,19 +2723,21 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<UserContext>,
                                     >::new("user"),
                                 )?
                             {
-                                __message.user = Some(__value.into());
+                                __message.user = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "scopes")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2729,26 +2749,30 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2756,7 +2780,7 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2765,18 +2789,21 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateTokenResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for UserContext {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -2822,9 +2849,9 @@ impl __tacos_json::Serialize for UserContext {
 impl __tacos_json::JsonMessage for UserContext {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = UserContext;
             fn expecting(
@@ -2836,10 +2863,10 @@ impl __tacos_json::JsonMessage for UserContext {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <UserContext as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UserContext as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2856,7 +2883,7 @@ impl __tacos_json::JsonMessage for UserContext {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2866,7 +2893,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "username")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2878,7 +2905,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "email")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("email"),
                                 )?
@@ -2888,7 +2915,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "roles")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2900,7 +2927,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "attributes")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -2915,7 +2942,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2924,18 +2951,21 @@ impl __tacos_json::JsonMessage for UserContext {
 impl<'de> __tacos_json::Deserialize<'de> for UserContext {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetEventAvailabilityRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -2965,9 +2995,9 @@ impl __tacos_json::Serialize for GetEventAvailabilityRequest {
 impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetEventAvailabilityRequest;
             fn expecting(
@@ -2983,10 +3013,10 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetEventAvailabilityRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetEventAvailabilityRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3001,7 +3031,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3013,7 +3043,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "section")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
                                 )?
@@ -3023,7 +3053,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3038,7 +3068,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3047,19 +3077,22 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetEventAvailabilityRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetEventAvailabilityResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.event {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.event {
             __map
                 .serialize_entry(
                     "event",
@@ -3090,7 +3123,7 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_available),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3105,9 +3138,9 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
 impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetEventAvailabilityResponse;
             fn expecting(
@@ -3123,10 +3156,10 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetEventAvailabilityResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetEventAvailabilityResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3142,19 +3175,21 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Event>,
                                     >::new("event"),
                                 )?
                             {
-                                __message.event = Some(__value.into());
+                                __message.event = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "sections")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -3170,7 +3205,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "total_available")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3182,14 +3217,16 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3197,7 +3234,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3206,18 +3243,21 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetEventAvailabilityResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -3268,7 +3308,7 @@ impl __tacos_json::Serialize for CreateReservationRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -3283,9 +3323,9 @@ impl __tacos_json::Serialize for CreateReservationRequest {
 impl __tacos_json::JsonMessage for CreateReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationRequest;
             fn expecting(
@@ -3301,10 +3341,10 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3323,7 +3363,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3335,7 +3375,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -3347,7 +3387,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3359,7 +3399,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3372,7 +3412,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                                 &mut __seen[4],
                                 "reservation_token",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3384,7 +3424,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3396,14 +3436,16 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<RequestMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3411,7 +3453,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3420,18 +3462,21 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3454,7 +3499,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -3472,7 +3517,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.reserved_seats),
                 )?;
         }
-        if let Some(__value) = &self.total_amount {
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "total_amount" } else { "totalAmount" },
@@ -3490,7 +3535,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3505,9 +3550,9 @@ impl __tacos_json::Serialize for CreateReservationResponse {
 impl __tacos_json::JsonMessage for CreateReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationResponse;
             fn expecting(
@@ -3523,10 +3568,10 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3545,7 +3590,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3557,7 +3602,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -3571,19 +3616,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -3597,19 +3644,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "total_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("total_amount"),
                                 )?
                             {
-                                __message.total_amount = Some(__value.into());
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "payment_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3621,14 +3670,16 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3636,7 +3687,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3645,18 +3696,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3679,9 +3733,9 @@ impl __tacos_json::Serialize for GetReservationRequest {
 impl __tacos_json::JsonMessage for GetReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationRequest;
             fn expecting(
@@ -3697,10 +3751,10 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3714,7 +3768,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3726,7 +3780,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3739,7 +3793,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3748,19 +3802,22 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.reservation {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.reservation {
             __map
                 .serialize_entry(
                     "reservation",
@@ -3769,7 +3826,7 @@ impl __tacos_json::Serialize for GetReservationResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3784,9 +3841,9 @@ impl __tacos_json::Serialize for GetReservationResponse {
 impl __tacos_json::JsonMessage for GetReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationResponse;
             fn expecting(
@@ -3802,10 +3859,10 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3819,7 +3876,7 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<
@@ -3828,19 +3885,23 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                                     >::new("reservation"),
                                 )?
                             {
-                                __message.reservation = Some(__value.into());
+                                __message.reservation = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3848,7 +3909,7 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3857,18 +3918,21 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3909,9 +3973,9 @@ impl __tacos_json::Serialize for ConfirmReservationRequest {
 impl __tacos_json::JsonMessage for ConfirmReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationRequest;
             fn expecting(
@@ -3927,10 +3991,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3946,7 +4010,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3961,7 +4025,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                                 &mut __seen[1],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3973,7 +4037,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3983,7 +4047,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3998,7 +4062,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4007,18 +4071,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
             __map
                 .serialize_entry(
@@ -4039,7 +4106,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.confirmed_at {
+        if let ::core::option::Option::Some(__value) = &self.confirmed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "confirmed_at" } else { "confirmedAt" },
@@ -4057,7 +4124,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.confirmed_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4072,9 +4139,9 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
 impl __tacos_json::JsonMessage for ConfirmReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationResponse;
             fn expecting(
@@ -4090,10 +4157,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4110,7 +4177,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4122,7 +4189,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -4136,19 +4203,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "confirmed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("confirmed_at"),
                                 )?
                             {
-                                __message.confirmed_at = Some(__value.into());
+                                __message.confirmed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "confirmed_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -4162,14 +4231,16 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4177,7 +4248,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4186,18 +4257,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4236,9 +4310,9 @@ impl __tacos_json::Serialize for CancelReservationRequest {
 impl __tacos_json::JsonMessage for CancelReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationRequest;
             fn expecting(
@@ -4254,10 +4328,10 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4273,7 +4347,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4285,7 +4359,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4295,7 +4369,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -4305,7 +4379,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4320,7 +4394,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4329,18 +4403,21 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             super::super::reservation::v1::ReservationStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -4354,7 +4431,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.cancelled_at {
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
             __map
                 .serialize_entry(
                     if __proto_names { "cancelled_at" } else { "cancelledAt" },
@@ -4372,7 +4449,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.released_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4387,9 +4464,9 @@ impl __tacos_json::Serialize for CancelReservationResponse {
 impl __tacos_json::JsonMessage for CancelReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationResponse;
             fn expecting(
@@ -4405,10 +4482,10 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4424,7 +4501,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -4438,19 +4515,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("cancelled_at"),
                                 )?
                             {
-                                __message.cancelled_at = Some(__value.into());
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -4464,14 +4543,16 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4479,7 +4560,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4488,18 +4569,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreatePaymentIntentRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4509,7 +4593,7 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -4571,9 +4655,9 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
 impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreatePaymentIntentRequest;
             fn expecting(
@@ -4589,10 +4673,10 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreatePaymentIntentRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4611,7 +4695,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4623,19 +4707,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4645,7 +4731,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "method")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentMethod>,
@@ -4657,7 +4743,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "scenario")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -4671,7 +4757,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "webhook_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4683,7 +4769,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4698,7 +4784,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4707,18 +4793,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreatePaymentIntentResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -4757,14 +4846,14 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4779,9 +4868,9 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
 impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreatePaymentIntentResponse;
             fn expecting(
@@ -4797,10 +4886,10 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreatePaymentIntentResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4821,7 +4910,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4833,7 +4922,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
@@ -4845,7 +4934,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "client_secret")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4857,7 +4946,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "payment_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4869,26 +4958,30 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4896,7 +4989,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4905,18 +4998,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetPaymentStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -4939,9 +5035,9 @@ impl __tacos_json::Serialize for GetPaymentStatusRequest {
 impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetPaymentStatusRequest;
             fn expecting(
@@ -4957,10 +5053,10 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetPaymentStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4977,7 +5073,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4989,7 +5085,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5002,7 +5098,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5011,19 +5107,22 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetPaymentStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.payment {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.payment {
             __map
                 .serialize_entry(
                     "payment",
@@ -5032,7 +5131,7 @@ impl __tacos_json::Serialize for GetPaymentStatusResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5047,9 +5146,9 @@ impl __tacos_json::Serialize for GetPaymentStatusResponse {
 impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetPaymentStatusResponse;
             fn expecting(
@@ -5065,10 +5164,10 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetPaymentStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5082,26 +5181,30 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "payment")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::payment::v1::Payment>,
                                     >::new("payment"),
                                 )?
                             {
-                                __message.payment = Some(__value.into());
+                                __message.payment = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5109,7 +5212,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5118,18 +5221,21 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RequestMetadata {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.request_id,
         ) {
@@ -5173,7 +5279,7 @@ impl __tacos_json::Serialize for RequestMetadata {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -5195,9 +5301,9 @@ impl __tacos_json::Serialize for RequestMetadata {
 impl __tacos_json::JsonMessage for RequestMetadata {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RequestMetadata;
             fn expecting(
@@ -5213,10 +5319,10 @@ impl __tacos_json::JsonMessage for RequestMetadata {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RequestMetadata as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestMetadata as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5235,7 +5341,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "request_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5247,7 +5353,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "trace_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5259,7 +5365,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_agent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5271,7 +5377,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "ip_address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5283,7 +5389,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5295,19 +5401,21 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "headers")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -5322,7 +5430,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5331,18 +5439,21 @@ impl __tacos_json::JsonMessage for RequestMetadata {
 impl<'de> __tacos_json::Deserialize<'de> for RequestMetadata {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JoinQueueRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -5366,7 +5477,7 @@ impl __tacos_json::Serialize for JoinQueueRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -5379,9 +5490,9 @@ impl __tacos_json::Serialize for JoinQueueRequest {
 impl __tacos_json::JsonMessage for JoinQueueRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JoinQueueRequest;
             fn expecting(
@@ -5397,10 +5508,10 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JoinQueueRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JoinQueueRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5416,7 +5527,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5428,7 +5539,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5438,7 +5549,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5450,14 +5561,16 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<QueueMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5465,7 +5578,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5474,18 +5587,21 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
 impl<'de> __tacos_json::Deserialize<'de> for JoinQueueRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JoinQueueResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -5524,14 +5640,14 @@ impl __tacos_json::Serialize for JoinQueueResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5546,9 +5662,9 @@ impl __tacos_json::Serialize for JoinQueueResponse {
 impl __tacos_json::JsonMessage for JoinQueueResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JoinQueueResponse;
             fn expecting(
@@ -5564,10 +5680,10 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JoinQueueResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JoinQueueResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5585,7 +5701,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5597,7 +5713,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "position_hint")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5609,7 +5725,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5621,7 +5737,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<QueueStatus>,
@@ -5633,26 +5749,30 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5660,7 +5780,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5669,18 +5789,21 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
 impl<'de> __tacos_json::Deserialize<'de> for JoinQueueResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -5696,9 +5819,9 @@ impl __tacos_json::Serialize for GetQueueStatusRequest {
 impl __tacos_json::JsonMessage for GetQueueStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatusRequest;
             fn expecting(
@@ -5714,10 +5837,10 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5730,7 +5853,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5745,7 +5868,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5754,18 +5877,21 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             QueueStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -5804,14 +5930,14 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.admission_ready),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5826,9 +5952,9 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
 impl __tacos_json::JsonMessage for GetQueueStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatusResponse;
             fn expecting(
@@ -5844,10 +5970,10 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5865,7 +5991,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<QueueStatus>,
@@ -5877,7 +6003,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "position")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5889,7 +6015,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5901,7 +6027,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "admission_ready")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -5913,26 +6039,30 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5940,7 +6070,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5949,18 +6079,21 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RequestAdmissionRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -5990,9 +6123,9 @@ impl __tacos_json::Serialize for RequestAdmissionRequest {
 impl __tacos_json::JsonMessage for RequestAdmissionRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RequestAdmissionRequest;
             fn expecting(
@@ -6008,10 +6141,10 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RequestAdmissionRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestAdmissionRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6026,7 +6159,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6038,7 +6171,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6050,7 +6183,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -6063,7 +6196,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6072,18 +6205,21 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
 impl<'de> __tacos_json::Deserialize<'de> for RequestAdmissionRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RequestAdmissionResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             AdmissionStatus,
         > as __tacos_json::Defaulted>::is_default(&self.admission) {
@@ -6113,14 +6249,14 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.ttl_seconds),
                 )?;
         }
-        if let Some(__value) = &self.valid_until {
+        if let ::core::option::Option::Some(__value) = &self.valid_until {
             __map
                 .serialize_entry(
                     if __proto_names { "valid_until" } else { "validUntil" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6135,9 +6271,9 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
 impl __tacos_json::JsonMessage for RequestAdmissionResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RequestAdmissionResponse;
             fn expecting(
@@ -6153,10 +6289,10 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RequestAdmissionResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestAdmissionResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6173,7 +6309,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "admission")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<AdmissionStatus>,
@@ -6188,7 +6324,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                                 &mut __seen[1],
                                 "reservation_token",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6200,7 +6336,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "ttl_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6212,26 +6348,30 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "valid_until")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("valid_until"),
                                 )?
                             {
-                                __message.valid_until = Some(__value.into());
+                                __message.valid_until = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6239,7 +6379,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6248,18 +6388,21 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
 impl<'de> __tacos_json::Deserialize<'de> for RequestAdmissionResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for LeaveQueueRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -6282,9 +6425,9 @@ impl __tacos_json::Serialize for LeaveQueueRequest {
 impl __tacos_json::JsonMessage for LeaveQueueRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = LeaveQueueRequest;
             fn expecting(
@@ -6300,10 +6443,10 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <LeaveQueueRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LeaveQueueRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6317,7 +6460,7 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6329,7 +6472,7 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -6342,7 +6485,7 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6351,18 +6494,21 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
 impl<'de> __tacos_json::Deserialize<'de> for LeaveQueueRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for LeaveQueueResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
             __map
                 .serialize_entry(
@@ -6370,14 +6516,14 @@ impl __tacos_json::Serialize for LeaveQueueResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
                 )?;
         }
-        if let Some(__value) = &self.left_at {
+        if let ::core::option::Option::Some(__value) = &self.left_at {
             __map
                 .serialize_entry(
                     if __proto_names { "left_at" } else { "leftAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6392,9 +6538,9 @@ impl __tacos_json::Serialize for LeaveQueueResponse {
 impl __tacos_json::JsonMessage for LeaveQueueResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = LeaveQueueResponse;
             fn expecting(
@@ -6410,10 +6556,10 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <LeaveQueueResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LeaveQueueResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6428,7 +6574,7 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "success")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -6440,26 +6586,30 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "left_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("left_at"),
                                 )?
                             {
-                                __message.left_at = Some(__value.into());
+                                __message.left_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6467,7 +6617,7 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6476,18 +6626,21 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
 impl<'de> __tacos_json::Deserialize<'de> for LeaveQueueResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatsRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -6501,9 +6654,9 @@ impl __tacos_json::Serialize for GetQueueStatsRequest {
 impl __tacos_json::JsonMessage for GetQueueStatsRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatsRequest;
             fn expecting(
@@ -6519,10 +6672,10 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatsRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatsRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6535,7 +6688,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6550,7 +6703,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6559,18 +6712,21 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatsRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatsResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.events.is_empty() {
             __map
                 .serialize_entry(
@@ -6580,7 +6736,7 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
                     >::new(&self.events),
                 )?;
         }
-        if let Some(__value) = &self.system {
+        if let ::core::option::Option::Some(__value) = &self.system {
             __map
                 .serialize_entry(
                     "system",
@@ -6589,7 +6745,7 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6604,9 +6760,9 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
 impl __tacos_json::JsonMessage for GetQueueStatsResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatsResponse;
             fn expecting(
@@ -6622,10 +6778,10 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatsResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatsResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6640,7 +6796,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "events")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<EventQueueStats>>,
@@ -6652,26 +6808,30 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "system")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<SystemQueueStats>,
                                     >::new("system"),
                                 )?
                             {
-                                __message.system = Some(__value.into());
+                                __message.system = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6679,7 +6839,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6688,18 +6848,21 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatsResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for QueueMetadata {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.ip_address,
         ) {
@@ -6749,9 +6912,9 @@ impl __tacos_json::Serialize for QueueMetadata {
 impl __tacos_json::JsonMessage for QueueMetadata {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = QueueMetadata;
             fn expecting(
@@ -6763,10 +6926,10 @@ impl __tacos_json::JsonMessage for QueueMetadata {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <QueueMetadata as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <QueueMetadata as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6783,7 +6946,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "ip_address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6795,7 +6958,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6807,7 +6970,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "referer")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("referer"),
                                 )?
@@ -6817,7 +6980,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "country_code")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6829,7 +6992,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "headers")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -6844,7 +7007,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6853,18 +7016,21 @@ impl __tacos_json::JsonMessage for QueueMetadata {
 impl<'de> __tacos_json::Deserialize<'de> for QueueMetadata {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for EventQueueStats {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -6920,7 +7086,7 @@ impl __tacos_json::Serialize for EventQueueStats {
                     >::new(&self.average_wait_time_seconds),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -6933,9 +7099,9 @@ impl __tacos_json::Serialize for EventQueueStats {
 impl __tacos_json::JsonMessage for EventQueueStats {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = EventQueueStats;
             fn expecting(
@@ -6951,10 +7117,10 @@ impl __tacos_json::JsonMessage for EventQueueStats {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <EventQueueStats as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <EventQueueStats as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6976,7 +7142,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6988,7 +7154,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "total_waiting")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7000,7 +7166,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "total_admitted")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7015,7 +7181,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                                 &mut __seen[3],
                                 "admission_rate_per_minute",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7030,7 +7196,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                                 &mut __seen[4],
                                 "average_wait_time_seconds",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7042,14 +7208,16 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7057,7 +7225,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7066,18 +7234,21 @@ impl __tacos_json::JsonMessage for EventQueueStats {
 impl<'de> __tacos_json::Deserialize<'de> for EventQueueStats {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SystemQueueStats {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.total_active_queues,
         ) {
@@ -7153,7 +7324,7 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.average_admission_rate),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -7166,9 +7337,9 @@ impl __tacos_json::Serialize for SystemQueueStats {
 impl __tacos_json::JsonMessage for SystemQueueStats {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SystemQueueStats;
             fn expecting(
@@ -7184,10 +7355,10 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SystemQueueStats as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SystemQueueStats as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7209,7 +7380,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[0],
                                 "total_active_queues",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7224,7 +7395,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[1],
                                 "total_waiting_users",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7239,7 +7410,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[2],
                                 "total_admitted_users",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7254,7 +7425,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[3],
                                 "system_capacity_percentage",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7269,7 +7440,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[4],
                                 "average_admission_rate",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Float32,
@@ -7281,14 +7452,16 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7296,7 +7469,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7305,18 +7478,21 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
 impl<'de> __tacos_json::Deserialize<'de> for SystemQueueStats {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.webhook_id,
         ) {
@@ -7337,7 +7513,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
                     >::new(&self.event_type),
                 )?;
         }
-        if let Some(__value) = &self.data {
+        if let ::core::option::Option::Some(__value) = &self.data {
             __map
                 .serialize_entry(
                     "data",
@@ -7346,7 +7522,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -7380,9 +7556,9 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
 impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceivePaymentWebhookRequest;
             fn expecting(
@@ -7398,10 +7574,10 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceivePaymentWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceivePaymentWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7420,7 +7596,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7432,7 +7608,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentWebhookType>,
@@ -7444,31 +7620,35 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "data")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentWebhookData>,
                                     >::new("data"),
                                 )?
                             {
-                                __message.data = Some(__value.into());
+                                __message.data = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "signature")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7480,7 +7660,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "source")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
                                 )?
@@ -7490,7 +7670,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "attempt")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7505,7 +7685,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7514,18 +7694,21 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReceivePaymentWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
             __map
                 .serialize_entry(
@@ -7542,7 +7725,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -7558,7 +7741,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7573,9 +7756,9 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
 impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceivePaymentWebhookResponse;
             fn expecting(
@@ -7591,10 +7774,10 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceivePaymentWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceivePaymentWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7611,7 +7794,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "accepted")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7623,7 +7806,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7635,19 +7818,21 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "next_action")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7659,14 +7844,16 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7674,7 +7861,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7683,18 +7870,21 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReceivePaymentWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.webhook_id,
         ) {
@@ -7713,7 +7903,7 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if let Some(__value) = &self.expired_at {
+        if let ::core::option::Option::Some(__value) = &self.expired_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expired_at" } else { "expiredAt" },
@@ -7742,9 +7932,9 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
 impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceiveExpiryWebhookRequest;
             fn expecting(
@@ -7760,10 +7950,10 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceiveExpiryWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceiveExpiryWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7780,7 +7970,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7792,7 +7982,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7804,19 +7994,21 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "expired_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expired_at"),
                                 )?
                             {
-                                __message.expired_at = Some(__value.into());
+                                __message.expired_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "source")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
                                 )?
@@ -7826,7 +8018,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -7841,7 +8033,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7850,18 +8042,21 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReceiveExpiryWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
             __map
                 .serialize_entry(
@@ -7878,14 +8073,14 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7900,9 +8095,9 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
 impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceiveExpiryWebhookResponse;
             fn expecting(
@@ -7918,10 +8113,10 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceiveExpiryWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceiveExpiryWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7937,7 +8132,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "accepted")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7949,7 +8144,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7961,26 +8156,30 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7988,7 +8187,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7997,18 +8196,21 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReceiveExpiryWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RegisterWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.service_name,
         ) {
@@ -8043,7 +8245,7 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.secret),
                 )?;
         }
-        if let Some(__value) = &self.config {
+        if let ::core::option::Option::Some(__value) = &self.config {
             __map
                 .serialize_entry(
                     "config",
@@ -8056,9 +8258,9 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
 impl __tacos_json::JsonMessage for RegisterWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RegisterWebhookRequest;
             fn expecting(
@@ -8074,10 +8276,10 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RegisterWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RegisterWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8094,7 +8296,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service_name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8106,7 +8308,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "endpoint_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8118,7 +8320,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "event_types")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Enum<WebhookEventType>>,
@@ -8130,7 +8332,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "secret")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("secret"),
                                 )?
@@ -8140,14 +8342,16 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "config")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<WebhookConfig>,
                                     >::new("config"),
                                 )?
                             {
-                                __message.config = Some(__value.into());
+                                __message.config = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8155,7 +8359,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8164,18 +8368,21 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for RegisterWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RegisterWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.webhook_id,
         ) {
@@ -8194,14 +8401,14 @@ impl __tacos_json::Serialize for RegisterWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.registered),
                 )?;
         }
-        if let Some(__value) = &self.registered_at {
+        if let ::core::option::Option::Some(__value) = &self.registered_at {
             __map
                 .serialize_entry(
                     if __proto_names { "registered_at" } else { "registeredAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -8216,9 +8423,9 @@ impl __tacos_json::Serialize for RegisterWebhookResponse {
 impl __tacos_json::JsonMessage for RegisterWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RegisterWebhookResponse;
             fn expecting(
@@ -8234,10 +8441,10 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RegisterWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RegisterWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8253,7 +8460,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8265,7 +8472,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "registered")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -8277,26 +8484,30 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "registered_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("registered_at"),
                                 )?
                             {
-                                __message.registered_at = Some(__value.into());
+                                __message.registered_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8304,7 +8515,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8313,18 +8524,21 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for RegisterWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.payload) {
             __map
                 .serialize_entry(
@@ -8354,9 +8568,9 @@ impl __tacos_json::Serialize for ValidateWebhookRequest {
 impl __tacos_json::JsonMessage for ValidateWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateWebhookRequest;
             fn expecting(
@@ -8372,10 +8586,10 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8390,7 +8604,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "payload")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("payload"),
                                 )?
@@ -8400,7 +8614,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "signature")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8412,7 +8626,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8427,7 +8641,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8436,18 +8650,21 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
             __map
                 .serialize_entry(
@@ -8462,14 +8679,14 @@ impl __tacos_json::Serialize for ValidateWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if let Some(__value) = &self.validated_at {
+        if let ::core::option::Option::Some(__value) = &self.validated_at {
             __map
                 .serialize_entry(
                     if __proto_names { "validated_at" } else { "validatedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -8484,9 +8701,9 @@ impl __tacos_json::Serialize for ValidateWebhookResponse {
 impl __tacos_json::JsonMessage for ValidateWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateWebhookResponse;
             fn expecting(
@@ -8502,10 +8719,10 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8521,7 +8738,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "valid")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Bool>::new("valid"),
                                 )?
@@ -8531,7 +8748,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -8541,26 +8758,30 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "validated_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("validated_at"),
                                 )?
                             {
-                                __message.validated_at = Some(__value.into());
+                                __message.validated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8568,7 +8789,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8577,18 +8798,21 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentWebhookData {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -8627,7 +8851,7 @@ impl __tacos_json::Serialize for PaymentWebhookData {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -8654,7 +8878,7 @@ impl __tacos_json::Serialize for PaymentWebhookData {
                     >::new(&self.metadata),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -8667,9 +8891,9 @@ impl __tacos_json::Serialize for PaymentWebhookData {
 impl __tacos_json::JsonMessage for PaymentWebhookData {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentWebhookData;
             fn expecting(
@@ -8685,10 +8909,10 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentWebhookData as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentWebhookData as ::core::default::Default>::default();
                 let mut __seen = [false; 8usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8711,7 +8935,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8723,7 +8947,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8735,7 +8959,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "transaction_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8747,7 +8971,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentWebhookStatus>,
@@ -8759,19 +8983,21 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "failure_reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8783,7 +9009,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -8795,14 +9021,16 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8810,7 +9038,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8819,18 +9047,21 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookData {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for WebhookConfig {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.retry_count,
         ) {
@@ -8882,9 +9113,9 @@ impl __tacos_json::Serialize for WebhookConfig {
 impl __tacos_json::JsonMessage for WebhookConfig {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = WebhookConfig;
             fn expecting(
@@ -8896,10 +9127,10 @@ impl __tacos_json::JsonMessage for WebhookConfig {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <WebhookConfig as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <WebhookConfig as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8916,7 +9147,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8928,7 +9159,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "timeout_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8940,7 +9171,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "verify_ssl")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -8952,7 +9183,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "headers")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -8964,7 +9195,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "content_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8979,7 +9210,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8988,18 +9219,21 @@ impl __tacos_json::JsonMessage for WebhookConfig {
 impl<'de> __tacos_json::Deserialize<'de> for WebhookConfig {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamQueueUpdatesRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -9031,9 +9265,9 @@ impl __tacos_json::Serialize for StreamQueueUpdatesRequest {
 impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamQueueUpdatesRequest;
             fn expecting(
@@ -9049,10 +9283,10 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamQueueUpdatesRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamQueueUpdatesRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9067,7 +9301,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9079,7 +9313,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9091,7 +9325,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9106,7 +9340,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9115,18 +9349,21 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
 impl<'de> __tacos_json::Deserialize<'de> for StreamQueueUpdatesRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             EventType,
         > as __tacos_json::Defaulted>::is_default(&self.r#type) {
@@ -9138,21 +9375,21 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
                     >::new(&self.r#type),
                 )?;
         }
-        if let Some(__value) = &self.queue_update {
+        if let ::core::option::Option::Some(__value) = &self.queue_update {
             __map
                 .serialize_entry(
                     if __proto_names { "queue_update" } else { "queueUpdate" },
                     &__tacos_json::Ser::<__tacos_json::Msg<QueueUpdate>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.system_update {
+        if let ::core::option::Option::Some(__value) = &self.system_update {
             __map
                 .serialize_entry(
                     if __proto_names { "system_update" } else { "systemUpdate" },
                     &__tacos_json::Ser::<__tacos_json::Msg<SystemUpdate>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -9174,9 +9411,9 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
 impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamQueueUpdatesResponse;
             fn expecting(
@@ -9192,10 +9429,10 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamQueueUpdatesResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamQueueUpdatesResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9212,7 +9449,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<EventType>,
@@ -9224,43 +9461,49 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "queue_update")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<QueueUpdate>,
                                     >::new("queue_update"),
                                 )?
                             {
-                                __message.queue_update = Some(__value.into());
+                                __message.queue_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "system_update")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<SystemUpdate>,
                                     >::new("system_update"),
                                 )?
                             {
-                                __message.system_update = Some(__value.into());
+                                __message.system_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9275,7 +9518,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9284,18 +9527,21 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
 impl<'de> __tacos_json::Deserialize<'de> for StreamQueueUpdatesResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for QueueUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -9343,7 +9589,7 @@ impl __tacos_json::Serialize for QueueUpdate {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.admission_ready),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
@@ -9356,9 +9602,9 @@ impl __tacos_json::Serialize for QueueUpdate {
 impl __tacos_json::JsonMessage for QueueUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = QueueUpdate;
             fn expecting(
@@ -9370,10 +9616,10 @@ impl __tacos_json::JsonMessage for QueueUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <QueueUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <QueueUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9391,7 +9637,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9403,7 +9649,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "position")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9415,7 +9661,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9427,7 +9673,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<QueueEventType>,
@@ -9439,7 +9685,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "admission_ready")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -9451,14 +9697,16 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -9466,7 +9714,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9475,18 +9723,21 @@ impl __tacos_json::JsonMessage for QueueUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for QueueUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SystemUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -9536,9 +9787,9 @@ impl __tacos_json::Serialize for SystemUpdate {
 impl __tacos_json::JsonMessage for SystemUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SystemUpdate;
             fn expecting(
@@ -9550,10 +9801,10 @@ impl __tacos_json::JsonMessage for SystemUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SystemUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SystemUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9570,7 +9821,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9582,7 +9833,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "total_waiting")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9594,7 +9845,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "admission_rate")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9606,7 +9857,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<SystemEventType>,
@@ -9618,7 +9869,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -9631,7 +9882,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9640,18 +9891,21 @@ impl __tacos_json::JsonMessage for SystemUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for SystemUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamReservationUpdatesRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -9683,9 +9937,9 @@ impl __tacos_json::Serialize for StreamReservationUpdatesRequest {
 impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamReservationUpdatesRequest;
             fn expecting(
@@ -9701,10 +9955,10 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamReservationUpdatesRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamReservationUpdatesRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9719,7 +9973,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -9729,7 +9983,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9741,7 +9995,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reservation_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -9756,7 +10010,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9765,18 +10019,21 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
 impl<'de> __tacos_json::Deserialize<'de> for StreamReservationUpdatesRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             EventType,
         > as __tacos_json::Defaulted>::is_default(&self.r#type) {
@@ -9788,7 +10045,7 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
                     >::new(&self.r#type),
                 )?;
         }
-        if let Some(__value) = &self.reservation_update {
+        if let ::core::option::Option::Some(__value) = &self.reservation_update {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -9801,7 +10058,7 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -9823,9 +10080,9 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
 impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamReservationUpdatesResponse;
             fn expecting(
@@ -9841,10 +10098,10 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamReservationUpdatesResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamReservationUpdatesResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9860,7 +10117,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<EventType>,
@@ -9875,31 +10132,35 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
                                 &mut __seen[1],
                                 "reservation_update",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<ReservationUpdate>,
                                     >::new("reservation_update"),
                                 )?
                             {
-                                __message.reservation_update = Some(__value.into());
+                                __message.reservation_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9914,7 +10175,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9923,18 +10184,21 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
 impl<'de> __tacos_json::Deserialize<'de> for StreamReservationUpdatesResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReservationUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -9970,7 +10234,7 @@ impl __tacos_json::Serialize for ReservationUpdate {
                     >::new(&self.new_status),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -10001,9 +10265,9 @@ impl __tacos_json::Serialize for ReservationUpdate {
 impl __tacos_json::JsonMessage for ReservationUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReservationUpdate;
             fn expecting(
@@ -10019,10 +10283,10 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReservationUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReservationUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10040,7 +10304,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10052,7 +10316,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "old_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -10066,7 +10330,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "new_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -10080,19 +10344,21 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -10102,7 +10368,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationEventType>,
@@ -10117,7 +10383,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10126,18 +10392,21 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamPaymentUpdatesRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -10173,9 +10442,9 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesRequest {
 impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamPaymentUpdatesRequest;
             fn expecting(
@@ -10191,10 +10460,10 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamPaymentUpdatesRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamPaymentUpdatesRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10209,7 +10478,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -10219,7 +10488,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10234,7 +10503,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                                 &mut __seen[2],
                                 "payment_intent_ids",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -10249,7 +10518,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10258,18 +10527,21 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
 impl<'de> __tacos_json::Deserialize<'de> for StreamPaymentUpdatesRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             EventType,
         > as __tacos_json::Defaulted>::is_default(&self.r#type) {
@@ -10281,14 +10553,14 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
                     >::new(&self.r#type),
                 )?;
         }
-        if let Some(__value) = &self.payment_update {
+        if let ::core::option::Option::Some(__value) = &self.payment_update {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_update" } else { "paymentUpdate" },
                     &__tacos_json::Ser::<__tacos_json::Msg<PaymentUpdate>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -10310,9 +10582,9 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
 impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamPaymentUpdatesResponse;
             fn expecting(
@@ -10328,10 +10600,10 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamPaymentUpdatesResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamPaymentUpdatesResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10347,7 +10619,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<EventType>,
@@ -10359,31 +10631,35 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "payment_update")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentUpdate>,
                                     >::new("payment_update"),
                                 )?
                             {
-                                __message.payment_update = Some(__value.into());
+                                __message.payment_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10398,7 +10674,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10407,18 +10683,21 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
 impl<'de> __tacos_json::Deserialize<'de> for StreamPaymentUpdatesResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -10474,9 +10753,9 @@ impl __tacos_json::Serialize for PaymentUpdate {
 impl __tacos_json::JsonMessage for PaymentUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentUpdate;
             fn expecting(
@@ -10488,10 +10767,10 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10511,7 +10790,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10523,7 +10802,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "old_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
@@ -10535,7 +10814,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "new_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
@@ -10547,7 +10826,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -10557,7 +10836,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentEventType>,
@@ -10572,7 +10851,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10581,18 +10860,21 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SendMessageRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.target_user_id,
         ) {
@@ -10662,9 +10944,9 @@ impl __tacos_json::Serialize for SendMessageRequest {
 impl __tacos_json::JsonMessage for SendMessageRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SendMessageRequest;
             fn expecting(
@@ -10680,10 +10962,10 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SendMessageRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SendMessageRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10702,7 +10984,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "target_user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10717,7 +10999,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                                 &mut __seen[1],
                                 "target_session_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10729,7 +11011,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "message_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<MessageType>,
@@ -10741,7 +11023,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "title")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("title"),
                                 )?
@@ -10751,7 +11033,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "content")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("content"),
                                 )?
@@ -10761,7 +11043,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "data")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -10773,7 +11055,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "priority")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<MessagePriority>,
@@ -10788,7 +11070,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10797,18 +11079,21 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
 impl<'de> __tacos_json::Deserialize<'de> for SendMessageRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SendMessageResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
             &self.delivered,
         ) {
@@ -10827,14 +11112,14 @@ impl __tacos_json::Serialize for SendMessageResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message_id),
                 )?;
         }
-        if let Some(__value) = &self.sent_at {
+        if let ::core::option::Option::Some(__value) = &self.sent_at {
             __map
                 .serialize_entry(
                     if __proto_names { "sent_at" } else { "sentAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -10849,9 +11134,9 @@ impl __tacos_json::Serialize for SendMessageResponse {
 impl __tacos_json::JsonMessage for SendMessageResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SendMessageResponse;
             fn expecting(
@@ -10867,10 +11152,10 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SendMessageResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SendMessageResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10886,7 +11171,7 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "delivered")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -10898,7 +11183,7 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "message_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10910,26 +11195,30 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "sent_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("sent_at"),
                                 )?
                             {
-                                __message.sent_at = Some(__value.into());
+                                __message.sent_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -10937,7 +11226,7 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10946,30 +11235,33 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
 impl<'de> __tacos_json::Deserialize<'de> for SendMessageResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for HealthStatus {
     const TYPE_NAME: &'static str = "gateway.v1.HealthStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("HEALTH_STATUS_UNSPECIFIED"),
-            1 => Some("HEALTH_STATUS_HEALTHY"),
-            2 => Some("HEALTH_STATUS_DEGRADED"),
-            3 => Some("HEALTH_STATUS_UNHEALTHY"),
-            4 => Some("HEALTH_STATUS_UNKNOWN"),
-            _ => None,
+            0 => ::core::option::Option::Some("HEALTH_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HEALTH_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("HEALTH_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("HEALTH_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("HEALTH_STATUS_UNKNOWN"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "HEALTH_STATUS_UNSPECIFIED" => Some(0),
-            "HEALTH_STATUS_HEALTHY" => Some(1),
-            "HEALTH_STATUS_DEGRADED" => Some(2),
-            "HEALTH_STATUS_UNHEALTHY" => Some(3),
-            "HEALTH_STATUS_UNKNOWN" => Some(4),
-            _ => None,
+            "HEALTH_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HEALTH_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "HEALTH_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "HEALTH_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "HEALTH_STATUS_UNKNOWN" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10977,7 +11269,7 @@ impl __tacos_json::Serialize for HealthStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10986,11 +11278,11 @@ impl __tacos_json::Serialize for HealthStatus {
 impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11003,26 +11295,26 @@ impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
 }
 impl __tacos_json::ProtoEnum for QueueStatus {
     const TYPE_NAME: &'static str = "gateway.v1.QueueStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("QUEUE_STATUS_UNSPECIFIED"),
-            1 => Some("QUEUE_STATUS_WAITING"),
-            2 => Some("QUEUE_STATUS_READY"),
-            3 => Some("QUEUE_STATUS_EXPIRED"),
-            4 => Some("QUEUE_STATUS_LEFT"),
-            5 => Some("QUEUE_STATUS_ERROR"),
-            _ => None,
+            0 => ::core::option::Option::Some("QUEUE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("QUEUE_STATUS_WAITING"),
+            2 => ::core::option::Option::Some("QUEUE_STATUS_READY"),
+            3 => ::core::option::Option::Some("QUEUE_STATUS_EXPIRED"),
+            4 => ::core::option::Option::Some("QUEUE_STATUS_LEFT"),
+            5 => ::core::option::Option::Some("QUEUE_STATUS_ERROR"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "QUEUE_STATUS_UNSPECIFIED" => Some(0),
-            "QUEUE_STATUS_WAITING" => Some(1),
-            "QUEUE_STATUS_READY" => Some(2),
-            "QUEUE_STATUS_EXPIRED" => Some(3),
-            "QUEUE_STATUS_LEFT" => Some(4),
-            "QUEUE_STATUS_ERROR" => Some(5),
-            _ => None,
+            "QUEUE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "QUEUE_STATUS_WAITING" => ::core::option::Option::Some(1),
+            "QUEUE_STATUS_READY" => ::core::option::Option::Some(2),
+            "QUEUE_STATUS_EXPIRED" => ::core::option::Option::Some(3),
+            "QUEUE_STATUS_LEFT" => ::core::option::Option::Some(4),
+            "QUEUE_STATUS_ERROR" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11030,7 +11322,7 @@ impl __tacos_json::Serialize for QueueStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             QueueStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11039,11 +11331,11 @@ impl __tacos_json::Serialize for QueueStatus {
 impl<'de> __tacos_json::Deserialize<'de> for QueueStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             QueueStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11056,24 +11348,24 @@ impl<'de> __tacos_json::Deserialize<'de> for QueueStatus {
 }
 impl __tacos_json::ProtoEnum for AdmissionStatus {
     const TYPE_NAME: &'static str = "gateway.v1.AdmissionStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("ADMISSION_STATUS_UNSPECIFIED"),
-            1 => Some("ADMISSION_STATUS_GRANTED"),
-            2 => Some("ADMISSION_STATUS_DENIED"),
-            3 => Some("ADMISSION_STATUS_EXPIRED"),
-            4 => Some("ADMISSION_STATUS_INVALID"),
-            _ => None,
+            0 => ::core::option::Option::Some("ADMISSION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("ADMISSION_STATUS_GRANTED"),
+            2 => ::core::option::Option::Some("ADMISSION_STATUS_DENIED"),
+            3 => ::core::option::Option::Some("ADMISSION_STATUS_EXPIRED"),
+            4 => ::core::option::Option::Some("ADMISSION_STATUS_INVALID"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "ADMISSION_STATUS_UNSPECIFIED" => Some(0),
-            "ADMISSION_STATUS_GRANTED" => Some(1),
-            "ADMISSION_STATUS_DENIED" => Some(2),
-            "ADMISSION_STATUS_EXPIRED" => Some(3),
-            "ADMISSION_STATUS_INVALID" => Some(4),
-            _ => None,
+            "ADMISSION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "ADMISSION_STATUS_GRANTED" => ::core::option::Option::Some(1),
+            "ADMISSION_STATUS_DENIED" => ::core::option::Option::Some(2),
+            "ADMISSION_STATUS_EXPIRED" => ::core::option::Option::Some(3),
+            "ADMISSION_STATUS_INVALID" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11081,7 +11373,7 @@ impl __tacos_json::Serialize for AdmissionStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             AdmissionStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11090,11 +11382,11 @@ impl __tacos_json::Serialize for AdmissionStatus {
 impl<'de> __tacos_json::Deserialize<'de> for AdmissionStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             AdmissionStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11107,26 +11399,26 @@ impl<'de> __tacos_json::Deserialize<'de> for AdmissionStatus {
 }
 impl __tacos_json::ProtoEnum for PaymentWebhookType {
     const TYPE_NAME: &'static str = "gateway.v1.PaymentWebhookType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_WEBHOOK_TYPE_UNSPECIFIED"),
-            1 => Some("PAYMENT_WEBHOOK_TYPE_APPROVED"),
-            2 => Some("PAYMENT_WEBHOOK_TYPE_FAILED"),
-            3 => Some("PAYMENT_WEBHOOK_TYPE_CANCELLED"),
-            4 => Some("PAYMENT_WEBHOOK_TYPE_REFUNDED"),
-            5 => Some("PAYMENT_WEBHOOK_TYPE_PENDING"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_APPROVED"),
+            2 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_PENDING"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_WEBHOOK_TYPE_UNSPECIFIED" => Some(0),
-            "PAYMENT_WEBHOOK_TYPE_APPROVED" => Some(1),
-            "PAYMENT_WEBHOOK_TYPE_FAILED" => Some(2),
-            "PAYMENT_WEBHOOK_TYPE_CANCELLED" => Some(3),
-            "PAYMENT_WEBHOOK_TYPE_REFUNDED" => Some(4),
-            "PAYMENT_WEBHOOK_TYPE_PENDING" => Some(5),
-            _ => None,
+            "PAYMENT_WEBHOOK_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_WEBHOOK_TYPE_APPROVED" => ::core::option::Option::Some(1),
+            "PAYMENT_WEBHOOK_TYPE_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_WEBHOOK_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_WEBHOOK_TYPE_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_WEBHOOK_TYPE_PENDING" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11134,7 +11426,7 @@ impl __tacos_json::Serialize for PaymentWebhookType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentWebhookType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11143,11 +11435,11 @@ impl __tacos_json::Serialize for PaymentWebhookType {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentWebhookType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11160,26 +11452,26 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookType {
 }
 impl __tacos_json::ProtoEnum for PaymentWebhookStatus {
     const TYPE_NAME: &'static str = "gateway.v1.PaymentWebhookStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_WEBHOOK_STATUS_UNSPECIFIED"),
-            1 => Some("PAYMENT_WEBHOOK_STATUS_SUCCESS"),
-            2 => Some("PAYMENT_WEBHOOK_STATUS_FAILED"),
-            3 => Some("PAYMENT_WEBHOOK_STATUS_CANCELLED"),
-            4 => Some("PAYMENT_WEBHOOK_STATUS_REFUNDED"),
-            5 => Some("PAYMENT_WEBHOOK_STATUS_TIMEOUT"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_TIMEOUT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_WEBHOOK_STATUS_UNSPECIFIED" => Some(0),
-            "PAYMENT_WEBHOOK_STATUS_SUCCESS" => Some(1),
-            "PAYMENT_WEBHOOK_STATUS_FAILED" => Some(2),
-            "PAYMENT_WEBHOOK_STATUS_CANCELLED" => Some(3),
-            "PAYMENT_WEBHOOK_STATUS_REFUNDED" => Some(4),
-            "PAYMENT_WEBHOOK_STATUS_TIMEOUT" => Some(5),
-            _ => None,
+            "PAYMENT_WEBHOOK_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_WEBHOOK_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "PAYMENT_WEBHOOK_STATUS_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_WEBHOOK_STATUS_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_WEBHOOK_STATUS_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_WEBHOOK_STATUS_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11187,7 +11479,7 @@ impl __tacos_json::Serialize for PaymentWebhookStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentWebhookStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11196,11 +11488,11 @@ impl __tacos_json::Serialize for PaymentWebhookStatus {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentWebhookStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11213,26 +11505,26 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookStatus {
 }
 impl __tacos_json::ProtoEnum for WebhookEventType {
     const TYPE_NAME: &'static str = "gateway.v1.WebhookEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("WEBHOOK_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED"),
-            2 => Some("WEBHOOK_EVENT_TYPE_PAYMENT_FAILED"),
-            3 => Some("WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED"),
-            4 => Some("WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED"),
-            5 => Some("WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE"),
-            _ => None,
+            0 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED"),
+            2 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_FAILED"),
+            3 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED"),
+            4 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED"),
+            5 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "WEBHOOK_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED" => Some(1),
-            "WEBHOOK_EVENT_TYPE_PAYMENT_FAILED" => Some(2),
-            "WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED" => Some(3),
-            "WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED" => Some(4),
-            "WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE" => Some(5),
-            _ => None,
+            "WEBHOOK_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED" => ::core::option::Option::Some(1),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_FAILED" => ::core::option::Option::Some(2),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED" => ::core::option::Option::Some(3),
+            "WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED" => ::core::option::Option::Some(4),
+            "WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11240,7 +11532,7 @@ impl __tacos_json::Serialize for WebhookEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             WebhookEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11249,11 +11541,11 @@ impl __tacos_json::Serialize for WebhookEventType {
 impl<'de> __tacos_json::Deserialize<'de> for WebhookEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             WebhookEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11266,28 +11558,28 @@ impl<'de> __tacos_json::Deserialize<'de> for WebhookEventType {
 }
 impl __tacos_json::ProtoEnum for EventType {
     const TYPE_NAME: &'static str = "gateway.v1.EventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("EVENT_TYPE_QUEUE_UPDATE"),
-            2 => Some("EVENT_TYPE_SYSTEM_UPDATE"),
-            3 => Some("EVENT_TYPE_RESERVATION_UPDATE"),
-            4 => Some("EVENT_TYPE_PAYMENT_UPDATE"),
-            5 => Some("EVENT_TYPE_MESSAGE"),
-            6 => Some("EVENT_TYPE_ERROR"),
-            _ => None,
+            0 => ::core::option::Option::Some("EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("EVENT_TYPE_QUEUE_UPDATE"),
+            2 => ::core::option::Option::Some("EVENT_TYPE_SYSTEM_UPDATE"),
+            3 => ::core::option::Option::Some("EVENT_TYPE_RESERVATION_UPDATE"),
+            4 => ::core::option::Option::Some("EVENT_TYPE_PAYMENT_UPDATE"),
+            5 => ::core::option::Option::Some("EVENT_TYPE_MESSAGE"),
+            6 => ::core::option::Option::Some("EVENT_TYPE_ERROR"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "EVENT_TYPE_QUEUE_UPDATE" => Some(1),
-            "EVENT_TYPE_SYSTEM_UPDATE" => Some(2),
-            "EVENT_TYPE_RESERVATION_UPDATE" => Some(3),
-            "EVENT_TYPE_PAYMENT_UPDATE" => Some(4),
-            "EVENT_TYPE_MESSAGE" => Some(5),
-            "EVENT_TYPE_ERROR" => Some(6),
-            _ => None,
+            "EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "EVENT_TYPE_QUEUE_UPDATE" => ::core::option::Option::Some(1),
+            "EVENT_TYPE_SYSTEM_UPDATE" => ::core::option::Option::Some(2),
+            "EVENT_TYPE_RESERVATION_UPDATE" => ::core::option::Option::Some(3),
+            "EVENT_TYPE_PAYMENT_UPDATE" => ::core::option::Option::Some(4),
+            "EVENT_TYPE_MESSAGE" => ::core::option::Option::Some(5),
+            "EVENT_TYPE_ERROR" => ::core::option::Option::Some(6),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11295,7 +11587,7 @@ impl __tacos_json::Serialize for EventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             EventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11304,11 +11596,11 @@ impl __tacos_json::Serialize for EventType {
 impl<'de> __tacos_json::Deserialize<'de> for EventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             EventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11320,26 +11612,26 @@ impl<'de> __tacos_json::Deserialize<'de> for EventType {
 }
 impl __tacos_json::ProtoEnum for QueueEventType {
     const TYPE_NAME: &'static str = "gateway.v1.QueueEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("QUEUE_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("QUEUE_EVENT_TYPE_POSITION_CHANGED"),
-            2 => Some("QUEUE_EVENT_TYPE_ADMISSION_READY"),
-            3 => Some("QUEUE_EVENT_TYPE_TOKEN_EXPIRED"),
-            4 => Some("QUEUE_EVENT_TYPE_QUEUE_PAUSED"),
-            5 => Some("QUEUE_EVENT_TYPE_QUEUE_RESUMED"),
-            _ => None,
+            0 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_POSITION_CHANGED"),
+            2 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_ADMISSION_READY"),
+            3 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_TOKEN_EXPIRED"),
+            4 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_QUEUE_PAUSED"),
+            5 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_QUEUE_RESUMED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "QUEUE_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "QUEUE_EVENT_TYPE_POSITION_CHANGED" => Some(1),
-            "QUEUE_EVENT_TYPE_ADMISSION_READY" => Some(2),
-            "QUEUE_EVENT_TYPE_TOKEN_EXPIRED" => Some(3),
-            "QUEUE_EVENT_TYPE_QUEUE_PAUSED" => Some(4),
-            "QUEUE_EVENT_TYPE_QUEUE_RESUMED" => Some(5),
-            _ => None,
+            "QUEUE_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "QUEUE_EVENT_TYPE_POSITION_CHANGED" => ::core::option::Option::Some(1),
+            "QUEUE_EVENT_TYPE_ADMISSION_READY" => ::core::option::Option::Some(2),
+            "QUEUE_EVENT_TYPE_TOKEN_EXPIRED" => ::core::option::Option::Some(3),
+            "QUEUE_EVENT_TYPE_QUEUE_PAUSED" => ::core::option::Option::Some(4),
+            "QUEUE_EVENT_TYPE_QUEUE_RESUMED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11347,7 +11639,7 @@ impl __tacos_json::Serialize for QueueEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             QueueEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11356,11 +11648,11 @@ impl __tacos_json::Serialize for QueueEventType {
 impl<'de> __tacos_json::Deserialize<'de> for QueueEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             QueueEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11373,26 +11665,26 @@ impl<'de> __tacos_json::Deserialize<'de> for QueueEventType {
 }
 impl __tacos_json::ProtoEnum for SystemEventType {
     const TYPE_NAME: &'static str = "gateway.v1.SystemEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("SYSTEM_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("SYSTEM_EVENT_TYPE_CAPACITY_CHANGED"),
-            2 => Some("SYSTEM_EVENT_TYPE_MAINTENANCE_MODE"),
-            3 => Some("SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT"),
-            4 => Some("SYSTEM_EVENT_TYPE_EVENT_CANCELLED"),
-            5 => Some("SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED"),
-            _ => None,
+            0 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_CAPACITY_CHANGED"),
+            2 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_MAINTENANCE_MODE"),
+            3 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT"),
+            4 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_EVENT_CANCELLED"),
+            5 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "SYSTEM_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "SYSTEM_EVENT_TYPE_CAPACITY_CHANGED" => Some(1),
-            "SYSTEM_EVENT_TYPE_MAINTENANCE_MODE" => Some(2),
-            "SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT" => Some(3),
-            "SYSTEM_EVENT_TYPE_EVENT_CANCELLED" => Some(4),
-            "SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED" => Some(5),
-            _ => None,
+            "SYSTEM_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "SYSTEM_EVENT_TYPE_CAPACITY_CHANGED" => ::core::option::Option::Some(1),
+            "SYSTEM_EVENT_TYPE_MAINTENANCE_MODE" => ::core::option::Option::Some(2),
+            "SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT" => ::core::option::Option::Some(3),
+            "SYSTEM_EVENT_TYPE_EVENT_CANCELLED" => ::core::option::Option::Some(4),
+            "SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11400,7 +11692,7 @@ impl __tacos_json::Serialize for SystemEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             SystemEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11409,11 +11701,11 @@ impl __tacos_json::Serialize for SystemEventType {
 impl<'de> __tacos_json::Deserialize<'de> for SystemEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             SystemEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11426,26 +11718,26 @@ impl<'de> __tacos_json::Deserialize<'de> for SystemEventType {
 }
 impl __tacos_json::ProtoEnum for ReservationEventType {
     const TYPE_NAME: &'static str = "gateway.v1.ReservationEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("RESERVATION_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("RESERVATION_EVENT_TYPE_CREATED"),
-            2 => Some("RESERVATION_EVENT_TYPE_CONFIRMED"),
-            3 => Some("RESERVATION_EVENT_TYPE_CANCELLED"),
-            4 => Some("RESERVATION_EVENT_TYPE_EXPIRED"),
-            5 => Some("RESERVATION_EVENT_TYPE_EXPIRING_SOON"),
-            _ => None,
+            0 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CREATED"),
+            2 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CONFIRMED"),
+            3 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_EXPIRED"),
+            5 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_EXPIRING_SOON"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "RESERVATION_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "RESERVATION_EVENT_TYPE_CREATED" => Some(1),
-            "RESERVATION_EVENT_TYPE_CONFIRMED" => Some(2),
-            "RESERVATION_EVENT_TYPE_CANCELLED" => Some(3),
-            "RESERVATION_EVENT_TYPE_EXPIRED" => Some(4),
-            "RESERVATION_EVENT_TYPE_EXPIRING_SOON" => Some(5),
-            _ => None,
+            "RESERVATION_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RESERVATION_EVENT_TYPE_CREATED" => ::core::option::Option::Some(1),
+            "RESERVATION_EVENT_TYPE_CONFIRMED" => ::core::option::Option::Some(2),
+            "RESERVATION_EVENT_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "RESERVATION_EVENT_TYPE_EXPIRED" => ::core::option::Option::Some(4),
+            "RESERVATION_EVENT_TYPE_EXPIRING_SOON" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11453,7 +11745,7 @@ impl __tacos_json::Serialize for ReservationEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ReservationEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11462,11 +11754,11 @@ impl __tacos_json::Serialize for ReservationEventType {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ReservationEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11479,26 +11771,26 @@ impl<'de> __tacos_json::Deserialize<'de> for ReservationEventType {
 }
 impl __tacos_json::ProtoEnum for PaymentEventType {
     const TYPE_NAME: &'static str = "gateway.v1.PaymentEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("PAYMENT_EVENT_TYPE_CREATED"),
-            2 => Some("PAYMENT_EVENT_TYPE_PROCESSING"),
-            3 => Some("PAYMENT_EVENT_TYPE_COMPLETED"),
-            4 => Some("PAYMENT_EVENT_TYPE_FAILED"),
-            5 => Some("PAYMENT_EVENT_TYPE_REFUNDED"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_CREATED"),
+            2 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_PROCESSING"),
+            3 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_COMPLETED"),
+            4 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_FAILED"),
+            5 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_REFUNDED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "PAYMENT_EVENT_TYPE_CREATED" => Some(1),
-            "PAYMENT_EVENT_TYPE_PROCESSING" => Some(2),
-            "PAYMENT_EVENT_TYPE_COMPLETED" => Some(3),
-            "PAYMENT_EVENT_TYPE_FAILED" => Some(4),
-            "PAYMENT_EVENT_TYPE_REFUNDED" => Some(5),
-            _ => None,
+            "PAYMENT_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_EVENT_TYPE_CREATED" => ::core::option::Option::Some(1),
+            "PAYMENT_EVENT_TYPE_PROCESSING" => ::core::option::Option::Some(2),
+            "PAYMENT_EVENT_TYPE_COMPLETED" => ::core::option::Option::Some(3),
+            "PAYMENT_EVENT_TYPE_FAILED" => ::core::option::Option::Some(4),
+            "PAYMENT_EVENT_TYPE_REFUNDED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11506,7 +11798,7 @@ impl __tacos_json::Serialize for PaymentEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11515,11 +11807,11 @@ impl __tacos_json::Serialize for PaymentEventType {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11532,26 +11824,26 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentEventType {
 }
 impl __tacos_json::ProtoEnum for MessageType {
     const TYPE_NAME: &'static str = "gateway.v1.MessageType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("MESSAGE_TYPE_UNSPECIFIED"),
-            1 => Some("MESSAGE_TYPE_INFO"),
-            2 => Some("MESSAGE_TYPE_WARNING"),
-            3 => Some("MESSAGE_TYPE_ERROR"),
-            4 => Some("MESSAGE_TYPE_SUCCESS"),
-            5 => Some("MESSAGE_TYPE_PROMOTION"),
-            _ => None,
+            0 => ::core::option::Option::Some("MESSAGE_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("MESSAGE_TYPE_INFO"),
+            2 => ::core::option::Option::Some("MESSAGE_TYPE_WARNING"),
+            3 => ::core::option::Option::Some("MESSAGE_TYPE_ERROR"),
+            4 => ::core::option::Option::Some("MESSAGE_TYPE_SUCCESS"),
+            5 => ::core::option::Option::Some("MESSAGE_TYPE_PROMOTION"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "MESSAGE_TYPE_UNSPECIFIED" => Some(0),
-            "MESSAGE_TYPE_INFO" => Some(1),
-            "MESSAGE_TYPE_WARNING" => Some(2),
-            "MESSAGE_TYPE_ERROR" => Some(3),
-            "MESSAGE_TYPE_SUCCESS" => Some(4),
-            "MESSAGE_TYPE_PROMOTION" => Some(5),
-            _ => None,
+            "MESSAGE_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "MESSAGE_TYPE_INFO" => ::core::option::Option::Some(1),
+            "MESSAGE_TYPE_WARNING" => ::core::option::Option::Some(2),
+            "MESSAGE_TYPE_ERROR" => ::core::option::Option::Some(3),
+            "MESSAGE_TYPE_SUCCESS" => ::core::option::Option::Some(4),
+            "MESSAGE_TYPE_PROMOTION" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11559,7 +11851,7 @@ impl __tacos_json::Serialize for MessageType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             MessageType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11568,11 +11860,11 @@ impl __tacos_json::Serialize for MessageType {
 impl<'de> __tacos_json::Deserialize<'de> for MessageType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             MessageType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11585,24 +11877,24 @@ impl<'de> __tacos_json::Deserialize<'de> for MessageType {
 }
 impl __tacos_json::ProtoEnum for MessagePriority {
     const TYPE_NAME: &'static str = "gateway.v1.MessagePriority";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("MESSAGE_PRIORITY_UNSPECIFIED"),
-            1 => Some("MESSAGE_PRIORITY_LOW"),
-            2 => Some("MESSAGE_PRIORITY_NORMAL"),
-            3 => Some("MESSAGE_PRIORITY_HIGH"),
-            4 => Some("MESSAGE_PRIORITY_URGENT"),
-            _ => None,
+            0 => ::core::option::Option::Some("MESSAGE_PRIORITY_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("MESSAGE_PRIORITY_LOW"),
+            2 => ::core::option::Option::Some("MESSAGE_PRIORITY_NORMAL"),
+            3 => ::core::option::Option::Some("MESSAGE_PRIORITY_HIGH"),
+            4 => ::core::option::Option::Some("MESSAGE_PRIORITY_URGENT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "MESSAGE_PRIORITY_UNSPECIFIED" => Some(0),
-            "MESSAGE_PRIORITY_LOW" => Some(1),
-            "MESSAGE_PRIORITY_NORMAL" => Some(2),
-            "MESSAGE_PRIORITY_HIGH" => Some(3),
-            "MESSAGE_PRIORITY_URGENT" => Some(4),
-            _ => None,
+            "MESSAGE_PRIORITY_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "MESSAGE_PRIORITY_LOW" => ::core::option::Option::Some(1),
+            "MESSAGE_PRIORITY_NORMAL" => ::core::option::Option::Some(2),
+            "MESSAGE_PRIORITY_HIGH" => ::core::option::Option::Some(3),
+            "MESSAGE_PRIORITY_URGENT" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11610,7 +11902,7 @@ impl __tacos_json::Serialize for MessagePriority {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             MessagePriority,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11619,11 +11911,11 @@ impl __tacos_json::Serialize for MessagePriority {
 impl<'de> __tacos_json::Deserialize<'de> for MessagePriority {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             MessagePriority,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(

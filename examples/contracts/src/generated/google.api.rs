@@ -101,10 +101,10 @@ impl __tacos_json::Serialize for Http {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.rules.is_empty() {
             __map
                 .serialize_entry(
@@ -135,9 +135,9 @@ impl __tacos_json::Serialize for Http {
 impl __tacos_json::JsonMessage for Http {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Http;
             fn expecting(
@@ -149,10 +149,10 @@ impl __tacos_json::JsonMessage for Http {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Http as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Http as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -167,7 +167,7 @@ impl __tacos_json::JsonMessage for Http {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "rules")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<HttpRule>>,
@@ -182,7 +182,7 @@ impl __tacos_json::JsonMessage for Http {
                                 &mut __seen[1],
                                 "fully_decode_reserved_expansion",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -197,7 +197,7 @@ impl __tacos_json::JsonMessage for Http {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -206,18 +206,21 @@ impl __tacos_json::JsonMessage for Http {
 impl<'de> __tacos_json::Deserialize<'de> for Http {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for HttpRule {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.selector) {
             __map
                 .serialize_entry(
@@ -254,7 +257,7 @@ impl __tacos_json::Serialize for HttpRule {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.response_body),
                 )?;
         }
-        if let Some(__choice) = &self.pattern {
+        if let ::core::option::Option::Some(__choice) = &self.pattern {
             match __choice {
                 http_rule::Pattern::Get(__value) => {
                     __map
@@ -308,9 +311,9 @@ impl __tacos_json::Serialize for HttpRule {
 impl __tacos_json::JsonMessage for HttpRule {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HttpRule;
             fn expecting(
@@ -322,11 +325,11 @@ impl __tacos_json::JsonMessage for HttpRule {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HttpRule as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HttpRule as ::core::default::Default>::default();
                 let mut __seen = [false; 10usize];
                 let mut __oneof_0 = false;
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -348,7 +351,7 @@ impl __tacos_json::JsonMessage for HttpRule {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "selector")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -360,72 +363,72 @@ impl __tacos_json::JsonMessage for HttpRule {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "get")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("get"),
                                 )?
                             {
                                 __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
-                                __message.pattern = Some(
-                                    http_rule::Pattern::Get(__value.into()),
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Get(__tacos_json::place(__value)),
                                 );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "put")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("put"),
                                 )?
                             {
                                 __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
-                                __message.pattern = Some(
-                                    http_rule::Pattern::Put(__value.into()),
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Put(__tacos_json::place(__value)),
                                 );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "post")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("post"),
                                 )?
                             {
                                 __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
-                                __message.pattern = Some(
-                                    http_rule::Pattern::Post(__value.into()),
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Post(__tacos_json::place(__value)),
                                 );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "delete")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("delete"),
                                 )?
                             {
                                 __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
-                                __message.pattern = Some(
-                                    http_rule::Pattern::Delete(__value.into()),
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Delete(__tacos_json::place(__value)),
                                 );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "patch")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("patch"),
                                 )?
                             {
                                 __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
-                                __message.pattern = Some(
-                                    http_rule::Pattern::Patch(__value.into()),
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Patch(__tacos_json::place(__value)),
                                 );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "body")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("body"),
                                 )?
@@ -435,7 +438,7 @@ impl __tacos_json::JsonMessage for HttpRule {
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "custom")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<CustomHttpPattern>,
@@ -443,8 +446,8 @@ impl __tacos_json::JsonMessage for HttpRule {
                                 )?
                             {
                                 __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
-                                __message.pattern = Some(
-                                    http_rule::Pattern::Custom(__value.into()),
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Custom(__tacos_json::place(__value)),
                                 );
                             }
                         }
@@ -453,7 +456,7 @@ impl __tacos_json::JsonMessage for HttpRule {
                                 &mut __seen[8],
                                 "additional_bindings",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<HttpRule>>,
@@ -465,7 +468,7 @@ impl __tacos_json::JsonMessage for HttpRule {
                         }
                         9u32 => {
                             __tacos_json::mark_seen(&mut __seen[9], "response_body")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -480,7 +483,7 @@ impl __tacos_json::JsonMessage for HttpRule {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -489,18 +492,21 @@ impl __tacos_json::JsonMessage for HttpRule {
 impl<'de> __tacos_json::Deserialize<'de> for HttpRule {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CustomHttpPattern {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.kind) {
             __map
                 .serialize_entry(
@@ -521,9 +527,9 @@ impl __tacos_json::Serialize for CustomHttpPattern {
 impl __tacos_json::JsonMessage for CustomHttpPattern {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CustomHttpPattern;
             fn expecting(
@@ -539,10 +545,10 @@ impl __tacos_json::JsonMessage for CustomHttpPattern {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CustomHttpPattern as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CustomHttpPattern as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -556,7 +562,7 @@ impl __tacos_json::JsonMessage for CustomHttpPattern {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "kind")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("kind"),
                                 )?
@@ -566,7 +572,7 @@ impl __tacos_json::JsonMessage for CustomHttpPattern {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "path")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("path"),
                                 )?
@@ -579,7 +585,7 @@ impl __tacos_json::JsonMessage for CustomHttpPattern {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -588,8 +594,11 @@ impl __tacos_json::JsonMessage for CustomHttpPattern {
 impl<'de> __tacos_json::Deserialize<'de> for CustomHttpPattern {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl ::tacos_runtime::__private::rest::QueryFields for Http {

@@ -408,10 +408,10 @@ impl __tacos_json::Serialize for ErrorInfo {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
             __map
                 .serialize_entry(
@@ -441,9 +441,9 @@ impl __tacos_json::Serialize for ErrorInfo {
 impl __tacos_json::JsonMessage for ErrorInfo {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ErrorInfo;
             fn expecting(
@@ -455,10 +455,10 @@ impl __tacos_json::JsonMessage for ErrorInfo {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ErrorInfo as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ErrorInfo as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -473,7 +473,7 @@ impl __tacos_json::JsonMessage for ErrorInfo {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -483,7 +483,7 @@ impl __tacos_json::JsonMessage for ErrorInfo {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "domain")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("domain"),
                                 )?
@@ -493,7 +493,7 @@ impl __tacos_json::JsonMessage for ErrorInfo {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -508,7 +508,7 @@ impl __tacos_json::JsonMessage for ErrorInfo {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -517,19 +517,22 @@ impl __tacos_json::JsonMessage for ErrorInfo {
 impl<'de> __tacos_json::Deserialize<'de> for ErrorInfo {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RetryInfo {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.retry_delay {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.retry_delay {
             __map
                 .serialize_entry(
                     if __proto_names { "retry_delay" } else { "retryDelay" },
@@ -542,9 +545,9 @@ impl __tacos_json::Serialize for RetryInfo {
 impl __tacos_json::JsonMessage for RetryInfo {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RetryInfo;
             fn expecting(
@@ -556,10 +559,10 @@ impl __tacos_json::JsonMessage for RetryInfo {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RetryInfo as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RetryInfo as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -572,14 +575,16 @@ impl __tacos_json::JsonMessage for RetryInfo {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "retry_delay")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Duration,
                                     >::new("retry_delay"),
                                 )?
                             {
-                                __message.retry_delay = Some(__value.into());
+                                __message.retry_delay = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -587,7 +592,7 @@ impl __tacos_json::JsonMessage for RetryInfo {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -596,18 +601,21 @@ impl __tacos_json::JsonMessage for RetryInfo {
 impl<'de> __tacos_json::Deserialize<'de> for RetryInfo {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for DebugInfo {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.stack_entries.is_empty() {
             __map
                 .serialize_entry(
@@ -630,9 +638,9 @@ impl __tacos_json::Serialize for DebugInfo {
 impl __tacos_json::JsonMessage for DebugInfo {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = DebugInfo;
             fn expecting(
@@ -644,10 +652,10 @@ impl __tacos_json::JsonMessage for DebugInfo {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <DebugInfo as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <DebugInfo as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -661,7 +669,7 @@ impl __tacos_json::JsonMessage for DebugInfo {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "stack_entries")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -673,7 +681,7 @@ impl __tacos_json::JsonMessage for DebugInfo {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "detail")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("detail"),
                                 )?
@@ -686,7 +694,7 @@ impl __tacos_json::JsonMessage for DebugInfo {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -695,18 +703,21 @@ impl __tacos_json::JsonMessage for DebugInfo {
 impl<'de> __tacos_json::Deserialize<'de> for DebugInfo {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for QuotaFailure {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.violations.is_empty() {
             __map
                 .serialize_entry(
@@ -724,9 +735,9 @@ impl __tacos_json::Serialize for QuotaFailure {
 impl __tacos_json::JsonMessage for QuotaFailure {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = QuotaFailure;
             fn expecting(
@@ -738,10 +749,10 @@ impl __tacos_json::JsonMessage for QuotaFailure {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <QuotaFailure as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <QuotaFailure as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -754,7 +765,7 @@ impl __tacos_json::JsonMessage for QuotaFailure {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "violations")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -771,7 +782,7 @@ impl __tacos_json::JsonMessage for QuotaFailure {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -780,18 +791,21 @@ impl __tacos_json::JsonMessage for QuotaFailure {
 impl<'de> __tacos_json::Deserialize<'de> for QuotaFailure {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for quota_failure::Violation {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.subject) {
             __map
                 .serialize_entry(
@@ -814,9 +828,9 @@ impl __tacos_json::Serialize for quota_failure::Violation {
 impl __tacos_json::JsonMessage for quota_failure::Violation {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = quota_failure::Violation;
             fn expecting(
@@ -832,10 +846,10 @@ impl __tacos_json::JsonMessage for quota_failure::Violation {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <quota_failure::Violation as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <quota_failure::Violation as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -849,7 +863,7 @@ impl __tacos_json::JsonMessage for quota_failure::Violation {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "subject")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("subject"),
                                 )?
@@ -859,7 +873,7 @@ impl __tacos_json::JsonMessage for quota_failure::Violation {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "description")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -874,7 +888,7 @@ impl __tacos_json::JsonMessage for quota_failure::Violation {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -883,18 +897,21 @@ impl __tacos_json::JsonMessage for quota_failure::Violation {
 impl<'de> __tacos_json::Deserialize<'de> for quota_failure::Violation {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PreconditionFailure {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.violations.is_empty() {
             __map
                 .serialize_entry(
@@ -912,9 +929,9 @@ impl __tacos_json::Serialize for PreconditionFailure {
 impl __tacos_json::JsonMessage for PreconditionFailure {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PreconditionFailure;
             fn expecting(
@@ -930,10 +947,10 @@ impl __tacos_json::JsonMessage for PreconditionFailure {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PreconditionFailure as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PreconditionFailure as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -946,7 +963,7 @@ impl __tacos_json::JsonMessage for PreconditionFailure {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "violations")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -963,7 +980,7 @@ impl __tacos_json::JsonMessage for PreconditionFailure {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -972,18 +989,21 @@ impl __tacos_json::JsonMessage for PreconditionFailure {
 impl<'de> __tacos_json::Deserialize<'de> for PreconditionFailure {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for precondition_failure::Violation {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.r#type) {
             __map
                 .serialize_entry(
@@ -1013,9 +1033,9 @@ impl __tacos_json::Serialize for precondition_failure::Violation {
 impl __tacos_json::JsonMessage for precondition_failure::Violation {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = precondition_failure::Violation;
             fn expecting(
@@ -1031,10 +1051,10 @@ impl __tacos_json::JsonMessage for precondition_failure::Violation {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <precondition_failure::Violation as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <precondition_failure::Violation as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1049,7 +1069,7 @@ impl __tacos_json::JsonMessage for precondition_failure::Violation {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("type"),
                                 )?
@@ -1059,7 +1079,7 @@ impl __tacos_json::JsonMessage for precondition_failure::Violation {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "subject")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("subject"),
                                 )?
@@ -1069,7 +1089,7 @@ impl __tacos_json::JsonMessage for precondition_failure::Violation {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "description")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1084,7 +1104,7 @@ impl __tacos_json::JsonMessage for precondition_failure::Violation {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1093,18 +1113,21 @@ impl __tacos_json::JsonMessage for precondition_failure::Violation {
 impl<'de> __tacos_json::Deserialize<'de> for precondition_failure::Violation {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for BadRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.field_violations.is_empty() {
             __map
                 .serialize_entry(
@@ -1122,9 +1145,9 @@ impl __tacos_json::Serialize for BadRequest {
 impl __tacos_json::JsonMessage for BadRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = BadRequest;
             fn expecting(
@@ -1136,10 +1159,10 @@ impl __tacos_json::JsonMessage for BadRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <BadRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <BadRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1152,7 +1175,7 @@ impl __tacos_json::JsonMessage for BadRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "field_violations")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -1169,7 +1192,7 @@ impl __tacos_json::JsonMessage for BadRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1178,18 +1201,21 @@ impl __tacos_json::JsonMessage for BadRequest {
 impl<'de> __tacos_json::Deserialize<'de> for BadRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for bad_request::FieldViolation {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.field) {
             __map
                 .serialize_entry(
@@ -1212,9 +1238,9 @@ impl __tacos_json::Serialize for bad_request::FieldViolation {
 impl __tacos_json::JsonMessage for bad_request::FieldViolation {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = bad_request::FieldViolation;
             fn expecting(
@@ -1230,10 +1256,10 @@ impl __tacos_json::JsonMessage for bad_request::FieldViolation {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <bad_request::FieldViolation as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <bad_request::FieldViolation as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1247,7 +1273,7 @@ impl __tacos_json::JsonMessage for bad_request::FieldViolation {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "field")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("field"),
                                 )?
@@ -1257,7 +1283,7 @@ impl __tacos_json::JsonMessage for bad_request::FieldViolation {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "description")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1272,7 +1298,7 @@ impl __tacos_json::JsonMessage for bad_request::FieldViolation {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1281,18 +1307,21 @@ impl __tacos_json::JsonMessage for bad_request::FieldViolation {
 impl<'de> __tacos_json::Deserialize<'de> for bad_request::FieldViolation {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RequestInfo {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.request_id,
         ) {
@@ -1317,9 +1346,9 @@ impl __tacos_json::Serialize for RequestInfo {
 impl __tacos_json::JsonMessage for RequestInfo {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RequestInfo;
             fn expecting(
@@ -1331,10 +1360,10 @@ impl __tacos_json::JsonMessage for RequestInfo {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RequestInfo as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestInfo as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1348,7 +1377,7 @@ impl __tacos_json::JsonMessage for RequestInfo {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "request_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1360,7 +1389,7 @@ impl __tacos_json::JsonMessage for RequestInfo {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "serving_data")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1375,7 +1404,7 @@ impl __tacos_json::JsonMessage for RequestInfo {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1384,18 +1413,21 @@ impl __tacos_json::JsonMessage for RequestInfo {
 impl<'de> __tacos_json::Deserialize<'de> for RequestInfo {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ResourceInfo {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.resource_type,
         ) {
@@ -1436,9 +1468,9 @@ impl __tacos_json::Serialize for ResourceInfo {
 impl __tacos_json::JsonMessage for ResourceInfo {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ResourceInfo;
             fn expecting(
@@ -1450,10 +1482,10 @@ impl __tacos_json::JsonMessage for ResourceInfo {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ResourceInfo as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ResourceInfo as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1469,7 +1501,7 @@ impl __tacos_json::JsonMessage for ResourceInfo {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "resource_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1481,7 +1513,7 @@ impl __tacos_json::JsonMessage for ResourceInfo {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "resource_name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1493,7 +1525,7 @@ impl __tacos_json::JsonMessage for ResourceInfo {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "owner")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("owner"),
                                 )?
@@ -1503,7 +1535,7 @@ impl __tacos_json::JsonMessage for ResourceInfo {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "description")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1518,7 +1550,7 @@ impl __tacos_json::JsonMessage for ResourceInfo {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1527,18 +1559,21 @@ impl __tacos_json::JsonMessage for ResourceInfo {
 impl<'de> __tacos_json::Deserialize<'de> for ResourceInfo {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Help {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.links.is_empty() {
             __map
                 .serialize_entry(
@@ -1554,9 +1589,9 @@ impl __tacos_json::Serialize for Help {
 impl __tacos_json::JsonMessage for Help {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Help;
             fn expecting(
@@ -1568,10 +1603,10 @@ impl __tacos_json::JsonMessage for Help {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Help as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Help as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1584,7 +1619,7 @@ impl __tacos_json::JsonMessage for Help {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "links")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<help::Link>>,
@@ -1599,7 +1634,7 @@ impl __tacos_json::JsonMessage for Help {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1608,18 +1643,21 @@ impl __tacos_json::JsonMessage for Help {
 impl<'de> __tacos_json::Deserialize<'de> for Help {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for help::Link {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.description,
         ) {
@@ -1642,9 +1680,9 @@ impl __tacos_json::Serialize for help::Link {
 impl __tacos_json::JsonMessage for help::Link {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = help::Link;
             fn expecting(
@@ -1656,10 +1694,10 @@ impl __tacos_json::JsonMessage for help::Link {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <help::Link as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <help::Link as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1673,7 +1711,7 @@ impl __tacos_json::JsonMessage for help::Link {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "description")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1685,7 +1723,7 @@ impl __tacos_json::JsonMessage for help::Link {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("url"),
                                 )?
@@ -1698,7 +1736,7 @@ impl __tacos_json::JsonMessage for help::Link {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1707,18 +1745,21 @@ impl __tacos_json::JsonMessage for help::Link {
 impl<'de> __tacos_json::Deserialize<'de> for help::Link {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for LocalizedMessage {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.locale) {
             __map
                 .serialize_entry(
@@ -1739,9 +1780,9 @@ impl __tacos_json::Serialize for LocalizedMessage {
 impl __tacos_json::JsonMessage for LocalizedMessage {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = LocalizedMessage;
             fn expecting(
@@ -1757,10 +1798,10 @@ impl __tacos_json::JsonMessage for LocalizedMessage {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <LocalizedMessage as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LocalizedMessage as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1774,7 +1815,7 @@ impl __tacos_json::JsonMessage for LocalizedMessage {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "locale")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("locale"),
                                 )?
@@ -1784,7 +1825,7 @@ impl __tacos_json::JsonMessage for LocalizedMessage {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -1797,7 +1838,7 @@ impl __tacos_json::JsonMessage for LocalizedMessage {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1806,18 +1847,21 @@ impl __tacos_json::JsonMessage for LocalizedMessage {
 impl<'de> __tacos_json::Deserialize<'de> for LocalizedMessage {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Status {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.code) {
             __map
                 .serialize_entry(
@@ -1847,9 +1891,9 @@ impl __tacos_json::Serialize for Status {
 impl __tacos_json::JsonMessage for Status {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Status;
             fn expecting(
@@ -1861,10 +1905,10 @@ impl __tacos_json::JsonMessage for Status {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Status as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Status as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1879,7 +1923,7 @@ impl __tacos_json::JsonMessage for Status {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "code")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int32>::new("code"),
                                 )?
@@ -1889,7 +1933,7 @@ impl __tacos_json::JsonMessage for Status {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -1899,7 +1943,7 @@ impl __tacos_json::JsonMessage for Status {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "details")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Any>,
@@ -1914,7 +1958,7 @@ impl __tacos_json::JsonMessage for Status {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1923,54 +1967,57 @@ impl __tacos_json::JsonMessage for Status {
 impl<'de> __tacos_json::Deserialize<'de> for Status {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for Code {
     const TYPE_NAME: &'static str = "google.rpc.Code";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("OK"),
-            1 => Some("CANCELLED"),
-            2 => Some("UNKNOWN"),
-            3 => Some("INVALID_ARGUMENT"),
-            4 => Some("DEADLINE_EXCEEDED"),
-            5 => Some("NOT_FOUND"),
-            6 => Some("ALREADY_EXISTS"),
-            7 => Some("PERMISSION_DENIED"),
-            8 => Some("RESOURCE_EXHAUSTED"),
-            9 => Some("FAILED_PRECONDITION"),
-            10 => Some("ABORTED"),
-            11 => Some("OUT_OF_RANGE"),
-            12 => Some("UNIMPLEMENTED"),
-            13 => Some("INTERNAL"),
-            14 => Some("UNAVAILABLE"),
-            15 => Some("DATA_LOSS"),
-            16 => Some("UNAUTHENTICATED"),
-            _ => None,
+            0 => ::core::option::Option::Some("OK"),
+            1 => ::core::option::Option::Some("CANCELLED"),
+            2 => ::core::option::Option::Some("UNKNOWN"),
+            3 => ::core::option::Option::Some("INVALID_ARGUMENT"),
+            4 => ::core::option::Option::Some("DEADLINE_EXCEEDED"),
+            5 => ::core::option::Option::Some("NOT_FOUND"),
+            6 => ::core::option::Option::Some("ALREADY_EXISTS"),
+            7 => ::core::option::Option::Some("PERMISSION_DENIED"),
+            8 => ::core::option::Option::Some("RESOURCE_EXHAUSTED"),
+            9 => ::core::option::Option::Some("FAILED_PRECONDITION"),
+            10 => ::core::option::Option::Some("ABORTED"),
+            11 => ::core::option::Option::Some("OUT_OF_RANGE"),
+            12 => ::core::option::Option::Some("UNIMPLEMENTED"),
+            13 => ::core::option::Option::Some("INTERNAL"),
+            14 => ::core::option::Option::Some("UNAVAILABLE"),
+            15 => ::core::option::Option::Some("DATA_LOSS"),
+            16 => ::core::option::Option::Some("UNAUTHENTICATED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "OK" => Some(0),
-            "CANCELLED" => Some(1),
-            "UNKNOWN" => Some(2),
-            "INVALID_ARGUMENT" => Some(3),
-            "DEADLINE_EXCEEDED" => Some(4),
-            "NOT_FOUND" => Some(5),
-            "ALREADY_EXISTS" => Some(6),
-            "PERMISSION_DENIED" => Some(7),
-            "RESOURCE_EXHAUSTED" => Some(8),
-            "FAILED_PRECONDITION" => Some(9),
-            "ABORTED" => Some(10),
-            "OUT_OF_RANGE" => Some(11),
-            "UNIMPLEMENTED" => Some(12),
-            "INTERNAL" => Some(13),
-            "UNAVAILABLE" => Some(14),
-            "DATA_LOSS" => Some(15),
-            "UNAUTHENTICATED" => Some(16),
-            _ => None,
+            "OK" => ::core::option::Option::Some(0),
+            "CANCELLED" => ::core::option::Option::Some(1),
+            "UNKNOWN" => ::core::option::Option::Some(2),
+            "INVALID_ARGUMENT" => ::core::option::Option::Some(3),
+            "DEADLINE_EXCEEDED" => ::core::option::Option::Some(4),
+            "NOT_FOUND" => ::core::option::Option::Some(5),
+            "ALREADY_EXISTS" => ::core::option::Option::Some(6),
+            "PERMISSION_DENIED" => ::core::option::Option::Some(7),
+            "RESOURCE_EXHAUSTED" => ::core::option::Option::Some(8),
+            "FAILED_PRECONDITION" => ::core::option::Option::Some(9),
+            "ABORTED" => ::core::option::Option::Some(10),
+            "OUT_OF_RANGE" => ::core::option::Option::Some(11),
+            "UNIMPLEMENTED" => ::core::option::Option::Some(12),
+            "INTERNAL" => ::core::option::Option::Some(13),
+            "UNAVAILABLE" => ::core::option::Option::Some(14),
+            "DATA_LOSS" => ::core::option::Option::Some(15),
+            "UNAUTHENTICATED" => ::core::option::Option::Some(16),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -1978,7 +2025,7 @@ impl __tacos_json::Serialize for Code {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             Code,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -1987,11 +2034,11 @@ impl __tacos_json::Serialize for Code {
 impl<'de> __tacos_json::Deserialize<'de> for Code {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             Code,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(

@@ -683,10 +683,10 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -696,7 +696,7 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -752,7 +752,7 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -767,9 +767,9 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
 impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreatePaymentIntentRequest;
             fn expecting(
@@ -785,10 +785,10 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreatePaymentIntentRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 8usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -808,7 +808,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -820,19 +820,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -842,7 +844,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "method")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentMethod>,
@@ -854,7 +856,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "scenario")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentScenario>,
@@ -866,7 +868,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "webhook_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -878,7 +880,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -890,14 +892,16 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -905,7 +909,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -914,18 +918,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreatePaymentIntentResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -964,14 +971,14 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -986,9 +993,9 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
 impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreatePaymentIntentResponse;
             fn expecting(
@@ -1004,10 +1011,10 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreatePaymentIntentResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1028,7 +1035,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1040,7 +1047,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentStatus>,
@@ -1052,7 +1059,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "client_secret")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1064,7 +1071,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "payment_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1076,26 +1083,30 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1103,7 +1114,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1112,18 +1123,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessPaymentRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -1133,7 +1147,7 @@ impl __tacos_json::Serialize for ProcessPaymentRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if let Some(__value) = &self.payment_details {
+        if let ::core::option::Option::Some(__value) = &self.payment_details {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_details" } else { "paymentDetails" },
@@ -1155,9 +1169,9 @@ impl __tacos_json::Serialize for ProcessPaymentRequest {
 impl __tacos_json::JsonMessage for ProcessPaymentRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessPaymentRequest;
             fn expecting(
@@ -1173,10 +1187,10 @@ impl __tacos_json::JsonMessage for ProcessPaymentRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessPaymentRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1194,7 +1208,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentRequest {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1206,19 +1220,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "payment_details")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentDetails>,
                                     >::new("payment_details"),
                                 )?
                             {
-                                __message.payment_details = Some(__value.into());
+                                __message.payment_details = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1233,7 +1249,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1242,18 +1258,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessPaymentResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_id,
         ) {
@@ -1274,7 +1293,7 @@ impl __tacos_json::Serialize for ProcessPaymentResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -1290,14 +1309,14 @@ impl __tacos_json::Serialize for ProcessPaymentResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
                 )?;
         }
-        if let Some(__value) = &self.result {
+        if let ::core::option::Option::Some(__value) = &self.result {
             __map
                 .serialize_entry(
                     "result",
                     &__tacos_json::Ser::<__tacos_json::Msg<PaymentResult>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1312,9 +1331,9 @@ impl __tacos_json::Serialize for ProcessPaymentResponse {
 impl __tacos_json::JsonMessage for ProcessPaymentResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessPaymentResponse;
             fn expecting(
@@ -1330,10 +1349,10 @@ impl __tacos_json::JsonMessage for ProcessPaymentResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessPaymentResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1351,7 +1370,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "payment_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1363,7 +1382,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentStatus>,
@@ -1375,19 +1394,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "transaction_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1399,26 +1420,30 @@ impl __tacos_json::JsonMessage for ProcessPaymentResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "result")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentResult>,
                                     >::new("result"),
                                 )?
                             {
-                                __message.result = Some(__value.into());
+                                __message.result = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1426,7 +1451,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1435,18 +1460,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetPaymentStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -1469,9 +1497,9 @@ impl __tacos_json::Serialize for GetPaymentStatusRequest {
 impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetPaymentStatusRequest;
             fn expecting(
@@ -1487,10 +1515,10 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetPaymentStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1507,7 +1535,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1519,7 +1547,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -1532,7 +1560,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1541,26 +1569,29 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetPaymentStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.payment {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.payment {
             __map
                 .serialize_entry(
                     "payment",
                     &__tacos_json::Ser::<__tacos_json::Msg<Payment>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1575,9 +1606,9 @@ impl __tacos_json::Serialize for GetPaymentStatusResponse {
 impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetPaymentStatusResponse;
             fn expecting(
@@ -1593,10 +1624,10 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetPaymentStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1610,26 +1641,30 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "payment")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Payment>,
                                     >::new("payment"),
                                 )?
                             {
-                                __message.payment = Some(__value.into());
+                                __message.payment = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1637,7 +1672,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1646,18 +1681,21 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelPaymentRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -1674,7 +1712,7 @@ impl __tacos_json::Serialize for CancelPaymentRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if let Some(__value) = &self.refund_amount {
+        if let ::core::option::Option::Some(__value) = &self.refund_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "refund_amount" } else { "refundAmount" },
@@ -1698,9 +1736,9 @@ impl __tacos_json::Serialize for CancelPaymentRequest {
 impl __tacos_json::JsonMessage for CancelPaymentRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelPaymentRequest;
             fn expecting(
@@ -1716,10 +1754,10 @@ impl __tacos_json::JsonMessage for CancelPaymentRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelPaymentRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelPaymentRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1738,7 +1776,7 @@ impl __tacos_json::JsonMessage for CancelPaymentRequest {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1750,7 +1788,7 @@ impl __tacos_json::JsonMessage for CancelPaymentRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -1760,19 +1798,21 @@ impl __tacos_json::JsonMessage for CancelPaymentRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "refund_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("refund_amount"),
                                 )?
                             {
-                                __message.refund_amount = Some(__value.into());
+                                __message.refund_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1787,7 +1827,7 @@ impl __tacos_json::JsonMessage for CancelPaymentRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1796,18 +1836,21 @@ impl __tacos_json::JsonMessage for CancelPaymentRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CancelPaymentRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelPaymentResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             PaymentStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -1819,14 +1862,14 @@ impl __tacos_json::Serialize for CancelPaymentResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.cancelled_at {
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
             __map
                 .serialize_entry(
                     if __proto_names { "cancelled_at" } else { "cancelledAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.refunded_amount {
+        if let ::core::option::Option::Some(__value) = &self.refunded_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "refunded_amount" } else { "refundedAmount" },
@@ -1842,7 +1885,7 @@ impl __tacos_json::Serialize for CancelPaymentResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.refund_id),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1857,9 +1900,9 @@ impl __tacos_json::Serialize for CancelPaymentResponse {
 impl __tacos_json::JsonMessage for CancelPaymentResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelPaymentResponse;
             fn expecting(
@@ -1875,10 +1918,10 @@ impl __tacos_json::JsonMessage for CancelPaymentResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelPaymentResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelPaymentResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1895,7 +1938,7 @@ impl __tacos_json::JsonMessage for CancelPaymentResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentStatus>,
@@ -1907,31 +1950,35 @@ impl __tacos_json::JsonMessage for CancelPaymentResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("cancelled_at"),
                                 )?
                             {
-                                __message.cancelled_at = Some(__value.into());
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "refunded_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("refunded_amount"),
                                 )?
                             {
-                                __message.refunded_amount = Some(__value.into());
+                                __message.refunded_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "refund_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1943,14 +1990,16 @@ impl __tacos_json::JsonMessage for CancelPaymentResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1958,7 +2007,7 @@ impl __tacos_json::JsonMessage for CancelPaymentResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1967,18 +2016,21 @@ impl __tacos_json::JsonMessage for CancelPaymentResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CancelPaymentResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListPaymentsRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -2006,7 +2058,7 @@ impl __tacos_json::Serialize for ListPaymentsRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if let Some(__value) = &self.pagination {
+        if let ::core::option::Option::Some(__value) = &self.pagination {
             __map
                 .serialize_entry(
                     "pagination",
@@ -2021,9 +2073,9 @@ impl __tacos_json::Serialize for ListPaymentsRequest {
 impl __tacos_json::JsonMessage for ListPaymentsRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListPaymentsRequest;
             fn expecting(
@@ -2039,10 +2091,10 @@ impl __tacos_json::JsonMessage for ListPaymentsRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListPaymentsRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListPaymentsRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2058,7 +2110,7 @@ impl __tacos_json::JsonMessage for ListPaymentsRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2068,7 +2120,7 @@ impl __tacos_json::JsonMessage for ListPaymentsRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentStatus>,
@@ -2080,7 +2132,7 @@ impl __tacos_json::JsonMessage for ListPaymentsRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2092,14 +2144,16 @@ impl __tacos_json::JsonMessage for ListPaymentsRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "pagination")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Pagination>,
                                     >::new("pagination"),
                                 )?
                             {
-                                __message.pagination = Some(__value.into());
+                                __message.pagination = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2107,7 +2161,7 @@ impl __tacos_json::JsonMessage for ListPaymentsRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2116,18 +2170,21 @@ impl __tacos_json::JsonMessage for ListPaymentsRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ListPaymentsRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListPaymentsResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.payments.is_empty() {
             __map
                 .serialize_entry(
@@ -2137,7 +2194,7 @@ impl __tacos_json::Serialize for ListPaymentsResponse {
                     >::new(&self.payments),
                 )?;
         }
-        if let Some(__value) = &self.page_info {
+        if let ::core::option::Option::Some(__value) = &self.page_info {
             __map
                 .serialize_entry(
                     if __proto_names { "page_info" } else { "pageInfo" },
@@ -2146,7 +2203,7 @@ impl __tacos_json::Serialize for ListPaymentsResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2161,9 +2218,9 @@ impl __tacos_json::Serialize for ListPaymentsResponse {
 impl __tacos_json::JsonMessage for ListPaymentsResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListPaymentsResponse;
             fn expecting(
@@ -2179,10 +2236,10 @@ impl __tacos_json::JsonMessage for ListPaymentsResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListPaymentsResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListPaymentsResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2197,7 +2254,7 @@ impl __tacos_json::JsonMessage for ListPaymentsResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "payments")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<Payment>>,
@@ -2209,26 +2266,30 @@ impl __tacos_json::JsonMessage for ListPaymentsResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "page_info")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::PageInfo>,
                                     >::new("page_info"),
                                 )?
                             {
-                                __message.page_info = Some(__value.into());
+                                __message.page_info = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2236,7 +2297,7 @@ impl __tacos_json::JsonMessage for ListPaymentsResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2245,18 +2306,21 @@ impl __tacos_json::JsonMessage for ListPaymentsResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ListPaymentsResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SimulateWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -2301,9 +2365,9 @@ impl __tacos_json::Serialize for SimulateWebhookRequest {
 impl __tacos_json::JsonMessage for SimulateWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SimulateWebhookRequest;
             fn expecting(
@@ -2319,10 +2383,10 @@ impl __tacos_json::JsonMessage for SimulateWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SimulateWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SimulateWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2341,7 +2405,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookRequest {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2353,7 +2417,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "target_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentStatus>,
@@ -2365,7 +2429,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "delay_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2377,7 +2441,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "force_trigger")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -2392,7 +2456,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2401,18 +2465,21 @@ impl __tacos_json::JsonMessage for SimulateWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for SimulateWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SimulateWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
             &self.webhook_sent,
         ) {
@@ -2431,14 +2498,14 @@ impl __tacos_json::Serialize for SimulateWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
                 )?;
         }
-        if let Some(__value) = &self.scheduled_at {
+        if let ::core::option::Option::Some(__value) = &self.scheduled_at {
             __map
                 .serialize_entry(
                     if __proto_names { "scheduled_at" } else { "scheduledAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2453,9 +2520,9 @@ impl __tacos_json::Serialize for SimulateWebhookResponse {
 impl __tacos_json::JsonMessage for SimulateWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SimulateWebhookResponse;
             fn expecting(
@@ -2471,10 +2538,10 @@ impl __tacos_json::JsonMessage for SimulateWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SimulateWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SimulateWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2490,7 +2557,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "webhook_sent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -2502,7 +2569,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2514,26 +2581,30 @@ impl __tacos_json::JsonMessage for SimulateWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "scheduled_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("scheduled_at"),
                                 )?
                             {
-                                __message.scheduled_at = Some(__value.into());
+                                __message.scheduled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2541,7 +2612,7 @@ impl __tacos_json::JsonMessage for SimulateWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2550,18 +2621,21 @@ impl __tacos_json::JsonMessage for SimulateWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for SimulateWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Payment {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -2607,7 +2681,7 @@ impl __tacos_json::Serialize for Payment {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -2627,21 +2701,21 @@ impl __tacos_json::Serialize for Payment {
                     >::new(&self.method),
                 )?;
         }
-        if let Some(__value) = &self.created_at {
+        if let ::core::option::Option::Some(__value) = &self.created_at {
             __map
                 .serialize_entry(
                     if __proto_names { "created_at" } else { "createdAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.updated_at {
+        if let ::core::option::Option::Some(__value) = &self.updated_at {
             __map
                 .serialize_entry(
                     if __proto_names { "updated_at" } else { "updatedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -2657,14 +2731,14 @@ impl __tacos_json::Serialize for Payment {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
                 )?;
         }
-        if let Some(__value) = &self.result {
+        if let ::core::option::Option::Some(__value) = &self.result {
             __map
                 .serialize_entry(
                     "result",
                     &__tacos_json::Ser::<__tacos_json::Msg<PaymentResult>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -2679,9 +2753,9 @@ impl __tacos_json::Serialize for Payment {
 impl __tacos_json::JsonMessage for Payment {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Payment;
             fn expecting(
@@ -2693,10 +2767,10 @@ impl __tacos_json::JsonMessage for Payment {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Payment as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Payment as ::core::default::Default>::default();
                 let mut __seen = [false; 13usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2724,7 +2798,7 @@ impl __tacos_json::JsonMessage for Payment {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2736,7 +2810,7 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "payment_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2748,7 +2822,7 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2760,7 +2834,7 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2770,7 +2844,7 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentStatus>,
@@ -2782,19 +2856,21 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "method")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentMethod>,
@@ -2806,43 +2882,49 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "created_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("created_at"),
                                 )?
                             {
-                                __message.created_at = Some(__value.into());
+                                __message.created_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         8u32 => {
                             __tacos_json::mark_seen(&mut __seen[8], "updated_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("updated_at"),
                                 )?
                             {
-                                __message.updated_at = Some(__value.into());
+                                __message.updated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         9u32 => {
                             __tacos_json::mark_seen(&mut __seen[9], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         10u32 => {
                             __tacos_json::mark_seen(&mut __seen[10], "transaction_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2854,26 +2936,30 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                         11u32 => {
                             __tacos_json::mark_seen(&mut __seen[11], "result")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentResult>,
                                     >::new("result"),
                                 )?
                             {
-                                __message.result = Some(__value.into());
+                                __message.result = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         12u32 => {
                             __tacos_json::mark_seen(&mut __seen[12], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2881,7 +2967,7 @@ impl __tacos_json::JsonMessage for Payment {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2890,18 +2976,21 @@ impl __tacos_json::JsonMessage for Payment {
 impl<'de> __tacos_json::Deserialize<'de> for Payment {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentDetails {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             PaymentMethod,
         > as __tacos_json::Defaulted>::is_default(&self.method) {
@@ -2913,7 +3002,7 @@ impl __tacos_json::Serialize for PaymentDetails {
                     >::new(&self.method),
                 )?;
         }
-        if let Some(__value) = &self.credit_card {
+        if let ::core::option::Option::Some(__value) = &self.credit_card {
             __map
                 .serialize_entry(
                     if __proto_names { "credit_card" } else { "creditCard" },
@@ -2922,7 +3011,7 @@ impl __tacos_json::Serialize for PaymentDetails {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.bank_transfer {
+        if let ::core::option::Option::Some(__value) = &self.bank_transfer {
             __map
                 .serialize_entry(
                     if __proto_names { "bank_transfer" } else { "bankTransfer" },
@@ -2931,7 +3020,7 @@ impl __tacos_json::Serialize for PaymentDetails {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.mobile_pay {
+        if let ::core::option::Option::Some(__value) = &self.mobile_pay {
             __map
                 .serialize_entry(
                     if __proto_names { "mobile_pay" } else { "mobilePay" },
@@ -2946,9 +3035,9 @@ impl __tacos_json::Serialize for PaymentDetails {
 impl __tacos_json::JsonMessage for PaymentDetails {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentDetails;
             fn expecting(
@@ -2960,10 +3049,10 @@ impl __tacos_json::JsonMessage for PaymentDetails {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentDetails as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentDetails as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2979,7 +3068,7 @@ impl __tacos_json::JsonMessage for PaymentDetails {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "method")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentMethod>,
@@ -2991,38 +3080,44 @@ impl __tacos_json::JsonMessage for PaymentDetails {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "credit_card")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<CreditCardDetails>,
                                     >::new("credit_card"),
                                 )?
                             {
-                                __message.credit_card = Some(__value.into());
+                                __message.credit_card = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "bank_transfer")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<BankTransferDetails>,
                                     >::new("bank_transfer"),
                                 )?
                             {
-                                __message.bank_transfer = Some(__value.into());
+                                __message.bank_transfer = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "mobile_pay")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<MobilePayDetails>,
                                     >::new("mobile_pay"),
                                 )?
                             {
-                                __message.mobile_pay = Some(__value.into());
+                                __message.mobile_pay = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3030,7 +3125,7 @@ impl __tacos_json::JsonMessage for PaymentDetails {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3039,18 +3134,21 @@ impl __tacos_json::JsonMessage for PaymentDetails {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentDetails {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreditCardDetails {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.card_number,
         ) {
@@ -3100,9 +3198,9 @@ impl __tacos_json::Serialize for CreditCardDetails {
 impl __tacos_json::JsonMessage for CreditCardDetails {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreditCardDetails;
             fn expecting(
@@ -3118,10 +3216,10 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreditCardDetails as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreditCardDetails as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3138,7 +3236,7 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "card_number")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3150,7 +3248,7 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "expiry_month")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3162,7 +3260,7 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "expiry_year")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3174,7 +3272,7 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "cardholder_name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3186,7 +3284,7 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "cvv")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("cvv"),
                                 )?
@@ -3199,7 +3297,7 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3208,18 +3306,21 @@ impl __tacos_json::JsonMessage for CreditCardDetails {
 impl<'de> __tacos_json::Deserialize<'de> for CreditCardDetails {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for BankTransferDetails {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.bank_code) {
             __map
                 .serialize_entry(
@@ -3251,9 +3352,9 @@ impl __tacos_json::Serialize for BankTransferDetails {
 impl __tacos_json::JsonMessage for BankTransferDetails {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = BankTransferDetails;
             fn expecting(
@@ -3269,10 +3370,10 @@ impl __tacos_json::JsonMessage for BankTransferDetails {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <BankTransferDetails as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <BankTransferDetails as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3287,7 +3388,7 @@ impl __tacos_json::JsonMessage for BankTransferDetails {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "bank_code")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3299,7 +3400,7 @@ impl __tacos_json::JsonMessage for BankTransferDetails {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "account_number")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3311,7 +3412,7 @@ impl __tacos_json::JsonMessage for BankTransferDetails {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "account_holder")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3326,7 +3427,7 @@ impl __tacos_json::JsonMessage for BankTransferDetails {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3335,18 +3436,21 @@ impl __tacos_json::JsonMessage for BankTransferDetails {
 impl<'de> __tacos_json::Deserialize<'de> for BankTransferDetails {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for MobilePayDetails {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.provider) {
             __map
                 .serialize_entry(
@@ -3369,9 +3473,9 @@ impl __tacos_json::Serialize for MobilePayDetails {
 impl __tacos_json::JsonMessage for MobilePayDetails {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = MobilePayDetails;
             fn expecting(
@@ -3387,10 +3491,10 @@ impl __tacos_json::JsonMessage for MobilePayDetails {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <MobilePayDetails as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <MobilePayDetails as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3404,7 +3508,7 @@ impl __tacos_json::JsonMessage for MobilePayDetails {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "provider")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3416,7 +3520,7 @@ impl __tacos_json::JsonMessage for MobilePayDetails {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "mobile_number")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3431,7 +3535,7 @@ impl __tacos_json::JsonMessage for MobilePayDetails {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3440,18 +3544,21 @@ impl __tacos_json::JsonMessage for MobilePayDetails {
 impl<'de> __tacos_json::Deserialize<'de> for MobilePayDetails {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentMetadata {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
             __map
                 .serialize_entry(
@@ -3512,9 +3619,9 @@ impl __tacos_json::Serialize for PaymentMetadata {
 impl __tacos_json::JsonMessage for PaymentMetadata {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentMetadata;
             fn expecting(
@@ -3530,10 +3637,10 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentMetadata as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentMetadata as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3551,7 +3658,7 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "source")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
                                 )?
@@ -3561,7 +3668,7 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3573,7 +3680,7 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "ip_address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3585,7 +3692,7 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3597,7 +3704,7 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "scenario")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentScenario>,
@@ -3609,7 +3716,7 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "tags")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -3624,7 +3731,7 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3633,18 +3740,21 @@ impl __tacos_json::JsonMessage for PaymentMetadata {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentMetadata {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentResult {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
             __map
                 .serialize_entry(
@@ -3679,7 +3789,7 @@ impl __tacos_json::Serialize for PaymentResult {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.response_code),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -3692,9 +3802,9 @@ impl __tacos_json::Serialize for PaymentResult {
 impl __tacos_json::JsonMessage for PaymentResult {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentResult;
             fn expecting(
@@ -3706,10 +3816,10 @@ impl __tacos_json::JsonMessage for PaymentResult {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentResult as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentResult as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3726,7 +3836,7 @@ impl __tacos_json::JsonMessage for PaymentResult {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "success")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -3738,7 +3848,7 @@ impl __tacos_json::JsonMessage for PaymentResult {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "failure_reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3750,7 +3860,7 @@ impl __tacos_json::JsonMessage for PaymentResult {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "gateway_response")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3762,7 +3872,7 @@ impl __tacos_json::JsonMessage for PaymentResult {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "response_code")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3774,14 +3884,16 @@ impl __tacos_json::JsonMessage for PaymentResult {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3789,7 +3901,7 @@ impl __tacos_json::JsonMessage for PaymentResult {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3798,32 +3910,35 @@ impl __tacos_json::JsonMessage for PaymentResult {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentResult {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for PaymentMethod {
     const TYPE_NAME: &'static str = "payment.v1.PaymentMethod";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_METHOD_UNSPECIFIED"),
-            1 => Some("PAYMENT_METHOD_CREDIT_CARD"),
-            2 => Some("PAYMENT_METHOD_DEBIT_CARD"),
-            3 => Some("PAYMENT_METHOD_BANK_TRANSFER"),
-            4 => Some("PAYMENT_METHOD_MOBILE_PAY"),
-            5 => Some("PAYMENT_METHOD_DIGITAL_WALLET"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_METHOD_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_METHOD_CREDIT_CARD"),
+            2 => ::core::option::Option::Some("PAYMENT_METHOD_DEBIT_CARD"),
+            3 => ::core::option::Option::Some("PAYMENT_METHOD_BANK_TRANSFER"),
+            4 => ::core::option::Option::Some("PAYMENT_METHOD_MOBILE_PAY"),
+            5 => ::core::option::Option::Some("PAYMENT_METHOD_DIGITAL_WALLET"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_METHOD_UNSPECIFIED" => Some(0),
-            "PAYMENT_METHOD_CREDIT_CARD" => Some(1),
-            "PAYMENT_METHOD_DEBIT_CARD" => Some(2),
-            "PAYMENT_METHOD_BANK_TRANSFER" => Some(3),
-            "PAYMENT_METHOD_MOBILE_PAY" => Some(4),
-            "PAYMENT_METHOD_DIGITAL_WALLET" => Some(5),
-            _ => None,
+            "PAYMENT_METHOD_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_METHOD_CREDIT_CARD" => ::core::option::Option::Some(1),
+            "PAYMENT_METHOD_DEBIT_CARD" => ::core::option::Option::Some(2),
+            "PAYMENT_METHOD_BANK_TRANSFER" => ::core::option::Option::Some(3),
+            "PAYMENT_METHOD_MOBILE_PAY" => ::core::option::Option::Some(4),
+            "PAYMENT_METHOD_DIGITAL_WALLET" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -3831,7 +3946,7 @@ impl __tacos_json::Serialize for PaymentMethod {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentMethod,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -3840,11 +3955,11 @@ impl __tacos_json::Serialize for PaymentMethod {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentMethod {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentMethod,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -3857,30 +3972,30 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentMethod {
 }
 impl __tacos_json::ProtoEnum for PaymentStatus {
     const TYPE_NAME: &'static str = "payment.v1.PaymentStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_STATUS_UNSPECIFIED"),
-            1 => Some("PAYMENT_STATUS_PENDING"),
-            2 => Some("PAYMENT_STATUS_PROCESSING"),
-            3 => Some("PAYMENT_STATUS_COMPLETED"),
-            4 => Some("PAYMENT_STATUS_FAILED"),
-            5 => Some("PAYMENT_STATUS_CANCELLED"),
-            6 => Some("PAYMENT_STATUS_REFUNDED"),
-            7 => Some("PAYMENT_STATUS_EXPIRED"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("PAYMENT_STATUS_PROCESSING"),
+            3 => ::core::option::Option::Some("PAYMENT_STATUS_COMPLETED"),
+            4 => ::core::option::Option::Some("PAYMENT_STATUS_FAILED"),
+            5 => ::core::option::Option::Some("PAYMENT_STATUS_CANCELLED"),
+            6 => ::core::option::Option::Some("PAYMENT_STATUS_REFUNDED"),
+            7 => ::core::option::Option::Some("PAYMENT_STATUS_EXPIRED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_STATUS_UNSPECIFIED" => Some(0),
-            "PAYMENT_STATUS_PENDING" => Some(1),
-            "PAYMENT_STATUS_PROCESSING" => Some(2),
-            "PAYMENT_STATUS_COMPLETED" => Some(3),
-            "PAYMENT_STATUS_FAILED" => Some(4),
-            "PAYMENT_STATUS_CANCELLED" => Some(5),
-            "PAYMENT_STATUS_REFUNDED" => Some(6),
-            "PAYMENT_STATUS_EXPIRED" => Some(7),
-            _ => None,
+            "PAYMENT_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "PAYMENT_STATUS_PROCESSING" => ::core::option::Option::Some(2),
+            "PAYMENT_STATUS_COMPLETED" => ::core::option::Option::Some(3),
+            "PAYMENT_STATUS_FAILED" => ::core::option::Option::Some(4),
+            "PAYMENT_STATUS_CANCELLED" => ::core::option::Option::Some(5),
+            "PAYMENT_STATUS_REFUNDED" => ::core::option::Option::Some(6),
+            "PAYMENT_STATUS_EXPIRED" => ::core::option::Option::Some(7),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -3888,7 +4003,7 @@ impl __tacos_json::Serialize for PaymentStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -3897,11 +4012,11 @@ impl __tacos_json::Serialize for PaymentStatus {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -3914,26 +4029,26 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentStatus {
 }
 impl __tacos_json::ProtoEnum for PaymentScenario {
     const TYPE_NAME: &'static str = "payment.v1.PaymentScenario";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_SCENARIO_UNSPECIFIED"),
-            1 => Some("PAYMENT_SCENARIO_APPROVE"),
-            2 => Some("PAYMENT_SCENARIO_FAIL"),
-            3 => Some("PAYMENT_SCENARIO_DELAY"),
-            4 => Some("PAYMENT_SCENARIO_RANDOM"),
-            5 => Some("PAYMENT_SCENARIO_TIMEOUT"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_SCENARIO_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_SCENARIO_APPROVE"),
+            2 => ::core::option::Option::Some("PAYMENT_SCENARIO_FAIL"),
+            3 => ::core::option::Option::Some("PAYMENT_SCENARIO_DELAY"),
+            4 => ::core::option::Option::Some("PAYMENT_SCENARIO_RANDOM"),
+            5 => ::core::option::Option::Some("PAYMENT_SCENARIO_TIMEOUT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_SCENARIO_UNSPECIFIED" => Some(0),
-            "PAYMENT_SCENARIO_APPROVE" => Some(1),
-            "PAYMENT_SCENARIO_FAIL" => Some(2),
-            "PAYMENT_SCENARIO_DELAY" => Some(3),
-            "PAYMENT_SCENARIO_RANDOM" => Some(4),
-            "PAYMENT_SCENARIO_TIMEOUT" => Some(5),
-            _ => None,
+            "PAYMENT_SCENARIO_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_SCENARIO_APPROVE" => ::core::option::Option::Some(1),
+            "PAYMENT_SCENARIO_FAIL" => ::core::option::Option::Some(2),
+            "PAYMENT_SCENARIO_DELAY" => ::core::option::Option::Some(3),
+            "PAYMENT_SCENARIO_RANDOM" => ::core::option::Option::Some(4),
+            "PAYMENT_SCENARIO_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -3941,7 +4056,7 @@ impl __tacos_json::Serialize for PaymentScenario {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentScenario,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -3950,11 +4065,11 @@ impl __tacos_json::Serialize for PaymentScenario {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentScenario {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentScenario,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(

@@ -1637,10 +1637,10 @@ impl __tacos_json::Serialize for CheckAvailabilityRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -1679,9 +1679,9 @@ impl __tacos_json::Serialize for CheckAvailabilityRequest {
 impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CheckAvailabilityRequest;
             fn expecting(
@@ -1697,10 +1697,10 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CheckAvailabilityRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CheckAvailabilityRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1716,7 +1716,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1728,7 +1728,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1740,7 +1740,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1752,7 +1752,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "section")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
                                 )?
@@ -1765,7 +1765,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1774,18 +1774,21 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CheckAvailabilityRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CheckAvailabilityResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
             &self.available,
         ) {
@@ -1834,7 +1837,7 @@ impl __tacos_json::Serialize for CheckAvailabilityResponse {
                     >::new(&self.remaining_in_section),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1849,9 +1852,9 @@ impl __tacos_json::Serialize for CheckAvailabilityResponse {
 impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CheckAvailabilityResponse;
             fn expecting(
@@ -1867,10 +1870,10 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CheckAvailabilityResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CheckAvailabilityResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1887,7 +1890,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "available")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -1899,7 +1902,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "available_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -1916,7 +1919,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                                 &mut __seen[2],
                                 "unavailable_seat_ids",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1931,7 +1934,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                                 &mut __seen[3],
                                 "remaining_in_section",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1943,14 +1946,16 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1958,7 +1963,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1967,18 +1972,21 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CheckAvailabilityResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReserveSeatRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -2020,7 +2028,7 @@ impl __tacos_json::Serialize for ReserveSeatRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -2042,9 +2050,9 @@ impl __tacos_json::Serialize for ReserveSeatRequest {
 impl __tacos_json::JsonMessage for ReserveSeatRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReserveSeatRequest;
             fn expecting(
@@ -2060,10 +2068,10 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReserveSeatRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReserveSeatRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2082,7 +2090,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2094,7 +2102,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2106,7 +2114,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2118,7 +2126,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2130,7 +2138,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2140,19 +2148,21 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2167,7 +2177,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2176,18 +2186,21 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReserveSeatRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReserveSeatResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.hold_id) {
             __map
                 .serialize_entry(
@@ -2206,7 +2219,7 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
                     >::new(&self.reserved_seats),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -2224,7 +2237,7 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2239,9 +2252,9 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
 impl __tacos_json::JsonMessage for ReserveSeatResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReserveSeatResponse;
             fn expecting(
@@ -2257,10 +2270,10 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReserveSeatResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReserveSeatResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2277,7 +2290,7 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "hold_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("hold_id"),
                                 )?
@@ -2287,7 +2300,7 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -2301,19 +2314,21 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HoldStatus>,
@@ -2325,14 +2340,16 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2340,7 +2357,7 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2349,18 +2366,21 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReserveSeatResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CommitReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -2426,9 +2446,9 @@ impl __tacos_json::Serialize for CommitReservationRequest {
 impl __tacos_json::JsonMessage for CommitReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CommitReservationRequest;
             fn expecting(
@@ -2444,10 +2464,10 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CommitReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CommitReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2466,7 +2486,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2478,7 +2498,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2490,7 +2510,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2502,7 +2522,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2517,7 +2537,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                                 &mut __seen[4],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2529,7 +2549,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2539,7 +2559,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2554,7 +2574,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2563,18 +2583,21 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CommitReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CommitReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
             __map
                 .serialize_entry(
@@ -2604,14 +2627,14 @@ impl __tacos_json::Serialize for CommitReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.committed_at {
+        if let ::core::option::Option::Some(__value) = &self.committed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "committed_at" } else { "committedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2626,9 +2649,9 @@ impl __tacos_json::Serialize for CommitReservationResponse {
 impl __tacos_json::JsonMessage for CommitReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CommitReservationResponse;
             fn expecting(
@@ -2644,10 +2667,10 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CommitReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CommitReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2664,7 +2687,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2676,7 +2699,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "sold_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -2690,7 +2713,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<CommitStatus>,
@@ -2702,26 +2725,30 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "committed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("committed_at"),
                                 )?
                             {
-                                __message.committed_at = Some(__value.into());
+                                __message.committed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2729,7 +2756,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2738,18 +2765,21 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CommitReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReleaseHoldRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -2806,9 +2836,9 @@ impl __tacos_json::Serialize for ReleaseHoldRequest {
 impl __tacos_json::JsonMessage for ReleaseHoldRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReleaseHoldRequest;
             fn expecting(
@@ -2824,10 +2854,10 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReleaseHoldRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReleaseHoldRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2845,7 +2875,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2857,7 +2887,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2869,7 +2899,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2881,7 +2911,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2893,7 +2923,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -2903,7 +2933,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2918,7 +2948,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2927,18 +2957,21 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReleaseHoldRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReleaseHoldResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.released_seats.is_empty() {
             __map
                 .serialize_entry(
@@ -2961,14 +2994,14 @@ impl __tacos_json::Serialize for ReleaseHoldResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.released_at {
+        if let ::core::option::Option::Some(__value) = &self.released_at {
             __map
                 .serialize_entry(
                     if __proto_names { "released_at" } else { "releasedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2983,9 +3016,9 @@ impl __tacos_json::Serialize for ReleaseHoldResponse {
 impl __tacos_json::JsonMessage for ReleaseHoldResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReleaseHoldResponse;
             fn expecting(
@@ -3001,10 +3034,10 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReleaseHoldResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReleaseHoldResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3020,7 +3053,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -3034,7 +3067,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReleaseStatus>,
@@ -3046,26 +3079,30 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "released_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("released_at"),
                                 )?
                             {
-                                __message.released_at = Some(__value.into());
+                                __message.released_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3073,7 +3110,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3082,18 +3119,21 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReleaseHoldResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetInventoryStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -3114,9 +3154,9 @@ impl __tacos_json::Serialize for GetInventoryStatusRequest {
 impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetInventoryStatusRequest;
             fn expecting(
@@ -3132,10 +3172,10 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetInventoryStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetInventoryStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3149,7 +3189,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3161,7 +3201,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "section")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
                                 )?
@@ -3174,7 +3214,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3183,19 +3223,22 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetInventoryStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetInventoryStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.event {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.event {
             __map
                 .serialize_entry(
                     "event",
@@ -3213,14 +3256,14 @@ impl __tacos_json::Serialize for GetInventoryStatusResponse {
                     >::new(&self.sections),
                 )?;
         }
-        if let Some(__value) = &self.stats {
+        if let ::core::option::Option::Some(__value) = &self.stats {
             __map
                 .serialize_entry(
                     "stats",
                     &__tacos_json::Ser::<__tacos_json::Msg<InventoryStats>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3235,9 +3278,9 @@ impl __tacos_json::Serialize for GetInventoryStatusResponse {
 impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetInventoryStatusResponse;
             fn expecting(
@@ -3253,10 +3296,10 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetInventoryStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetInventoryStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3272,19 +3315,21 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Event>,
                                     >::new("event"),
                                 )?
                             {
-                                __message.event = Some(__value.into());
+                                __message.event = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "sections")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<SectionInventory>>,
@@ -3296,26 +3341,30 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "stats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<InventoryStats>,
                                     >::new("stats"),
                                 )?
                             {
-                                __message.stats = Some(__value.into());
+                                __message.stats = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3323,7 +3372,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3332,18 +3381,21 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetInventoryStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SectionInventory {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.section_id,
         ) {
@@ -3407,7 +3459,7 @@ impl __tacos_json::Serialize for SectionInventory {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.blocked_seats),
                 )?;
         }
-        if let Some(__value) = &self.min_price {
+        if let ::core::option::Option::Some(__value) = &self.min_price {
             __map
                 .serialize_entry(
                     if __proto_names { "min_price" } else { "minPrice" },
@@ -3416,7 +3468,7 @@ impl __tacos_json::Serialize for SectionInventory {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.max_price {
+        if let ::core::option::Option::Some(__value) = &self.max_price {
             __map
                 .serialize_entry(
                     if __proto_names { "max_price" } else { "maxPrice" },
@@ -3431,9 +3483,9 @@ impl __tacos_json::Serialize for SectionInventory {
 impl __tacos_json::JsonMessage for SectionInventory {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SectionInventory;
             fn expecting(
@@ -3449,10 +3501,10 @@ impl __tacos_json::JsonMessage for SectionInventory {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SectionInventory as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SectionInventory as ::core::default::Default>::default();
                 let mut __seen = [false; 9usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3473,7 +3525,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "section_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3485,7 +3537,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "section_name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3497,7 +3549,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "total_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3509,7 +3561,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "available_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3521,7 +3573,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3533,7 +3585,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "sold_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3545,7 +3597,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "blocked_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3557,26 +3609,30 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "min_price")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("min_price"),
                                 )?
                             {
-                                __message.min_price = Some(__value.into());
+                                __message.min_price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         8u32 => {
                             __tacos_json::mark_seen(&mut __seen[8], "max_price")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("max_price"),
                                 )?
                             {
-                                __message.max_price = Some(__value.into());
+                                __message.max_price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3584,7 +3640,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3593,18 +3649,21 @@ impl __tacos_json::JsonMessage for SectionInventory {
 impl<'de> __tacos_json::Deserialize<'de> for SectionInventory {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for InventoryStats {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.total_seats,
         ) {
@@ -3665,7 +3724,7 @@ impl __tacos_json::Serialize for InventoryStats {
                     >::new(&self.availability_percentage),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -3678,9 +3737,9 @@ impl __tacos_json::Serialize for InventoryStats {
 impl __tacos_json::JsonMessage for InventoryStats {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = InventoryStats;
             fn expecting(
@@ -3696,10 +3755,10 @@ impl __tacos_json::JsonMessage for InventoryStats {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <InventoryStats as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <InventoryStats as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3718,7 +3777,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "total_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3730,7 +3789,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "available_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3742,7 +3801,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3754,7 +3813,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "sold_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3766,7 +3825,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "blocked_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3781,7 +3840,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                                 &mut __seen[5],
                                 "availability_percentage",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Float32,
@@ -3793,14 +3852,16 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3808,7 +3869,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3817,18 +3878,21 @@ impl __tacos_json::JsonMessage for InventoryStats {
 impl<'de> __tacos_json::Deserialize<'de> for InventoryStats {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -3879,7 +3943,7 @@ impl __tacos_json::Serialize for CreateReservationRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -3894,9 +3958,9 @@ impl __tacos_json::Serialize for CreateReservationRequest {
 impl __tacos_json::JsonMessage for CreateReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationRequest;
             fn expecting(
@@ -3912,10 +3976,10 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3934,7 +3998,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3946,7 +4010,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -3958,7 +4022,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3970,7 +4034,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3983,7 +4047,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                                 &mut __seen[4],
                                 "reservation_token",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3995,7 +4059,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4007,14 +4071,16 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<ReservationMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4022,7 +4088,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4031,18 +4097,21 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4063,7 +4132,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -4081,7 +4150,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.reserved_seats),
                 )?;
         }
-        if let Some(__value) = &self.total_amount {
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "total_amount" } else { "totalAmount" },
@@ -4099,7 +4168,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4114,9 +4183,9 @@ impl __tacos_json::Serialize for CreateReservationResponse {
 impl __tacos_json::JsonMessage for CreateReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationResponse;
             fn expecting(
@@ -4132,10 +4201,10 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4154,7 +4223,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4166,7 +4235,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -4178,19 +4247,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -4204,19 +4275,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "total_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("total_amount"),
                                 )?
                             {
-                                __message.total_amount = Some(__value.into());
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "payment_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4228,14 +4301,16 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4243,7 +4318,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4252,18 +4327,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4286,9 +4364,9 @@ impl __tacos_json::Serialize for GetReservationRequest {
 impl __tacos_json::JsonMessage for GetReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationRequest;
             fn expecting(
@@ -4304,10 +4382,10 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4321,7 +4399,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4333,7 +4411,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4346,7 +4424,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4355,26 +4433,29 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.reservation {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.reservation {
             __map
                 .serialize_entry(
                     "reservation",
                     &__tacos_json::Ser::<__tacos_json::Msg<Reservation>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4389,9 +4470,9 @@ impl __tacos_json::Serialize for GetReservationResponse {
 impl __tacos_json::JsonMessage for GetReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationResponse;
             fn expecting(
@@ -4407,10 +4488,10 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4424,26 +4505,30 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Reservation>,
                                     >::new("reservation"),
                                 )?
                             {
-                                __message.reservation = Some(__value.into());
+                                __message.reservation = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4451,7 +4536,7 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4460,18 +4545,21 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4512,9 +4600,9 @@ impl __tacos_json::Serialize for ConfirmReservationRequest {
 impl __tacos_json::JsonMessage for ConfirmReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationRequest;
             fn expecting(
@@ -4530,10 +4618,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4549,7 +4637,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4564,7 +4652,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                                 &mut __seen[1],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4576,7 +4664,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4586,7 +4674,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4601,7 +4689,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4610,18 +4698,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
             __map
                 .serialize_entry(
@@ -4640,7 +4731,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.confirmed_at {
+        if let ::core::option::Option::Some(__value) = &self.confirmed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "confirmed_at" } else { "confirmedAt" },
@@ -4658,7 +4749,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.confirmed_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4673,9 +4764,9 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
 impl __tacos_json::JsonMessage for ConfirmReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationResponse;
             fn expecting(
@@ -4691,10 +4782,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4711,7 +4802,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4723,7 +4814,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -4735,19 +4826,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "confirmed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("confirmed_at"),
                                 )?
                             {
-                                __message.confirmed_at = Some(__value.into());
+                                __message.confirmed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "confirmed_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -4761,14 +4854,16 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4776,7 +4871,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4785,18 +4880,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4835,9 +4933,9 @@ impl __tacos_json::Serialize for CancelReservationRequest {
 impl __tacos_json::JsonMessage for CancelReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationRequest;
             fn expecting(
@@ -4853,10 +4951,10 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4872,7 +4970,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4884,7 +4982,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4894,7 +4992,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -4904,7 +5002,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4919,7 +5017,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4928,18 +5026,21 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ReservationStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -4951,7 +5052,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.cancelled_at {
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
             __map
                 .serialize_entry(
                     if __proto_names { "cancelled_at" } else { "cancelledAt" },
@@ -4969,7 +5070,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.released_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4984,9 +5085,9 @@ impl __tacos_json::Serialize for CancelReservationResponse {
 impl __tacos_json::JsonMessage for CancelReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationResponse;
             fn expecting(
@@ -5002,10 +5103,10 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5021,7 +5122,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -5033,19 +5134,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("cancelled_at"),
                                 )?
                             {
-                                __message.cancelled_at = Some(__value.into());
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -5059,14 +5162,16 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5074,7 +5179,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5083,18 +5188,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListReservationsRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -5120,7 +5228,7 @@ impl __tacos_json::Serialize for ListReservationsRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if let Some(__value) = &self.pagination {
+        if let ::core::option::Option::Some(__value) = &self.pagination {
             __map
                 .serialize_entry(
                     "pagination",
@@ -5135,9 +5243,9 @@ impl __tacos_json::Serialize for ListReservationsRequest {
 impl __tacos_json::JsonMessage for ListReservationsRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListReservationsRequest;
             fn expecting(
@@ -5153,10 +5261,10 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListReservationsRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListReservationsRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5172,7 +5280,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5182,7 +5290,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -5194,7 +5302,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5206,14 +5314,16 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "pagination")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Pagination>,
                                     >::new("pagination"),
                                 )?
                             {
-                                __message.pagination = Some(__value.into());
+                                __message.pagination = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5221,7 +5331,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5230,18 +5340,21 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ListReservationsRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListReservationsResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.reservations.is_empty() {
             __map
                 .serialize_entry(
@@ -5251,7 +5364,7 @@ impl __tacos_json::Serialize for ListReservationsResponse {
                     >::new(&self.reservations),
                 )?;
         }
-        if let Some(__value) = &self.page_info {
+        if let ::core::option::Option::Some(__value) = &self.page_info {
             __map
                 .serialize_entry(
                     if __proto_names { "page_info" } else { "pageInfo" },
@@ -5260,7 +5373,7 @@ impl __tacos_json::Serialize for ListReservationsResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5275,9 +5388,9 @@ impl __tacos_json::Serialize for ListReservationsResponse {
 impl __tacos_json::JsonMessage for ListReservationsResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListReservationsResponse;
             fn expecting(
@@ -5293,10 +5406,10 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListReservationsResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListReservationsResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5311,7 +5424,7 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservations")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<Reservation>>,
@@ -5323,26 +5436,30 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "page_info")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::PageInfo>,
                                     >::new("page_info"),
                                 )?
                             {
-                                __message.page_info = Some(__value.into());
+                                __message.page_info = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5350,7 +5467,7 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5359,18 +5476,21 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ListReservationsResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ExtendHoldRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -5420,9 +5540,9 @@ impl __tacos_json::Serialize for ExtendHoldRequest {
 impl __tacos_json::JsonMessage for ExtendHoldRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ExtendHoldRequest;
             fn expecting(
@@ -5438,10 +5558,10 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ExtendHoldRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ExtendHoldRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5458,7 +5578,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5470,7 +5590,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5483,7 +5603,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                                 &mut __seen[2],
                                 "extension_seconds",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5495,7 +5615,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -5505,7 +5625,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5520,7 +5640,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5529,19 +5649,22 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ExtendHoldRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ExtendHoldResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.new_expires_at {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.new_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "new_expires_at" } else { "newExpiresAt" },
@@ -5570,7 +5693,7 @@ impl __tacos_json::Serialize for ExtendHoldResponse {
                     >::new(&self.extension_allowed),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5585,9 +5708,9 @@ impl __tacos_json::Serialize for ExtendHoldResponse {
 impl __tacos_json::JsonMessage for ExtendHoldResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ExtendHoldResponse;
             fn expecting(
@@ -5603,10 +5726,10 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ExtendHoldResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ExtendHoldResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5622,19 +5745,21 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "new_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("new_expires_at"),
                                 )?
                             {
-                                __message.new_expires_at = Some(__value.into());
+                                __message.new_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "extended_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5649,7 +5774,7 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                                 &mut __seen[2],
                                 "extension_allowed",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -5661,14 +5786,16 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5676,7 +5803,7 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5685,18 +5812,21 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ExtendHoldResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Reservation {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -5751,7 +5881,7 @@ impl __tacos_json::Serialize for Reservation {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if let Some(__value) = &self.total_amount {
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "total_amount" } else { "totalAmount" },
@@ -5760,21 +5890,21 @@ impl __tacos_json::Serialize for Reservation {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.created_at {
+        if let ::core::option::Option::Some(__value) = &self.created_at {
             __map
                 .serialize_entry(
                     if __proto_names { "created_at" } else { "createdAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.updated_at {
+        if let ::core::option::Option::Some(__value) = &self.updated_at {
             __map
                 .serialize_entry(
                     if __proto_names { "updated_at" } else { "updatedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -5797,7 +5927,7 @@ impl __tacos_json::Serialize for Reservation {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -5812,9 +5942,9 @@ impl __tacos_json::Serialize for Reservation {
 impl __tacos_json::JsonMessage for Reservation {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Reservation;
             fn expecting(
@@ -5830,10 +5960,10 @@ impl __tacos_json::JsonMessage for Reservation {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Reservation as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Reservation as ::core::default::Default>::default();
                 let mut __seen = [false; 13usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5858,7 +5988,7 @@ impl __tacos_json::JsonMessage for Reservation {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5870,7 +6000,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5882,7 +6012,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5892,7 +6022,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -5904,7 +6034,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -5918,7 +6048,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5930,50 +6060,58 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "total_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("total_amount"),
                                 )?
                             {
-                                __message.total_amount = Some(__value.into());
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "created_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("created_at"),
                                 )?
                             {
-                                __message.created_at = Some(__value.into());
+                                __message.created_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         8u32 => {
                             __tacos_json::mark_seen(&mut __seen[8], "updated_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("updated_at"),
                                 )?
                             {
-                                __message.updated_at = Some(__value.into());
+                                __message.updated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         9u32 => {
                             __tacos_json::mark_seen(&mut __seen[9], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         10u32 => {
@@ -5981,7 +6119,7 @@ impl __tacos_json::JsonMessage for Reservation {
                                 &mut __seen[10],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5993,7 +6131,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         11u32 => {
                             __tacos_json::mark_seen(&mut __seen[11], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6005,14 +6143,16 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         12u32 => {
                             __tacos_json::mark_seen(&mut __seen[12], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<ReservationMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6020,7 +6160,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6029,18 +6169,21 @@ impl __tacos_json::JsonMessage for Reservation {
 impl<'de> __tacos_json::Deserialize<'de> for Reservation {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReservationMetadata {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
             __map
                 .serialize_entry(
@@ -6090,9 +6233,9 @@ impl __tacos_json::Serialize for ReservationMetadata {
 impl __tacos_json::JsonMessage for ReservationMetadata {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReservationMetadata;
             fn expecting(
@@ -6108,10 +6251,10 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReservationMetadata as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReservationMetadata as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6128,7 +6271,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "source")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
                                 )?
@@ -6138,7 +6281,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6150,7 +6293,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "ip_address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6162,7 +6305,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6174,7 +6317,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "tags")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -6189,7 +6332,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6198,18 +6341,21 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationMetadata {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -6244,7 +6390,7 @@ impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if let Some(__value) = &self.expired_at {
+        if let ::core::option::Option::Some(__value) = &self.expired_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expired_at" } else { "expiredAt" },
@@ -6275,9 +6421,9 @@ impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
 impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessReservationExpiryRequest;
             fn expecting(
@@ -6293,10 +6439,10 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessReservationExpiryRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessReservationExpiryRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6315,7 +6461,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6327,7 +6473,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6339,7 +6485,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -6351,7 +6497,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6363,19 +6509,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expired_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expired_at"),
                                 )?
                             {
-                                __message.expired_at = Some(__value.into());
+                                __message.expired_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6387,7 +6535,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6402,7 +6550,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6411,18 +6559,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessReservationExpiryRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -6445,7 +6596,7 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
                     >::new(&self.released_seats),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -6461,7 +6612,7 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6476,9 +6627,9 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
 impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessReservationExpiryResponse;
             fn expecting(
@@ -6494,10 +6645,10 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessReservationExpiryResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessReservationExpiryResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6514,7 +6665,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ProcessingStatus>,
@@ -6526,7 +6677,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -6540,19 +6691,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "next_action")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6564,14 +6717,16 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6579,7 +6734,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6588,18 +6743,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessReservationExpiryResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessPaymentResultRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -6629,7 +6787,7 @@ impl __tacos_json::Serialize for ProcessPaymentResultRequest {
                     >::new(&self.result_type),
                 )?;
         }
-        if let Some(__value) = &self.event_data {
+        if let ::core::option::Option::Some(__value) = &self.event_data {
             __map
                 .serialize_entry(
                     if __proto_names { "event_data" } else { "eventData" },
@@ -6662,9 +6820,9 @@ impl __tacos_json::Serialize for ProcessPaymentResultRequest {
 impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessPaymentResultRequest;
             fn expecting(
@@ -6680,10 +6838,10 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessPaymentResultRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResultRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6701,7 +6859,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6716,7 +6874,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                                 &mut __seen[1],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6728,7 +6886,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "result_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentResultType>,
@@ -6740,19 +6898,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "event_data")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentEventData>,
                                     >::new("event_data"),
                                 )?
                             {
-                                __message.event_data = Some(__value.into());
+                                __message.event_data = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6764,7 +6924,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6779,7 +6939,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6788,18 +6948,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResultRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessPaymentResultResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -6829,7 +6992,7 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
                     >::new(&self.affected_seats),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -6845,7 +7008,7 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6860,9 +7023,9 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
 impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessPaymentResultResponse;
             fn expecting(
@@ -6878,10 +7041,10 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessPaymentResultResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResultResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6899,7 +7062,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ProcessingStatus>,
@@ -6911,7 +7074,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6923,7 +7086,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "affected_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -6937,19 +7100,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "next_action")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6961,14 +7126,16 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6976,7 +7143,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6985,18 +7152,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResultResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessCompensationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -7074,9 +7244,9 @@ impl __tacos_json::Serialize for ProcessCompensationRequest {
 impl __tacos_json::JsonMessage for ProcessCompensationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessCompensationRequest;
             fn expecting(
@@ -7092,10 +7262,10 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessCompensationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessCompensationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7114,7 +7284,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7129,7 +7299,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                                 &mut __seen[1],
                                 "compensation_type",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<CompensationType>,
@@ -7144,7 +7314,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                                 &mut __seen[2],
                                 "original_operation",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7156,7 +7326,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "failure_reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7168,7 +7338,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "context")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -7180,7 +7350,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7192,7 +7362,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7207,7 +7377,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7216,18 +7386,21 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessCompensationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessCompensationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -7248,7 +7421,7 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
                     >::new(&self.actions_taken),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -7270,7 +7443,7 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
                     >::new(&self.requires_manual_intervention),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7285,9 +7458,9 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
 impl __tacos_json::JsonMessage for ProcessCompensationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessCompensationResponse;
             fn expecting(
@@ -7303,10 +7476,10 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessCompensationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessCompensationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7324,7 +7497,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ProcessingStatus>,
@@ -7336,7 +7509,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "actions_taken")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -7350,14 +7523,16 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
@@ -7365,7 +7540,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                                 &mut __seen[3],
                                 "requires_manual_intervention",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7377,14 +7552,16 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7392,7 +7569,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7401,18 +7578,21 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessCompensationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for HealthCheckRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.worker_instance_id,
         ) {
@@ -7434,9 +7614,9 @@ impl __tacos_json::Serialize for HealthCheckRequest {
 impl __tacos_json::JsonMessage for HealthCheckRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckRequest;
             fn expecting(
@@ -7452,10 +7632,10 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7471,7 +7651,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                                 &mut __seen[0],
                                 "worker_instance_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7486,7 +7666,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7495,18 +7675,21 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for HealthCheckResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             WorkerStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -7548,7 +7731,7 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.failed_events_count),
                 )?;
         }
-        if let Some(__value) = &self.last_processed_at {
+        if let ::core::option::Option::Some(__value) = &self.last_processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "last_processed_at" } else { "lastProcessedAt" },
@@ -7564,14 +7747,14 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.queue_depth),
                 )?;
         }
-        if let Some(__value) = &self.started_at {
+        if let ::core::option::Option::Some(__value) = &self.started_at {
             __map
                 .serialize_entry(
                     if __proto_names { "started_at" } else { "startedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7586,9 +7769,9 @@ impl __tacos_json::Serialize for HealthCheckResponse {
 impl __tacos_json::JsonMessage for HealthCheckResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckResponse;
             fn expecting(
@@ -7604,10 +7787,10 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7626,7 +7809,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<WorkerStatus>,
@@ -7641,7 +7824,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                                 &mut __seen[1],
                                 "processed_events_count",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7656,7 +7839,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                                 &mut __seen[2],
                                 "failed_events_count",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7671,19 +7854,21 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                                 &mut __seen[3],
                                 "last_processed_at",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_processed_at"),
                                 )?
                             {
-                                __message.last_processed_at = Some(__value.into());
+                                __message.last_processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "queue_depth")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7695,26 +7880,30 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "started_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("started_at"),
                                 )?
                             {
-                                __message.started_at = Some(__value.into());
+                                __message.started_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7722,7 +7911,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7731,18 +7920,21 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetJobStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
             __map
                 .serialize_entry(
@@ -7765,9 +7957,9 @@ impl __tacos_json::Serialize for GetJobStatusRequest {
 impl __tacos_json::JsonMessage for GetJobStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetJobStatusRequest;
             fn expecting(
@@ -7783,10 +7975,10 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetJobStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetJobStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7800,7 +7992,7 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "job_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("job_id"),
                                 )?
@@ -7810,7 +8002,7 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7825,7 +8017,7 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7834,18 +8026,21 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetJobStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetJobStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.jobs.is_empty() {
             __map
                 .serialize_entry(
@@ -7855,14 +8050,14 @@ impl __tacos_json::Serialize for GetJobStatusResponse {
                     >::new(&self.jobs),
                 )?;
         }
-        if let Some(__value) = &self.metrics {
+        if let ::core::option::Option::Some(__value) = &self.metrics {
             __map
                 .serialize_entry(
                     "metrics",
                     &__tacos_json::Ser::<__tacos_json::Msg<JobMetrics>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7877,9 +8072,9 @@ impl __tacos_json::Serialize for GetJobStatusResponse {
 impl __tacos_json::JsonMessage for GetJobStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetJobStatusResponse;
             fn expecting(
@@ -7895,10 +8090,10 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetJobStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetJobStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7913,7 +8108,7 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "jobs")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<JobInstance>>,
@@ -7925,26 +8120,30 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "metrics")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<JobMetrics>,
                                     >::new("metrics"),
                                 )?
                             {
-                                __message.metrics = Some(__value.into());
+                                __message.metrics = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7952,7 +8151,7 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7961,18 +8160,21 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetJobStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentEventData {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -7991,7 +8193,7 @@ impl __tacos_json::Serialize for PaymentEventData {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -8000,7 +8202,7 @@ impl __tacos_json::Serialize for PaymentEventData {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -8031,9 +8233,9 @@ impl __tacos_json::Serialize for PaymentEventData {
 impl __tacos_json::JsonMessage for PaymentEventData {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentEventData;
             fn expecting(
@@ -8049,10 +8251,10 @@ impl __tacos_json::JsonMessage for PaymentEventData {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentEventData as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentEventData as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8073,7 +8275,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8085,7 +8287,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "transaction_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8097,31 +8299,35 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "gateway_response")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8133,7 +8339,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -8148,7 +8354,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8157,18 +8363,21 @@ impl __tacos_json::JsonMessage for PaymentEventData {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentEventData {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CompensationAction {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             CompensationActionType,
         > as __tacos_json::Defaulted>::is_default(&self.action_type) {
@@ -8211,7 +8420,7 @@ impl __tacos_json::Serialize for CompensationAction {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
                 )?;
         }
-        if let Some(__value) = &self.executed_at {
+        if let ::core::option::Option::Some(__value) = &self.executed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "executed_at" } else { "executedAt" },
@@ -8224,9 +8433,9 @@ impl __tacos_json::Serialize for CompensationAction {
 impl __tacos_json::JsonMessage for CompensationAction {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CompensationAction;
             fn expecting(
@@ -8242,10 +8451,10 @@ impl __tacos_json::JsonMessage for CompensationAction {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CompensationAction as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CompensationAction as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8262,7 +8471,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "action_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<CompensationActionType>,
@@ -8274,7 +8483,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "target_service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8289,7 +8498,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                                 &mut __seen[2],
                                 "action_description",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8301,7 +8510,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "success")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -8313,14 +8522,16 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "executed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("executed_at"),
                                 )?
                             {
-                                __message.executed_at = Some(__value.into());
+                                __message.executed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8328,7 +8539,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8337,18 +8548,21 @@ impl __tacos_json::JsonMessage for CompensationAction {
 impl<'de> __tacos_json::Deserialize<'de> for CompensationAction {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JobInstance {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
             __map
                 .serialize_entry(
@@ -8374,14 +8588,14 @@ impl __tacos_json::Serialize for JobInstance {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.started_at {
+        if let ::core::option::Option::Some(__value) = &self.started_at {
             __map
                 .serialize_entry(
                     if __proto_names { "started_at" } else { "startedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.completed_at {
+        if let ::core::option::Option::Some(__value) = &self.completed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "completed_at" } else { "completedAt" },
@@ -8414,9 +8628,9 @@ impl __tacos_json::Serialize for JobInstance {
 impl __tacos_json::JsonMessage for JobInstance {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JobInstance;
             fn expecting(
@@ -8432,10 +8646,10 @@ impl __tacos_json::JsonMessage for JobInstance {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JobInstance as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JobInstance as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8454,7 +8668,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "job_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("job_id"),
                                 )?
@@ -8464,7 +8678,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "worker_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8476,7 +8690,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<JobInstanceStatus>,
@@ -8488,31 +8702,35 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "started_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("started_at"),
                                 )?
                             {
-                                __message.started_at = Some(__value.into());
+                                __message.started_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "completed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("completed_at"),
                                 )?
                             {
-                                __message.completed_at = Some(__value.into());
+                                __message.completed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "events_processed")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8524,7 +8742,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "events_failed")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8539,7 +8757,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8548,18 +8766,21 @@ impl __tacos_json::JsonMessage for JobInstance {
 impl<'de> __tacos_json::Deserialize<'de> for JobInstance {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JobMetrics {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.total_active_jobs,
         ) {
@@ -8646,7 +8867,7 @@ impl __tacos_json::Serialize for JobMetrics {
                     >::new(&self.average_processing_time_ms),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -8659,9 +8880,9 @@ impl __tacos_json::Serialize for JobMetrics {
 impl __tacos_json::JsonMessage for JobMetrics {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JobMetrics;
             fn expecting(
@@ -8673,10 +8894,10 @@ impl __tacos_json::JsonMessage for JobMetrics {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JobMetrics as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JobMetrics as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8700,7 +8921,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[0],
                                 "total_active_jobs",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8715,7 +8936,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[1],
                                 "total_events_pending",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8730,7 +8951,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[2],
                                 "total_events_processing",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8745,7 +8966,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[3],
                                 "total_events_completed",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8760,7 +8981,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[4],
                                 "total_events_failed",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8775,7 +8996,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[5],
                                 "average_processing_time_ms",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Float32,
@@ -8787,14 +9008,16 @@ impl __tacos_json::JsonMessage for JobMetrics {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8802,7 +9025,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8811,30 +9034,33 @@ impl __tacos_json::JsonMessage for JobMetrics {
 impl<'de> __tacos_json::Deserialize<'de> for JobMetrics {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for HoldStatus {
     const TYPE_NAME: &'static str = "reservation.v1.HoldStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("HOLD_STATUS_UNSPECIFIED"),
-            1 => Some("HOLD_STATUS_ACTIVE"),
-            2 => Some("HOLD_STATUS_EXPIRED"),
-            3 => Some("HOLD_STATUS_RELEASED"),
-            4 => Some("HOLD_STATUS_COMMITTED"),
-            _ => None,
+            0 => ::core::option::Option::Some("HOLD_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HOLD_STATUS_ACTIVE"),
+            2 => ::core::option::Option::Some("HOLD_STATUS_EXPIRED"),
+            3 => ::core::option::Option::Some("HOLD_STATUS_RELEASED"),
+            4 => ::core::option::Option::Some("HOLD_STATUS_COMMITTED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "HOLD_STATUS_UNSPECIFIED" => Some(0),
-            "HOLD_STATUS_ACTIVE" => Some(1),
-            "HOLD_STATUS_EXPIRED" => Some(2),
-            "HOLD_STATUS_RELEASED" => Some(3),
-            "HOLD_STATUS_COMMITTED" => Some(4),
-            _ => None,
+            "HOLD_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HOLD_STATUS_ACTIVE" => ::core::option::Option::Some(1),
+            "HOLD_STATUS_EXPIRED" => ::core::option::Option::Some(2),
+            "HOLD_STATUS_RELEASED" => ::core::option::Option::Some(3),
+            "HOLD_STATUS_COMMITTED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8842,7 +9068,7 @@ impl __tacos_json::Serialize for HoldStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             HoldStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8851,11 +9077,11 @@ impl __tacos_json::Serialize for HoldStatus {
 impl<'de> __tacos_json::Deserialize<'de> for HoldStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             HoldStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8868,24 +9094,24 @@ impl<'de> __tacos_json::Deserialize<'de> for HoldStatus {
 }
 impl __tacos_json::ProtoEnum for CommitStatus {
     const TYPE_NAME: &'static str = "reservation.v1.CommitStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("COMMIT_STATUS_UNSPECIFIED"),
-            1 => Some("COMMIT_STATUS_SUCCESS"),
-            2 => Some("COMMIT_STATUS_FAILED_PAYMENT"),
-            3 => Some("COMMIT_STATUS_FAILED_EXPIRED"),
-            4 => Some("COMMIT_STATUS_FAILED_CONFLICT"),
-            _ => None,
+            0 => ::core::option::Option::Some("COMMIT_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("COMMIT_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_PAYMENT"),
+            3 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_EXPIRED"),
+            4 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_CONFLICT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "COMMIT_STATUS_UNSPECIFIED" => Some(0),
-            "COMMIT_STATUS_SUCCESS" => Some(1),
-            "COMMIT_STATUS_FAILED_PAYMENT" => Some(2),
-            "COMMIT_STATUS_FAILED_EXPIRED" => Some(3),
-            "COMMIT_STATUS_FAILED_CONFLICT" => Some(4),
-            _ => None,
+            "COMMIT_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMMIT_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "COMMIT_STATUS_FAILED_PAYMENT" => ::core::option::Option::Some(2),
+            "COMMIT_STATUS_FAILED_EXPIRED" => ::core::option::Option::Some(3),
+            "COMMIT_STATUS_FAILED_CONFLICT" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8893,7 +9119,7 @@ impl __tacos_json::Serialize for CommitStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             CommitStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8902,11 +9128,11 @@ impl __tacos_json::Serialize for CommitStatus {
 impl<'de> __tacos_json::Deserialize<'de> for CommitStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             CommitStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8919,24 +9145,24 @@ impl<'de> __tacos_json::Deserialize<'de> for CommitStatus {
 }
 impl __tacos_json::ProtoEnum for ReleaseStatus {
     const TYPE_NAME: &'static str = "reservation.v1.ReleaseStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("RELEASE_STATUS_UNSPECIFIED"),
-            1 => Some("RELEASE_STATUS_SUCCESS"),
-            2 => Some("RELEASE_STATUS_ALREADY_RELEASED"),
-            3 => Some("RELEASE_STATUS_NOT_FOUND"),
-            4 => Some("RELEASE_STATUS_FAILED"),
-            _ => None,
+            0 => ::core::option::Option::Some("RELEASE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RELEASE_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("RELEASE_STATUS_ALREADY_RELEASED"),
+            3 => ::core::option::Option::Some("RELEASE_STATUS_NOT_FOUND"),
+            4 => ::core::option::Option::Some("RELEASE_STATUS_FAILED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "RELEASE_STATUS_UNSPECIFIED" => Some(0),
-            "RELEASE_STATUS_SUCCESS" => Some(1),
-            "RELEASE_STATUS_ALREADY_RELEASED" => Some(2),
-            "RELEASE_STATUS_NOT_FOUND" => Some(3),
-            "RELEASE_STATUS_FAILED" => Some(4),
-            _ => None,
+            "RELEASE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RELEASE_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "RELEASE_STATUS_ALREADY_RELEASED" => ::core::option::Option::Some(2),
+            "RELEASE_STATUS_NOT_FOUND" => ::core::option::Option::Some(3),
+            "RELEASE_STATUS_FAILED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8944,7 +9170,7 @@ impl __tacos_json::Serialize for ReleaseStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ReleaseStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8953,11 +9179,11 @@ impl __tacos_json::Serialize for ReleaseStatus {
 impl<'de> __tacos_json::Deserialize<'de> for ReleaseStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ReleaseStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8970,30 +9196,30 @@ impl<'de> __tacos_json::Deserialize<'de> for ReleaseStatus {
 }
 impl __tacos_json::ProtoEnum for ReservationStatus {
     const TYPE_NAME: &'static str = "reservation.v1.ReservationStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("RESERVATION_STATUS_UNSPECIFIED"),
-            1 => Some("RESERVATION_STATUS_PENDING"),
-            2 => Some("RESERVATION_STATUS_HOLD"),
-            3 => Some("RESERVATION_STATUS_CONFIRMED"),
-            4 => Some("RESERVATION_STATUS_CANCELLED"),
-            5 => Some("RESERVATION_STATUS_EXPIRED"),
-            6 => Some("RESERVATION_STATUS_FAILED"),
-            7 => Some("RESERVATION_STATUS_REFUNDED"),
-            _ => None,
+            0 => ::core::option::Option::Some("RESERVATION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RESERVATION_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("RESERVATION_STATUS_HOLD"),
+            3 => ::core::option::Option::Some("RESERVATION_STATUS_CONFIRMED"),
+            4 => ::core::option::Option::Some("RESERVATION_STATUS_CANCELLED"),
+            5 => ::core::option::Option::Some("RESERVATION_STATUS_EXPIRED"),
+            6 => ::core::option::Option::Some("RESERVATION_STATUS_FAILED"),
+            7 => ::core::option::Option::Some("RESERVATION_STATUS_REFUNDED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "RESERVATION_STATUS_UNSPECIFIED" => Some(0),
-            "RESERVATION_STATUS_PENDING" => Some(1),
-            "RESERVATION_STATUS_HOLD" => Some(2),
-            "RESERVATION_STATUS_CONFIRMED" => Some(3),
-            "RESERVATION_STATUS_CANCELLED" => Some(4),
-            "RESERVATION_STATUS_EXPIRED" => Some(5),
-            "RESERVATION_STATUS_FAILED" => Some(6),
-            "RESERVATION_STATUS_REFUNDED" => Some(7),
-            _ => None,
+            "RESERVATION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RESERVATION_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "RESERVATION_STATUS_HOLD" => ::core::option::Option::Some(2),
+            "RESERVATION_STATUS_CONFIRMED" => ::core::option::Option::Some(3),
+            "RESERVATION_STATUS_CANCELLED" => ::core::option::Option::Some(4),
+            "RESERVATION_STATUS_EXPIRED" => ::core::option::Option::Some(5),
+            "RESERVATION_STATUS_FAILED" => ::core::option::Option::Some(6),
+            "RESERVATION_STATUS_REFUNDED" => ::core::option::Option::Some(7),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9001,7 +9227,7 @@ impl __tacos_json::Serialize for ReservationStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ReservationStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9010,11 +9236,11 @@ impl __tacos_json::Serialize for ReservationStatus {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ReservationStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -9027,26 +9253,26 @@ impl<'de> __tacos_json::Deserialize<'de> for ReservationStatus {
 }
 impl __tacos_json::ProtoEnum for ProcessingStatus {
     const TYPE_NAME: &'static str = "reservation.v1.ProcessingStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PROCESSING_STATUS_UNSPECIFIED"),
-            1 => Some("PROCESSING_STATUS_SUCCESS"),
-            2 => Some("PROCESSING_STATUS_FAILED"),
-            3 => Some("PROCESSING_STATUS_RETRY"),
-            4 => Some("PROCESSING_STATUS_SKIPPED"),
-            5 => Some("PROCESSING_STATUS_DLQ"),
-            _ => None,
+            0 => ::core::option::Option::Some("PROCESSING_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PROCESSING_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("PROCESSING_STATUS_FAILED"),
+            3 => ::core::option::Option::Some("PROCESSING_STATUS_RETRY"),
+            4 => ::core::option::Option::Some("PROCESSING_STATUS_SKIPPED"),
+            5 => ::core::option::Option::Some("PROCESSING_STATUS_DLQ"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PROCESSING_STATUS_UNSPECIFIED" => Some(0),
-            "PROCESSING_STATUS_SUCCESS" => Some(1),
-            "PROCESSING_STATUS_FAILED" => Some(2),
-            "PROCESSING_STATUS_RETRY" => Some(3),
-            "PROCESSING_STATUS_SKIPPED" => Some(4),
-            "PROCESSING_STATUS_DLQ" => Some(5),
-            _ => None,
+            "PROCESSING_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PROCESSING_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "PROCESSING_STATUS_FAILED" => ::core::option::Option::Some(2),
+            "PROCESSING_STATUS_RETRY" => ::core::option::Option::Some(3),
+            "PROCESSING_STATUS_SKIPPED" => ::core::option::Option::Some(4),
+            "PROCESSING_STATUS_DLQ" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9054,7 +9280,7 @@ impl __tacos_json::Serialize for ProcessingStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9063,11 +9289,11 @@ impl __tacos_json::Serialize for ProcessingStatus {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessingStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -9080,26 +9306,26 @@ impl<'de> __tacos_json::Deserialize<'de> for ProcessingStatus {
 }
 impl __tacos_json::ProtoEnum for PaymentResultType {
     const TYPE_NAME: &'static str = "reservation.v1.PaymentResultType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_RESULT_TYPE_UNSPECIFIED"),
-            1 => Some("PAYMENT_RESULT_TYPE_APPROVED"),
-            2 => Some("PAYMENT_RESULT_TYPE_FAILED"),
-            3 => Some("PAYMENT_RESULT_TYPE_CANCELLED"),
-            4 => Some("PAYMENT_RESULT_TYPE_REFUNDED"),
-            5 => Some("PAYMENT_RESULT_TYPE_TIMEOUT"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_APPROVED"),
+            2 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_TIMEOUT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_RESULT_TYPE_UNSPECIFIED" => Some(0),
-            "PAYMENT_RESULT_TYPE_APPROVED" => Some(1),
-            "PAYMENT_RESULT_TYPE_FAILED" => Some(2),
-            "PAYMENT_RESULT_TYPE_CANCELLED" => Some(3),
-            "PAYMENT_RESULT_TYPE_REFUNDED" => Some(4),
-            "PAYMENT_RESULT_TYPE_TIMEOUT" => Some(5),
-            _ => None,
+            "PAYMENT_RESULT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_RESULT_TYPE_APPROVED" => ::core::option::Option::Some(1),
+            "PAYMENT_RESULT_TYPE_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_RESULT_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_RESULT_TYPE_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_RESULT_TYPE_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9107,7 +9333,7 @@ impl __tacos_json::Serialize for PaymentResultType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentResultType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9116,11 +9342,11 @@ impl __tacos_json::Serialize for PaymentResultType {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentResultType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentResultType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -9133,24 +9359,24 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentResultType {
 }
 impl __tacos_json::ProtoEnum for CompensationType {
     const TYPE_NAME: &'static str = "reservation.v1.CompensationType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("COMPENSATION_TYPE_UNSPECIFIED"),
-            1 => Some("COMPENSATION_TYPE_RELEASE_SEATS"),
-            2 => Some("COMPENSATION_TYPE_REFUND_PAYMENT"),
-            3 => Some("COMPENSATION_TYPE_CANCEL_RESERVATION"),
-            4 => Some("COMPENSATION_TYPE_CLEANUP_ORPHANED"),
-            _ => None,
+            0 => ::core::option::Option::Some("COMPENSATION_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("COMPENSATION_TYPE_RELEASE_SEATS"),
+            2 => ::core::option::Option::Some("COMPENSATION_TYPE_REFUND_PAYMENT"),
+            3 => ::core::option::Option::Some("COMPENSATION_TYPE_CANCEL_RESERVATION"),
+            4 => ::core::option::Option::Some("COMPENSATION_TYPE_CLEANUP_ORPHANED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "COMPENSATION_TYPE_UNSPECIFIED" => Some(0),
-            "COMPENSATION_TYPE_RELEASE_SEATS" => Some(1),
-            "COMPENSATION_TYPE_REFUND_PAYMENT" => Some(2),
-            "COMPENSATION_TYPE_CANCEL_RESERVATION" => Some(3),
-            "COMPENSATION_TYPE_CLEANUP_ORPHANED" => Some(4),
-            _ => None,
+            "COMPENSATION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMPENSATION_TYPE_RELEASE_SEATS" => ::core::option::Option::Some(1),
+            "COMPENSATION_TYPE_REFUND_PAYMENT" => ::core::option::Option::Some(2),
+            "COMPENSATION_TYPE_CANCEL_RESERVATION" => ::core::option::Option::Some(3),
+            "COMPENSATION_TYPE_CLEANUP_ORPHANED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9158,7 +9384,7 @@ impl __tacos_json::Serialize for CompensationType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             CompensationType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9167,11 +9393,11 @@ impl __tacos_json::Serialize for CompensationType {
 impl<'de> __tacos_json::Deserialize<'de> for CompensationType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             CompensationType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -9184,24 +9410,24 @@ impl<'de> __tacos_json::Deserialize<'de> for CompensationType {
 }
 impl __tacos_json::ProtoEnum for WorkerStatus {
     const TYPE_NAME: &'static str = "reservation.v1.WorkerStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("WORKER_STATUS_UNSPECIFIED"),
-            1 => Some("WORKER_STATUS_HEALTHY"),
-            2 => Some("WORKER_STATUS_DEGRADED"),
-            3 => Some("WORKER_STATUS_UNHEALTHY"),
-            4 => Some("WORKER_STATUS_TERMINATED"),
-            _ => None,
+            0 => ::core::option::Option::Some("WORKER_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("WORKER_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("WORKER_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("WORKER_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("WORKER_STATUS_TERMINATED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "WORKER_STATUS_UNSPECIFIED" => Some(0),
-            "WORKER_STATUS_HEALTHY" => Some(1),
-            "WORKER_STATUS_DEGRADED" => Some(2),
-            "WORKER_STATUS_UNHEALTHY" => Some(3),
-            "WORKER_STATUS_TERMINATED" => Some(4),
-            _ => None,
+            "WORKER_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "WORKER_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "WORKER_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "WORKER_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "WORKER_STATUS_TERMINATED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9209,7 +9435,7 @@ impl __tacos_json::Serialize for WorkerStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             WorkerStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9218,11 +9444,11 @@ impl __tacos_json::Serialize for WorkerStatus {
 impl<'de> __tacos_json::Deserialize<'de> for WorkerStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             WorkerStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -9235,26 +9461,38 @@ impl<'de> __tacos_json::Deserialize<'de> for WorkerStatus {
 }
 impl __tacos_json::ProtoEnum for CompensationActionType {
     const TYPE_NAME: &'static str = "reservation.v1.CompensationActionType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("COMPENSATION_ACTION_TYPE_UNSPECIFIED"),
-            1 => Some("COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE"),
-            2 => Some("COMPENSATION_ACTION_TYPE_PAYMENT_REFUND"),
-            3 => Some("COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL"),
-            4 => Some("COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH"),
-            5 => Some("COMPENSATION_ACTION_TYPE_MANUAL_REVIEW"),
-            _ => None,
+            0 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_UNSPECIFIED"),
+            1 => {
+                ::core::option::Option::Some(
+                    "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE",
+                )
+            }
+            2 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_PAYMENT_REFUND"),
+            3 => {
+                ::core::option::Option::Some(
+                    "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL",
+                )
+            }
+            4 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH"),
+            5 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_MANUAL_REVIEW"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "COMPENSATION_ACTION_TYPE_UNSPECIFIED" => Some(0),
-            "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE" => Some(1),
-            "COMPENSATION_ACTION_TYPE_PAYMENT_REFUND" => Some(2),
-            "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL" => Some(3),
-            "COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH" => Some(4),
-            "COMPENSATION_ACTION_TYPE_MANUAL_REVIEW" => Some(5),
-            _ => None,
+            "COMPENSATION_ACTION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE" => {
+                ::core::option::Option::Some(1)
+            }
+            "COMPENSATION_ACTION_TYPE_PAYMENT_REFUND" => ::core::option::Option::Some(2),
+            "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL" => {
+                ::core::option::Option::Some(3)
+            }
+            "COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH" => ::core::option::Option::Some(4),
+            "COMPENSATION_ACTION_TYPE_MANUAL_REVIEW" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9262,7 +9500,7 @@ impl __tacos_json::Serialize for CompensationActionType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             CompensationActionType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9271,11 +9509,11 @@ impl __tacos_json::Serialize for CompensationActionType {
 impl<'de> __tacos_json::Deserialize<'de> for CompensationActionType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             CompensationActionType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -9288,26 +9526,26 @@ impl<'de> __tacos_json::Deserialize<'de> for CompensationActionType {
 }
 impl __tacos_json::ProtoEnum for JobInstanceStatus {
     const TYPE_NAME: &'static str = "reservation.v1.JobInstanceStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("JOB_INSTANCE_STATUS_UNSPECIFIED"),
-            1 => Some("JOB_INSTANCE_STATUS_PENDING"),
-            2 => Some("JOB_INSTANCE_STATUS_RUNNING"),
-            3 => Some("JOB_INSTANCE_STATUS_COMPLETED"),
-            4 => Some("JOB_INSTANCE_STATUS_FAILED"),
-            5 => Some("JOB_INSTANCE_STATUS_TERMINATED"),
-            _ => None,
+            0 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_RUNNING"),
+            3 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_COMPLETED"),
+            4 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_FAILED"),
+            5 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_TERMINATED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "JOB_INSTANCE_STATUS_UNSPECIFIED" => Some(0),
-            "JOB_INSTANCE_STATUS_PENDING" => Some(1),
-            "JOB_INSTANCE_STATUS_RUNNING" => Some(2),
-            "JOB_INSTANCE_STATUS_COMPLETED" => Some(3),
-            "JOB_INSTANCE_STATUS_FAILED" => Some(4),
-            "JOB_INSTANCE_STATUS_TERMINATED" => Some(5),
-            _ => None,
+            "JOB_INSTANCE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "JOB_INSTANCE_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "JOB_INSTANCE_STATUS_RUNNING" => ::core::option::Option::Some(2),
+            "JOB_INSTANCE_STATUS_COMPLETED" => ::core::option::Option::Some(3),
+            "JOB_INSTANCE_STATUS_FAILED" => ::core::option::Option::Some(4),
+            "JOB_INSTANCE_STATUS_TERMINATED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9315,7 +9553,7 @@ impl __tacos_json::Serialize for JobInstanceStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             JobInstanceStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9324,11 +9562,11 @@ impl __tacos_json::Serialize for JobInstanceStatus {
 impl<'de> __tacos_json::Deserialize<'de> for JobInstanceStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             JobInstanceStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(

@@ -972,10 +972,10 @@ impl __tacos_json::Serialize for Error {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ErrorCode,
         > as __tacos_json::Defaulted>::is_default(&self.code) {
@@ -1014,9 +1014,9 @@ impl __tacos_json::Serialize for Error {
 impl __tacos_json::JsonMessage for Error {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Error;
             fn expecting(
@@ -1028,10 +1028,10 @@ impl __tacos_json::JsonMessage for Error {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Error as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Error as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1047,7 +1047,7 @@ impl __tacos_json::JsonMessage for Error {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "code")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ErrorCode>,
@@ -1059,7 +1059,7 @@ impl __tacos_json::JsonMessage for Error {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -1069,7 +1069,7 @@ impl __tacos_json::JsonMessage for Error {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "trace_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1081,7 +1081,7 @@ impl __tacos_json::JsonMessage for Error {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "details")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<ErrorDetail>>,
@@ -1096,7 +1096,7 @@ impl __tacos_json::JsonMessage for Error {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1105,18 +1105,21 @@ impl __tacos_json::JsonMessage for Error {
 impl<'de> __tacos_json::Deserialize<'de> for Error {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ErrorDetail {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.field) {
             __map
                 .serialize_entry(
@@ -1144,9 +1147,9 @@ impl __tacos_json::Serialize for ErrorDetail {
 impl __tacos_json::JsonMessage for ErrorDetail {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ErrorDetail;
             fn expecting(
@@ -1158,10 +1161,10 @@ impl __tacos_json::JsonMessage for ErrorDetail {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ErrorDetail as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ErrorDetail as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1176,7 +1179,7 @@ impl __tacos_json::JsonMessage for ErrorDetail {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "field")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("field"),
                                 )?
@@ -1186,7 +1189,7 @@ impl __tacos_json::JsonMessage for ErrorDetail {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -1196,7 +1199,7 @@ impl __tacos_json::JsonMessage for ErrorDetail {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "value")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("value"),
                                 )?
@@ -1209,7 +1212,7 @@ impl __tacos_json::JsonMessage for ErrorDetail {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1218,18 +1221,21 @@ impl __tacos_json::JsonMessage for ErrorDetail {
 impl<'de> __tacos_json::Deserialize<'de> for ErrorDetail {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetSystemHealthRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.services.is_empty() {
             __map
                 .serialize_entry(
@@ -1260,9 +1266,9 @@ impl __tacos_json::Serialize for GetSystemHealthRequest {
 impl __tacos_json::JsonMessage for GetSystemHealthRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetSystemHealthRequest;
             fn expecting(
@@ -1278,10 +1284,10 @@ impl __tacos_json::JsonMessage for GetSystemHealthRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetSystemHealthRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetSystemHealthRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1295,7 +1301,7 @@ impl __tacos_json::JsonMessage for GetSystemHealthRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "services")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1310,7 +1316,7 @@ impl __tacos_json::JsonMessage for GetSystemHealthRequest {
                                 &mut __seen[1],
                                 "include_dependencies",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -1325,7 +1331,7 @@ impl __tacos_json::JsonMessage for GetSystemHealthRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1334,18 +1340,21 @@ impl __tacos_json::JsonMessage for GetSystemHealthRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetSystemHealthRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetSystemHealthResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             SystemHealthStatus,
         > as __tacos_json::Defaulted>::is_default(&self.overall_status) {
@@ -1375,14 +1384,14 @@ impl __tacos_json::Serialize for GetSystemHealthResponse {
                     >::new(&self.dependencies),
                 )?;
         }
-        if let Some(__value) = &self.checked_at {
+        if let ::core::option::Option::Some(__value) = &self.checked_at {
             __map
                 .serialize_entry(
                     if __proto_names { "checked_at" } else { "checkedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1395,9 +1404,9 @@ impl __tacos_json::Serialize for GetSystemHealthResponse {
 impl __tacos_json::JsonMessage for GetSystemHealthResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetSystemHealthResponse;
             fn expecting(
@@ -1413,10 +1422,10 @@ impl __tacos_json::JsonMessage for GetSystemHealthResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetSystemHealthResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetSystemHealthResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1433,7 +1442,7 @@ impl __tacos_json::JsonMessage for GetSystemHealthResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "overall_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<SystemHealthStatus>,
@@ -1445,7 +1454,7 @@ impl __tacos_json::JsonMessage for GetSystemHealthResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "services")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -1459,7 +1468,7 @@ impl __tacos_json::JsonMessage for GetSystemHealthResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "dependencies")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<DependencyStatus>>,
@@ -1471,26 +1480,30 @@ impl __tacos_json::JsonMessage for GetSystemHealthResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "checked_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("checked_at"),
                                 )?
                             {
-                                __message.checked_at = Some(__value.into());
+                                __message.checked_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1498,7 +1511,7 @@ impl __tacos_json::JsonMessage for GetSystemHealthResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1507,18 +1520,21 @@ impl __tacos_json::JsonMessage for GetSystemHealthResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetSystemHealthResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ServiceHealthStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.service_name,
         ) {
@@ -1590,9 +1606,9 @@ impl __tacos_json::Serialize for ServiceHealthStatus {
 impl __tacos_json::JsonMessage for ServiceHealthStatus {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ServiceHealthStatus;
             fn expecting(
@@ -1608,10 +1624,10 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ServiceHealthStatus as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ServiceHealthStatus as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1630,7 +1646,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service_name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1642,7 +1658,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HealthStatus>,
@@ -1654,7 +1670,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "response_time_ms")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1666,7 +1682,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "version")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("version"),
                                 )?
@@ -1676,7 +1692,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "uptime_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int64,
@@ -1688,7 +1704,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "metrics")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -1700,7 +1716,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "issues")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1715,7 +1731,7 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1724,18 +1740,21 @@ impl __tacos_json::JsonMessage for ServiceHealthStatus {
 impl<'de> __tacos_json::Deserialize<'de> for ServiceHealthStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for DependencyStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
             __map
                 .serialize_entry(
@@ -1772,7 +1791,7 @@ impl __tacos_json::Serialize for DependencyStatus {
                     >::new(&self.response_time_ms),
                 )?;
         }
-        if let Some(__value) = &self.last_check {
+        if let ::core::option::Option::Some(__value) = &self.last_check {
             __map
                 .serialize_entry(
                     if __proto_names { "last_check" } else { "lastCheck" },
@@ -1785,9 +1804,9 @@ impl __tacos_json::Serialize for DependencyStatus {
 impl __tacos_json::JsonMessage for DependencyStatus {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = DependencyStatus;
             fn expecting(
@@ -1803,10 +1822,10 @@ impl __tacos_json::JsonMessage for DependencyStatus {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <DependencyStatus as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <DependencyStatus as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1823,7 +1842,7 @@ impl __tacos_json::JsonMessage for DependencyStatus {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -1833,7 +1852,7 @@ impl __tacos_json::JsonMessage for DependencyStatus {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HealthStatus>,
@@ -1845,7 +1864,7 @@ impl __tacos_json::JsonMessage for DependencyStatus {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "endpoint")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1857,7 +1876,7 @@ impl __tacos_json::JsonMessage for DependencyStatus {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "response_time_ms")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1869,14 +1888,16 @@ impl __tacos_json::JsonMessage for DependencyStatus {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "last_check")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_check"),
                                 )?
                             {
-                                __message.last_check = Some(__value.into());
+                                __message.last_check = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1884,7 +1905,7 @@ impl __tacos_json::JsonMessage for DependencyStatus {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1893,18 +1914,21 @@ impl __tacos_json::JsonMessage for DependencyStatus {
 impl<'de> __tacos_json::Deserialize<'de> for DependencyStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetMetricsRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
             __map
                 .serialize_entry(
@@ -1921,14 +1945,14 @@ impl __tacos_json::Serialize for GetMetricsRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.metric_type),
                 )?;
         }
-        if let Some(__value) = &self.start_time {
+        if let ::core::option::Option::Some(__value) = &self.start_time {
             __map
                 .serialize_entry(
                     if __proto_names { "start_time" } else { "startTime" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.end_time {
+        if let ::core::option::Option::Some(__value) = &self.end_time {
             __map
                 .serialize_entry(
                     if __proto_names { "end_time" } else { "endTime" },
@@ -1950,9 +1974,9 @@ impl __tacos_json::Serialize for GetMetricsRequest {
 impl __tacos_json::JsonMessage for GetMetricsRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetMetricsRequest;
             fn expecting(
@@ -1968,10 +1992,10 @@ impl __tacos_json::JsonMessage for GetMetricsRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetMetricsRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetMetricsRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1988,7 +2012,7 @@ impl __tacos_json::JsonMessage for GetMetricsRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
                                 )?
@@ -1998,7 +2022,7 @@ impl __tacos_json::JsonMessage for GetMetricsRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "metric_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2010,31 +2034,35 @@ impl __tacos_json::JsonMessage for GetMetricsRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "start_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("start_time"),
                                 )?
                             {
-                                __message.start_time = Some(__value.into());
+                                __message.start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "end_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("end_time"),
                                 )?
                             {
-                                __message.end_time = Some(__value.into());
+                                __message.end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "aggregation")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2049,7 +2077,7 @@ impl __tacos_json::JsonMessage for GetMetricsRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2058,18 +2086,21 @@ impl __tacos_json::JsonMessage for GetMetricsRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetMetricsRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetMetricsResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.metrics.is_empty() {
             __map
                 .serialize_entry(
@@ -2079,14 +2110,14 @@ impl __tacos_json::Serialize for GetMetricsResponse {
                     >::new(&self.metrics),
                 )?;
         }
-        if let Some(__value) = &self.collected_at {
+        if let ::core::option::Option::Some(__value) = &self.collected_at {
             __map
                 .serialize_entry(
                     if __proto_names { "collected_at" } else { "collectedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2099,9 +2130,9 @@ impl __tacos_json::Serialize for GetMetricsResponse {
 impl __tacos_json::JsonMessage for GetMetricsResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetMetricsResponse;
             fn expecting(
@@ -2117,10 +2148,10 @@ impl __tacos_json::JsonMessage for GetMetricsResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetMetricsResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetMetricsResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2135,7 +2166,7 @@ impl __tacos_json::JsonMessage for GetMetricsResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "metrics")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<MetricData>>,
@@ -2147,26 +2178,30 @@ impl __tacos_json::JsonMessage for GetMetricsResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "collected_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("collected_at"),
                                 )?
                             {
-                                __message.collected_at = Some(__value.into());
+                                __message.collected_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2174,7 +2209,7 @@ impl __tacos_json::JsonMessage for GetMetricsResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2183,18 +2218,21 @@ impl __tacos_json::JsonMessage for GetMetricsResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetMetricsResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for MetricData {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
             __map
                 .serialize_entry(
@@ -2243,7 +2281,7 @@ impl __tacos_json::Serialize for MetricData {
                     >::new(&self.labels),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -2256,9 +2294,9 @@ impl __tacos_json::Serialize for MetricData {
 impl __tacos_json::JsonMessage for MetricData {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = MetricData;
             fn expecting(
@@ -2270,10 +2308,10 @@ impl __tacos_json::JsonMessage for MetricData {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <MetricData as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <MetricData as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2292,7 +2330,7 @@ impl __tacos_json::JsonMessage for MetricData {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -2302,7 +2340,7 @@ impl __tacos_json::JsonMessage for MetricData {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
                                 )?
@@ -2312,7 +2350,7 @@ impl __tacos_json::JsonMessage for MetricData {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<MetricType>,
@@ -2324,7 +2362,7 @@ impl __tacos_json::JsonMessage for MetricData {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "value")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Double,
@@ -2336,7 +2374,7 @@ impl __tacos_json::JsonMessage for MetricData {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "unit")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("unit"),
                                 )?
@@ -2346,7 +2384,7 @@ impl __tacos_json::JsonMessage for MetricData {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "labels")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -2358,14 +2396,16 @@ impl __tacos_json::JsonMessage for MetricData {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2373,7 +2413,7 @@ impl __tacos_json::JsonMessage for MetricData {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2382,18 +2422,21 @@ impl __tacos_json::JsonMessage for MetricData {
 impl<'de> __tacos_json::Deserialize<'de> for MetricData {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for UpdateConfigRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
             __map
                 .serialize_entry(
@@ -2443,9 +2486,9 @@ impl __tacos_json::Serialize for UpdateConfigRequest {
 impl __tacos_json::JsonMessage for UpdateConfigRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = UpdateConfigRequest;
             fn expecting(
@@ -2461,10 +2504,10 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <UpdateConfigRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UpdateConfigRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2481,7 +2524,7 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
                                 )?
@@ -2491,7 +2534,7 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "config_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2503,7 +2546,7 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "config_value")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2518,7 +2561,7 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
                                 &mut __seen[3],
                                 "apply_immediately",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -2530,7 +2573,7 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -2543,7 +2586,7 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2552,18 +2595,21 @@ impl __tacos_json::JsonMessage for UpdateConfigRequest {
 impl<'de> __tacos_json::Deserialize<'de> for UpdateConfigRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for UpdateConfigResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.updated) {
             __map
                 .serialize_entry(
@@ -2585,14 +2631,14 @@ impl __tacos_json::Serialize for UpdateConfigResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.new_value),
                 )?;
         }
-        if let Some(__value) = &self.updated_at {
+        if let ::core::option::Option::Some(__value) = &self.updated_at {
             __map
                 .serialize_entry(
                     if __proto_names { "updated_at" } else { "updatedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2605,9 +2651,9 @@ impl __tacos_json::Serialize for UpdateConfigResponse {
 impl __tacos_json::JsonMessage for UpdateConfigResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = UpdateConfigResponse;
             fn expecting(
@@ -2623,10 +2669,10 @@ impl __tacos_json::JsonMessage for UpdateConfigResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <UpdateConfigResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UpdateConfigResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2643,7 +2689,7 @@ impl __tacos_json::JsonMessage for UpdateConfigResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -2655,7 +2701,7 @@ impl __tacos_json::JsonMessage for UpdateConfigResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "old_value")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2667,7 +2713,7 @@ impl __tacos_json::JsonMessage for UpdateConfigResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "new_value")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2679,26 +2725,30 @@ impl __tacos_json::JsonMessage for UpdateConfigResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "updated_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("updated_at"),
                                 )?
                             {
-                                __message.updated_at = Some(__value.into());
+                                __message.updated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2706,7 +2756,7 @@ impl __tacos_json::JsonMessage for UpdateConfigResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2715,18 +2765,21 @@ impl __tacos_json::JsonMessage for UpdateConfigResponse {
 impl<'de> __tacos_json::Deserialize<'de> for UpdateConfigResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for TriggerOperationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             OperationType,
         > as __tacos_json::Defaulted>::is_default(&self.operation) {
@@ -2776,9 +2829,9 @@ impl __tacos_json::Serialize for TriggerOperationRequest {
 impl __tacos_json::JsonMessage for TriggerOperationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = TriggerOperationRequest;
             fn expecting(
@@ -2794,10 +2847,10 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <TriggerOperationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <TriggerOperationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2814,7 +2867,7 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "operation")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<OperationType>,
@@ -2826,7 +2879,7 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "target_service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2838,7 +2891,7 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "parameters")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -2850,7 +2903,7 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -2860,7 +2913,7 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "dry_run")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -2875,7 +2928,7 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2884,18 +2937,21 @@ impl __tacos_json::JsonMessage for TriggerOperationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for TriggerOperationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for TriggerOperationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
             &self.triggered,
         ) {
@@ -2932,14 +2988,14 @@ impl __tacos_json::Serialize for TriggerOperationResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.result),
                 )?;
         }
-        if let Some(__value) = &self.triggered_at {
+        if let ::core::option::Option::Some(__value) = &self.triggered_at {
             __map
                 .serialize_entry(
                     if __proto_names { "triggered_at" } else { "triggeredAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2952,9 +3008,9 @@ impl __tacos_json::Serialize for TriggerOperationResponse {
 impl __tacos_json::JsonMessage for TriggerOperationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = TriggerOperationResponse;
             fn expecting(
@@ -2970,10 +3026,10 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <TriggerOperationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <TriggerOperationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2991,7 +3047,7 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "triggered")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -3003,7 +3059,7 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "operation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3015,7 +3071,7 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<OperationStatus>,
@@ -3027,7 +3083,7 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "result")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("result"),
                                 )?
@@ -3037,26 +3093,30 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "triggered_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("triggered_at"),
                                 )?
                             {
-                                __message.triggered_at = Some(__value.into());
+                                __message.triggered_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3064,7 +3124,7 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3073,18 +3133,21 @@ impl __tacos_json::JsonMessage for TriggerOperationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for TriggerOperationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetLogsRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
             __map
                 .serialize_entry(
@@ -3101,14 +3164,14 @@ impl __tacos_json::Serialize for GetLogsRequest {
                     &__tacos_json::Ser::<__tacos_json::Enum<LogLevel>>::new(&self.level),
                 )?;
         }
-        if let Some(__value) = &self.start_time {
+        if let ::core::option::Option::Some(__value) = &self.start_time {
             __map
                 .serialize_entry(
                     if __proto_names { "start_time" } else { "startTime" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.end_time {
+        if let ::core::option::Option::Some(__value) = &self.end_time {
             __map
                 .serialize_entry(
                     if __proto_names { "end_time" } else { "endTime" },
@@ -3137,9 +3200,9 @@ impl __tacos_json::Serialize for GetLogsRequest {
 impl __tacos_json::JsonMessage for GetLogsRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetLogsRequest;
             fn expecting(
@@ -3151,10 +3214,10 @@ impl __tacos_json::JsonMessage for GetLogsRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetLogsRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetLogsRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3172,7 +3235,7 @@ impl __tacos_json::JsonMessage for GetLogsRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
                                 )?
@@ -3182,7 +3245,7 @@ impl __tacos_json::JsonMessage for GetLogsRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "level")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<LogLevel>,
@@ -3194,31 +3257,35 @@ impl __tacos_json::JsonMessage for GetLogsRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "start_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("start_time"),
                                 )?
                             {
-                                __message.start_time = Some(__value.into());
+                                __message.start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "end_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("end_time"),
                                 )?
                             {
-                                __message.end_time = Some(__value.into());
+                                __message.end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "limit")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int32>::new("limit"),
                                 )?
@@ -3228,7 +3295,7 @@ impl __tacos_json::JsonMessage for GetLogsRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "search_query")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3243,7 +3310,7 @@ impl __tacos_json::JsonMessage for GetLogsRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3252,18 +3319,21 @@ impl __tacos_json::JsonMessage for GetLogsRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetLogsRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetLogsResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.logs.is_empty() {
             __map
                 .serialize_entry(
@@ -3289,7 +3359,7 @@ impl __tacos_json::Serialize for GetLogsResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_cursor),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3302,9 +3372,9 @@ impl __tacos_json::Serialize for GetLogsResponse {
 impl __tacos_json::JsonMessage for GetLogsResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetLogsResponse;
             fn expecting(
@@ -3316,10 +3386,10 @@ impl __tacos_json::JsonMessage for GetLogsResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetLogsResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetLogsResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3335,7 +3405,7 @@ impl __tacos_json::JsonMessage for GetLogsResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "logs")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<LogEntry>>,
@@ -3347,7 +3417,7 @@ impl __tacos_json::JsonMessage for GetLogsResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "has_more")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -3359,7 +3429,7 @@ impl __tacos_json::JsonMessage for GetLogsResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "next_cursor")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3371,14 +3441,16 @@ impl __tacos_json::JsonMessage for GetLogsResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3386,7 +3458,7 @@ impl __tacos_json::JsonMessage for GetLogsResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3395,19 +3467,22 @@ impl __tacos_json::JsonMessage for GetLogsResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetLogsResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for LogEntry {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.timestamp {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -3459,9 +3534,9 @@ impl __tacos_json::Serialize for LogEntry {
 impl __tacos_json::JsonMessage for LogEntry {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = LogEntry;
             fn expecting(
@@ -3473,10 +3548,10 @@ impl __tacos_json::JsonMessage for LogEntry {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <LogEntry as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LogEntry as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3494,19 +3569,21 @@ impl __tacos_json::JsonMessage for LogEntry {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "level")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<LogLevel>,
@@ -3518,7 +3595,7 @@ impl __tacos_json::JsonMessage for LogEntry {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
                                 )?
@@ -3528,7 +3605,7 @@ impl __tacos_json::JsonMessage for LogEntry {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -3538,7 +3615,7 @@ impl __tacos_json::JsonMessage for LogEntry {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "trace_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3550,7 +3627,7 @@ impl __tacos_json::JsonMessage for LogEntry {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "fields")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -3565,7 +3642,7 @@ impl __tacos_json::JsonMessage for LogEntry {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3574,18 +3651,21 @@ impl __tacos_json::JsonMessage for LogEntry {
 impl<'de> __tacos_json::Deserialize<'de> for LogEntry {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for EmergencyActionRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             EmergencyActionType,
         > as __tacos_json::Defaulted>::is_default(&self.action) {
@@ -3626,9 +3706,9 @@ impl __tacos_json::Serialize for EmergencyActionRequest {
 impl __tacos_json::JsonMessage for EmergencyActionRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = EmergencyActionRequest;
             fn expecting(
@@ -3644,10 +3724,10 @@ impl __tacos_json::JsonMessage for EmergencyActionRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <EmergencyActionRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <EmergencyActionRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3663,7 +3743,7 @@ impl __tacos_json::JsonMessage for EmergencyActionRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "action")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<EmergencyActionType>,
@@ -3675,7 +3755,7 @@ impl __tacos_json::JsonMessage for EmergencyActionRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -3685,7 +3765,7 @@ impl __tacos_json::JsonMessage for EmergencyActionRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "parameters")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -3697,7 +3777,7 @@ impl __tacos_json::JsonMessage for EmergencyActionRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "confirm")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -3712,7 +3792,7 @@ impl __tacos_json::JsonMessage for EmergencyActionRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3721,18 +3801,21 @@ impl __tacos_json::JsonMessage for EmergencyActionRequest {
 impl<'de> __tacos_json::Deserialize<'de> for EmergencyActionRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for EmergencyActionResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.executed) {
             __map
                 .serialize_entry(
@@ -3754,14 +3837,14 @@ impl __tacos_json::Serialize for EmergencyActionResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.result),
                 )?;
         }
-        if let Some(__value) = &self.executed_at {
+        if let ::core::option::Option::Some(__value) = &self.executed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "executed_at" } else { "executedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3774,9 +3857,9 @@ impl __tacos_json::Serialize for EmergencyActionResponse {
 impl __tacos_json::JsonMessage for EmergencyActionResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = EmergencyActionResponse;
             fn expecting(
@@ -3792,10 +3875,10 @@ impl __tacos_json::JsonMessage for EmergencyActionResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <EmergencyActionResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <EmergencyActionResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3812,7 +3895,7 @@ impl __tacos_json::JsonMessage for EmergencyActionResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "executed")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -3824,7 +3907,7 @@ impl __tacos_json::JsonMessage for EmergencyActionResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "action_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3836,7 +3919,7 @@ impl __tacos_json::JsonMessage for EmergencyActionResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "result")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("result"),
                                 )?
@@ -3846,26 +3929,30 @@ impl __tacos_json::JsonMessage for EmergencyActionResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "executed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("executed_at"),
                                 )?
                             {
-                                __message.executed_at = Some(__value.into());
+                                __message.executed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3873,7 +3960,7 @@ impl __tacos_json::JsonMessage for EmergencyActionResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3882,18 +3969,21 @@ impl __tacos_json::JsonMessage for EmergencyActionResponse {
 impl<'de> __tacos_json::Deserialize<'de> for EmergencyActionResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Money {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.amount) {
             __map
                 .serialize_entry(
@@ -3914,9 +4004,9 @@ impl __tacos_json::Serialize for Money {
 impl __tacos_json::JsonMessage for Money {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Money;
             fn expecting(
@@ -3928,10 +4018,10 @@ impl __tacos_json::JsonMessage for Money {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Money as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Money as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3945,7 +4035,7 @@ impl __tacos_json::JsonMessage for Money {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int64,
@@ -3957,7 +4047,7 @@ impl __tacos_json::JsonMessage for Money {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "currency")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3972,7 +4062,7 @@ impl __tacos_json::JsonMessage for Money {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3981,18 +4071,21 @@ impl __tacos_json::JsonMessage for Money {
 impl<'de> __tacos_json::Deserialize<'de> for Money {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Address {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.street) {
             __map
                 .serialize_entry(
@@ -4036,9 +4129,9 @@ impl __tacos_json::Serialize for Address {
 impl __tacos_json::JsonMessage for Address {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Address;
             fn expecting(
@@ -4050,10 +4143,10 @@ impl __tacos_json::JsonMessage for Address {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Address as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Address as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4070,7 +4163,7 @@ impl __tacos_json::JsonMessage for Address {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "street")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("street"),
                                 )?
@@ -4080,7 +4173,7 @@ impl __tacos_json::JsonMessage for Address {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "city")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("city"),
                                 )?
@@ -4090,7 +4183,7 @@ impl __tacos_json::JsonMessage for Address {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "state")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("state"),
                                 )?
@@ -4100,7 +4193,7 @@ impl __tacos_json::JsonMessage for Address {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "postal_code")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4112,7 +4205,7 @@ impl __tacos_json::JsonMessage for Address {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "country")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("country"),
                                 )?
@@ -4125,7 +4218,7 @@ impl __tacos_json::JsonMessage for Address {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4134,18 +4227,21 @@ impl __tacos_json::JsonMessage for Address {
 impl<'de> __tacos_json::Deserialize<'de> for Address {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Pagination {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.page) {
             __map
                 .serialize_entry(
@@ -4175,9 +4271,9 @@ impl __tacos_json::Serialize for Pagination {
 impl __tacos_json::JsonMessage for Pagination {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Pagination;
             fn expecting(
@@ -4189,10 +4285,10 @@ impl __tacos_json::JsonMessage for Pagination {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Pagination as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Pagination as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4207,7 +4303,7 @@ impl __tacos_json::JsonMessage for Pagination {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "page")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int32>::new("page"),
                                 )?
@@ -4217,7 +4313,7 @@ impl __tacos_json::JsonMessage for Pagination {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "page_size")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -4229,7 +4325,7 @@ impl __tacos_json::JsonMessage for Pagination {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "cursor")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("cursor"),
                                 )?
@@ -4242,7 +4338,7 @@ impl __tacos_json::JsonMessage for Pagination {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4251,18 +4347,21 @@ impl __tacos_json::JsonMessage for Pagination {
 impl<'de> __tacos_json::Deserialize<'de> for Pagination {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PageInfo {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.total_count,
         ) {
@@ -4316,9 +4415,9 @@ impl __tacos_json::Serialize for PageInfo {
 impl __tacos_json::JsonMessage for PageInfo {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PageInfo;
             fn expecting(
@@ -4330,10 +4429,10 @@ impl __tacos_json::JsonMessage for PageInfo {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PageInfo as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PageInfo as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4350,7 +4449,7 @@ impl __tacos_json::JsonMessage for PageInfo {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "total_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -4362,7 +4461,7 @@ impl __tacos_json::JsonMessage for PageInfo {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "has_next_page")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -4377,7 +4476,7 @@ impl __tacos_json::JsonMessage for PageInfo {
                                 &mut __seen[2],
                                 "has_previous_page",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -4389,7 +4488,7 @@ impl __tacos_json::JsonMessage for PageInfo {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "next_cursor")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4401,7 +4500,7 @@ impl __tacos_json::JsonMessage for PageInfo {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "previous_cursor")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4416,7 +4515,7 @@ impl __tacos_json::JsonMessage for PageInfo {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4425,18 +4524,21 @@ impl __tacos_json::JsonMessage for PageInfo {
 impl<'de> __tacos_json::Deserialize<'de> for PageInfo {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Venue {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
             __map
                 .serialize_entry(
@@ -4451,7 +4553,7 @@ impl __tacos_json::Serialize for Venue {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
                 )?;
         }
-        if let Some(__value) = &self.address {
+        if let ::core::option::Option::Some(__value) = &self.address {
             __map
                 .serialize_entry(
                     "address",
@@ -4473,9 +4575,9 @@ impl __tacos_json::Serialize for Venue {
 impl __tacos_json::JsonMessage for Venue {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Venue;
             fn expecting(
@@ -4487,10 +4589,10 @@ impl __tacos_json::JsonMessage for Venue {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Venue as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Venue as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4506,7 +4608,7 @@ impl __tacos_json::JsonMessage for Venue {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("id"),
                                 )?
@@ -4516,7 +4618,7 @@ impl __tacos_json::JsonMessage for Venue {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -4526,19 +4628,21 @@ impl __tacos_json::JsonMessage for Venue {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Address>,
                                     >::new("address"),
                                 )?
                             {
-                                __message.address = Some(__value.into());
+                                __message.address = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "total_capacity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -4553,7 +4657,7 @@ impl __tacos_json::JsonMessage for Venue {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4562,18 +4666,21 @@ impl __tacos_json::JsonMessage for Venue {
 impl<'de> __tacos_json::Deserialize<'de> for Venue {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Event {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
             __map
                 .serialize_entry(
@@ -4597,35 +4704,35 @@ impl __tacos_json::Serialize for Event {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.description),
                 )?;
         }
-        if let Some(__value) = &self.venue {
+        if let ::core::option::Option::Some(__value) = &self.venue {
             __map
                 .serialize_entry(
                     "venue",
                     &__tacos_json::Ser::<__tacos_json::Msg<Venue>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.start_time {
+        if let ::core::option::Option::Some(__value) = &self.start_time {
             __map
                 .serialize_entry(
                     if __proto_names { "start_time" } else { "startTime" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.end_time {
+        if let ::core::option::Option::Some(__value) = &self.end_time {
             __map
                 .serialize_entry(
                     if __proto_names { "end_time" } else { "endTime" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.sale_start_time {
+        if let ::core::option::Option::Some(__value) = &self.sale_start_time {
             __map
                 .serialize_entry(
                     if __proto_names { "sale_start_time" } else { "saleStartTime" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.sale_end_time {
+        if let ::core::option::Option::Some(__value) = &self.sale_end_time {
             __map
                 .serialize_entry(
                     if __proto_names { "sale_end_time" } else { "saleEndTime" },
@@ -4656,9 +4763,9 @@ impl __tacos_json::Serialize for Event {
 impl __tacos_json::JsonMessage for Event {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Event;
             fn expecting(
@@ -4670,10 +4777,10 @@ impl __tacos_json::JsonMessage for Event {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Event as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Event as ::core::default::Default>::default();
                 let mut __seen = [false; 10usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4695,7 +4802,7 @@ impl __tacos_json::JsonMessage for Event {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("id"),
                                 )?
@@ -4705,7 +4812,7 @@ impl __tacos_json::JsonMessage for Event {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -4715,7 +4822,7 @@ impl __tacos_json::JsonMessage for Event {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "description")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4727,67 +4834,77 @@ impl __tacos_json::JsonMessage for Event {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "venue")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Venue>,
                                     >::new("venue"),
                                 )?
                             {
-                                __message.venue = Some(__value.into());
+                                __message.venue = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "start_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("start_time"),
                                 )?
                             {
-                                __message.start_time = Some(__value.into());
+                                __message.start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "end_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("end_time"),
                                 )?
                             {
-                                __message.end_time = Some(__value.into());
+                                __message.end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "sale_start_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("sale_start_time"),
                                 )?
                             {
-                                __message.sale_start_time = Some(__value.into());
+                                __message.sale_start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "sale_end_time")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("sale_end_time"),
                                 )?
                             {
-                                __message.sale_end_time = Some(__value.into());
+                                __message.sale_end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         8u32 => {
                             __tacos_json::mark_seen(&mut __seen[8], "total_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -4799,7 +4916,7 @@ impl __tacos_json::JsonMessage for Event {
                         }
                         9u32 => {
                             __tacos_json::mark_seen(&mut __seen[9], "remaining_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -4814,7 +4931,7 @@ impl __tacos_json::JsonMessage for Event {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4823,18 +4940,21 @@ impl __tacos_json::JsonMessage for Event {
 impl<'de> __tacos_json::Deserialize<'de> for Event {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Seat {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
             __map
                 .serialize_entry(
@@ -4863,7 +4983,7 @@ impl __tacos_json::Serialize for Seat {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.number),
                 )?;
         }
-        if let Some(__value) = &self.price {
+        if let ::core::option::Option::Some(__value) = &self.price {
             __map
                 .serialize_entry(
                     "price",
@@ -4887,9 +5007,9 @@ impl __tacos_json::Serialize for Seat {
 impl __tacos_json::JsonMessage for Seat {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Seat;
             fn expecting(
@@ -4901,10 +5021,10 @@ impl __tacos_json::JsonMessage for Seat {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Seat as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Seat as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4922,7 +5042,7 @@ impl __tacos_json::JsonMessage for Seat {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("id"),
                                 )?
@@ -4932,7 +5052,7 @@ impl __tacos_json::JsonMessage for Seat {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "section")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
                                 )?
@@ -4942,7 +5062,7 @@ impl __tacos_json::JsonMessage for Seat {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "row")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("row"),
                                 )?
@@ -4952,7 +5072,7 @@ impl __tacos_json::JsonMessage for Seat {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "number")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("number"),
                                 )?
@@ -4962,19 +5082,21 @@ impl __tacos_json::JsonMessage for Seat {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "price")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Money>,
                                     >::new("price"),
                                 )?
                             {
-                                __message.price = Some(__value.into());
+                                __message.price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<SeatStatus>,
@@ -4989,7 +5111,7 @@ impl __tacos_json::JsonMessage for Seat {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4998,66 +5120,69 @@ impl __tacos_json::JsonMessage for Seat {
 impl<'de> __tacos_json::Deserialize<'de> for Seat {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for ErrorCode {
     const TYPE_NAME: &'static str = "common.v1.ErrorCode";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("ERROR_CODE_UNSPECIFIED"),
-            1 => Some("ERROR_CODE_UNAUTHENTICATED"),
-            2 => Some("ERROR_CODE_FORBIDDEN"),
-            3 => Some("ERROR_CODE_UNAUTHORIZED"),
-            4 => Some("ERROR_CODE_INVALID_ARGUMENT"),
-            5 => Some("ERROR_CODE_NOT_FOUND"),
-            6 => Some("ERROR_CODE_ALREADY_EXISTS"),
-            7 => Some("ERROR_CODE_FAILED_PRECONDITION"),
-            8 => Some("ERROR_CODE_RATE_LIMITED"),
-            9 => Some("ERROR_CODE_QUOTA_EXCEEDED"),
-            10 => Some("ERROR_CODE_IDEMPOTENCY_REQUIRED"),
-            11 => Some("ERROR_CODE_IDEMPOTENCY_CONFLICT"),
-            12 => Some("ERROR_CODE_RESERVATION_EXPIRED"),
-            13 => Some("ERROR_CODE_PAYMENT_NOT_APPROVED"),
-            14 => Some("ERROR_CODE_INVENTORY_CONFLICT"),
-            15 => Some("ERROR_CODE_INSUFFICIENT_INVENTORY"),
-            16 => Some("ERROR_CODE_INTERNAL"),
-            17 => Some("ERROR_CODE_UNAVAILABLE"),
-            18 => Some("ERROR_CODE_TIMEOUT"),
-            19 => Some("ERROR_CODE_UPSTREAM_TIMEOUT"),
-            20 => Some("ERROR_CODE_UPSTREAM_ERROR"),
-            21 => Some("ERROR_CODE_DATA_CORRUPTION"),
-            22 => Some("ERROR_CODE_CONCURRENT_MODIFICATION"),
-            _ => None,
+            0 => ::core::option::Option::Some("ERROR_CODE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("ERROR_CODE_UNAUTHENTICATED"),
+            2 => ::core::option::Option::Some("ERROR_CODE_FORBIDDEN"),
+            3 => ::core::option::Option::Some("ERROR_CODE_UNAUTHORIZED"),
+            4 => ::core::option::Option::Some("ERROR_CODE_INVALID_ARGUMENT"),
+            5 => ::core::option::Option::Some("ERROR_CODE_NOT_FOUND"),
+            6 => ::core::option::Option::Some("ERROR_CODE_ALREADY_EXISTS"),
+            7 => ::core::option::Option::Some("ERROR_CODE_FAILED_PRECONDITION"),
+            8 => ::core::option::Option::Some("ERROR_CODE_RATE_LIMITED"),
+            9 => ::core::option::Option::Some("ERROR_CODE_QUOTA_EXCEEDED"),
+            10 => ::core::option::Option::Some("ERROR_CODE_IDEMPOTENCY_REQUIRED"),
+            11 => ::core::option::Option::Some("ERROR_CODE_IDEMPOTENCY_CONFLICT"),
+            12 => ::core::option::Option::Some("ERROR_CODE_RESERVATION_EXPIRED"),
+            13 => ::core::option::Option::Some("ERROR_CODE_PAYMENT_NOT_APPROVED"),
+            14 => ::core::option::Option::Some("ERROR_CODE_INVENTORY_CONFLICT"),
+            15 => ::core::option::Option::Some("ERROR_CODE_INSUFFICIENT_INVENTORY"),
+            16 => ::core::option::Option::Some("ERROR_CODE_INTERNAL"),
+            17 => ::core::option::Option::Some("ERROR_CODE_UNAVAILABLE"),
+            18 => ::core::option::Option::Some("ERROR_CODE_TIMEOUT"),
+            19 => ::core::option::Option::Some("ERROR_CODE_UPSTREAM_TIMEOUT"),
+            20 => ::core::option::Option::Some("ERROR_CODE_UPSTREAM_ERROR"),
+            21 => ::core::option::Option::Some("ERROR_CODE_DATA_CORRUPTION"),
+            22 => ::core::option::Option::Some("ERROR_CODE_CONCURRENT_MODIFICATION"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "ERROR_CODE_UNSPECIFIED" => Some(0),
-            "ERROR_CODE_UNAUTHENTICATED" => Some(1),
-            "ERROR_CODE_FORBIDDEN" => Some(2),
-            "ERROR_CODE_UNAUTHORIZED" => Some(3),
-            "ERROR_CODE_INVALID_ARGUMENT" => Some(4),
-            "ERROR_CODE_NOT_FOUND" => Some(5),
-            "ERROR_CODE_ALREADY_EXISTS" => Some(6),
-            "ERROR_CODE_FAILED_PRECONDITION" => Some(7),
-            "ERROR_CODE_RATE_LIMITED" => Some(8),
-            "ERROR_CODE_QUOTA_EXCEEDED" => Some(9),
-            "ERROR_CODE_IDEMPOTENCY_REQUIRED" => Some(10),
-            "ERROR_CODE_IDEMPOTENCY_CONFLICT" => Some(11),
-            "ERROR_CODE_RESERVATION_EXPIRED" => Some(12),
-            "ERROR_CODE_PAYMENT_NOT_APPROVED" => Some(13),
-            "ERROR_CODE_INVENTORY_CONFLICT" => Some(14),
-            "ERROR_CODE_INSUFFICIENT_INVENTORY" => Some(15),
-            "ERROR_CODE_INTERNAL" => Some(16),
-            "ERROR_CODE_UNAVAILABLE" => Some(17),
-            "ERROR_CODE_TIMEOUT" => Some(18),
-            "ERROR_CODE_UPSTREAM_TIMEOUT" => Some(19),
-            "ERROR_CODE_UPSTREAM_ERROR" => Some(20),
-            "ERROR_CODE_DATA_CORRUPTION" => Some(21),
-            "ERROR_CODE_CONCURRENT_MODIFICATION" => Some(22),
-            _ => None,
+            "ERROR_CODE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "ERROR_CODE_UNAUTHENTICATED" => ::core::option::Option::Some(1),
+            "ERROR_CODE_FORBIDDEN" => ::core::option::Option::Some(2),
+            "ERROR_CODE_UNAUTHORIZED" => ::core::option::Option::Some(3),
+            "ERROR_CODE_INVALID_ARGUMENT" => ::core::option::Option::Some(4),
+            "ERROR_CODE_NOT_FOUND" => ::core::option::Option::Some(5),
+            "ERROR_CODE_ALREADY_EXISTS" => ::core::option::Option::Some(6),
+            "ERROR_CODE_FAILED_PRECONDITION" => ::core::option::Option::Some(7),
+            "ERROR_CODE_RATE_LIMITED" => ::core::option::Option::Some(8),
+            "ERROR_CODE_QUOTA_EXCEEDED" => ::core::option::Option::Some(9),
+            "ERROR_CODE_IDEMPOTENCY_REQUIRED" => ::core::option::Option::Some(10),
+            "ERROR_CODE_IDEMPOTENCY_CONFLICT" => ::core::option::Option::Some(11),
+            "ERROR_CODE_RESERVATION_EXPIRED" => ::core::option::Option::Some(12),
+            "ERROR_CODE_PAYMENT_NOT_APPROVED" => ::core::option::Option::Some(13),
+            "ERROR_CODE_INVENTORY_CONFLICT" => ::core::option::Option::Some(14),
+            "ERROR_CODE_INSUFFICIENT_INVENTORY" => ::core::option::Option::Some(15),
+            "ERROR_CODE_INTERNAL" => ::core::option::Option::Some(16),
+            "ERROR_CODE_UNAVAILABLE" => ::core::option::Option::Some(17),
+            "ERROR_CODE_TIMEOUT" => ::core::option::Option::Some(18),
+            "ERROR_CODE_UPSTREAM_TIMEOUT" => ::core::option::Option::Some(19),
+            "ERROR_CODE_UPSTREAM_ERROR" => ::core::option::Option::Some(20),
+            "ERROR_CODE_DATA_CORRUPTION" => ::core::option::Option::Some(21),
+            "ERROR_CODE_CONCURRENT_MODIFICATION" => ::core::option::Option::Some(22),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5065,7 +5190,7 @@ impl __tacos_json::Serialize for ErrorCode {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ErrorCode,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5074,11 +5199,11 @@ impl __tacos_json::Serialize for ErrorCode {
 impl<'de> __tacos_json::Deserialize<'de> for ErrorCode {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ErrorCode,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5090,24 +5215,24 @@ impl<'de> __tacos_json::Deserialize<'de> for ErrorCode {
 }
 impl __tacos_json::ProtoEnum for SystemHealthStatus {
     const TYPE_NAME: &'static str = "common.v1.SystemHealthStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("SYSTEM_HEALTH_STATUS_UNSPECIFIED"),
-            1 => Some("SYSTEM_HEALTH_STATUS_HEALTHY"),
-            2 => Some("SYSTEM_HEALTH_STATUS_DEGRADED"),
-            3 => Some("SYSTEM_HEALTH_STATUS_UNHEALTHY"),
-            4 => Some("SYSTEM_HEALTH_STATUS_CRITICAL"),
-            _ => None,
+            0 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_CRITICAL"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "SYSTEM_HEALTH_STATUS_UNSPECIFIED" => Some(0),
-            "SYSTEM_HEALTH_STATUS_HEALTHY" => Some(1),
-            "SYSTEM_HEALTH_STATUS_DEGRADED" => Some(2),
-            "SYSTEM_HEALTH_STATUS_UNHEALTHY" => Some(3),
-            "SYSTEM_HEALTH_STATUS_CRITICAL" => Some(4),
-            _ => None,
+            "SYSTEM_HEALTH_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "SYSTEM_HEALTH_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "SYSTEM_HEALTH_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "SYSTEM_HEALTH_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "SYSTEM_HEALTH_STATUS_CRITICAL" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5115,7 +5240,7 @@ impl __tacos_json::Serialize for SystemHealthStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             SystemHealthStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5124,11 +5249,11 @@ impl __tacos_json::Serialize for SystemHealthStatus {
 impl<'de> __tacos_json::Deserialize<'de> for SystemHealthStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             SystemHealthStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5141,24 +5266,24 @@ impl<'de> __tacos_json::Deserialize<'de> for SystemHealthStatus {
 }
 impl __tacos_json::ProtoEnum for HealthStatus {
     const TYPE_NAME: &'static str = "common.v1.HealthStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("HEALTH_STATUS_UNSPECIFIED"),
-            1 => Some("HEALTH_STATUS_HEALTHY"),
-            2 => Some("HEALTH_STATUS_DEGRADED"),
-            3 => Some("HEALTH_STATUS_UNHEALTHY"),
-            4 => Some("HEALTH_STATUS_UNKNOWN"),
-            _ => None,
+            0 => ::core::option::Option::Some("HEALTH_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HEALTH_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("HEALTH_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("HEALTH_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("HEALTH_STATUS_UNKNOWN"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "HEALTH_STATUS_UNSPECIFIED" => Some(0),
-            "HEALTH_STATUS_HEALTHY" => Some(1),
-            "HEALTH_STATUS_DEGRADED" => Some(2),
-            "HEALTH_STATUS_UNHEALTHY" => Some(3),
-            "HEALTH_STATUS_UNKNOWN" => Some(4),
-            _ => None,
+            "HEALTH_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HEALTH_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "HEALTH_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "HEALTH_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "HEALTH_STATUS_UNKNOWN" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5166,7 +5291,7 @@ impl __tacos_json::Serialize for HealthStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5175,11 +5300,11 @@ impl __tacos_json::Serialize for HealthStatus {
 impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5192,24 +5317,24 @@ impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
 }
 impl __tacos_json::ProtoEnum for MetricType {
     const TYPE_NAME: &'static str = "common.v1.MetricType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("METRIC_TYPE_UNSPECIFIED"),
-            1 => Some("METRIC_TYPE_COUNTER"),
-            2 => Some("METRIC_TYPE_GAUGE"),
-            3 => Some("METRIC_TYPE_HISTOGRAM"),
-            4 => Some("METRIC_TYPE_SUMMARY"),
-            _ => None,
+            0 => ::core::option::Option::Some("METRIC_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("METRIC_TYPE_COUNTER"),
+            2 => ::core::option::Option::Some("METRIC_TYPE_GAUGE"),
+            3 => ::core::option::Option::Some("METRIC_TYPE_HISTOGRAM"),
+            4 => ::core::option::Option::Some("METRIC_TYPE_SUMMARY"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "METRIC_TYPE_UNSPECIFIED" => Some(0),
-            "METRIC_TYPE_COUNTER" => Some(1),
-            "METRIC_TYPE_GAUGE" => Some(2),
-            "METRIC_TYPE_HISTOGRAM" => Some(3),
-            "METRIC_TYPE_SUMMARY" => Some(4),
-            _ => None,
+            "METRIC_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "METRIC_TYPE_COUNTER" => ::core::option::Option::Some(1),
+            "METRIC_TYPE_GAUGE" => ::core::option::Option::Some(2),
+            "METRIC_TYPE_HISTOGRAM" => ::core::option::Option::Some(3),
+            "METRIC_TYPE_SUMMARY" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5217,7 +5342,7 @@ impl __tacos_json::Serialize for MetricType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             MetricType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5226,11 +5351,11 @@ impl __tacos_json::Serialize for MetricType {
 impl<'de> __tacos_json::Deserialize<'de> for MetricType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             MetricType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5242,26 +5367,26 @@ impl<'de> __tacos_json::Deserialize<'de> for MetricType {
 }
 impl __tacos_json::ProtoEnum for OperationType {
     const TYPE_NAME: &'static str = "common.v1.OperationType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("OPERATION_TYPE_UNSPECIFIED"),
-            1 => Some("OPERATION_TYPE_RESTART_SERVICE"),
-            2 => Some("OPERATION_TYPE_CLEAR_CACHE"),
-            3 => Some("OPERATION_TYPE_FORCE_SCALE"),
-            4 => Some("OPERATION_TYPE_DRAIN_QUEUE"),
-            5 => Some("OPERATION_TYPE_REFRESH_CONFIG"),
-            _ => None,
+            0 => ::core::option::Option::Some("OPERATION_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("OPERATION_TYPE_RESTART_SERVICE"),
+            2 => ::core::option::Option::Some("OPERATION_TYPE_CLEAR_CACHE"),
+            3 => ::core::option::Option::Some("OPERATION_TYPE_FORCE_SCALE"),
+            4 => ::core::option::Option::Some("OPERATION_TYPE_DRAIN_QUEUE"),
+            5 => ::core::option::Option::Some("OPERATION_TYPE_REFRESH_CONFIG"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "OPERATION_TYPE_UNSPECIFIED" => Some(0),
-            "OPERATION_TYPE_RESTART_SERVICE" => Some(1),
-            "OPERATION_TYPE_CLEAR_CACHE" => Some(2),
-            "OPERATION_TYPE_FORCE_SCALE" => Some(3),
-            "OPERATION_TYPE_DRAIN_QUEUE" => Some(4),
-            "OPERATION_TYPE_REFRESH_CONFIG" => Some(5),
-            _ => None,
+            "OPERATION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "OPERATION_TYPE_RESTART_SERVICE" => ::core::option::Option::Some(1),
+            "OPERATION_TYPE_CLEAR_CACHE" => ::core::option::Option::Some(2),
+            "OPERATION_TYPE_FORCE_SCALE" => ::core::option::Option::Some(3),
+            "OPERATION_TYPE_DRAIN_QUEUE" => ::core::option::Option::Some(4),
+            "OPERATION_TYPE_REFRESH_CONFIG" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5269,7 +5394,7 @@ impl __tacos_json::Serialize for OperationType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             OperationType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5278,11 +5403,11 @@ impl __tacos_json::Serialize for OperationType {
 impl<'de> __tacos_json::Deserialize<'de> for OperationType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             OperationType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5295,26 +5420,26 @@ impl<'de> __tacos_json::Deserialize<'de> for OperationType {
 }
 impl __tacos_json::ProtoEnum for OperationStatus {
     const TYPE_NAME: &'static str = "common.v1.OperationStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("OPERATION_STATUS_UNSPECIFIED"),
-            1 => Some("OPERATION_STATUS_PENDING"),
-            2 => Some("OPERATION_STATUS_RUNNING"),
-            3 => Some("OPERATION_STATUS_COMPLETED"),
-            4 => Some("OPERATION_STATUS_FAILED"),
-            5 => Some("OPERATION_STATUS_CANCELLED"),
-            _ => None,
+            0 => ::core::option::Option::Some("OPERATION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("OPERATION_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("OPERATION_STATUS_RUNNING"),
+            3 => ::core::option::Option::Some("OPERATION_STATUS_COMPLETED"),
+            4 => ::core::option::Option::Some("OPERATION_STATUS_FAILED"),
+            5 => ::core::option::Option::Some("OPERATION_STATUS_CANCELLED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "OPERATION_STATUS_UNSPECIFIED" => Some(0),
-            "OPERATION_STATUS_PENDING" => Some(1),
-            "OPERATION_STATUS_RUNNING" => Some(2),
-            "OPERATION_STATUS_COMPLETED" => Some(3),
-            "OPERATION_STATUS_FAILED" => Some(4),
-            "OPERATION_STATUS_CANCELLED" => Some(5),
-            _ => None,
+            "OPERATION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "OPERATION_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "OPERATION_STATUS_RUNNING" => ::core::option::Option::Some(2),
+            "OPERATION_STATUS_COMPLETED" => ::core::option::Option::Some(3),
+            "OPERATION_STATUS_FAILED" => ::core::option::Option::Some(4),
+            "OPERATION_STATUS_CANCELLED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5322,7 +5447,7 @@ impl __tacos_json::Serialize for OperationStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             OperationStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5331,11 +5456,11 @@ impl __tacos_json::Serialize for OperationStatus {
 impl<'de> __tacos_json::Deserialize<'de> for OperationStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             OperationStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5348,28 +5473,28 @@ impl<'de> __tacos_json::Deserialize<'de> for OperationStatus {
 }
 impl __tacos_json::ProtoEnum for LogLevel {
     const TYPE_NAME: &'static str = "common.v1.LogLevel";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("LOG_LEVEL_UNSPECIFIED"),
-            1 => Some("LOG_LEVEL_TRACE"),
-            2 => Some("LOG_LEVEL_DEBUG"),
-            3 => Some("LOG_LEVEL_INFO"),
-            4 => Some("LOG_LEVEL_WARN"),
-            5 => Some("LOG_LEVEL_ERROR"),
-            6 => Some("LOG_LEVEL_FATAL"),
-            _ => None,
+            0 => ::core::option::Option::Some("LOG_LEVEL_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("LOG_LEVEL_TRACE"),
+            2 => ::core::option::Option::Some("LOG_LEVEL_DEBUG"),
+            3 => ::core::option::Option::Some("LOG_LEVEL_INFO"),
+            4 => ::core::option::Option::Some("LOG_LEVEL_WARN"),
+            5 => ::core::option::Option::Some("LOG_LEVEL_ERROR"),
+            6 => ::core::option::Option::Some("LOG_LEVEL_FATAL"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "LOG_LEVEL_UNSPECIFIED" => Some(0),
-            "LOG_LEVEL_TRACE" => Some(1),
-            "LOG_LEVEL_DEBUG" => Some(2),
-            "LOG_LEVEL_INFO" => Some(3),
-            "LOG_LEVEL_WARN" => Some(4),
-            "LOG_LEVEL_ERROR" => Some(5),
-            "LOG_LEVEL_FATAL" => Some(6),
-            _ => None,
+            "LOG_LEVEL_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "LOG_LEVEL_TRACE" => ::core::option::Option::Some(1),
+            "LOG_LEVEL_DEBUG" => ::core::option::Option::Some(2),
+            "LOG_LEVEL_INFO" => ::core::option::Option::Some(3),
+            "LOG_LEVEL_WARN" => ::core::option::Option::Some(4),
+            "LOG_LEVEL_ERROR" => ::core::option::Option::Some(5),
+            "LOG_LEVEL_FATAL" => ::core::option::Option::Some(6),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5377,7 +5502,7 @@ impl __tacos_json::Serialize for LogLevel {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             LogLevel,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5386,11 +5511,11 @@ impl __tacos_json::Serialize for LogLevel {
 impl<'de> __tacos_json::Deserialize<'de> for LogLevel {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             LogLevel,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5402,26 +5527,30 @@ impl<'de> __tacos_json::Deserialize<'de> for LogLevel {
 }
 impl __tacos_json::ProtoEnum for EmergencyActionType {
     const TYPE_NAME: &'static str = "common.v1.EmergencyActionType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("EMERGENCY_ACTION_TYPE_UNSPECIFIED"),
-            1 => Some("EMERGENCY_ACTION_TYPE_STOP_ADMISSIONS"),
-            2 => Some("EMERGENCY_ACTION_TYPE_CANCEL_RESERVATIONS"),
-            3 => Some("EMERGENCY_ACTION_TYPE_CIRCUIT_BREAKER"),
-            4 => Some("EMERGENCY_ACTION_TYPE_MAINTENANCE_MODE"),
-            5 => Some("EMERGENCY_ACTION_TYPE_FORCE_FAILOVER"),
-            _ => None,
+            0 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_STOP_ADMISSIONS"),
+            2 => {
+                ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_CANCEL_RESERVATIONS")
+            }
+            3 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_CIRCUIT_BREAKER"),
+            4 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_MAINTENANCE_MODE"),
+            5 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_FORCE_FAILOVER"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "EMERGENCY_ACTION_TYPE_UNSPECIFIED" => Some(0),
-            "EMERGENCY_ACTION_TYPE_STOP_ADMISSIONS" => Some(1),
-            "EMERGENCY_ACTION_TYPE_CANCEL_RESERVATIONS" => Some(2),
-            "EMERGENCY_ACTION_TYPE_CIRCUIT_BREAKER" => Some(3),
-            "EMERGENCY_ACTION_TYPE_MAINTENANCE_MODE" => Some(4),
-            "EMERGENCY_ACTION_TYPE_FORCE_FAILOVER" => Some(5),
-            _ => None,
+            "EMERGENCY_ACTION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "EMERGENCY_ACTION_TYPE_STOP_ADMISSIONS" => ::core::option::Option::Some(1),
+            "EMERGENCY_ACTION_TYPE_CANCEL_RESERVATIONS" => {
+                ::core::option::Option::Some(2)
+            }
+            "EMERGENCY_ACTION_TYPE_CIRCUIT_BREAKER" => ::core::option::Option::Some(3),
+            "EMERGENCY_ACTION_TYPE_MAINTENANCE_MODE" => ::core::option::Option::Some(4),
+            "EMERGENCY_ACTION_TYPE_FORCE_FAILOVER" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5429,7 +5558,7 @@ impl __tacos_json::Serialize for EmergencyActionType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             EmergencyActionType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5438,11 +5567,11 @@ impl __tacos_json::Serialize for EmergencyActionType {
 impl<'de> __tacos_json::Deserialize<'de> for EmergencyActionType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             EmergencyActionType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -5455,24 +5584,24 @@ impl<'de> __tacos_json::Deserialize<'de> for EmergencyActionType {
 }
 impl __tacos_json::ProtoEnum for SeatStatus {
     const TYPE_NAME: &'static str = "common.v1.SeatStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("SEAT_STATUS_UNSPECIFIED"),
-            1 => Some("SEAT_STATUS_AVAILABLE"),
-            2 => Some("SEAT_STATUS_RESERVED"),
-            3 => Some("SEAT_STATUS_SOLD"),
-            4 => Some("SEAT_STATUS_BLOCKED"),
-            _ => None,
+            0 => ::core::option::Option::Some("SEAT_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("SEAT_STATUS_AVAILABLE"),
+            2 => ::core::option::Option::Some("SEAT_STATUS_RESERVED"),
+            3 => ::core::option::Option::Some("SEAT_STATUS_SOLD"),
+            4 => ::core::option::Option::Some("SEAT_STATUS_BLOCKED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "SEAT_STATUS_UNSPECIFIED" => Some(0),
-            "SEAT_STATUS_AVAILABLE" => Some(1),
-            "SEAT_STATUS_RESERVED" => Some(2),
-            "SEAT_STATUS_SOLD" => Some(3),
-            "SEAT_STATUS_BLOCKED" => Some(4),
-            _ => None,
+            "SEAT_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "SEAT_STATUS_AVAILABLE" => ::core::option::Option::Some(1),
+            "SEAT_STATUS_RESERVED" => ::core::option::Option::Some(2),
+            "SEAT_STATUS_SOLD" => ::core::option::Option::Some(3),
+            "SEAT_STATUS_BLOCKED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -5480,7 +5609,7 @@ impl __tacos_json::Serialize for SeatStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             SeatStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -5489,11 +5618,11 @@ impl __tacos_json::Serialize for SeatStatus {
 impl<'de> __tacos_json::Deserialize<'de> for SeatStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             SeatStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(

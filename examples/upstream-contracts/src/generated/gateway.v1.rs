@@ -1734,10 +1734,10 @@ impl __tacos_json::Serialize for HealthCheckRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
             __map
                 .serialize_entry(
@@ -1751,9 +1751,9 @@ impl __tacos_json::Serialize for HealthCheckRequest {
 impl __tacos_json::JsonMessage for HealthCheckRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckRequest;
             fn expecting(
@@ -1769,10 +1769,10 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1785,7 +1785,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
                                 )?
@@ -1798,7 +1798,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1807,18 +1807,21 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for HealthCheckResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -1842,14 +1845,14 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.services),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1864,9 +1867,9 @@ impl __tacos_json::Serialize for HealthCheckResponse {
 impl __tacos_json::JsonMessage for HealthCheckResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckResponse;
             fn expecting(
@@ -1882,10 +1885,10 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1901,7 +1904,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HealthStatus>,
@@ -1913,7 +1916,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "services")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<
@@ -1928,26 +1931,30 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1955,7 +1962,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1964,18 +1971,21 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ServiceHealth {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -2005,7 +2015,7 @@ impl __tacos_json::Serialize for ServiceHealth {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.version),
                 )?;
         }
-        if let Some(__value) = &self.last_check {
+        if let ::core::option::Option::Some(__value) = &self.last_check {
             __map
                 .serialize_entry(
                     if __proto_names { "last_check" } else { "lastCheck" },
@@ -2018,9 +2028,9 @@ impl __tacos_json::Serialize for ServiceHealth {
 impl __tacos_json::JsonMessage for ServiceHealth {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ServiceHealth;
             fn expecting(
@@ -2032,10 +2042,10 @@ impl __tacos_json::JsonMessage for ServiceHealth {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ServiceHealth as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ServiceHealth as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2051,7 +2061,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HealthStatus>,
@@ -2063,7 +2073,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "response_time_ms")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2075,7 +2085,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "version")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("version"),
                                 )?
@@ -2085,14 +2095,16 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "last_check")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_check"),
                                 )?
                             {
-                                __message.last_check = Some(__value.into());
+                                __message.last_check = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2100,7 +2112,7 @@ impl __tacos_json::JsonMessage for ServiceHealth {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2109,18 +2121,21 @@ impl __tacos_json::JsonMessage for ServiceHealth {
 impl<'de> __tacos_json::Deserialize<'de> for ServiceHealth {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateTokenRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.token) {
             __map
                 .serialize_entry(
@@ -2143,9 +2158,9 @@ impl __tacos_json::Serialize for ValidateTokenRequest {
 impl __tacos_json::JsonMessage for ValidateTokenRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateTokenRequest;
             fn expecting(
@@ -2161,10 +2176,10 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateTokenRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateTokenRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2178,7 +2193,7 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("token"),
                                 )?
@@ -2188,7 +2203,7 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "required_scope")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2203,7 +2218,7 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2212,18 +2227,21 @@ impl __tacos_json::JsonMessage for ValidateTokenRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateTokenRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateTokenResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
             __map
                 .serialize_entry(
@@ -2231,7 +2249,7 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.valid),
                 )?;
         }
-        if let Some(__value) = &self.user {
+        if let ::core::option::Option::Some(__value) = &self.user {
             __map
                 .serialize_entry(
                     "user",
@@ -2247,14 +2265,14 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
                     >::new(&self.scopes),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2269,9 +2287,9 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
 impl __tacos_json::JsonMessage for ValidateTokenResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateTokenResponse;
             fn expecting(
@@ -2287,10 +2305,10 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateTokenResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateTokenResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2307,7 +2325,7 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "valid")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Bool>::new("valid"),
                                 )?
@@ -2317,19 +2335,21 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<UserContext>,
                                     >::new("user"),
                                 )?
                             {
-                                __message.user = Some(__value.into());
+                                __message.user = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "scopes")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2341,26 +2361,30 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2368,7 +2392,7 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2377,18 +2401,21 @@ impl __tacos_json::JsonMessage for ValidateTokenResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateTokenResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for UserContext {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -2434,9 +2461,9 @@ impl __tacos_json::Serialize for UserContext {
 impl __tacos_json::JsonMessage for UserContext {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = UserContext;
             fn expecting(
@@ -2448,10 +2475,10 @@ impl __tacos_json::JsonMessage for UserContext {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <UserContext as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UserContext as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2468,7 +2495,7 @@ impl __tacos_json::JsonMessage for UserContext {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2478,7 +2505,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "username")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2490,7 +2517,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "email")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("email"),
                                 )?
@@ -2500,7 +2527,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "roles")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2512,7 +2539,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "attributes")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -2527,7 +2554,7 @@ impl __tacos_json::JsonMessage for UserContext {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2536,18 +2563,21 @@ impl __tacos_json::JsonMessage for UserContext {
 impl<'de> __tacos_json::Deserialize<'de> for UserContext {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetEventAvailabilityRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -2577,9 +2607,9 @@ impl __tacos_json::Serialize for GetEventAvailabilityRequest {
 impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetEventAvailabilityRequest;
             fn expecting(
@@ -2595,10 +2625,10 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetEventAvailabilityRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetEventAvailabilityRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2613,7 +2643,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2625,7 +2655,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "section")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
                                 )?
@@ -2635,7 +2665,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2650,7 +2680,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2659,19 +2689,22 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetEventAvailabilityRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetEventAvailabilityResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.event {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.event {
             __map
                 .serialize_entry(
                     "event",
@@ -2702,7 +2735,7 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_available),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2717,9 +2750,9 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
 impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetEventAvailabilityResponse;
             fn expecting(
@@ -2735,10 +2768,10 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetEventAvailabilityResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetEventAvailabilityResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2754,19 +2787,21 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Event>,
                                     >::new("event"),
                                 )?
                             {
-                                __message.event = Some(__value.into());
+                                __message.event = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "sections")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -2782,7 +2817,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "total_available")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2794,14 +2829,16 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2809,7 +2846,7 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2818,18 +2855,21 @@ impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetEventAvailabilityResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -2880,7 +2920,7 @@ impl __tacos_json::Serialize for CreateReservationRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -2895,9 +2935,9 @@ impl __tacos_json::Serialize for CreateReservationRequest {
 impl __tacos_json::JsonMessage for CreateReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationRequest;
             fn expecting(
@@ -2913,10 +2953,10 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2935,7 +2975,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2947,7 +2987,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2959,7 +2999,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2971,7 +3011,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2984,7 +3024,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                                 &mut __seen[4],
                                 "reservation_token",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2996,7 +3036,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3008,14 +3048,16 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<RequestMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3023,7 +3065,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3032,18 +3074,21 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3066,7 +3111,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -3084,7 +3129,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.reserved_seats),
                 )?;
         }
-        if let Some(__value) = &self.total_amount {
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "total_amount" } else { "totalAmount" },
@@ -3102,7 +3147,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3117,9 +3162,9 @@ impl __tacos_json::Serialize for CreateReservationResponse {
 impl __tacos_json::JsonMessage for CreateReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationResponse;
             fn expecting(
@@ -3135,10 +3180,10 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3157,7 +3202,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3169,7 +3214,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -3183,19 +3228,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -3209,19 +3256,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "total_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("total_amount"),
                                 )?
                             {
-                                __message.total_amount = Some(__value.into());
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "payment_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3233,14 +3282,16 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3248,7 +3299,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3257,18 +3308,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3291,9 +3345,9 @@ impl __tacos_json::Serialize for GetReservationRequest {
 impl __tacos_json::JsonMessage for GetReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationRequest;
             fn expecting(
@@ -3309,10 +3363,10 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3326,7 +3380,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3338,7 +3392,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3351,7 +3405,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3360,19 +3414,22 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.reservation {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.reservation {
             __map
                 .serialize_entry(
                     "reservation",
@@ -3381,7 +3438,7 @@ impl __tacos_json::Serialize for GetReservationResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3396,9 +3453,9 @@ impl __tacos_json::Serialize for GetReservationResponse {
 impl __tacos_json::JsonMessage for GetReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationResponse;
             fn expecting(
@@ -3414,10 +3471,10 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3431,7 +3488,7 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<
@@ -3440,19 +3497,23 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                                     >::new("reservation"),
                                 )?
                             {
-                                __message.reservation = Some(__value.into());
+                                __message.reservation = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3460,7 +3521,7 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3469,18 +3530,21 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3521,9 +3585,9 @@ impl __tacos_json::Serialize for ConfirmReservationRequest {
 impl __tacos_json::JsonMessage for ConfirmReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationRequest;
             fn expecting(
@@ -3539,10 +3603,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3558,7 +3622,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3573,7 +3637,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                                 &mut __seen[1],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3585,7 +3649,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3595,7 +3659,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3610,7 +3674,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3619,18 +3683,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
             __map
                 .serialize_entry(
@@ -3651,7 +3718,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.confirmed_at {
+        if let ::core::option::Option::Some(__value) = &self.confirmed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "confirmed_at" } else { "confirmedAt" },
@@ -3669,7 +3736,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.confirmed_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3684,9 +3751,9 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
 impl __tacos_json::JsonMessage for ConfirmReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationResponse;
             fn expecting(
@@ -3702,10 +3769,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3722,7 +3789,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3734,7 +3801,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -3748,19 +3815,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "confirmed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("confirmed_at"),
                                 )?
                             {
-                                __message.confirmed_at = Some(__value.into());
+                                __message.confirmed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "confirmed_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -3774,14 +3843,16 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3789,7 +3860,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3798,18 +3869,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3848,9 +3922,9 @@ impl __tacos_json::Serialize for CancelReservationRequest {
 impl __tacos_json::JsonMessage for CancelReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationRequest;
             fn expecting(
@@ -3866,10 +3940,10 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3885,7 +3959,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3897,7 +3971,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3907,7 +3981,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -3917,7 +3991,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3932,7 +4006,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3941,18 +4015,21 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             super::super::reservation::v1::ReservationStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -3966,7 +4043,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.cancelled_at {
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
             __map
                 .serialize_entry(
                     if __proto_names { "cancelled_at" } else { "cancelledAt" },
@@ -3984,7 +4061,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.released_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3999,9 +4076,9 @@ impl __tacos_json::Serialize for CancelReservationResponse {
 impl __tacos_json::JsonMessage for CancelReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationResponse;
             fn expecting(
@@ -4017,10 +4094,10 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4036,7 +4113,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -4050,19 +4127,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("cancelled_at"),
                                 )?
                             {
-                                __message.cancelled_at = Some(__value.into());
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -4076,14 +4155,16 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4091,7 +4172,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4100,18 +4181,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreatePaymentIntentRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4121,7 +4205,7 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -4183,9 +4267,9 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
 impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreatePaymentIntentRequest;
             fn expecting(
@@ -4201,10 +4285,10 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreatePaymentIntentRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4223,7 +4307,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4235,19 +4319,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4257,7 +4343,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "method")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentMethod>,
@@ -4269,7 +4355,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "scenario")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -4283,7 +4369,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "webhook_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4295,7 +4381,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4310,7 +4396,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4319,18 +4405,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreatePaymentIntentResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -4369,14 +4458,14 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4391,9 +4480,9 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
 impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreatePaymentIntentResponse;
             fn expecting(
@@ -4409,10 +4498,10 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreatePaymentIntentResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4433,7 +4522,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4445,7 +4534,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
@@ -4457,7 +4546,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "client_secret")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4469,7 +4558,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "payment_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4481,26 +4570,30 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4508,7 +4601,7 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4517,18 +4610,21 @@ impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetPaymentStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -4551,9 +4647,9 @@ impl __tacos_json::Serialize for GetPaymentStatusRequest {
 impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetPaymentStatusRequest;
             fn expecting(
@@ -4569,10 +4665,10 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetPaymentStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4589,7 +4685,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4601,7 +4697,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4614,7 +4710,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4623,19 +4719,22 @@ impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetPaymentStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.payment {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.payment {
             __map
                 .serialize_entry(
                     "payment",
@@ -4644,7 +4743,7 @@ impl __tacos_json::Serialize for GetPaymentStatusResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4659,9 +4758,9 @@ impl __tacos_json::Serialize for GetPaymentStatusResponse {
 impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetPaymentStatusResponse;
             fn expecting(
@@ -4677,10 +4776,10 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetPaymentStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4694,26 +4793,30 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "payment")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::payment::v1::Payment>,
                                     >::new("payment"),
                                 )?
                             {
-                                __message.payment = Some(__value.into());
+                                __message.payment = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4721,7 +4824,7 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4730,18 +4833,21 @@ impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RequestMetadata {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.request_id,
         ) {
@@ -4785,7 +4891,7 @@ impl __tacos_json::Serialize for RequestMetadata {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -4807,9 +4913,9 @@ impl __tacos_json::Serialize for RequestMetadata {
 impl __tacos_json::JsonMessage for RequestMetadata {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RequestMetadata;
             fn expecting(
@@ -4825,10 +4931,10 @@ impl __tacos_json::JsonMessage for RequestMetadata {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RequestMetadata as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestMetadata as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4847,7 +4953,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "request_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4859,7 +4965,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "trace_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4871,7 +4977,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_agent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4883,7 +4989,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "ip_address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4895,7 +5001,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4907,19 +5013,21 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "headers")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -4934,7 +5042,7 @@ impl __tacos_json::JsonMessage for RequestMetadata {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4943,18 +5051,21 @@ impl __tacos_json::JsonMessage for RequestMetadata {
 impl<'de> __tacos_json::Deserialize<'de> for RequestMetadata {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JoinQueueRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -4978,7 +5089,7 @@ impl __tacos_json::Serialize for JoinQueueRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -4991,9 +5102,9 @@ impl __tacos_json::Serialize for JoinQueueRequest {
 impl __tacos_json::JsonMessage for JoinQueueRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JoinQueueRequest;
             fn expecting(
@@ -5009,10 +5120,10 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JoinQueueRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JoinQueueRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5028,7 +5139,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5040,7 +5151,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5050,7 +5161,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5062,14 +5173,16 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<QueueMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5077,7 +5190,7 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5086,18 +5199,21 @@ impl __tacos_json::JsonMessage for JoinQueueRequest {
 impl<'de> __tacos_json::Deserialize<'de> for JoinQueueRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JoinQueueResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -5136,14 +5252,14 @@ impl __tacos_json::Serialize for JoinQueueResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5158,9 +5274,9 @@ impl __tacos_json::Serialize for JoinQueueResponse {
 impl __tacos_json::JsonMessage for JoinQueueResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JoinQueueResponse;
             fn expecting(
@@ -5176,10 +5292,10 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JoinQueueResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JoinQueueResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5197,7 +5313,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5209,7 +5325,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "position_hint")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5221,7 +5337,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5233,7 +5349,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<QueueStatus>,
@@ -5245,26 +5361,30 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5272,7 +5392,7 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5281,18 +5401,21 @@ impl __tacos_json::JsonMessage for JoinQueueResponse {
 impl<'de> __tacos_json::Deserialize<'de> for JoinQueueResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -5308,9 +5431,9 @@ impl __tacos_json::Serialize for GetQueueStatusRequest {
 impl __tacos_json::JsonMessage for GetQueueStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatusRequest;
             fn expecting(
@@ -5326,10 +5449,10 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5342,7 +5465,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5357,7 +5480,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5366,18 +5489,21 @@ impl __tacos_json::JsonMessage for GetQueueStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             QueueStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -5416,14 +5542,14 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.admission_ready),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5438,9 +5564,9 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
 impl __tacos_json::JsonMessage for GetQueueStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatusResponse;
             fn expecting(
@@ -5456,10 +5582,10 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5477,7 +5603,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<QueueStatus>,
@@ -5489,7 +5615,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "position")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5501,7 +5627,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5513,7 +5639,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "admission_ready")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -5525,26 +5651,30 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5552,7 +5682,7 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5561,18 +5691,21 @@ impl __tacos_json::JsonMessage for GetQueueStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RequestAdmissionRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -5602,9 +5735,9 @@ impl __tacos_json::Serialize for RequestAdmissionRequest {
 impl __tacos_json::JsonMessage for RequestAdmissionRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RequestAdmissionRequest;
             fn expecting(
@@ -5620,10 +5753,10 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RequestAdmissionRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestAdmissionRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5638,7 +5771,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5650,7 +5783,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5662,7 +5795,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5675,7 +5808,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5684,18 +5817,21 @@ impl __tacos_json::JsonMessage for RequestAdmissionRequest {
 impl<'de> __tacos_json::Deserialize<'de> for RequestAdmissionRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RequestAdmissionResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             AdmissionStatus,
         > as __tacos_json::Defaulted>::is_default(&self.admission) {
@@ -5725,14 +5861,14 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.ttl_seconds),
                 )?;
         }
-        if let Some(__value) = &self.valid_until {
+        if let ::core::option::Option::Some(__value) = &self.valid_until {
             __map
                 .serialize_entry(
                     if __proto_names { "valid_until" } else { "validUntil" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5747,9 +5883,9 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
 impl __tacos_json::JsonMessage for RequestAdmissionResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RequestAdmissionResponse;
             fn expecting(
@@ -5765,10 +5901,10 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RequestAdmissionResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestAdmissionResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5785,7 +5921,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "admission")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<AdmissionStatus>,
@@ -5800,7 +5936,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                                 &mut __seen[1],
                                 "reservation_token",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5812,7 +5948,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "ttl_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5824,26 +5960,30 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "valid_until")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("valid_until"),
                                 )?
                             {
-                                __message.valid_until = Some(__value.into());
+                                __message.valid_until = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5851,7 +5991,7 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5860,18 +6000,21 @@ impl __tacos_json::JsonMessage for RequestAdmissionResponse {
 impl<'de> __tacos_json::Deserialize<'de> for RequestAdmissionResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for LeaveQueueRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -5894,9 +6037,9 @@ impl __tacos_json::Serialize for LeaveQueueRequest {
 impl __tacos_json::JsonMessage for LeaveQueueRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = LeaveQueueRequest;
             fn expecting(
@@ -5912,10 +6055,10 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <LeaveQueueRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LeaveQueueRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5929,7 +6072,7 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5941,7 +6084,7 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -5954,7 +6097,7 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5963,18 +6106,21 @@ impl __tacos_json::JsonMessage for LeaveQueueRequest {
 impl<'de> __tacos_json::Deserialize<'de> for LeaveQueueRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for LeaveQueueResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
             __map
                 .serialize_entry(
@@ -5982,14 +6128,14 @@ impl __tacos_json::Serialize for LeaveQueueResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
                 )?;
         }
-        if let Some(__value) = &self.left_at {
+        if let ::core::option::Option::Some(__value) = &self.left_at {
             __map
                 .serialize_entry(
                     if __proto_names { "left_at" } else { "leftAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6004,9 +6150,9 @@ impl __tacos_json::Serialize for LeaveQueueResponse {
 impl __tacos_json::JsonMessage for LeaveQueueResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = LeaveQueueResponse;
             fn expecting(
@@ -6022,10 +6168,10 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <LeaveQueueResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LeaveQueueResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6040,7 +6186,7 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "success")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -6052,26 +6198,30 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "left_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("left_at"),
                                 )?
                             {
-                                __message.left_at = Some(__value.into());
+                                __message.left_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6079,7 +6229,7 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6088,18 +6238,21 @@ impl __tacos_json::JsonMessage for LeaveQueueResponse {
 impl<'de> __tacos_json::Deserialize<'de> for LeaveQueueResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatsRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -6113,9 +6266,9 @@ impl __tacos_json::Serialize for GetQueueStatsRequest {
 impl __tacos_json::JsonMessage for GetQueueStatsRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatsRequest;
             fn expecting(
@@ -6131,10 +6284,10 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatsRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatsRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6147,7 +6300,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6162,7 +6315,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6171,18 +6324,21 @@ impl __tacos_json::JsonMessage for GetQueueStatsRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatsRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetQueueStatsResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.events.is_empty() {
             __map
                 .serialize_entry(
@@ -6192,7 +6348,7 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
                     >::new(&self.events),
                 )?;
         }
-        if let Some(__value) = &self.system {
+        if let ::core::option::Option::Some(__value) = &self.system {
             __map
                 .serialize_entry(
                     "system",
@@ -6201,7 +6357,7 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6216,9 +6372,9 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
 impl __tacos_json::JsonMessage for GetQueueStatsResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetQueueStatsResponse;
             fn expecting(
@@ -6234,10 +6390,10 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetQueueStatsResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatsResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6252,7 +6408,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "events")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<EventQueueStats>>,
@@ -6264,26 +6420,30 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "system")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<SystemQueueStats>,
                                     >::new("system"),
                                 )?
                             {
-                                __message.system = Some(__value.into());
+                                __message.system = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6291,7 +6451,7 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6300,18 +6460,21 @@ impl __tacos_json::JsonMessage for GetQueueStatsResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatsResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for QueueMetadata {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.ip_address,
         ) {
@@ -6361,9 +6524,9 @@ impl __tacos_json::Serialize for QueueMetadata {
 impl __tacos_json::JsonMessage for QueueMetadata {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = QueueMetadata;
             fn expecting(
@@ -6375,10 +6538,10 @@ impl __tacos_json::JsonMessage for QueueMetadata {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <QueueMetadata as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <QueueMetadata as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6395,7 +6558,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "ip_address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6407,7 +6570,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6419,7 +6582,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "referer")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("referer"),
                                 )?
@@ -6429,7 +6592,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "country_code")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6441,7 +6604,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "headers")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -6456,7 +6619,7 @@ impl __tacos_json::JsonMessage for QueueMetadata {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6465,18 +6628,21 @@ impl __tacos_json::JsonMessage for QueueMetadata {
 impl<'de> __tacos_json::Deserialize<'de> for QueueMetadata {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for EventQueueStats {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -6532,7 +6698,7 @@ impl __tacos_json::Serialize for EventQueueStats {
                     >::new(&self.average_wait_time_seconds),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -6545,9 +6711,9 @@ impl __tacos_json::Serialize for EventQueueStats {
 impl __tacos_json::JsonMessage for EventQueueStats {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = EventQueueStats;
             fn expecting(
@@ -6563,10 +6729,10 @@ impl __tacos_json::JsonMessage for EventQueueStats {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <EventQueueStats as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <EventQueueStats as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6588,7 +6754,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6600,7 +6766,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "total_waiting")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6612,7 +6778,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "total_admitted")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6627,7 +6793,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                                 &mut __seen[3],
                                 "admission_rate_per_minute",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6642,7 +6808,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                                 &mut __seen[4],
                                 "average_wait_time_seconds",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6654,14 +6820,16 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6669,7 +6837,7 @@ impl __tacos_json::JsonMessage for EventQueueStats {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6678,18 +6846,21 @@ impl __tacos_json::JsonMessage for EventQueueStats {
 impl<'de> __tacos_json::Deserialize<'de> for EventQueueStats {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SystemQueueStats {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.total_active_queues,
         ) {
@@ -6765,7 +6936,7 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.average_admission_rate),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -6778,9 +6949,9 @@ impl __tacos_json::Serialize for SystemQueueStats {
 impl __tacos_json::JsonMessage for SystemQueueStats {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SystemQueueStats;
             fn expecting(
@@ -6796,10 +6967,10 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SystemQueueStats as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SystemQueueStats as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6821,7 +6992,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[0],
                                 "total_active_queues",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6836,7 +7007,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[1],
                                 "total_waiting_users",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6851,7 +7022,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[2],
                                 "total_admitted_users",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6866,7 +7037,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[3],
                                 "system_capacity_percentage",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6881,7 +7052,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                                 &mut __seen[4],
                                 "average_admission_rate",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Float32,
@@ -6893,14 +7064,16 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6908,7 +7081,7 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6917,18 +7090,21 @@ impl __tacos_json::JsonMessage for SystemQueueStats {
 impl<'de> __tacos_json::Deserialize<'de> for SystemQueueStats {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.webhook_id,
         ) {
@@ -6949,7 +7125,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
                     >::new(&self.event_type),
                 )?;
         }
-        if let Some(__value) = &self.data {
+        if let ::core::option::Option::Some(__value) = &self.data {
             __map
                 .serialize_entry(
                     "data",
@@ -6958,7 +7134,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -6992,9 +7168,9 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
 impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceivePaymentWebhookRequest;
             fn expecting(
@@ -7010,10 +7186,10 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceivePaymentWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceivePaymentWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7032,7 +7208,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7044,7 +7220,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentWebhookType>,
@@ -7056,31 +7232,35 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "data")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentWebhookData>,
                                     >::new("data"),
                                 )?
                             {
-                                __message.data = Some(__value.into());
+                                __message.data = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "signature")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7092,7 +7272,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "source")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
                                 )?
@@ -7102,7 +7282,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "attempt")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7117,7 +7297,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7126,18 +7306,21 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReceivePaymentWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
             __map
                 .serialize_entry(
@@ -7154,7 +7337,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -7170,7 +7353,7 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7185,9 +7368,9 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
 impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceivePaymentWebhookResponse;
             fn expecting(
@@ -7203,10 +7386,10 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceivePaymentWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceivePaymentWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7223,7 +7406,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "accepted")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7235,7 +7418,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7247,19 +7430,21 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "next_action")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7271,14 +7456,16 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7286,7 +7473,7 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7295,18 +7482,21 @@ impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReceivePaymentWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.webhook_id,
         ) {
@@ -7325,7 +7515,7 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if let Some(__value) = &self.expired_at {
+        if let ::core::option::Option::Some(__value) = &self.expired_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expired_at" } else { "expiredAt" },
@@ -7354,9 +7544,9 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
 impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceiveExpiryWebhookRequest;
             fn expecting(
@@ -7372,10 +7562,10 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceiveExpiryWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceiveExpiryWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7392,7 +7582,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7404,7 +7594,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7416,19 +7606,21 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "expired_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expired_at"),
                                 )?
                             {
-                                __message.expired_at = Some(__value.into());
+                                __message.expired_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "source")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
                                 )?
@@ -7438,7 +7630,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -7453,7 +7645,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7462,18 +7654,21 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReceiveExpiryWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
             __map
                 .serialize_entry(
@@ -7490,14 +7685,14 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7512,9 +7707,9 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
 impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReceiveExpiryWebhookResponse;
             fn expecting(
@@ -7530,10 +7725,10 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReceiveExpiryWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceiveExpiryWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7549,7 +7744,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "accepted")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7561,7 +7756,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7573,26 +7768,30 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7600,7 +7799,7 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7609,18 +7808,21 @@ impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReceiveExpiryWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RegisterWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.service_name,
         ) {
@@ -7655,7 +7857,7 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.secret),
                 )?;
         }
-        if let Some(__value) = &self.config {
+        if let ::core::option::Option::Some(__value) = &self.config {
             __map
                 .serialize_entry(
                     "config",
@@ -7668,9 +7870,9 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
 impl __tacos_json::JsonMessage for RegisterWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RegisterWebhookRequest;
             fn expecting(
@@ -7686,10 +7888,10 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RegisterWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RegisterWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7706,7 +7908,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "service_name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7718,7 +7920,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "endpoint_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7730,7 +7932,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "event_types")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Enum<WebhookEventType>>,
@@ -7742,7 +7944,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "secret")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("secret"),
                                 )?
@@ -7752,14 +7954,16 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "config")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<WebhookConfig>,
                                     >::new("config"),
                                 )?
                             {
-                                __message.config = Some(__value.into());
+                                __message.config = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7767,7 +7971,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7776,18 +7980,21 @@ impl __tacos_json::JsonMessage for RegisterWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for RegisterWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for RegisterWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.webhook_id,
         ) {
@@ -7806,14 +8013,14 @@ impl __tacos_json::Serialize for RegisterWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.registered),
                 )?;
         }
-        if let Some(__value) = &self.registered_at {
+        if let ::core::option::Option::Some(__value) = &self.registered_at {
             __map
                 .serialize_entry(
                     if __proto_names { "registered_at" } else { "registeredAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7828,9 +8035,9 @@ impl __tacos_json::Serialize for RegisterWebhookResponse {
 impl __tacos_json::JsonMessage for RegisterWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = RegisterWebhookResponse;
             fn expecting(
@@ -7846,10 +8053,10 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <RegisterWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RegisterWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7865,7 +8072,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7877,7 +8084,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "registered")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7889,26 +8096,30 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "registered_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("registered_at"),
                                 )?
                             {
-                                __message.registered_at = Some(__value.into());
+                                __message.registered_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7916,7 +8127,7 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7925,18 +8136,21 @@ impl __tacos_json::JsonMessage for RegisterWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for RegisterWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateWebhookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.payload) {
             __map
                 .serialize_entry(
@@ -7966,9 +8180,9 @@ impl __tacos_json::Serialize for ValidateWebhookRequest {
 impl __tacos_json::JsonMessage for ValidateWebhookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateWebhookRequest;
             fn expecting(
@@ -7984,10 +8198,10 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateWebhookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateWebhookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8002,7 +8216,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "payload")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("payload"),
                                 )?
@@ -8012,7 +8226,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "signature")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8024,7 +8238,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "webhook_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8039,7 +8253,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8048,18 +8262,21 @@ impl __tacos_json::JsonMessage for ValidateWebhookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateWebhookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ValidateWebhookResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
             __map
                 .serialize_entry(
@@ -8074,14 +8291,14 @@ impl __tacos_json::Serialize for ValidateWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if let Some(__value) = &self.validated_at {
+        if let ::core::option::Option::Some(__value) = &self.validated_at {
             __map
                 .serialize_entry(
                     if __proto_names { "validated_at" } else { "validatedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -8096,9 +8313,9 @@ impl __tacos_json::Serialize for ValidateWebhookResponse {
 impl __tacos_json::JsonMessage for ValidateWebhookResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ValidateWebhookResponse;
             fn expecting(
@@ -8114,10 +8331,10 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ValidateWebhookResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateWebhookResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8133,7 +8350,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "valid")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Bool>::new("valid"),
                                 )?
@@ -8143,7 +8360,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -8153,26 +8370,30 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "validated_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("validated_at"),
                                 )?
                             {
-                                __message.validated_at = Some(__value.into());
+                                __message.validated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8180,7 +8401,7 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8189,18 +8410,21 @@ impl __tacos_json::JsonMessage for ValidateWebhookResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ValidateWebhookResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentWebhookData {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -8239,7 +8463,7 @@ impl __tacos_json::Serialize for PaymentWebhookData {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -8266,7 +8490,7 @@ impl __tacos_json::Serialize for PaymentWebhookData {
                     >::new(&self.metadata),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -8279,9 +8503,9 @@ impl __tacos_json::Serialize for PaymentWebhookData {
 impl __tacos_json::JsonMessage for PaymentWebhookData {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentWebhookData;
             fn expecting(
@@ -8297,10 +8521,10 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentWebhookData as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentWebhookData as ::core::default::Default>::default();
                 let mut __seen = [false; 8usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8323,7 +8547,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8335,7 +8559,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8347,7 +8571,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "transaction_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8359,7 +8583,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentWebhookStatus>,
@@ -8371,19 +8595,21 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "failure_reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8395,7 +8621,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -8407,14 +8633,16 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8422,7 +8650,7 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8431,18 +8659,21 @@ impl __tacos_json::JsonMessage for PaymentWebhookData {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookData {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for WebhookConfig {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.retry_count,
         ) {
@@ -8494,9 +8725,9 @@ impl __tacos_json::Serialize for WebhookConfig {
 impl __tacos_json::JsonMessage for WebhookConfig {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = WebhookConfig;
             fn expecting(
@@ -8508,10 +8739,10 @@ impl __tacos_json::JsonMessage for WebhookConfig {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <WebhookConfig as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <WebhookConfig as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8528,7 +8759,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8540,7 +8771,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "timeout_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8552,7 +8783,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "verify_ssl")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -8564,7 +8795,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "headers")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -8576,7 +8807,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "content_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8591,7 +8822,7 @@ impl __tacos_json::JsonMessage for WebhookConfig {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8600,18 +8831,21 @@ impl __tacos_json::JsonMessage for WebhookConfig {
 impl<'de> __tacos_json::Deserialize<'de> for WebhookConfig {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamQueueUpdatesRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -8643,9 +8877,9 @@ impl __tacos_json::Serialize for StreamQueueUpdatesRequest {
 impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamQueueUpdatesRequest;
             fn expecting(
@@ -8661,10 +8895,10 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamQueueUpdatesRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamQueueUpdatesRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8679,7 +8913,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8691,7 +8925,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8703,7 +8937,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8718,7 +8952,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8727,18 +8961,21 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
 impl<'de> __tacos_json::Deserialize<'de> for StreamQueueUpdatesRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             EventType,
         > as __tacos_json::Defaulted>::is_default(&self.r#type) {
@@ -8750,21 +8987,21 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
                     >::new(&self.r#type),
                 )?;
         }
-        if let Some(__value) = &self.queue_update {
+        if let ::core::option::Option::Some(__value) = &self.queue_update {
             __map
                 .serialize_entry(
                     if __proto_names { "queue_update" } else { "queueUpdate" },
                     &__tacos_json::Ser::<__tacos_json::Msg<QueueUpdate>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.system_update {
+        if let ::core::option::Option::Some(__value) = &self.system_update {
             __map
                 .serialize_entry(
                     if __proto_names { "system_update" } else { "systemUpdate" },
                     &__tacos_json::Ser::<__tacos_json::Msg<SystemUpdate>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -8786,9 +9023,9 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
 impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamQueueUpdatesResponse;
             fn expecting(
@@ -8804,10 +9041,10 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamQueueUpdatesResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamQueueUpdatesResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8824,7 +9061,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<EventType>,
@@ -8836,43 +9073,49 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "queue_update")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<QueueUpdate>,
                                     >::new("queue_update"),
                                 )?
                             {
-                                __message.queue_update = Some(__value.into());
+                                __message.queue_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "system_update")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<SystemUpdate>,
                                     >::new("system_update"),
                                 )?
                             {
-                                __message.system_update = Some(__value.into());
+                                __message.system_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8887,7 +9130,7 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8896,18 +9139,21 @@ impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
 impl<'de> __tacos_json::Deserialize<'de> for StreamQueueUpdatesResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for QueueUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.waiting_token,
         ) {
@@ -8955,7 +9201,7 @@ impl __tacos_json::Serialize for QueueUpdate {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.admission_ready),
                 )?;
         }
-        if let Some(__value) = &self.expires_at {
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expires_at" } else { "expiresAt" },
@@ -8968,9 +9214,9 @@ impl __tacos_json::Serialize for QueueUpdate {
 impl __tacos_json::JsonMessage for QueueUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = QueueUpdate;
             fn expecting(
@@ -8982,10 +9228,10 @@ impl __tacos_json::JsonMessage for QueueUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <QueueUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <QueueUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9003,7 +9249,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9015,7 +9261,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "position")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9027,7 +9273,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9039,7 +9285,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<QueueEventType>,
@@ -9051,7 +9297,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "admission_ready")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -9063,14 +9309,16 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expires_at"),
                                 )?
                             {
-                                __message.expires_at = Some(__value.into());
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -9078,7 +9326,7 @@ impl __tacos_json::JsonMessage for QueueUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9087,18 +9335,21 @@ impl __tacos_json::JsonMessage for QueueUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for QueueUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SystemUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -9148,9 +9399,9 @@ impl __tacos_json::Serialize for SystemUpdate {
 impl __tacos_json::JsonMessage for SystemUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SystemUpdate;
             fn expecting(
@@ -9162,10 +9413,10 @@ impl __tacos_json::JsonMessage for SystemUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SystemUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SystemUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9182,7 +9433,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9194,7 +9445,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "total_waiting")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9206,7 +9457,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "admission_rate")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -9218,7 +9469,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<SystemEventType>,
@@ -9230,7 +9481,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -9243,7 +9494,7 @@ impl __tacos_json::JsonMessage for SystemUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9252,18 +9503,21 @@ impl __tacos_json::JsonMessage for SystemUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for SystemUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamReservationUpdatesRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -9295,9 +9549,9 @@ impl __tacos_json::Serialize for StreamReservationUpdatesRequest {
 impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamReservationUpdatesRequest;
             fn expecting(
@@ -9313,10 +9567,10 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamReservationUpdatesRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamReservationUpdatesRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9331,7 +9585,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -9341,7 +9595,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9353,7 +9607,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reservation_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -9368,7 +9622,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9377,18 +9631,21 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
 impl<'de> __tacos_json::Deserialize<'de> for StreamReservationUpdatesRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             EventType,
         > as __tacos_json::Defaulted>::is_default(&self.r#type) {
@@ -9400,7 +9657,7 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
                     >::new(&self.r#type),
                 )?;
         }
-        if let Some(__value) = &self.reservation_update {
+        if let ::core::option::Option::Some(__value) = &self.reservation_update {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -9413,7 +9670,7 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -9435,9 +9692,9 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
 impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamReservationUpdatesResponse;
             fn expecting(
@@ -9453,10 +9710,10 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamReservationUpdatesResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamReservationUpdatesResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9472,7 +9729,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<EventType>,
@@ -9487,31 +9744,35 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
                                 &mut __seen[1],
                                 "reservation_update",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<ReservationUpdate>,
                                     >::new("reservation_update"),
                                 )?
                             {
-                                __message.reservation_update = Some(__value.into());
+                                __message.reservation_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9526,7 +9787,7 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9535,18 +9796,21 @@ impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
 impl<'de> __tacos_json::Deserialize<'de> for StreamReservationUpdatesResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReservationUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -9582,7 +9846,7 @@ impl __tacos_json::Serialize for ReservationUpdate {
                     >::new(&self.new_status),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -9613,9 +9877,9 @@ impl __tacos_json::Serialize for ReservationUpdate {
 impl __tacos_json::JsonMessage for ReservationUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReservationUpdate;
             fn expecting(
@@ -9631,10 +9895,10 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReservationUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReservationUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9652,7 +9916,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9664,7 +9928,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "old_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -9678,7 +9942,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "new_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<
@@ -9692,19 +9956,21 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -9714,7 +9980,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationEventType>,
@@ -9729,7 +9995,7 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9738,18 +10004,21 @@ impl __tacos_json::JsonMessage for ReservationUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamPaymentUpdatesRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -9785,9 +10054,9 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesRequest {
 impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamPaymentUpdatesRequest;
             fn expecting(
@@ -9803,10 +10072,10 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamPaymentUpdatesRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamPaymentUpdatesRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9821,7 +10090,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -9831,7 +10100,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -9846,7 +10115,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                                 &mut __seen[2],
                                 "payment_intent_ids",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -9861,7 +10130,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -9870,18 +10139,21 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
 impl<'de> __tacos_json::Deserialize<'de> for StreamPaymentUpdatesRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             EventType,
         > as __tacos_json::Defaulted>::is_default(&self.r#type) {
@@ -9893,14 +10165,14 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
                     >::new(&self.r#type),
                 )?;
         }
-        if let Some(__value) = &self.payment_update {
+        if let ::core::option::Option::Some(__value) = &self.payment_update {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_update" } else { "paymentUpdate" },
                     &__tacos_json::Ser::<__tacos_json::Msg<PaymentUpdate>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.timestamp {
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
                 .serialize_entry(
                     "timestamp",
@@ -9922,9 +10194,9 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
 impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = StreamPaymentUpdatesResponse;
             fn expecting(
@@ -9940,10 +10212,10 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <StreamPaymentUpdatesResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamPaymentUpdatesResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -9959,7 +10231,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<EventType>,
@@ -9971,31 +10243,35 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "payment_update")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentUpdate>,
                                     >::new("payment_update"),
                                 )?
                             {
-                                __message.payment_update = Some(__value.into());
+                                __message.payment_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("timestamp"),
                                 )?
                             {
-                                __message.timestamp = Some(__value.into());
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10010,7 +10286,7 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10019,18 +10295,21 @@ impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
 impl<'de> __tacos_json::Deserialize<'de> for StreamPaymentUpdatesResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentUpdate {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -10086,9 +10365,9 @@ impl __tacos_json::Serialize for PaymentUpdate {
 impl __tacos_json::JsonMessage for PaymentUpdate {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentUpdate;
             fn expecting(
@@ -10100,10 +10379,10 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentUpdate as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentUpdate as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10123,7 +10402,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10135,7 +10414,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "old_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
@@ -10147,7 +10426,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "new_status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
@@ -10159,7 +10438,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "message")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
                                 )?
@@ -10169,7 +10448,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentEventType>,
@@ -10184,7 +10463,7 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10193,18 +10472,21 @@ impl __tacos_json::JsonMessage for PaymentUpdate {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentUpdate {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SendMessageRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.target_user_id,
         ) {
@@ -10274,9 +10556,9 @@ impl __tacos_json::Serialize for SendMessageRequest {
 impl __tacos_json::JsonMessage for SendMessageRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SendMessageRequest;
             fn expecting(
@@ -10292,10 +10574,10 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SendMessageRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SendMessageRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10314,7 +10596,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "target_user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10329,7 +10611,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                                 &mut __seen[1],
                                 "target_session_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10341,7 +10623,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "message_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<MessageType>,
@@ -10353,7 +10635,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "title")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("title"),
                                 )?
@@ -10363,7 +10645,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "content")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("content"),
                                 )?
@@ -10373,7 +10655,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "data")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -10385,7 +10667,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "priority")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<MessagePriority>,
@@ -10400,7 +10682,7 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10409,18 +10691,21 @@ impl __tacos_json::JsonMessage for SendMessageRequest {
 impl<'de> __tacos_json::Deserialize<'de> for SendMessageRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SendMessageResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
             &self.delivered,
         ) {
@@ -10439,14 +10724,14 @@ impl __tacos_json::Serialize for SendMessageResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message_id),
                 )?;
         }
-        if let Some(__value) = &self.sent_at {
+        if let ::core::option::Option::Some(__value) = &self.sent_at {
             __map
                 .serialize_entry(
                     if __proto_names { "sent_at" } else { "sentAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -10461,9 +10746,9 @@ impl __tacos_json::Serialize for SendMessageResponse {
 impl __tacos_json::JsonMessage for SendMessageResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SendMessageResponse;
             fn expecting(
@@ -10479,10 +10764,10 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SendMessageResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SendMessageResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -10498,7 +10783,7 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "delivered")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -10510,7 +10795,7 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "message_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -10522,26 +10807,30 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "sent_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("sent_at"),
                                 )?
                             {
-                                __message.sent_at = Some(__value.into());
+                                __message.sent_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -10549,7 +10838,7 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -10558,30 +10847,33 @@ impl __tacos_json::JsonMessage for SendMessageResponse {
 impl<'de> __tacos_json::Deserialize<'de> for SendMessageResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for HealthStatus {
     const TYPE_NAME: &'static str = "gateway.v1.HealthStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("HEALTH_STATUS_UNSPECIFIED"),
-            1 => Some("HEALTH_STATUS_HEALTHY"),
-            2 => Some("HEALTH_STATUS_DEGRADED"),
-            3 => Some("HEALTH_STATUS_UNHEALTHY"),
-            4 => Some("HEALTH_STATUS_UNKNOWN"),
-            _ => None,
+            0 => ::core::option::Option::Some("HEALTH_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HEALTH_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("HEALTH_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("HEALTH_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("HEALTH_STATUS_UNKNOWN"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "HEALTH_STATUS_UNSPECIFIED" => Some(0),
-            "HEALTH_STATUS_HEALTHY" => Some(1),
-            "HEALTH_STATUS_DEGRADED" => Some(2),
-            "HEALTH_STATUS_UNHEALTHY" => Some(3),
-            "HEALTH_STATUS_UNKNOWN" => Some(4),
-            _ => None,
+            "HEALTH_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HEALTH_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "HEALTH_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "HEALTH_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "HEALTH_STATUS_UNKNOWN" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10589,7 +10881,7 @@ impl __tacos_json::Serialize for HealthStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10598,11 +10890,11 @@ impl __tacos_json::Serialize for HealthStatus {
 impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             HealthStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10615,26 +10907,26 @@ impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
 }
 impl __tacos_json::ProtoEnum for QueueStatus {
     const TYPE_NAME: &'static str = "gateway.v1.QueueStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("QUEUE_STATUS_UNSPECIFIED"),
-            1 => Some("QUEUE_STATUS_WAITING"),
-            2 => Some("QUEUE_STATUS_READY"),
-            3 => Some("QUEUE_STATUS_EXPIRED"),
-            4 => Some("QUEUE_STATUS_LEFT"),
-            5 => Some("QUEUE_STATUS_ERROR"),
-            _ => None,
+            0 => ::core::option::Option::Some("QUEUE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("QUEUE_STATUS_WAITING"),
+            2 => ::core::option::Option::Some("QUEUE_STATUS_READY"),
+            3 => ::core::option::Option::Some("QUEUE_STATUS_EXPIRED"),
+            4 => ::core::option::Option::Some("QUEUE_STATUS_LEFT"),
+            5 => ::core::option::Option::Some("QUEUE_STATUS_ERROR"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "QUEUE_STATUS_UNSPECIFIED" => Some(0),
-            "QUEUE_STATUS_WAITING" => Some(1),
-            "QUEUE_STATUS_READY" => Some(2),
-            "QUEUE_STATUS_EXPIRED" => Some(3),
-            "QUEUE_STATUS_LEFT" => Some(4),
-            "QUEUE_STATUS_ERROR" => Some(5),
-            _ => None,
+            "QUEUE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "QUEUE_STATUS_WAITING" => ::core::option::Option::Some(1),
+            "QUEUE_STATUS_READY" => ::core::option::Option::Some(2),
+            "QUEUE_STATUS_EXPIRED" => ::core::option::Option::Some(3),
+            "QUEUE_STATUS_LEFT" => ::core::option::Option::Some(4),
+            "QUEUE_STATUS_ERROR" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10642,7 +10934,7 @@ impl __tacos_json::Serialize for QueueStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             QueueStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10651,11 +10943,11 @@ impl __tacos_json::Serialize for QueueStatus {
 impl<'de> __tacos_json::Deserialize<'de> for QueueStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             QueueStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10668,24 +10960,24 @@ impl<'de> __tacos_json::Deserialize<'de> for QueueStatus {
 }
 impl __tacos_json::ProtoEnum for AdmissionStatus {
     const TYPE_NAME: &'static str = "gateway.v1.AdmissionStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("ADMISSION_STATUS_UNSPECIFIED"),
-            1 => Some("ADMISSION_STATUS_GRANTED"),
-            2 => Some("ADMISSION_STATUS_DENIED"),
-            3 => Some("ADMISSION_STATUS_EXPIRED"),
-            4 => Some("ADMISSION_STATUS_INVALID"),
-            _ => None,
+            0 => ::core::option::Option::Some("ADMISSION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("ADMISSION_STATUS_GRANTED"),
+            2 => ::core::option::Option::Some("ADMISSION_STATUS_DENIED"),
+            3 => ::core::option::Option::Some("ADMISSION_STATUS_EXPIRED"),
+            4 => ::core::option::Option::Some("ADMISSION_STATUS_INVALID"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "ADMISSION_STATUS_UNSPECIFIED" => Some(0),
-            "ADMISSION_STATUS_GRANTED" => Some(1),
-            "ADMISSION_STATUS_DENIED" => Some(2),
-            "ADMISSION_STATUS_EXPIRED" => Some(3),
-            "ADMISSION_STATUS_INVALID" => Some(4),
-            _ => None,
+            "ADMISSION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "ADMISSION_STATUS_GRANTED" => ::core::option::Option::Some(1),
+            "ADMISSION_STATUS_DENIED" => ::core::option::Option::Some(2),
+            "ADMISSION_STATUS_EXPIRED" => ::core::option::Option::Some(3),
+            "ADMISSION_STATUS_INVALID" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10693,7 +10985,7 @@ impl __tacos_json::Serialize for AdmissionStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             AdmissionStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10702,11 +10994,11 @@ impl __tacos_json::Serialize for AdmissionStatus {
 impl<'de> __tacos_json::Deserialize<'de> for AdmissionStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             AdmissionStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10719,26 +11011,26 @@ impl<'de> __tacos_json::Deserialize<'de> for AdmissionStatus {
 }
 impl __tacos_json::ProtoEnum for PaymentWebhookType {
     const TYPE_NAME: &'static str = "gateway.v1.PaymentWebhookType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_WEBHOOK_TYPE_UNSPECIFIED"),
-            1 => Some("PAYMENT_WEBHOOK_TYPE_APPROVED"),
-            2 => Some("PAYMENT_WEBHOOK_TYPE_FAILED"),
-            3 => Some("PAYMENT_WEBHOOK_TYPE_CANCELLED"),
-            4 => Some("PAYMENT_WEBHOOK_TYPE_REFUNDED"),
-            5 => Some("PAYMENT_WEBHOOK_TYPE_PENDING"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_APPROVED"),
+            2 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_PENDING"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_WEBHOOK_TYPE_UNSPECIFIED" => Some(0),
-            "PAYMENT_WEBHOOK_TYPE_APPROVED" => Some(1),
-            "PAYMENT_WEBHOOK_TYPE_FAILED" => Some(2),
-            "PAYMENT_WEBHOOK_TYPE_CANCELLED" => Some(3),
-            "PAYMENT_WEBHOOK_TYPE_REFUNDED" => Some(4),
-            "PAYMENT_WEBHOOK_TYPE_PENDING" => Some(5),
-            _ => None,
+            "PAYMENT_WEBHOOK_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_WEBHOOK_TYPE_APPROVED" => ::core::option::Option::Some(1),
+            "PAYMENT_WEBHOOK_TYPE_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_WEBHOOK_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_WEBHOOK_TYPE_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_WEBHOOK_TYPE_PENDING" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10746,7 +11038,7 @@ impl __tacos_json::Serialize for PaymentWebhookType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentWebhookType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10755,11 +11047,11 @@ impl __tacos_json::Serialize for PaymentWebhookType {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentWebhookType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10772,26 +11064,26 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookType {
 }
 impl __tacos_json::ProtoEnum for PaymentWebhookStatus {
     const TYPE_NAME: &'static str = "gateway.v1.PaymentWebhookStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_WEBHOOK_STATUS_UNSPECIFIED"),
-            1 => Some("PAYMENT_WEBHOOK_STATUS_SUCCESS"),
-            2 => Some("PAYMENT_WEBHOOK_STATUS_FAILED"),
-            3 => Some("PAYMENT_WEBHOOK_STATUS_CANCELLED"),
-            4 => Some("PAYMENT_WEBHOOK_STATUS_REFUNDED"),
-            5 => Some("PAYMENT_WEBHOOK_STATUS_TIMEOUT"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_TIMEOUT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_WEBHOOK_STATUS_UNSPECIFIED" => Some(0),
-            "PAYMENT_WEBHOOK_STATUS_SUCCESS" => Some(1),
-            "PAYMENT_WEBHOOK_STATUS_FAILED" => Some(2),
-            "PAYMENT_WEBHOOK_STATUS_CANCELLED" => Some(3),
-            "PAYMENT_WEBHOOK_STATUS_REFUNDED" => Some(4),
-            "PAYMENT_WEBHOOK_STATUS_TIMEOUT" => Some(5),
-            _ => None,
+            "PAYMENT_WEBHOOK_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_WEBHOOK_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "PAYMENT_WEBHOOK_STATUS_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_WEBHOOK_STATUS_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_WEBHOOK_STATUS_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_WEBHOOK_STATUS_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10799,7 +11091,7 @@ impl __tacos_json::Serialize for PaymentWebhookStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentWebhookStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10808,11 +11100,11 @@ impl __tacos_json::Serialize for PaymentWebhookStatus {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentWebhookStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10825,26 +11117,26 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookStatus {
 }
 impl __tacos_json::ProtoEnum for WebhookEventType {
     const TYPE_NAME: &'static str = "gateway.v1.WebhookEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("WEBHOOK_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED"),
-            2 => Some("WEBHOOK_EVENT_TYPE_PAYMENT_FAILED"),
-            3 => Some("WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED"),
-            4 => Some("WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED"),
-            5 => Some("WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE"),
-            _ => None,
+            0 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED"),
+            2 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_FAILED"),
+            3 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED"),
+            4 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED"),
+            5 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "WEBHOOK_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED" => Some(1),
-            "WEBHOOK_EVENT_TYPE_PAYMENT_FAILED" => Some(2),
-            "WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED" => Some(3),
-            "WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED" => Some(4),
-            "WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE" => Some(5),
-            _ => None,
+            "WEBHOOK_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED" => ::core::option::Option::Some(1),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_FAILED" => ::core::option::Option::Some(2),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED" => ::core::option::Option::Some(3),
+            "WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED" => ::core::option::Option::Some(4),
+            "WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10852,7 +11144,7 @@ impl __tacos_json::Serialize for WebhookEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             WebhookEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10861,11 +11153,11 @@ impl __tacos_json::Serialize for WebhookEventType {
 impl<'de> __tacos_json::Deserialize<'de> for WebhookEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             WebhookEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10878,28 +11170,28 @@ impl<'de> __tacos_json::Deserialize<'de> for WebhookEventType {
 }
 impl __tacos_json::ProtoEnum for EventType {
     const TYPE_NAME: &'static str = "gateway.v1.EventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("EVENT_TYPE_QUEUE_UPDATE"),
-            2 => Some("EVENT_TYPE_SYSTEM_UPDATE"),
-            3 => Some("EVENT_TYPE_RESERVATION_UPDATE"),
-            4 => Some("EVENT_TYPE_PAYMENT_UPDATE"),
-            5 => Some("EVENT_TYPE_MESSAGE"),
-            6 => Some("EVENT_TYPE_ERROR"),
-            _ => None,
+            0 => ::core::option::Option::Some("EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("EVENT_TYPE_QUEUE_UPDATE"),
+            2 => ::core::option::Option::Some("EVENT_TYPE_SYSTEM_UPDATE"),
+            3 => ::core::option::Option::Some("EVENT_TYPE_RESERVATION_UPDATE"),
+            4 => ::core::option::Option::Some("EVENT_TYPE_PAYMENT_UPDATE"),
+            5 => ::core::option::Option::Some("EVENT_TYPE_MESSAGE"),
+            6 => ::core::option::Option::Some("EVENT_TYPE_ERROR"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "EVENT_TYPE_QUEUE_UPDATE" => Some(1),
-            "EVENT_TYPE_SYSTEM_UPDATE" => Some(2),
-            "EVENT_TYPE_RESERVATION_UPDATE" => Some(3),
-            "EVENT_TYPE_PAYMENT_UPDATE" => Some(4),
-            "EVENT_TYPE_MESSAGE" => Some(5),
-            "EVENT_TYPE_ERROR" => Some(6),
-            _ => None,
+            "EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "EVENT_TYPE_QUEUE_UPDATE" => ::core::option::Option::Some(1),
+            "EVENT_TYPE_SYSTEM_UPDATE" => ::core::option::Option::Some(2),
+            "EVENT_TYPE_RESERVATION_UPDATE" => ::core::option::Option::Some(3),
+            "EVENT_TYPE_PAYMENT_UPDATE" => ::core::option::Option::Some(4),
+            "EVENT_TYPE_MESSAGE" => ::core::option::Option::Some(5),
+            "EVENT_TYPE_ERROR" => ::core::option::Option::Some(6),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10907,7 +11199,7 @@ impl __tacos_json::Serialize for EventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             EventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10916,11 +11208,11 @@ impl __tacos_json::Serialize for EventType {
 impl<'de> __tacos_json::Deserialize<'de> for EventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             EventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10932,26 +11224,26 @@ impl<'de> __tacos_json::Deserialize<'de> for EventType {
 }
 impl __tacos_json::ProtoEnum for QueueEventType {
     const TYPE_NAME: &'static str = "gateway.v1.QueueEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("QUEUE_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("QUEUE_EVENT_TYPE_POSITION_CHANGED"),
-            2 => Some("QUEUE_EVENT_TYPE_ADMISSION_READY"),
-            3 => Some("QUEUE_EVENT_TYPE_TOKEN_EXPIRED"),
-            4 => Some("QUEUE_EVENT_TYPE_QUEUE_PAUSED"),
-            5 => Some("QUEUE_EVENT_TYPE_QUEUE_RESUMED"),
-            _ => None,
+            0 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_POSITION_CHANGED"),
+            2 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_ADMISSION_READY"),
+            3 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_TOKEN_EXPIRED"),
+            4 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_QUEUE_PAUSED"),
+            5 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_QUEUE_RESUMED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "QUEUE_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "QUEUE_EVENT_TYPE_POSITION_CHANGED" => Some(1),
-            "QUEUE_EVENT_TYPE_ADMISSION_READY" => Some(2),
-            "QUEUE_EVENT_TYPE_TOKEN_EXPIRED" => Some(3),
-            "QUEUE_EVENT_TYPE_QUEUE_PAUSED" => Some(4),
-            "QUEUE_EVENT_TYPE_QUEUE_RESUMED" => Some(5),
-            _ => None,
+            "QUEUE_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "QUEUE_EVENT_TYPE_POSITION_CHANGED" => ::core::option::Option::Some(1),
+            "QUEUE_EVENT_TYPE_ADMISSION_READY" => ::core::option::Option::Some(2),
+            "QUEUE_EVENT_TYPE_TOKEN_EXPIRED" => ::core::option::Option::Some(3),
+            "QUEUE_EVENT_TYPE_QUEUE_PAUSED" => ::core::option::Option::Some(4),
+            "QUEUE_EVENT_TYPE_QUEUE_RESUMED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -10959,7 +11251,7 @@ impl __tacos_json::Serialize for QueueEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             QueueEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -10968,11 +11260,11 @@ impl __tacos_json::Serialize for QueueEventType {
 impl<'de> __tacos_json::Deserialize<'de> for QueueEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             QueueEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -10985,26 +11277,26 @@ impl<'de> __tacos_json::Deserialize<'de> for QueueEventType {
 }
 impl __tacos_json::ProtoEnum for SystemEventType {
     const TYPE_NAME: &'static str = "gateway.v1.SystemEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("SYSTEM_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("SYSTEM_EVENT_TYPE_CAPACITY_CHANGED"),
-            2 => Some("SYSTEM_EVENT_TYPE_MAINTENANCE_MODE"),
-            3 => Some("SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT"),
-            4 => Some("SYSTEM_EVENT_TYPE_EVENT_CANCELLED"),
-            5 => Some("SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED"),
-            _ => None,
+            0 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_CAPACITY_CHANGED"),
+            2 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_MAINTENANCE_MODE"),
+            3 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT"),
+            4 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_EVENT_CANCELLED"),
+            5 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "SYSTEM_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "SYSTEM_EVENT_TYPE_CAPACITY_CHANGED" => Some(1),
-            "SYSTEM_EVENT_TYPE_MAINTENANCE_MODE" => Some(2),
-            "SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT" => Some(3),
-            "SYSTEM_EVENT_TYPE_EVENT_CANCELLED" => Some(4),
-            "SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED" => Some(5),
-            _ => None,
+            "SYSTEM_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "SYSTEM_EVENT_TYPE_CAPACITY_CHANGED" => ::core::option::Option::Some(1),
+            "SYSTEM_EVENT_TYPE_MAINTENANCE_MODE" => ::core::option::Option::Some(2),
+            "SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT" => ::core::option::Option::Some(3),
+            "SYSTEM_EVENT_TYPE_EVENT_CANCELLED" => ::core::option::Option::Some(4),
+            "SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11012,7 +11304,7 @@ impl __tacos_json::Serialize for SystemEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             SystemEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11021,11 +11313,11 @@ impl __tacos_json::Serialize for SystemEventType {
 impl<'de> __tacos_json::Deserialize<'de> for SystemEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             SystemEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11038,26 +11330,26 @@ impl<'de> __tacos_json::Deserialize<'de> for SystemEventType {
 }
 impl __tacos_json::ProtoEnum for ReservationEventType {
     const TYPE_NAME: &'static str = "gateway.v1.ReservationEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("RESERVATION_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("RESERVATION_EVENT_TYPE_CREATED"),
-            2 => Some("RESERVATION_EVENT_TYPE_CONFIRMED"),
-            3 => Some("RESERVATION_EVENT_TYPE_CANCELLED"),
-            4 => Some("RESERVATION_EVENT_TYPE_EXPIRED"),
-            5 => Some("RESERVATION_EVENT_TYPE_EXPIRING_SOON"),
-            _ => None,
+            0 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CREATED"),
+            2 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CONFIRMED"),
+            3 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_EXPIRED"),
+            5 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_EXPIRING_SOON"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "RESERVATION_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "RESERVATION_EVENT_TYPE_CREATED" => Some(1),
-            "RESERVATION_EVENT_TYPE_CONFIRMED" => Some(2),
-            "RESERVATION_EVENT_TYPE_CANCELLED" => Some(3),
-            "RESERVATION_EVENT_TYPE_EXPIRED" => Some(4),
-            "RESERVATION_EVENT_TYPE_EXPIRING_SOON" => Some(5),
-            _ => None,
+            "RESERVATION_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RESERVATION_EVENT_TYPE_CREATED" => ::core::option::Option::Some(1),
+            "RESERVATION_EVENT_TYPE_CONFIRMED" => ::core::option::Option::Some(2),
+            "RESERVATION_EVENT_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "RESERVATION_EVENT_TYPE_EXPIRED" => ::core::option::Option::Some(4),
+            "RESERVATION_EVENT_TYPE_EXPIRING_SOON" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11065,7 +11357,7 @@ impl __tacos_json::Serialize for ReservationEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ReservationEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11074,11 +11366,11 @@ impl __tacos_json::Serialize for ReservationEventType {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ReservationEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11091,26 +11383,26 @@ impl<'de> __tacos_json::Deserialize<'de> for ReservationEventType {
 }
 impl __tacos_json::ProtoEnum for PaymentEventType {
     const TYPE_NAME: &'static str = "gateway.v1.PaymentEventType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_EVENT_TYPE_UNSPECIFIED"),
-            1 => Some("PAYMENT_EVENT_TYPE_CREATED"),
-            2 => Some("PAYMENT_EVENT_TYPE_PROCESSING"),
-            3 => Some("PAYMENT_EVENT_TYPE_COMPLETED"),
-            4 => Some("PAYMENT_EVENT_TYPE_FAILED"),
-            5 => Some("PAYMENT_EVENT_TYPE_REFUNDED"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_CREATED"),
+            2 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_PROCESSING"),
+            3 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_COMPLETED"),
+            4 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_FAILED"),
+            5 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_REFUNDED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_EVENT_TYPE_UNSPECIFIED" => Some(0),
-            "PAYMENT_EVENT_TYPE_CREATED" => Some(1),
-            "PAYMENT_EVENT_TYPE_PROCESSING" => Some(2),
-            "PAYMENT_EVENT_TYPE_COMPLETED" => Some(3),
-            "PAYMENT_EVENT_TYPE_FAILED" => Some(4),
-            "PAYMENT_EVENT_TYPE_REFUNDED" => Some(5),
-            _ => None,
+            "PAYMENT_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_EVENT_TYPE_CREATED" => ::core::option::Option::Some(1),
+            "PAYMENT_EVENT_TYPE_PROCESSING" => ::core::option::Option::Some(2),
+            "PAYMENT_EVENT_TYPE_COMPLETED" => ::core::option::Option::Some(3),
+            "PAYMENT_EVENT_TYPE_FAILED" => ::core::option::Option::Some(4),
+            "PAYMENT_EVENT_TYPE_REFUNDED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11118,7 +11410,7 @@ impl __tacos_json::Serialize for PaymentEventType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentEventType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11127,11 +11419,11 @@ impl __tacos_json::Serialize for PaymentEventType {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentEventType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentEventType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11144,26 +11436,26 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentEventType {
 }
 impl __tacos_json::ProtoEnum for MessageType {
     const TYPE_NAME: &'static str = "gateway.v1.MessageType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("MESSAGE_TYPE_UNSPECIFIED"),
-            1 => Some("MESSAGE_TYPE_INFO"),
-            2 => Some("MESSAGE_TYPE_WARNING"),
-            3 => Some("MESSAGE_TYPE_ERROR"),
-            4 => Some("MESSAGE_TYPE_SUCCESS"),
-            5 => Some("MESSAGE_TYPE_PROMOTION"),
-            _ => None,
+            0 => ::core::option::Option::Some("MESSAGE_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("MESSAGE_TYPE_INFO"),
+            2 => ::core::option::Option::Some("MESSAGE_TYPE_WARNING"),
+            3 => ::core::option::Option::Some("MESSAGE_TYPE_ERROR"),
+            4 => ::core::option::Option::Some("MESSAGE_TYPE_SUCCESS"),
+            5 => ::core::option::Option::Some("MESSAGE_TYPE_PROMOTION"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "MESSAGE_TYPE_UNSPECIFIED" => Some(0),
-            "MESSAGE_TYPE_INFO" => Some(1),
-            "MESSAGE_TYPE_WARNING" => Some(2),
-            "MESSAGE_TYPE_ERROR" => Some(3),
-            "MESSAGE_TYPE_SUCCESS" => Some(4),
-            "MESSAGE_TYPE_PROMOTION" => Some(5),
-            _ => None,
+            "MESSAGE_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "MESSAGE_TYPE_INFO" => ::core::option::Option::Some(1),
+            "MESSAGE_TYPE_WARNING" => ::core::option::Option::Some(2),
+            "MESSAGE_TYPE_ERROR" => ::core::option::Option::Some(3),
+            "MESSAGE_TYPE_SUCCESS" => ::core::option::Option::Some(4),
+            "MESSAGE_TYPE_PROMOTION" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11171,7 +11463,7 @@ impl __tacos_json::Serialize for MessageType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             MessageType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11180,11 +11472,11 @@ impl __tacos_json::Serialize for MessageType {
 impl<'de> __tacos_json::Deserialize<'de> for MessageType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             MessageType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -11197,24 +11489,24 @@ impl<'de> __tacos_json::Deserialize<'de> for MessageType {
 }
 impl __tacos_json::ProtoEnum for MessagePriority {
     const TYPE_NAME: &'static str = "gateway.v1.MessagePriority";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("MESSAGE_PRIORITY_UNSPECIFIED"),
-            1 => Some("MESSAGE_PRIORITY_LOW"),
-            2 => Some("MESSAGE_PRIORITY_NORMAL"),
-            3 => Some("MESSAGE_PRIORITY_HIGH"),
-            4 => Some("MESSAGE_PRIORITY_URGENT"),
-            _ => None,
+            0 => ::core::option::Option::Some("MESSAGE_PRIORITY_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("MESSAGE_PRIORITY_LOW"),
+            2 => ::core::option::Option::Some("MESSAGE_PRIORITY_NORMAL"),
+            3 => ::core::option::Option::Some("MESSAGE_PRIORITY_HIGH"),
+            4 => ::core::option::Option::Some("MESSAGE_PRIORITY_URGENT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "MESSAGE_PRIORITY_UNSPECIFIED" => Some(0),
-            "MESSAGE_PRIORITY_LOW" => Some(1),
-            "MESSAGE_PRIORITY_NORMAL" => Some(2),
-            "MESSAGE_PRIORITY_HIGH" => Some(3),
-            "MESSAGE_PRIORITY_URGENT" => Some(4),
-            _ => None,
+            "MESSAGE_PRIORITY_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "MESSAGE_PRIORITY_LOW" => ::core::option::Option::Some(1),
+            "MESSAGE_PRIORITY_NORMAL" => ::core::option::Option::Some(2),
+            "MESSAGE_PRIORITY_HIGH" => ::core::option::Option::Some(3),
+            "MESSAGE_PRIORITY_URGENT" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -11222,7 +11514,7 @@ impl __tacos_json::Serialize for MessagePriority {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             MessagePriority,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -11231,11 +11523,11 @@ impl __tacos_json::Serialize for MessagePriority {
 impl<'de> __tacos_json::Deserialize<'de> for MessagePriority {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             MessagePriority,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(

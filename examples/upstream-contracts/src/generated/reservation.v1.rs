@@ -1322,10 +1322,10 @@ impl __tacos_json::Serialize for CheckAvailabilityRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -1364,9 +1364,9 @@ impl __tacos_json::Serialize for CheckAvailabilityRequest {
 impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CheckAvailabilityRequest;
             fn expecting(
@@ -1382,10 +1382,10 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CheckAvailabilityRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CheckAvailabilityRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1401,7 +1401,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1413,7 +1413,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1425,7 +1425,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1437,7 +1437,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "section")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
                                 )?
@@ -1450,7 +1450,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1459,18 +1459,21 @@ impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CheckAvailabilityRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CheckAvailabilityResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
             &self.available,
         ) {
@@ -1519,7 +1522,7 @@ impl __tacos_json::Serialize for CheckAvailabilityResponse {
                     >::new(&self.remaining_in_section),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1534,9 +1537,9 @@ impl __tacos_json::Serialize for CheckAvailabilityResponse {
 impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CheckAvailabilityResponse;
             fn expecting(
@@ -1552,10 +1555,10 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CheckAvailabilityResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CheckAvailabilityResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1572,7 +1575,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "available")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -1584,7 +1587,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "available_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -1601,7 +1604,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                                 &mut __seen[2],
                                 "unavailable_seat_ids",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1616,7 +1619,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                                 &mut __seen[3],
                                 "remaining_in_section",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1628,14 +1631,16 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1643,7 +1648,7 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1652,18 +1657,21 @@ impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CheckAvailabilityResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReserveSeatRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -1705,7 +1713,7 @@ impl __tacos_json::Serialize for ReserveSeatRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -1727,9 +1735,9 @@ impl __tacos_json::Serialize for ReserveSeatRequest {
 impl __tacos_json::JsonMessage for ReserveSeatRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReserveSeatRequest;
             fn expecting(
@@ -1745,10 +1753,10 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReserveSeatRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReserveSeatRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1767,7 +1775,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1779,7 +1787,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1791,7 +1799,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1803,7 +1811,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1815,7 +1823,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -1825,19 +1833,21 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -1852,7 +1862,7 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1861,18 +1871,21 @@ impl __tacos_json::JsonMessage for ReserveSeatRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReserveSeatRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReserveSeatResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.hold_id) {
             __map
                 .serialize_entry(
@@ -1891,7 +1904,7 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
                     >::new(&self.reserved_seats),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -1909,7 +1922,7 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -1924,9 +1937,9 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
 impl __tacos_json::JsonMessage for ReserveSeatResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReserveSeatResponse;
             fn expecting(
@@ -1942,10 +1955,10 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReserveSeatResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReserveSeatResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1962,7 +1975,7 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "hold_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("hold_id"),
                                 )?
@@ -1972,7 +1985,7 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -1986,19 +1999,21 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<HoldStatus>,
@@ -2010,14 +2025,16 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2025,7 +2042,7 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2034,18 +2051,21 @@ impl __tacos_json::JsonMessage for ReserveSeatResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReserveSeatResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CommitReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -2111,9 +2131,9 @@ impl __tacos_json::Serialize for CommitReservationRequest {
 impl __tacos_json::JsonMessage for CommitReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CommitReservationRequest;
             fn expecting(
@@ -2129,10 +2149,10 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CommitReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CommitReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2151,7 +2171,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2163,7 +2183,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2175,7 +2195,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2187,7 +2207,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2202,7 +2222,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                                 &mut __seen[4],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2214,7 +2234,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -2224,7 +2244,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2239,7 +2259,7 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2248,18 +2268,21 @@ impl __tacos_json::JsonMessage for CommitReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CommitReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CommitReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
             __map
                 .serialize_entry(
@@ -2289,14 +2312,14 @@ impl __tacos_json::Serialize for CommitReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.committed_at {
+        if let ::core::option::Option::Some(__value) = &self.committed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "committed_at" } else { "committedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2311,9 +2334,9 @@ impl __tacos_json::Serialize for CommitReservationResponse {
 impl __tacos_json::JsonMessage for CommitReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CommitReservationResponse;
             fn expecting(
@@ -2329,10 +2352,10 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CommitReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CommitReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2349,7 +2372,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2361,7 +2384,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "sold_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -2375,7 +2398,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<CommitStatus>,
@@ -2387,26 +2410,30 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "committed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("committed_at"),
                                 )?
                             {
-                                __message.committed_at = Some(__value.into());
+                                __message.committed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2414,7 +2441,7 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2423,18 +2450,21 @@ impl __tacos_json::JsonMessage for CommitReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CommitReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReleaseHoldRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -2491,9 +2521,9 @@ impl __tacos_json::Serialize for ReleaseHoldRequest {
 impl __tacos_json::JsonMessage for ReleaseHoldRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReleaseHoldRequest;
             fn expecting(
@@ -2509,10 +2539,10 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReleaseHoldRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReleaseHoldRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2530,7 +2560,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2542,7 +2572,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2554,7 +2584,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -2566,7 +2596,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2578,7 +2608,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -2588,7 +2618,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2603,7 +2633,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2612,18 +2642,21 @@ impl __tacos_json::JsonMessage for ReleaseHoldRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ReleaseHoldRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReleaseHoldResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.released_seats.is_empty() {
             __map
                 .serialize_entry(
@@ -2646,14 +2679,14 @@ impl __tacos_json::Serialize for ReleaseHoldResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.released_at {
+        if let ::core::option::Option::Some(__value) = &self.released_at {
             __map
                 .serialize_entry(
                     if __proto_names { "released_at" } else { "releasedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2668,9 +2701,9 @@ impl __tacos_json::Serialize for ReleaseHoldResponse {
 impl __tacos_json::JsonMessage for ReleaseHoldResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReleaseHoldResponse;
             fn expecting(
@@ -2686,10 +2719,10 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReleaseHoldResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReleaseHoldResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2705,7 +2738,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -2719,7 +2752,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReleaseStatus>,
@@ -2731,26 +2764,30 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "released_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("released_at"),
                                 )?
                             {
-                                __message.released_at = Some(__value.into());
+                                __message.released_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -2758,7 +2795,7 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2767,18 +2804,21 @@ impl __tacos_json::JsonMessage for ReleaseHoldResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ReleaseHoldResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetInventoryStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -2799,9 +2839,9 @@ impl __tacos_json::Serialize for GetInventoryStatusRequest {
 impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetInventoryStatusRequest;
             fn expecting(
@@ -2817,10 +2857,10 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetInventoryStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetInventoryStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2834,7 +2874,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -2846,7 +2886,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "section")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
                                 )?
@@ -2859,7 +2899,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2868,19 +2908,22 @@ impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetInventoryStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetInventoryStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.event {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.event {
             __map
                 .serialize_entry(
                     "event",
@@ -2898,14 +2941,14 @@ impl __tacos_json::Serialize for GetInventoryStatusResponse {
                     >::new(&self.sections),
                 )?;
         }
-        if let Some(__value) = &self.stats {
+        if let ::core::option::Option::Some(__value) = &self.stats {
             __map
                 .serialize_entry(
                     "stats",
                     &__tacos_json::Ser::<__tacos_json::Msg<InventoryStats>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -2920,9 +2963,9 @@ impl __tacos_json::Serialize for GetInventoryStatusResponse {
 impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetInventoryStatusResponse;
             fn expecting(
@@ -2938,10 +2981,10 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetInventoryStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetInventoryStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2957,19 +3000,21 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Event>,
                                     >::new("event"),
                                 )?
                             {
-                                __message.event = Some(__value.into());
+                                __message.event = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "sections")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<SectionInventory>>,
@@ -2981,26 +3026,30 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "stats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<InventoryStats>,
                                     >::new("stats"),
                                 )?
                             {
-                                __message.stats = Some(__value.into());
+                                __message.stats = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3008,7 +3057,7 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3017,18 +3066,21 @@ impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetInventoryStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SectionInventory {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.section_id,
         ) {
@@ -3092,7 +3144,7 @@ impl __tacos_json::Serialize for SectionInventory {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.blocked_seats),
                 )?;
         }
-        if let Some(__value) = &self.min_price {
+        if let ::core::option::Option::Some(__value) = &self.min_price {
             __map
                 .serialize_entry(
                     if __proto_names { "min_price" } else { "minPrice" },
@@ -3101,7 +3153,7 @@ impl __tacos_json::Serialize for SectionInventory {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.max_price {
+        if let ::core::option::Option::Some(__value) = &self.max_price {
             __map
                 .serialize_entry(
                     if __proto_names { "max_price" } else { "maxPrice" },
@@ -3116,9 +3168,9 @@ impl __tacos_json::Serialize for SectionInventory {
 impl __tacos_json::JsonMessage for SectionInventory {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SectionInventory;
             fn expecting(
@@ -3134,10 +3186,10 @@ impl __tacos_json::JsonMessage for SectionInventory {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SectionInventory as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SectionInventory as ::core::default::Default>::default();
                 let mut __seen = [false; 9usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3158,7 +3210,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "section_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3170,7 +3222,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "section_name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3182,7 +3234,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "total_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3194,7 +3246,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "available_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3206,7 +3258,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3218,7 +3270,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "sold_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3230,7 +3282,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "blocked_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3242,26 +3294,30 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "min_price")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("min_price"),
                                 )?
                             {
-                                __message.min_price = Some(__value.into());
+                                __message.min_price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         8u32 => {
                             __tacos_json::mark_seen(&mut __seen[8], "max_price")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("max_price"),
                                 )?
                             {
-                                __message.max_price = Some(__value.into());
+                                __message.max_price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3269,7 +3325,7 @@ impl __tacos_json::JsonMessage for SectionInventory {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3278,18 +3334,21 @@ impl __tacos_json::JsonMessage for SectionInventory {
 impl<'de> __tacos_json::Deserialize<'de> for SectionInventory {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for InventoryStats {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.total_seats,
         ) {
@@ -3350,7 +3409,7 @@ impl __tacos_json::Serialize for InventoryStats {
                     >::new(&self.availability_percentage),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -3363,9 +3422,9 @@ impl __tacos_json::Serialize for InventoryStats {
 impl __tacos_json::JsonMessage for InventoryStats {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = InventoryStats;
             fn expecting(
@@ -3381,10 +3440,10 @@ impl __tacos_json::JsonMessage for InventoryStats {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <InventoryStats as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <InventoryStats as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3403,7 +3462,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "total_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3415,7 +3474,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "available_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3427,7 +3486,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3439,7 +3498,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "sold_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3451,7 +3510,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "blocked_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3466,7 +3525,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                                 &mut __seen[5],
                                 "availability_percentage",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Float32,
@@ -3478,14 +3537,16 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3493,7 +3554,7 @@ impl __tacos_json::JsonMessage for InventoryStats {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3502,18 +3563,21 @@ impl __tacos_json::JsonMessage for InventoryStats {
 impl<'de> __tacos_json::Deserialize<'de> for InventoryStats {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
             __map
                 .serialize_entry(
@@ -3564,7 +3628,7 @@ impl __tacos_json::Serialize for CreateReservationRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -3579,9 +3643,9 @@ impl __tacos_json::Serialize for CreateReservationRequest {
 impl __tacos_json::JsonMessage for CreateReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationRequest;
             fn expecting(
@@ -3597,10 +3661,10 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3619,7 +3683,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3631,7 +3695,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -3643,7 +3707,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -3655,7 +3719,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -3668,7 +3732,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                                 &mut __seen[4],
                                 "reservation_token",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3680,7 +3744,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3692,14 +3756,16 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<ReservationMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3707,7 +3773,7 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3716,18 +3782,21 @@ impl __tacos_json::JsonMessage for CreateReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3748,7 +3817,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -3766,7 +3835,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(&self.reserved_seats),
                 )?;
         }
-        if let Some(__value) = &self.total_amount {
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "total_amount" } else { "totalAmount" },
@@ -3784,7 +3853,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -3799,9 +3868,9 @@ impl __tacos_json::Serialize for CreateReservationResponse {
 impl __tacos_json::JsonMessage for CreateReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateReservationResponse;
             fn expecting(
@@ -3817,10 +3886,10 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -3839,7 +3908,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3851,7 +3920,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -3863,19 +3932,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "reserved_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -3889,19 +3960,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "total_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("total_amount"),
                                 )?
                             {
-                                __message.total_amount = Some(__value.into());
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "payment_url")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -3913,14 +3986,16 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3928,7 +4003,7 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -3937,18 +4012,21 @@ impl __tacos_json::JsonMessage for CreateReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CreateReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -3971,9 +4049,9 @@ impl __tacos_json::Serialize for GetReservationRequest {
 impl __tacos_json::JsonMessage for GetReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationRequest;
             fn expecting(
@@ -3989,10 +4067,10 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4006,7 +4084,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4018,7 +4096,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4031,7 +4109,7 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4040,26 +4118,29 @@ impl __tacos_json::JsonMessage for GetReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.reservation {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.reservation {
             __map
                 .serialize_entry(
                     "reservation",
                     &__tacos_json::Ser::<__tacos_json::Msg<Reservation>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4074,9 +4155,9 @@ impl __tacos_json::Serialize for GetReservationResponse {
 impl __tacos_json::JsonMessage for GetReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetReservationResponse;
             fn expecting(
@@ -4092,10 +4173,10 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4109,26 +4190,30 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Reservation>,
                                     >::new("reservation"),
                                 )?
                             {
-                                __message.reservation = Some(__value.into());
+                                __message.reservation = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4136,7 +4221,7 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4145,18 +4230,21 @@ impl __tacos_json::JsonMessage for GetReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4197,9 +4285,9 @@ impl __tacos_json::Serialize for ConfirmReservationRequest {
 impl __tacos_json::JsonMessage for ConfirmReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationRequest;
             fn expecting(
@@ -4215,10 +4303,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4234,7 +4322,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4249,7 +4337,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                                 &mut __seen[1],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4261,7 +4349,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4271,7 +4359,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4286,7 +4374,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4295,18 +4383,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ConfirmReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
             __map
                 .serialize_entry(
@@ -4325,7 +4416,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.confirmed_at {
+        if let ::core::option::Option::Some(__value) = &self.confirmed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "confirmed_at" } else { "confirmedAt" },
@@ -4343,7 +4434,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     >::new(&self.confirmed_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4358,9 +4449,9 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
 impl __tacos_json::JsonMessage for ConfirmReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ConfirmReservationResponse;
             fn expecting(
@@ -4376,10 +4467,10 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ConfirmReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4396,7 +4487,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4408,7 +4499,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -4420,19 +4511,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "confirmed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("confirmed_at"),
                                 )?
                             {
-                                __message.confirmed_at = Some(__value.into());
+                                __message.confirmed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "confirmed_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -4446,14 +4539,16 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4461,7 +4556,7 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4470,18 +4565,21 @@ impl __tacos_json::JsonMessage for ConfirmReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -4520,9 +4618,9 @@ impl __tacos_json::Serialize for CancelReservationRequest {
 impl __tacos_json::JsonMessage for CancelReservationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationRequest;
             fn expecting(
@@ -4538,10 +4636,10 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4557,7 +4655,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4569,7 +4667,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4579,7 +4677,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -4589,7 +4687,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4604,7 +4702,7 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4613,18 +4711,21 @@ impl __tacos_json::JsonMessage for CancelReservationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CancelReservationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ReservationStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -4636,7 +4737,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.cancelled_at {
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
             __map
                 .serialize_entry(
                     if __proto_names { "cancelled_at" } else { "cancelledAt" },
@@ -4654,7 +4755,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     >::new(&self.released_seats),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4669,9 +4770,9 @@ impl __tacos_json::Serialize for CancelReservationResponse {
 impl __tacos_json::JsonMessage for CancelReservationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CancelReservationResponse;
             fn expecting(
@@ -4687,10 +4788,10 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CancelReservationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4706,7 +4807,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -4718,19 +4819,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("cancelled_at"),
                                 )?
                             {
-                                __message.cancelled_at = Some(__value.into());
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -4744,14 +4847,16 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4759,7 +4864,7 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4768,18 +4873,21 @@ impl __tacos_json::JsonMessage for CancelReservationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CancelReservationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListReservationsRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
             __map
                 .serialize_entry(
@@ -4805,7 +4913,7 @@ impl __tacos_json::Serialize for ListReservationsRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if let Some(__value) = &self.pagination {
+        if let ::core::option::Option::Some(__value) = &self.pagination {
             __map
                 .serialize_entry(
                     "pagination",
@@ -4820,9 +4928,9 @@ impl __tacos_json::Serialize for ListReservationsRequest {
 impl __tacos_json::JsonMessage for ListReservationsRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListReservationsRequest;
             fn expecting(
@@ -4838,10 +4946,10 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListReservationsRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListReservationsRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4857,7 +4965,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -4867,7 +4975,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -4879,7 +4987,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -4891,14 +4999,16 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "pagination")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Pagination>,
                                     >::new("pagination"),
                                 )?
                             {
-                                __message.pagination = Some(__value.into());
+                                __message.pagination = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -4906,7 +5016,7 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -4915,18 +5025,21 @@ impl __tacos_json::JsonMessage for ListReservationsRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ListReservationsRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListReservationsResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.reservations.is_empty() {
             __map
                 .serialize_entry(
@@ -4936,7 +5049,7 @@ impl __tacos_json::Serialize for ListReservationsResponse {
                     >::new(&self.reservations),
                 )?;
         }
-        if let Some(__value) = &self.page_info {
+        if let ::core::option::Option::Some(__value) = &self.page_info {
             __map
                 .serialize_entry(
                     if __proto_names { "page_info" } else { "pageInfo" },
@@ -4945,7 +5058,7 @@ impl __tacos_json::Serialize for ListReservationsResponse {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -4960,9 +5073,9 @@ impl __tacos_json::Serialize for ListReservationsResponse {
 impl __tacos_json::JsonMessage for ListReservationsResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListReservationsResponse;
             fn expecting(
@@ -4978,10 +5091,10 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListReservationsResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListReservationsResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -4996,7 +5109,7 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservations")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<Reservation>>,
@@ -5008,26 +5121,30 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "page_info")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::PageInfo>,
                                     >::new("page_info"),
                                 )?
                             {
-                                __message.page_info = Some(__value.into());
+                                __message.page_info = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5035,7 +5152,7 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5044,18 +5161,21 @@ impl __tacos_json::JsonMessage for ListReservationsResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ListReservationsResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ExtendHoldRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -5105,9 +5225,9 @@ impl __tacos_json::Serialize for ExtendHoldRequest {
 impl __tacos_json::JsonMessage for ExtendHoldRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ExtendHoldRequest;
             fn expecting(
@@ -5123,10 +5243,10 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ExtendHoldRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ExtendHoldRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5143,7 +5263,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5155,7 +5275,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5168,7 +5288,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                                 &mut __seen[2],
                                 "extension_seconds",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5180,7 +5300,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -5190,7 +5310,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "idempotency_key")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5205,7 +5325,7 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5214,19 +5334,22 @@ impl __tacos_json::JsonMessage for ExtendHoldRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ExtendHoldRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ExtendHoldResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.new_expires_at {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.new_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "new_expires_at" } else { "newExpiresAt" },
@@ -5255,7 +5378,7 @@ impl __tacos_json::Serialize for ExtendHoldResponse {
                     >::new(&self.extension_allowed),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -5270,9 +5393,9 @@ impl __tacos_json::Serialize for ExtendHoldResponse {
 impl __tacos_json::JsonMessage for ExtendHoldResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ExtendHoldResponse;
             fn expecting(
@@ -5288,10 +5411,10 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ExtendHoldResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ExtendHoldResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5307,19 +5430,21 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "new_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("new_expires_at"),
                                 )?
                             {
-                                __message.new_expires_at = Some(__value.into());
+                                __message.new_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "extended_seconds")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5334,7 +5459,7 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                                 &mut __seen[2],
                                 "extension_allowed",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -5346,14 +5471,16 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5361,7 +5488,7 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5370,18 +5497,21 @@ impl __tacos_json::JsonMessage for ExtendHoldResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ExtendHoldResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Reservation {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -5436,7 +5566,7 @@ impl __tacos_json::Serialize for Reservation {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if let Some(__value) = &self.total_amount {
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
             __map
                 .serialize_entry(
                     if __proto_names { "total_amount" } else { "totalAmount" },
@@ -5445,21 +5575,21 @@ impl __tacos_json::Serialize for Reservation {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.created_at {
+        if let ::core::option::Option::Some(__value) = &self.created_at {
             __map
                 .serialize_entry(
                     if __proto_names { "created_at" } else { "createdAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.updated_at {
+        if let ::core::option::Option::Some(__value) = &self.updated_at {
             __map
                 .serialize_entry(
                     if __proto_names { "updated_at" } else { "updatedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.hold_expires_at {
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
@@ -5482,7 +5612,7 @@ impl __tacos_json::Serialize for Reservation {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
                 )?;
         }
-        if let Some(__value) = &self.metadata {
+        if let ::core::option::Option::Some(__value) = &self.metadata {
             __map
                 .serialize_entry(
                     "metadata",
@@ -5497,9 +5627,9 @@ impl __tacos_json::Serialize for Reservation {
 impl __tacos_json::JsonMessage for Reservation {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Reservation;
             fn expecting(
@@ -5515,10 +5645,10 @@ impl __tacos_json::JsonMessage for Reservation {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Reservation as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Reservation as ::core::default::Default>::default();
                 let mut __seen = [false; 13usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5543,7 +5673,7 @@ impl __tacos_json::JsonMessage for Reservation {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5555,7 +5685,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5567,7 +5697,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
                                 )?
@@ -5577,7 +5707,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ReservationStatus>,
@@ -5589,7 +5719,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -5603,7 +5733,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -5615,50 +5745,58 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "total_amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("total_amount"),
                                 )?
                             {
-                                __message.total_amount = Some(__value.into());
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "created_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("created_at"),
                                 )?
                             {
-                                __message.created_at = Some(__value.into());
+                                __message.created_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         8u32 => {
                             __tacos_json::mark_seen(&mut __seen[8], "updated_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("updated_at"),
                                 )?
                             {
-                                __message.updated_at = Some(__value.into());
+                                __message.updated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         9u32 => {
                             __tacos_json::mark_seen(&mut __seen[9], "hold_expires_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("hold_expires_at"),
                                 )?
                             {
-                                __message.hold_expires_at = Some(__value.into());
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         10u32 => {
@@ -5666,7 +5804,7 @@ impl __tacos_json::JsonMessage for Reservation {
                                 &mut __seen[10],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5678,7 +5816,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         11u32 => {
                             __tacos_json::mark_seen(&mut __seen[11], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5690,14 +5828,16 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                         12u32 => {
                             __tacos_json::mark_seen(&mut __seen[12], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<ReservationMetadata>,
                                     >::new("metadata"),
                                 )?
                             {
-                                __message.metadata = Some(__value.into());
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -5705,7 +5845,7 @@ impl __tacos_json::JsonMessage for Reservation {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5714,18 +5854,21 @@ impl __tacos_json::JsonMessage for Reservation {
 impl<'de> __tacos_json::Deserialize<'de> for Reservation {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ReservationMetadata {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
             __map
                 .serialize_entry(
@@ -5775,9 +5918,9 @@ impl __tacos_json::Serialize for ReservationMetadata {
 impl __tacos_json::JsonMessage for ReservationMetadata {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ReservationMetadata;
             fn expecting(
@@ -5793,10 +5936,10 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ReservationMetadata as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReservationMetadata as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -5813,7 +5956,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "source")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
                                 )?
@@ -5823,7 +5966,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5835,7 +5978,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "ip_address")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5847,7 +5990,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "session_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -5859,7 +6002,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "tags")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -5874,7 +6017,7 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -5883,18 +6026,21 @@ impl __tacos_json::JsonMessage for ReservationMetadata {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationMetadata {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -5929,7 +6075,7 @@ impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if let Some(__value) = &self.expired_at {
+        if let ::core::option::Option::Some(__value) = &self.expired_at {
             __map
                 .serialize_entry(
                     if __proto_names { "expired_at" } else { "expiredAt" },
@@ -5960,9 +6106,9 @@ impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
 impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessReservationExpiryRequest;
             fn expecting(
@@ -5978,10 +6124,10 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessReservationExpiryRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessReservationExpiryRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6000,7 +6146,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6012,7 +6158,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6024,7 +6170,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -6036,7 +6182,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6048,19 +6194,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "expired_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("expired_at"),
                                 )?
                             {
-                                __message.expired_at = Some(__value.into());
+                                __message.expired_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6072,7 +6220,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6087,7 +6235,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6096,18 +6244,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessReservationExpiryRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -6130,7 +6281,7 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
                     >::new(&self.released_seats),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -6146,7 +6297,7 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6161,9 +6312,9 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
 impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessReservationExpiryResponse;
             fn expecting(
@@ -6179,10 +6330,10 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessReservationExpiryResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessReservationExpiryResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6199,7 +6350,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ProcessingStatus>,
@@ -6211,7 +6362,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "released_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -6225,19 +6376,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "next_action")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6249,14 +6402,16 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6264,7 +6419,7 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6273,18 +6428,21 @@ impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessReservationExpiryResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessPaymentResultRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -6314,7 +6472,7 @@ impl __tacos_json::Serialize for ProcessPaymentResultRequest {
                     >::new(&self.result_type),
                 )?;
         }
-        if let Some(__value) = &self.event_data {
+        if let ::core::option::Option::Some(__value) = &self.event_data {
             __map
                 .serialize_entry(
                     if __proto_names { "event_data" } else { "eventData" },
@@ -6347,9 +6505,9 @@ impl __tacos_json::Serialize for ProcessPaymentResultRequest {
 impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessPaymentResultRequest;
             fn expecting(
@@ -6365,10 +6523,10 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessPaymentResultRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResultRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6386,7 +6544,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6401,7 +6559,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                                 &mut __seen[1],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6413,7 +6571,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "result_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<PaymentResultType>,
@@ -6425,19 +6583,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "event_data")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<PaymentEventData>,
                                     >::new("event_data"),
                                 )?
                             {
-                                __message.event_data = Some(__value.into());
+                                __message.event_data = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6449,7 +6609,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6464,7 +6624,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6473,18 +6633,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResultRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessPaymentResultResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -6514,7 +6677,7 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
                     >::new(&self.affected_seats),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -6530,7 +6693,7 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6545,9 +6708,9 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
 impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessPaymentResultResponse;
             fn expecting(
@@ -6563,10 +6726,10 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessPaymentResultResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResultResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6584,7 +6747,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ProcessingStatus>,
@@ -6596,7 +6759,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "order_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6608,7 +6771,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "affected_seats")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -6622,19 +6785,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "next_action")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6646,14 +6811,16 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -6661,7 +6828,7 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6670,18 +6837,21 @@ impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResultResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessCompensationRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.reservation_id,
         ) {
@@ -6759,9 +6929,9 @@ impl __tacos_json::Serialize for ProcessCompensationRequest {
 impl __tacos_json::JsonMessage for ProcessCompensationRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessCompensationRequest;
             fn expecting(
@@ -6777,10 +6947,10 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessCompensationRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessCompensationRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -6799,7 +6969,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6814,7 +6984,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                                 &mut __seen[1],
                                 "compensation_type",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<CompensationType>,
@@ -6829,7 +6999,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                                 &mut __seen[2],
                                 "original_operation",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6841,7 +7011,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "failure_reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6853,7 +7023,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "context")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -6865,7 +7035,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "correlation_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -6877,7 +7047,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "retry_count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -6892,7 +7062,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -6901,18 +7071,21 @@ impl __tacos_json::JsonMessage for ProcessCompensationRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessCompensationRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ProcessCompensationResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -6933,7 +7106,7 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
                     >::new(&self.actions_taken),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -6955,7 +7128,7 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
                     >::new(&self.requires_manual_intervention),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -6970,9 +7143,9 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
 impl __tacos_json::JsonMessage for ProcessCompensationResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ProcessCompensationResponse;
             fn expecting(
@@ -6988,10 +7161,10 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ProcessCompensationResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessCompensationResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7009,7 +7182,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<ProcessingStatus>,
@@ -7021,7 +7194,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "actions_taken")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<
@@ -7035,14 +7208,16 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
@@ -7050,7 +7225,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                                 &mut __seen[3],
                                 "requires_manual_intervention",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7062,14 +7237,16 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7077,7 +7254,7 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7086,18 +7263,21 @@ impl __tacos_json::JsonMessage for ProcessCompensationResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessCompensationResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for HealthCheckRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.worker_instance_id,
         ) {
@@ -7119,9 +7299,9 @@ impl __tacos_json::Serialize for HealthCheckRequest {
 impl __tacos_json::JsonMessage for HealthCheckRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckRequest;
             fn expecting(
@@ -7137,10 +7317,10 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7156,7 +7336,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                                 &mut __seen[0],
                                 "worker_instance_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7171,7 +7351,7 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7180,18 +7360,21 @@ impl __tacos_json::JsonMessage for HealthCheckRequest {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for HealthCheckResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             WorkerStatus,
         > as __tacos_json::Defaulted>::is_default(&self.status) {
@@ -7233,7 +7416,7 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.failed_events_count),
                 )?;
         }
-        if let Some(__value) = &self.last_processed_at {
+        if let ::core::option::Option::Some(__value) = &self.last_processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "last_processed_at" } else { "lastProcessedAt" },
@@ -7249,14 +7432,14 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.queue_depth),
                 )?;
         }
-        if let Some(__value) = &self.started_at {
+        if let ::core::option::Option::Some(__value) = &self.started_at {
             __map
                 .serialize_entry(
                     if __proto_names { "started_at" } else { "startedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7271,9 +7454,9 @@ impl __tacos_json::Serialize for HealthCheckResponse {
 impl __tacos_json::JsonMessage for HealthCheckResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = HealthCheckResponse;
             fn expecting(
@@ -7289,10 +7472,10 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <HealthCheckResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7311,7 +7494,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<WorkerStatus>,
@@ -7326,7 +7509,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                                 &mut __seen[1],
                                 "processed_events_count",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7341,7 +7524,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                                 &mut __seen[2],
                                 "failed_events_count",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7356,19 +7539,21 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                                 &mut __seen[3],
                                 "last_processed_at",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_processed_at"),
                                 )?
                             {
-                                __message.last_processed_at = Some(__value.into());
+                                __message.last_processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "queue_depth")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -7380,26 +7565,30 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "started_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("started_at"),
                                 )?
                             {
-                                __message.started_at = Some(__value.into());
+                                __message.started_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7407,7 +7596,7 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7416,18 +7605,21 @@ impl __tacos_json::JsonMessage for HealthCheckResponse {
 impl<'de> __tacos_json::Deserialize<'de> for HealthCheckResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetJobStatusRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
             __map
                 .serialize_entry(
@@ -7450,9 +7642,9 @@ impl __tacos_json::Serialize for GetJobStatusRequest {
 impl __tacos_json::JsonMessage for GetJobStatusRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetJobStatusRequest;
             fn expecting(
@@ -7468,10 +7660,10 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetJobStatusRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetJobStatusRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7485,7 +7677,7 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "job_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("job_id"),
                                 )?
@@ -7495,7 +7687,7 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "event_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7510,7 +7702,7 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7519,18 +7711,21 @@ impl __tacos_json::JsonMessage for GetJobStatusRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetJobStatusRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetJobStatusResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.jobs.is_empty() {
             __map
                 .serialize_entry(
@@ -7540,14 +7735,14 @@ impl __tacos_json::Serialize for GetJobStatusResponse {
                     >::new(&self.jobs),
                 )?;
         }
-        if let Some(__value) = &self.metrics {
+        if let ::core::option::Option::Some(__value) = &self.metrics {
             __map
                 .serialize_entry(
                     "metrics",
                     &__tacos_json::Ser::<__tacos_json::Msg<JobMetrics>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.error {
+        if let ::core::option::Option::Some(__value) = &self.error {
             __map
                 .serialize_entry(
                     "error",
@@ -7562,9 +7757,9 @@ impl __tacos_json::Serialize for GetJobStatusResponse {
 impl __tacos_json::JsonMessage for GetJobStatusResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetJobStatusResponse;
             fn expecting(
@@ -7580,10 +7775,10 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetJobStatusResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetJobStatusResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7598,7 +7793,7 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "jobs")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<JobInstance>>,
@@ -7610,26 +7805,30 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "metrics")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<JobMetrics>,
                                     >::new("metrics"),
                                 )?
                             {
-                                __message.metrics = Some(__value.into());
+                                __message.metrics = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "error")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Error>,
                                     >::new("error"),
                                 )?
                             {
-                                __message.error = Some(__value.into());
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -7637,7 +7836,7 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7646,18 +7845,21 @@ impl __tacos_json::JsonMessage for GetJobStatusResponse {
 impl<'de> __tacos_json::Deserialize<'de> for GetJobStatusResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for PaymentEventData {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
             &self.payment_intent_id,
         ) {
@@ -7676,7 +7878,7 @@ impl __tacos_json::Serialize for PaymentEventData {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
                 )?;
         }
-        if let Some(__value) = &self.amount {
+        if let ::core::option::Option::Some(__value) = &self.amount {
             __map
                 .serialize_entry(
                     "amount",
@@ -7685,7 +7887,7 @@ impl __tacos_json::Serialize for PaymentEventData {
                     >::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.processed_at {
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "processed_at" } else { "processedAt" },
@@ -7716,9 +7918,9 @@ impl __tacos_json::Serialize for PaymentEventData {
 impl __tacos_json::JsonMessage for PaymentEventData {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = PaymentEventData;
             fn expecting(
@@ -7734,10 +7936,10 @@ impl __tacos_json::JsonMessage for PaymentEventData {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <PaymentEventData as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentEventData as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7758,7 +7960,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                                 &mut __seen[0],
                                 "payment_intent_id",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7770,7 +7972,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "transaction_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7782,31 +7984,35 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "amount")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<super::super::common::v1::Money>,
                                     >::new("amount"),
                                 )?
                             {
-                                __message.amount = Some(__value.into());
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "processed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("processed_at"),
                                 )?
                             {
-                                __message.processed_at = Some(__value.into());
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "gateway_response")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7818,7 +8024,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "metadata")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
@@ -7833,7 +8039,7 @@ impl __tacos_json::JsonMessage for PaymentEventData {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -7842,18 +8048,21 @@ impl __tacos_json::JsonMessage for PaymentEventData {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentEventData {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CompensationAction {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             CompensationActionType,
         > as __tacos_json::Defaulted>::is_default(&self.action_type) {
@@ -7896,7 +8105,7 @@ impl __tacos_json::Serialize for CompensationAction {
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
                 )?;
         }
-        if let Some(__value) = &self.executed_at {
+        if let ::core::option::Option::Some(__value) = &self.executed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "executed_at" } else { "executedAt" },
@@ -7909,9 +8118,9 @@ impl __tacos_json::Serialize for CompensationAction {
 impl __tacos_json::JsonMessage for CompensationAction {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CompensationAction;
             fn expecting(
@@ -7927,10 +8136,10 @@ impl __tacos_json::JsonMessage for CompensationAction {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CompensationAction as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CompensationAction as ::core::default::Default>::default();
                 let mut __seen = [false; 5usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -7947,7 +8156,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "action_type")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<CompensationActionType>,
@@ -7959,7 +8168,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "target_service")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7974,7 +8183,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                                 &mut __seen[2],
                                 "action_description",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -7986,7 +8195,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "success")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -7998,14 +8207,16 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "executed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("executed_at"),
                                 )?
                             {
-                                __message.executed_at = Some(__value.into());
+                                __message.executed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8013,7 +8224,7 @@ impl __tacos_json::JsonMessage for CompensationAction {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8022,18 +8233,21 @@ impl __tacos_json::JsonMessage for CompensationAction {
 impl<'de> __tacos_json::Deserialize<'de> for CompensationAction {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JobInstance {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
             __map
                 .serialize_entry(
@@ -8059,14 +8273,14 @@ impl __tacos_json::Serialize for JobInstance {
                     >::new(&self.status),
                 )?;
         }
-        if let Some(__value) = &self.started_at {
+        if let ::core::option::Option::Some(__value) = &self.started_at {
             __map
                 .serialize_entry(
                     if __proto_names { "started_at" } else { "startedAt" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.completed_at {
+        if let ::core::option::Option::Some(__value) = &self.completed_at {
             __map
                 .serialize_entry(
                     if __proto_names { "completed_at" } else { "completedAt" },
@@ -8099,9 +8313,9 @@ impl __tacos_json::Serialize for JobInstance {
 impl __tacos_json::JsonMessage for JobInstance {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JobInstance;
             fn expecting(
@@ -8117,10 +8331,10 @@ impl __tacos_json::JsonMessage for JobInstance {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JobInstance as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JobInstance as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8139,7 +8353,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "job_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("job_id"),
                                 )?
@@ -8149,7 +8363,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "worker_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Str,
@@ -8161,7 +8375,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "status")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<JobInstanceStatus>,
@@ -8173,31 +8387,35 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "started_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("started_at"),
                                 )?
                             {
-                                __message.started_at = Some(__value.into());
+                                __message.started_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "completed_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("completed_at"),
                                 )?
                             {
-                                __message.completed_at = Some(__value.into());
+                                __message.completed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "events_processed")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8209,7 +8427,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "events_failed")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8224,7 +8442,7 @@ impl __tacos_json::JsonMessage for JobInstance {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8233,18 +8451,21 @@ impl __tacos_json::JsonMessage for JobInstance {
 impl<'de> __tacos_json::Deserialize<'de> for JobInstance {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for JobMetrics {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
             &self.total_active_jobs,
         ) {
@@ -8331,7 +8552,7 @@ impl __tacos_json::Serialize for JobMetrics {
                     >::new(&self.average_processing_time_ms),
                 )?;
         }
-        if let Some(__value) = &self.last_updated {
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
             __map
                 .serialize_entry(
                     if __proto_names { "last_updated" } else { "lastUpdated" },
@@ -8344,9 +8565,9 @@ impl __tacos_json::Serialize for JobMetrics {
 impl __tacos_json::JsonMessage for JobMetrics {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = JobMetrics;
             fn expecting(
@@ -8358,10 +8579,10 @@ impl __tacos_json::JsonMessage for JobMetrics {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <JobMetrics as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JobMetrics as ::core::default::Default>::default();
                 let mut __seen = [false; 7usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -8385,7 +8606,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[0],
                                 "total_active_jobs",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8400,7 +8621,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[1],
                                 "total_events_pending",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8415,7 +8636,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[2],
                                 "total_events_processing",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8430,7 +8651,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[3],
                                 "total_events_completed",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8445,7 +8666,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[4],
                                 "total_events_failed",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -8460,7 +8681,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                                 &mut __seen[5],
                                 "average_processing_time_ms",
                             )?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Float32,
@@ -8472,14 +8693,16 @@ impl __tacos_json::JsonMessage for JobMetrics {
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "last_updated")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("last_updated"),
                                 )?
                             {
-                                __message.last_updated = Some(__value.into());
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -8487,7 +8710,7 @@ impl __tacos_json::JsonMessage for JobMetrics {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -8496,30 +8719,33 @@ impl __tacos_json::JsonMessage for JobMetrics {
 impl<'de> __tacos_json::Deserialize<'de> for JobMetrics {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for HoldStatus {
     const TYPE_NAME: &'static str = "reservation.v1.HoldStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("HOLD_STATUS_UNSPECIFIED"),
-            1 => Some("HOLD_STATUS_ACTIVE"),
-            2 => Some("HOLD_STATUS_EXPIRED"),
-            3 => Some("HOLD_STATUS_RELEASED"),
-            4 => Some("HOLD_STATUS_COMMITTED"),
-            _ => None,
+            0 => ::core::option::Option::Some("HOLD_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HOLD_STATUS_ACTIVE"),
+            2 => ::core::option::Option::Some("HOLD_STATUS_EXPIRED"),
+            3 => ::core::option::Option::Some("HOLD_STATUS_RELEASED"),
+            4 => ::core::option::Option::Some("HOLD_STATUS_COMMITTED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "HOLD_STATUS_UNSPECIFIED" => Some(0),
-            "HOLD_STATUS_ACTIVE" => Some(1),
-            "HOLD_STATUS_EXPIRED" => Some(2),
-            "HOLD_STATUS_RELEASED" => Some(3),
-            "HOLD_STATUS_COMMITTED" => Some(4),
-            _ => None,
+            "HOLD_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HOLD_STATUS_ACTIVE" => ::core::option::Option::Some(1),
+            "HOLD_STATUS_EXPIRED" => ::core::option::Option::Some(2),
+            "HOLD_STATUS_RELEASED" => ::core::option::Option::Some(3),
+            "HOLD_STATUS_COMMITTED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8527,7 +8753,7 @@ impl __tacos_json::Serialize for HoldStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             HoldStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8536,11 +8762,11 @@ impl __tacos_json::Serialize for HoldStatus {
 impl<'de> __tacos_json::Deserialize<'de> for HoldStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             HoldStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8553,24 +8779,24 @@ impl<'de> __tacos_json::Deserialize<'de> for HoldStatus {
 }
 impl __tacos_json::ProtoEnum for CommitStatus {
     const TYPE_NAME: &'static str = "reservation.v1.CommitStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("COMMIT_STATUS_UNSPECIFIED"),
-            1 => Some("COMMIT_STATUS_SUCCESS"),
-            2 => Some("COMMIT_STATUS_FAILED_PAYMENT"),
-            3 => Some("COMMIT_STATUS_FAILED_EXPIRED"),
-            4 => Some("COMMIT_STATUS_FAILED_CONFLICT"),
-            _ => None,
+            0 => ::core::option::Option::Some("COMMIT_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("COMMIT_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_PAYMENT"),
+            3 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_EXPIRED"),
+            4 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_CONFLICT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "COMMIT_STATUS_UNSPECIFIED" => Some(0),
-            "COMMIT_STATUS_SUCCESS" => Some(1),
-            "COMMIT_STATUS_FAILED_PAYMENT" => Some(2),
-            "COMMIT_STATUS_FAILED_EXPIRED" => Some(3),
-            "COMMIT_STATUS_FAILED_CONFLICT" => Some(4),
-            _ => None,
+            "COMMIT_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMMIT_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "COMMIT_STATUS_FAILED_PAYMENT" => ::core::option::Option::Some(2),
+            "COMMIT_STATUS_FAILED_EXPIRED" => ::core::option::Option::Some(3),
+            "COMMIT_STATUS_FAILED_CONFLICT" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8578,7 +8804,7 @@ impl __tacos_json::Serialize for CommitStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             CommitStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8587,11 +8813,11 @@ impl __tacos_json::Serialize for CommitStatus {
 impl<'de> __tacos_json::Deserialize<'de> for CommitStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             CommitStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8604,24 +8830,24 @@ impl<'de> __tacos_json::Deserialize<'de> for CommitStatus {
 }
 impl __tacos_json::ProtoEnum for ReleaseStatus {
     const TYPE_NAME: &'static str = "reservation.v1.ReleaseStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("RELEASE_STATUS_UNSPECIFIED"),
-            1 => Some("RELEASE_STATUS_SUCCESS"),
-            2 => Some("RELEASE_STATUS_ALREADY_RELEASED"),
-            3 => Some("RELEASE_STATUS_NOT_FOUND"),
-            4 => Some("RELEASE_STATUS_FAILED"),
-            _ => None,
+            0 => ::core::option::Option::Some("RELEASE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RELEASE_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("RELEASE_STATUS_ALREADY_RELEASED"),
+            3 => ::core::option::Option::Some("RELEASE_STATUS_NOT_FOUND"),
+            4 => ::core::option::Option::Some("RELEASE_STATUS_FAILED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "RELEASE_STATUS_UNSPECIFIED" => Some(0),
-            "RELEASE_STATUS_SUCCESS" => Some(1),
-            "RELEASE_STATUS_ALREADY_RELEASED" => Some(2),
-            "RELEASE_STATUS_NOT_FOUND" => Some(3),
-            "RELEASE_STATUS_FAILED" => Some(4),
-            _ => None,
+            "RELEASE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RELEASE_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "RELEASE_STATUS_ALREADY_RELEASED" => ::core::option::Option::Some(2),
+            "RELEASE_STATUS_NOT_FOUND" => ::core::option::Option::Some(3),
+            "RELEASE_STATUS_FAILED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8629,7 +8855,7 @@ impl __tacos_json::Serialize for ReleaseStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ReleaseStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8638,11 +8864,11 @@ impl __tacos_json::Serialize for ReleaseStatus {
 impl<'de> __tacos_json::Deserialize<'de> for ReleaseStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ReleaseStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8655,30 +8881,30 @@ impl<'de> __tacos_json::Deserialize<'de> for ReleaseStatus {
 }
 impl __tacos_json::ProtoEnum for ReservationStatus {
     const TYPE_NAME: &'static str = "reservation.v1.ReservationStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("RESERVATION_STATUS_UNSPECIFIED"),
-            1 => Some("RESERVATION_STATUS_PENDING"),
-            2 => Some("RESERVATION_STATUS_HOLD"),
-            3 => Some("RESERVATION_STATUS_CONFIRMED"),
-            4 => Some("RESERVATION_STATUS_CANCELLED"),
-            5 => Some("RESERVATION_STATUS_EXPIRED"),
-            6 => Some("RESERVATION_STATUS_FAILED"),
-            7 => Some("RESERVATION_STATUS_REFUNDED"),
-            _ => None,
+            0 => ::core::option::Option::Some("RESERVATION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RESERVATION_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("RESERVATION_STATUS_HOLD"),
+            3 => ::core::option::Option::Some("RESERVATION_STATUS_CONFIRMED"),
+            4 => ::core::option::Option::Some("RESERVATION_STATUS_CANCELLED"),
+            5 => ::core::option::Option::Some("RESERVATION_STATUS_EXPIRED"),
+            6 => ::core::option::Option::Some("RESERVATION_STATUS_FAILED"),
+            7 => ::core::option::Option::Some("RESERVATION_STATUS_REFUNDED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "RESERVATION_STATUS_UNSPECIFIED" => Some(0),
-            "RESERVATION_STATUS_PENDING" => Some(1),
-            "RESERVATION_STATUS_HOLD" => Some(2),
-            "RESERVATION_STATUS_CONFIRMED" => Some(3),
-            "RESERVATION_STATUS_CANCELLED" => Some(4),
-            "RESERVATION_STATUS_EXPIRED" => Some(5),
-            "RESERVATION_STATUS_FAILED" => Some(6),
-            "RESERVATION_STATUS_REFUNDED" => Some(7),
-            _ => None,
+            "RESERVATION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RESERVATION_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "RESERVATION_STATUS_HOLD" => ::core::option::Option::Some(2),
+            "RESERVATION_STATUS_CONFIRMED" => ::core::option::Option::Some(3),
+            "RESERVATION_STATUS_CANCELLED" => ::core::option::Option::Some(4),
+            "RESERVATION_STATUS_EXPIRED" => ::core::option::Option::Some(5),
+            "RESERVATION_STATUS_FAILED" => ::core::option::Option::Some(6),
+            "RESERVATION_STATUS_REFUNDED" => ::core::option::Option::Some(7),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8686,7 +8912,7 @@ impl __tacos_json::Serialize for ReservationStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ReservationStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8695,11 +8921,11 @@ impl __tacos_json::Serialize for ReservationStatus {
 impl<'de> __tacos_json::Deserialize<'de> for ReservationStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ReservationStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8712,26 +8938,26 @@ impl<'de> __tacos_json::Deserialize<'de> for ReservationStatus {
 }
 impl __tacos_json::ProtoEnum for ProcessingStatus {
     const TYPE_NAME: &'static str = "reservation.v1.ProcessingStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PROCESSING_STATUS_UNSPECIFIED"),
-            1 => Some("PROCESSING_STATUS_SUCCESS"),
-            2 => Some("PROCESSING_STATUS_FAILED"),
-            3 => Some("PROCESSING_STATUS_RETRY"),
-            4 => Some("PROCESSING_STATUS_SKIPPED"),
-            5 => Some("PROCESSING_STATUS_DLQ"),
-            _ => None,
+            0 => ::core::option::Option::Some("PROCESSING_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PROCESSING_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("PROCESSING_STATUS_FAILED"),
+            3 => ::core::option::Option::Some("PROCESSING_STATUS_RETRY"),
+            4 => ::core::option::Option::Some("PROCESSING_STATUS_SKIPPED"),
+            5 => ::core::option::Option::Some("PROCESSING_STATUS_DLQ"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PROCESSING_STATUS_UNSPECIFIED" => Some(0),
-            "PROCESSING_STATUS_SUCCESS" => Some(1),
-            "PROCESSING_STATUS_FAILED" => Some(2),
-            "PROCESSING_STATUS_RETRY" => Some(3),
-            "PROCESSING_STATUS_SKIPPED" => Some(4),
-            "PROCESSING_STATUS_DLQ" => Some(5),
-            _ => None,
+            "PROCESSING_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PROCESSING_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "PROCESSING_STATUS_FAILED" => ::core::option::Option::Some(2),
+            "PROCESSING_STATUS_RETRY" => ::core::option::Option::Some(3),
+            "PROCESSING_STATUS_SKIPPED" => ::core::option::Option::Some(4),
+            "PROCESSING_STATUS_DLQ" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8739,7 +8965,7 @@ impl __tacos_json::Serialize for ProcessingStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8748,11 +8974,11 @@ impl __tacos_json::Serialize for ProcessingStatus {
 impl<'de> __tacos_json::Deserialize<'de> for ProcessingStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             ProcessingStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8765,26 +8991,26 @@ impl<'de> __tacos_json::Deserialize<'de> for ProcessingStatus {
 }
 impl __tacos_json::ProtoEnum for PaymentResultType {
     const TYPE_NAME: &'static str = "reservation.v1.PaymentResultType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("PAYMENT_RESULT_TYPE_UNSPECIFIED"),
-            1 => Some("PAYMENT_RESULT_TYPE_APPROVED"),
-            2 => Some("PAYMENT_RESULT_TYPE_FAILED"),
-            3 => Some("PAYMENT_RESULT_TYPE_CANCELLED"),
-            4 => Some("PAYMENT_RESULT_TYPE_REFUNDED"),
-            5 => Some("PAYMENT_RESULT_TYPE_TIMEOUT"),
-            _ => None,
+            0 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_APPROVED"),
+            2 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_TIMEOUT"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "PAYMENT_RESULT_TYPE_UNSPECIFIED" => Some(0),
-            "PAYMENT_RESULT_TYPE_APPROVED" => Some(1),
-            "PAYMENT_RESULT_TYPE_FAILED" => Some(2),
-            "PAYMENT_RESULT_TYPE_CANCELLED" => Some(3),
-            "PAYMENT_RESULT_TYPE_REFUNDED" => Some(4),
-            "PAYMENT_RESULT_TYPE_TIMEOUT" => Some(5),
-            _ => None,
+            "PAYMENT_RESULT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_RESULT_TYPE_APPROVED" => ::core::option::Option::Some(1),
+            "PAYMENT_RESULT_TYPE_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_RESULT_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_RESULT_TYPE_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_RESULT_TYPE_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8792,7 +9018,7 @@ impl __tacos_json::Serialize for PaymentResultType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             PaymentResultType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8801,11 +9027,11 @@ impl __tacos_json::Serialize for PaymentResultType {
 impl<'de> __tacos_json::Deserialize<'de> for PaymentResultType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             PaymentResultType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8818,24 +9044,24 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentResultType {
 }
 impl __tacos_json::ProtoEnum for CompensationType {
     const TYPE_NAME: &'static str = "reservation.v1.CompensationType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("COMPENSATION_TYPE_UNSPECIFIED"),
-            1 => Some("COMPENSATION_TYPE_RELEASE_SEATS"),
-            2 => Some("COMPENSATION_TYPE_REFUND_PAYMENT"),
-            3 => Some("COMPENSATION_TYPE_CANCEL_RESERVATION"),
-            4 => Some("COMPENSATION_TYPE_CLEANUP_ORPHANED"),
-            _ => None,
+            0 => ::core::option::Option::Some("COMPENSATION_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("COMPENSATION_TYPE_RELEASE_SEATS"),
+            2 => ::core::option::Option::Some("COMPENSATION_TYPE_REFUND_PAYMENT"),
+            3 => ::core::option::Option::Some("COMPENSATION_TYPE_CANCEL_RESERVATION"),
+            4 => ::core::option::Option::Some("COMPENSATION_TYPE_CLEANUP_ORPHANED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "COMPENSATION_TYPE_UNSPECIFIED" => Some(0),
-            "COMPENSATION_TYPE_RELEASE_SEATS" => Some(1),
-            "COMPENSATION_TYPE_REFUND_PAYMENT" => Some(2),
-            "COMPENSATION_TYPE_CANCEL_RESERVATION" => Some(3),
-            "COMPENSATION_TYPE_CLEANUP_ORPHANED" => Some(4),
-            _ => None,
+            "COMPENSATION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMPENSATION_TYPE_RELEASE_SEATS" => ::core::option::Option::Some(1),
+            "COMPENSATION_TYPE_REFUND_PAYMENT" => ::core::option::Option::Some(2),
+            "COMPENSATION_TYPE_CANCEL_RESERVATION" => ::core::option::Option::Some(3),
+            "COMPENSATION_TYPE_CLEANUP_ORPHANED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8843,7 +9069,7 @@ impl __tacos_json::Serialize for CompensationType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             CompensationType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8852,11 +9078,11 @@ impl __tacos_json::Serialize for CompensationType {
 impl<'de> __tacos_json::Deserialize<'de> for CompensationType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             CompensationType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8869,24 +9095,24 @@ impl<'de> __tacos_json::Deserialize<'de> for CompensationType {
 }
 impl __tacos_json::ProtoEnum for WorkerStatus {
     const TYPE_NAME: &'static str = "reservation.v1.WorkerStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("WORKER_STATUS_UNSPECIFIED"),
-            1 => Some("WORKER_STATUS_HEALTHY"),
-            2 => Some("WORKER_STATUS_DEGRADED"),
-            3 => Some("WORKER_STATUS_UNHEALTHY"),
-            4 => Some("WORKER_STATUS_TERMINATED"),
-            _ => None,
+            0 => ::core::option::Option::Some("WORKER_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("WORKER_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("WORKER_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("WORKER_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("WORKER_STATUS_TERMINATED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "WORKER_STATUS_UNSPECIFIED" => Some(0),
-            "WORKER_STATUS_HEALTHY" => Some(1),
-            "WORKER_STATUS_DEGRADED" => Some(2),
-            "WORKER_STATUS_UNHEALTHY" => Some(3),
-            "WORKER_STATUS_TERMINATED" => Some(4),
-            _ => None,
+            "WORKER_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "WORKER_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "WORKER_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "WORKER_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "WORKER_STATUS_TERMINATED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8894,7 +9120,7 @@ impl __tacos_json::Serialize for WorkerStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             WorkerStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8903,11 +9129,11 @@ impl __tacos_json::Serialize for WorkerStatus {
 impl<'de> __tacos_json::Deserialize<'de> for WorkerStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             WorkerStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8920,26 +9146,38 @@ impl<'de> __tacos_json::Deserialize<'de> for WorkerStatus {
 }
 impl __tacos_json::ProtoEnum for CompensationActionType {
     const TYPE_NAME: &'static str = "reservation.v1.CompensationActionType";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("COMPENSATION_ACTION_TYPE_UNSPECIFIED"),
-            1 => Some("COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE"),
-            2 => Some("COMPENSATION_ACTION_TYPE_PAYMENT_REFUND"),
-            3 => Some("COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL"),
-            4 => Some("COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH"),
-            5 => Some("COMPENSATION_ACTION_TYPE_MANUAL_REVIEW"),
-            _ => None,
+            0 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_UNSPECIFIED"),
+            1 => {
+                ::core::option::Option::Some(
+                    "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE",
+                )
+            }
+            2 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_PAYMENT_REFUND"),
+            3 => {
+                ::core::option::Option::Some(
+                    "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL",
+                )
+            }
+            4 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH"),
+            5 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_MANUAL_REVIEW"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "COMPENSATION_ACTION_TYPE_UNSPECIFIED" => Some(0),
-            "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE" => Some(1),
-            "COMPENSATION_ACTION_TYPE_PAYMENT_REFUND" => Some(2),
-            "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL" => Some(3),
-            "COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH" => Some(4),
-            "COMPENSATION_ACTION_TYPE_MANUAL_REVIEW" => Some(5),
-            _ => None,
+            "COMPENSATION_ACTION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE" => {
+                ::core::option::Option::Some(1)
+            }
+            "COMPENSATION_ACTION_TYPE_PAYMENT_REFUND" => ::core::option::Option::Some(2),
+            "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL" => {
+                ::core::option::Option::Some(3)
+            }
+            "COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH" => ::core::option::Option::Some(4),
+            "COMPENSATION_ACTION_TYPE_MANUAL_REVIEW" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -8947,7 +9185,7 @@ impl __tacos_json::Serialize for CompensationActionType {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             CompensationActionType,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -8956,11 +9194,11 @@ impl __tacos_json::Serialize for CompensationActionType {
 impl<'de> __tacos_json::Deserialize<'de> for CompensationActionType {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             CompensationActionType,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
@@ -8973,26 +9211,26 @@ impl<'de> __tacos_json::Deserialize<'de> for CompensationActionType {
 }
 impl __tacos_json::ProtoEnum for JobInstanceStatus {
     const TYPE_NAME: &'static str = "reservation.v1.JobInstanceStatus";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("JOB_INSTANCE_STATUS_UNSPECIFIED"),
-            1 => Some("JOB_INSTANCE_STATUS_PENDING"),
-            2 => Some("JOB_INSTANCE_STATUS_RUNNING"),
-            3 => Some("JOB_INSTANCE_STATUS_COMPLETED"),
-            4 => Some("JOB_INSTANCE_STATUS_FAILED"),
-            5 => Some("JOB_INSTANCE_STATUS_TERMINATED"),
-            _ => None,
+            0 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_RUNNING"),
+            3 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_COMPLETED"),
+            4 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_FAILED"),
+            5 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_TERMINATED"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "JOB_INSTANCE_STATUS_UNSPECIFIED" => Some(0),
-            "JOB_INSTANCE_STATUS_PENDING" => Some(1),
-            "JOB_INSTANCE_STATUS_RUNNING" => Some(2),
-            "JOB_INSTANCE_STATUS_COMPLETED" => Some(3),
-            "JOB_INSTANCE_STATUS_FAILED" => Some(4),
-            "JOB_INSTANCE_STATUS_TERMINATED" => Some(5),
-            _ => None,
+            "JOB_INSTANCE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "JOB_INSTANCE_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "JOB_INSTANCE_STATUS_RUNNING" => ::core::option::Option::Some(2),
+            "JOB_INSTANCE_STATUS_COMPLETED" => ::core::option::Option::Some(3),
+            "JOB_INSTANCE_STATUS_FAILED" => ::core::option::Option::Some(4),
+            "JOB_INSTANCE_STATUS_TERMINATED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -9000,7 +9238,7 @@ impl __tacos_json::Serialize for JobInstanceStatus {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             JobInstanceStatus,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -9009,11 +9247,11 @@ impl __tacos_json::Serialize for JobInstanceStatus {
 impl<'de> __tacos_json::Deserialize<'de> for JobInstanceStatus {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             JobInstanceStatus,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(

@@ -378,10 +378,10 @@ impl __tacos_json::Serialize for Book {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
             __map
                 .serialize_entry(
@@ -434,9 +434,9 @@ impl __tacos_json::Serialize for Book {
 impl __tacos_json::JsonMessage for Book {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Book;
             fn expecting(
@@ -448,10 +448,10 @@ impl __tacos_json::JsonMessage for Book {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Book as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Book as ::core::default::Default>::default();
                 let mut __seen = [false; 6usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -469,7 +469,7 @@ impl __tacos_json::JsonMessage for Book {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -479,7 +479,7 @@ impl __tacos_json::JsonMessage for Book {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "title")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("title"),
                                 )?
@@ -489,7 +489,7 @@ impl __tacos_json::JsonMessage for Book {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "pages")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int32>::new("pages"),
                                 )?
@@ -499,7 +499,7 @@ impl __tacos_json::JsonMessage for Book {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "tags")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -511,7 +511,7 @@ impl __tacos_json::JsonMessage for Book {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "genre")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<Genre>,
@@ -523,7 +523,7 @@ impl __tacos_json::JsonMessage for Book {
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "isbn")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int64>::new("isbn"),
                                 )?
@@ -536,7 +536,7 @@ impl __tacos_json::JsonMessage for Book {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -545,18 +545,21 @@ impl __tacos_json::JsonMessage for Book {
 impl<'de> __tacos_json::Deserialize<'de> for Book {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetBookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
             __map
                 .serialize_entry(
@@ -570,9 +573,9 @@ impl __tacos_json::Serialize for GetBookRequest {
 impl __tacos_json::JsonMessage for GetBookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetBookRequest;
             fn expecting(
@@ -588,10 +591,10 @@ impl __tacos_json::JsonMessage for GetBookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetBookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetBookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -604,7 +607,7 @@ impl __tacos_json::JsonMessage for GetBookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -617,7 +620,7 @@ impl __tacos_json::JsonMessage for GetBookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -626,18 +629,21 @@ impl __tacos_json::JsonMessage for GetBookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetBookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CreateBookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent) {
             __map
                 .serialize_entry(
@@ -645,7 +651,7 @@ impl __tacos_json::Serialize for CreateBookRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.parent),
                 )?;
         }
-        if let Some(__value) = &self.book {
+        if let ::core::option::Option::Some(__value) = &self.book {
             __map
                 .serialize_entry(
                     "book",
@@ -667,9 +673,9 @@ impl __tacos_json::Serialize for CreateBookRequest {
 impl __tacos_json::JsonMessage for CreateBookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CreateBookRequest;
             fn expecting(
@@ -685,10 +691,10 @@ impl __tacos_json::JsonMessage for CreateBookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CreateBookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateBookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -703,7 +709,7 @@ impl __tacos_json::JsonMessage for CreateBookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "parent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("parent"),
                                 )?
@@ -713,19 +719,21 @@ impl __tacos_json::JsonMessage for CreateBookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "book")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Book>,
                                     >::new("book"),
                                 )?
                             {
-                                __message.book = Some(__value.into());
+                                __message.book = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "validate_only")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bool,
@@ -740,7 +748,7 @@ impl __tacos_json::JsonMessage for CreateBookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -749,18 +757,21 @@ impl __tacos_json::JsonMessage for CreateBookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CreateBookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for UpdateBookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
             __map
                 .serialize_entry(
@@ -768,14 +779,14 @@ impl __tacos_json::Serialize for UpdateBookRequest {
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
                 )?;
         }
-        if let Some(__value) = &self.book {
+        if let ::core::option::Option::Some(__value) = &self.book {
             __map
                 .serialize_entry(
                     "book",
                     &__tacos_json::Ser::<__tacos_json::Msg<Book>>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.update_mask {
+        if let ::core::option::Option::Some(__value) = &self.update_mask {
             __map
                 .serialize_entry(
                     if __proto_names { "update_mask" } else { "updateMask" },
@@ -788,9 +799,9 @@ impl __tacos_json::Serialize for UpdateBookRequest {
 impl __tacos_json::JsonMessage for UpdateBookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = UpdateBookRequest;
             fn expecting(
@@ -806,10 +817,10 @@ impl __tacos_json::JsonMessage for UpdateBookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <UpdateBookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UpdateBookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 3usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -824,7 +835,7 @@ impl __tacos_json::JsonMessage for UpdateBookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -834,26 +845,30 @@ impl __tacos_json::JsonMessage for UpdateBookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "book")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Book>,
                                     >::new("book"),
                                 )?
                             {
-                                __message.book = Some(__value.into());
+                                __message.book = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "update_mask")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::FieldMask,
                                     >::new("update_mask"),
                                 )?
                             {
-                                __message.update_mask = Some(__value.into());
+                                __message.update_mask = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -861,7 +876,7 @@ impl __tacos_json::JsonMessage for UpdateBookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -870,18 +885,21 @@ impl __tacos_json::JsonMessage for UpdateBookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for UpdateBookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for DeleteBookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
             __map
                 .serialize_entry(
@@ -895,9 +913,9 @@ impl __tacos_json::Serialize for DeleteBookRequest {
 impl __tacos_json::JsonMessage for DeleteBookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = DeleteBookRequest;
             fn expecting(
@@ -913,10 +931,10 @@ impl __tacos_json::JsonMessage for DeleteBookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <DeleteBookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <DeleteBookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -929,7 +947,7 @@ impl __tacos_json::JsonMessage for DeleteBookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -942,7 +960,7 @@ impl __tacos_json::JsonMessage for DeleteBookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -951,18 +969,21 @@ impl __tacos_json::JsonMessage for DeleteBookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for DeleteBookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ArchiveBookRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
             __map
                 .serialize_entry(
@@ -983,9 +1004,9 @@ impl __tacos_json::Serialize for ArchiveBookRequest {
 impl __tacos_json::JsonMessage for ArchiveBookRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ArchiveBookRequest;
             fn expecting(
@@ -1001,10 +1022,10 @@ impl __tacos_json::JsonMessage for ArchiveBookRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ArchiveBookRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ArchiveBookRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1018,7 +1039,7 @@ impl __tacos_json::JsonMessage for ArchiveBookRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -1028,7 +1049,7 @@ impl __tacos_json::JsonMessage for ArchiveBookRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "reason")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
                                 )?
@@ -1041,7 +1062,7 @@ impl __tacos_json::JsonMessage for ArchiveBookRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1050,18 +1071,21 @@ impl __tacos_json::JsonMessage for ArchiveBookRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ArchiveBookRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Filter {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.author) {
             __map
                 .serialize_entry(
@@ -1084,9 +1108,9 @@ impl __tacos_json::Serialize for Filter {
 impl __tacos_json::JsonMessage for Filter {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Filter;
             fn expecting(
@@ -1098,10 +1122,10 @@ impl __tacos_json::JsonMessage for Filter {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Filter as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Filter as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1115,7 +1139,7 @@ impl __tacos_json::JsonMessage for Filter {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "author")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("author"),
                                 )?
@@ -1125,7 +1149,7 @@ impl __tacos_json::JsonMessage for Filter {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "min_pages")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int64,
@@ -1140,7 +1164,7 @@ impl __tacos_json::JsonMessage for Filter {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1149,18 +1173,21 @@ impl __tacos_json::JsonMessage for Filter {
 impl<'de> __tacos_json::Deserialize<'de> for Filter {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SearchBooksRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.tags.is_empty() {
             __map
                 .serialize_entry(
@@ -1179,7 +1206,7 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.page_size),
                 )?;
         }
-        if let Some(__value) = &self.filter {
+        if let ::core::option::Option::Some(__value) = &self.filter {
             __map
                 .serialize_entry(
                     "filter",
@@ -1195,28 +1222,28 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     &__tacos_json::Ser::<__tacos_json::Enum<Genre>>::new(&self.genre),
                 )?;
         }
-        if let Some(__value) = &self.published_after {
+        if let ::core::option::Option::Some(__value) = &self.published_after {
             __map
                 .serialize_entry(
                     if __proto_names { "published_after" } else { "publishedAfter" },
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.max_age {
+        if let ::core::option::Option::Some(__value) = &self.max_age {
             __map
                 .serialize_entry(
                     if __proto_names { "max_age" } else { "maxAge" },
                     &__tacos_json::Ser::<__tacos_json::Duration>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.mask {
+        if let ::core::option::Option::Some(__value) = &self.mask {
             __map
                 .serialize_entry(
                     "mask",
                     &__tacos_json::Ser::<__tacos_json::FieldMask>::new(__value),
                 )?;
         }
-        if let Some(__value) = &self.min_rating {
+        if let ::core::option::Option::Some(__value) = &self.min_rating {
             __map
                 .serialize_entry(
                     if __proto_names { "min_rating" } else { "minRating" },
@@ -1246,7 +1273,7 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     >::new(&self.genres),
                 )?;
         }
-        if let Some(__value) = &self.limit {
+        if let ::core::option::Option::Some(__value) = &self.limit {
             __map
                 .serialize_entry(
                     "limit",
@@ -1268,9 +1295,9 @@ impl __tacos_json::Serialize for SearchBooksRequest {
 impl __tacos_json::JsonMessage for SearchBooksRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SearchBooksRequest;
             fn expecting(
@@ -1286,10 +1313,10 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SearchBooksRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SearchBooksRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 13usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1314,7 +1341,7 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "tags")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Str>,
@@ -1326,7 +1353,7 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "page_size")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -1338,19 +1365,21 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "filter")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Filter>,
                                     >::new("filter"),
                                 )?
                             {
-                                __message.filter = Some(__value.into());
+                                __message.filter = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "genre")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<Genre>,
@@ -1362,55 +1391,63 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                         }
                         4u32 => {
                             __tacos_json::mark_seen(&mut __seen[4], "published_after")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Timestamp,
                                     >::new("published_after"),
                                 )?
                             {
-                                __message.published_after = Some(__value.into());
+                                __message.published_after = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         5u32 => {
                             __tacos_json::mark_seen(&mut __seen[5], "max_age")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Duration,
                                     >::new("max_age"),
                                 )?
                             {
-                                __message.max_age = Some(__value.into());
+                                __message.max_age = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         6u32 => {
                             __tacos_json::mark_seen(&mut __seen[6], "mask")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::FieldMask,
                                     >::new("mask"),
                                 )?
                             {
-                                __message.mask = Some(__value.into());
+                                __message.mask = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         7u32 => {
                             __tacos_json::mark_seen(&mut __seen[7], "min_rating")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Double,
                                     >::new("min_rating"),
                                 )?
                             {
-                                __message.min_rating = Some(__value.into());
+                                __message.min_rating = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         8u32 => {
                             __tacos_json::mark_seen(&mut __seen[8], "cursor")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Bytes,
@@ -1422,7 +1459,7 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                         }
                         9u32 => {
                             __tacos_json::mark_seen(&mut __seen[9], "exact")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Bool>::new("exact"),
                                 )?
@@ -1432,7 +1469,7 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                         }
                         10u32 => {
                             __tacos_json::mark_seen(&mut __seen[10], "genres")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Enum<Genre>>,
@@ -1444,19 +1481,21 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                         }
                         11u32 => {
                             __tacos_json::mark_seen(&mut __seen[11], "limit")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Uint64,
                                     >::new("limit"),
                                 )?
                             {
-                                __message.limit = Some(__value.into());
+                                __message.limit = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         12u32 => {
                             __tacos_json::mark_seen(&mut __seen[12], "weight")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Float32,
@@ -1471,7 +1510,7 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1480,19 +1519,22 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
 impl<'de> __tacos_json::Deserialize<'de> for SearchBooksRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SearchBooksResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.echo {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.echo {
             __map
                 .serialize_entry(
                     "echo",
@@ -1507,9 +1549,9 @@ impl __tacos_json::Serialize for SearchBooksResponse {
 impl __tacos_json::JsonMessage for SearchBooksResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SearchBooksResponse;
             fn expecting(
@@ -1525,10 +1567,10 @@ impl __tacos_json::JsonMessage for SearchBooksResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SearchBooksResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SearchBooksResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1541,14 +1583,16 @@ impl __tacos_json::JsonMessage for SearchBooksResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "echo")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<SearchBooksRequest>,
                                     >::new("echo"),
                                 )?
                             {
-                                __message.echo = Some(__value.into());
+                                __message.echo = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1556,7 +1600,7 @@ impl __tacos_json::JsonMessage for SearchBooksResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1565,18 +1609,21 @@ impl __tacos_json::JsonMessage for SearchBooksResponse {
 impl<'de> __tacos_json::Deserialize<'de> for SearchBooksResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for GetFileRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path) {
             __map
                 .serialize_entry(
@@ -1590,9 +1637,9 @@ impl __tacos_json::Serialize for GetFileRequest {
 impl __tacos_json::JsonMessage for GetFileRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = GetFileRequest;
             fn expecting(
@@ -1608,10 +1655,10 @@ impl __tacos_json::JsonMessage for GetFileRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <GetFileRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetFileRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1624,7 +1671,7 @@ impl __tacos_json::JsonMessage for GetFileRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "path")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("path"),
                                 )?
@@ -1637,7 +1684,7 @@ impl __tacos_json::JsonMessage for GetFileRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1646,18 +1693,21 @@ impl __tacos_json::JsonMessage for GetFileRequest {
 impl<'de> __tacos_json::Deserialize<'de> for GetFileRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for File {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path) {
             __map
                 .serialize_entry(
@@ -1671,9 +1721,9 @@ impl __tacos_json::Serialize for File {
 impl __tacos_json::JsonMessage for File {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = File;
             fn expecting(
@@ -1685,10 +1735,10 @@ impl __tacos_json::JsonMessage for File {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <File as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <File as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1701,7 +1751,7 @@ impl __tacos_json::JsonMessage for File {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "path")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("path"),
                                 )?
@@ -1714,7 +1764,7 @@ impl __tacos_json::JsonMessage for File {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1723,18 +1773,21 @@ impl __tacos_json::JsonMessage for File {
 impl<'de> __tacos_json::Deserialize<'de> for File {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for Shelf {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.id) {
             __map
                 .serialize_entry(
@@ -1755,9 +1808,9 @@ impl __tacos_json::Serialize for Shelf {
 impl __tacos_json::JsonMessage for Shelf {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = Shelf;
             fn expecting(
@@ -1769,10 +1822,10 @@ impl __tacos_json::JsonMessage for Shelf {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <Shelf as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Shelf as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1786,7 +1839,7 @@ impl __tacos_json::JsonMessage for Shelf {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int64>::new("id"),
                                 )?
@@ -1796,7 +1849,7 @@ impl __tacos_json::JsonMessage for Shelf {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "name")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
                                 )?
@@ -1809,7 +1862,7 @@ impl __tacos_json::JsonMessage for Shelf {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1818,19 +1871,22 @@ impl __tacos_json::JsonMessage for Shelf {
 impl<'de> __tacos_json::Deserialize<'de> for Shelf {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CountShelfRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
-        if let Some(__value) = &self.shelf {
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.shelf {
             __map
                 .serialize_entry(
                     "shelf",
@@ -1843,9 +1899,9 @@ impl __tacos_json::Serialize for CountShelfRequest {
 impl __tacos_json::JsonMessage for CountShelfRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CountShelfRequest;
             fn expecting(
@@ -1861,10 +1917,10 @@ impl __tacos_json::JsonMessage for CountShelfRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CountShelfRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CountShelfRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1877,14 +1933,16 @@ impl __tacos_json::JsonMessage for CountShelfRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "shelf")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Msg<Shelf>,
                                     >::new("shelf"),
                                 )?
                             {
-                                __message.shelf = Some(__value.into());
+                                __message.shelf = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -1892,7 +1950,7 @@ impl __tacos_json::JsonMessage for CountShelfRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -1901,18 +1959,21 @@ impl __tacos_json::JsonMessage for CountShelfRequest {
 impl<'de> __tacos_json::Deserialize<'de> for CountShelfRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for CountShelfResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
             &self.shelf_id,
         ) {
@@ -1935,9 +1996,9 @@ impl __tacos_json::Serialize for CountShelfResponse {
 impl __tacos_json::JsonMessage for CountShelfResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = CountShelfResponse;
             fn expecting(
@@ -1953,10 +2014,10 @@ impl __tacos_json::JsonMessage for CountShelfResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <CountShelfResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CountShelfResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -1970,7 +2031,7 @@ impl __tacos_json::JsonMessage for CountShelfResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "shelf_id")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int64,
@@ -1982,7 +2043,7 @@ impl __tacos_json::JsonMessage for CountShelfResponse {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int32>::new("count"),
                                 )?
@@ -1995,7 +2056,7 @@ impl __tacos_json::JsonMessage for CountShelfResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2004,18 +2065,21 @@ impl __tacos_json::JsonMessage for CountShelfResponse {
 impl<'de> __tacos_json::Deserialize<'de> for CountShelfResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListByGenreRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Enum<
             Genre,
         > as __tacos_json::Defaulted>::is_default(&self.genre) {
@@ -2040,9 +2104,9 @@ impl __tacos_json::Serialize for ListByGenreRequest {
 impl __tacos_json::JsonMessage for ListByGenreRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListByGenreRequest;
             fn expecting(
@@ -2058,10 +2122,10 @@ impl __tacos_json::JsonMessage for ListByGenreRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListByGenreRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListByGenreRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 2usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2075,7 +2139,7 @@ impl __tacos_json::JsonMessage for ListByGenreRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "genre")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Enum<Genre>,
@@ -2087,7 +2151,7 @@ impl __tacos_json::JsonMessage for ListByGenreRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "page_size")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2102,7 +2166,7 @@ impl __tacos_json::JsonMessage for ListByGenreRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2111,18 +2175,21 @@ impl __tacos_json::JsonMessage for ListByGenreRequest {
 impl<'de> __tacos_json::Deserialize<'de> for ListByGenreRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for ListBooksResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !self.books.is_empty() {
             __map
                 .serialize_entry(
@@ -2138,9 +2205,9 @@ impl __tacos_json::Serialize for ListBooksResponse {
 impl __tacos_json::JsonMessage for ListBooksResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = ListBooksResponse;
             fn expecting(
@@ -2156,10 +2223,10 @@ impl __tacos_json::JsonMessage for ListBooksResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <ListBooksResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListBooksResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2172,7 +2239,7 @@ impl __tacos_json::JsonMessage for ListBooksResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "books")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Repeated<__tacos_json::Msg<Book>>,
@@ -2187,7 +2254,7 @@ impl __tacos_json::JsonMessage for ListBooksResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2196,18 +2263,21 @@ impl __tacos_json::JsonMessage for ListBooksResponse {
 impl<'de> __tacos_json::Deserialize<'de> for ListBooksResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SlowRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.millis) {
             __map
                 .serialize_entry(
@@ -2221,9 +2291,9 @@ impl __tacos_json::Serialize for SlowRequest {
 impl __tacos_json::JsonMessage for SlowRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SlowRequest;
             fn expecting(
@@ -2235,10 +2305,10 @@ impl __tacos_json::JsonMessage for SlowRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SlowRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SlowRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2251,7 +2321,7 @@ impl __tacos_json::JsonMessage for SlowRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "millis")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int64,
@@ -2266,7 +2336,7 @@ impl __tacos_json::JsonMessage for SlowRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2275,18 +2345,21 @@ impl __tacos_json::JsonMessage for SlowRequest {
 impl<'de> __tacos_json::Deserialize<'de> for SlowRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for SlowResponse {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.note) {
             __map
                 .serialize_entry(
@@ -2300,9 +2373,9 @@ impl __tacos_json::Serialize for SlowResponse {
 impl __tacos_json::JsonMessage for SlowResponse {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = SlowResponse;
             fn expecting(
@@ -2318,10 +2391,10 @@ impl __tacos_json::JsonMessage for SlowResponse {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <SlowResponse as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SlowResponse as ::core::default::Default>::default();
                 let mut __seen = [false; 1usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2334,7 +2407,7 @@ impl __tacos_json::JsonMessage for SlowResponse {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "note")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("note"),
                                 )?
@@ -2347,7 +2420,7 @@ impl __tacos_json::JsonMessage for SlowResponse {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2356,18 +2429,21 @@ impl __tacos_json::JsonMessage for SlowResponse {
 impl<'de> __tacos_json::Deserialize<'de> for SlowResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::Serialize for WatchBooksRequest {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
         let __proto_names = __tacos_json::proto_field_names();
-        let mut __map = __serializer.serialize_map(None)?;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent) {
             __map
                 .serialize_entry(
@@ -2404,9 +2480,9 @@ impl __tacos_json::Serialize for WatchBooksRequest {
 impl __tacos_json::JsonMessage for WatchBooksRequest {
     fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-        __field: Option<&'static str>,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor(Option<&'static str>);
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
         impl<'de> __tacos_json::Visitor<'de> for __Visitor {
             type Value = WatchBooksRequest;
             fn expecting(
@@ -2422,10 +2498,10 @@ impl __tacos_json::JsonMessage for WatchBooksRequest {
             fn visit_map<A: __tacos_json::MapAccess<'de>>(
                 self,
                 mut __map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut __message = <WatchBooksRequest as Default>::default();
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <WatchBooksRequest as ::core::default::Default>::default();
                 let mut __seen = [false; 4usize];
-                while let Some(__key) = __map
+                while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
                             match __name {
@@ -2441,7 +2517,7 @@ impl __tacos_json::JsonMessage for WatchBooksRequest {
                     match __key {
                         0u32 => {
                             __tacos_json::mark_seen(&mut __seen[0], "parent")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Str>::new("parent"),
                                 )?
@@ -2451,7 +2527,7 @@ impl __tacos_json::JsonMessage for WatchBooksRequest {
                         }
                         1u32 => {
                             __tacos_json::mark_seen(&mut __seen[1], "count")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<__tacos_json::Int32>::new("count"),
                                 )?
@@ -2461,7 +2537,7 @@ impl __tacos_json::JsonMessage for WatchBooksRequest {
                         }
                         2u32 => {
                             __tacos_json::mark_seen(&mut __seen[2], "fail_at")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int32,
@@ -2473,7 +2549,7 @@ impl __tacos_json::JsonMessage for WatchBooksRequest {
                         }
                         3u32 => {
                             __tacos_json::mark_seen(&mut __seen[3], "interval_millis")?;
-                            if let Some(__value) = __map
+                            if let ::core::option::Option::Some(__value) = __map
                                 .next_value_seed(
                                     __tacos_json::FieldSeed::<
                                         __tacos_json::Int64,
@@ -2488,7 +2564,7 @@ impl __tacos_json::JsonMessage for WatchBooksRequest {
                         }
                     }
                 }
-                Ok(__message)
+                ::core::result::Result::Ok(__message)
             }
         }
         __deserializer.deserialize_map(__Visitor(__field))
@@ -2497,26 +2573,29 @@ impl __tacos_json::JsonMessage for WatchBooksRequest {
 impl<'de> __tacos_json::Deserialize<'de> for WatchBooksRequest {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
     }
 }
 impl __tacos_json::ProtoEnum for Genre {
     const TYPE_NAME: &'static str = "tacos.test.v1.Genre";
-    fn name_of(__value: i32) -> Option<&'static str> {
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
         match __value {
-            0 => Some("GENRE_UNSPECIFIED"),
-            1 => Some("GENRE_FICTION"),
-            2 => Some("GENRE_SCIENCE"),
-            _ => None,
+            0 => ::core::option::Option::Some("GENRE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("GENRE_FICTION"),
+            2 => ::core::option::Option::Some("GENRE_SCIENCE"),
+            _ => ::core::option::Option::None,
         }
     }
-    fn value_of(__name: &str) -> Option<i32> {
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
         match __name {
-            "GENRE_UNSPECIFIED" => Some(0),
-            "GENRE_FICTION" => Some(1),
-            "GENRE_SCIENCE" => Some(2),
-            _ => None,
+            "GENRE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "GENRE_FICTION" => ::core::option::Option::Some(1),
+            "GENRE_SCIENCE" => ::core::option::Option::Some(2),
+            _ => ::core::option::Option::None,
         }
     }
 }
@@ -2524,7 +2603,7 @@ impl __tacos_json::Serialize for Genre {
     fn serialize<S: __tacos_json::Serializer>(
         &self,
         __serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         <__tacos_json::Enum<
             Genre,
         > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
@@ -2533,11 +2612,11 @@ impl __tacos_json::Serialize for Genre {
 impl<'de> __tacos_json::Deserialize<'de> for Genre {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
-    ) -> Result<Self, D::Error> {
+    ) -> ::core::result::Result<Self, D::Error> {
         let __value = <__tacos_json::Enum<
             Genre,
         > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
-        <Self as TryFrom<i32>>::try_from(__value)
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
             .map_err(|_| {
                 <D::Error as __tacos_json::DeError>::custom(
                     ::core::format_args!(
