@@ -138,17 +138,34 @@ fn emit_query_impl(
     rt: &TokenStream,
 ) -> TokenStream {
     let ty = naming::relative_path(cx.package, message.full_name());
-    let arms = message.fields().filter_map(|field| {
-        let setter = query_setter(cx, &field, rt)?;
-        let proto = field.name();
-        let json = field.json_name();
-        let pattern = if proto == json {
-            quote!(#proto)
-        } else {
-            quote!(#proto | #json)
+    let arms: Vec<TokenStream> = message
+        .fields()
+        .filter_map(|field| {
+            let setter = query_setter(cx, &field, rt)?;
+            let proto = field.name();
+            let json = field.json_name();
+            let pattern = if proto == json {
+                quote!(#proto)
+            } else {
+                quote!(#proto | #json)
+            };
+            Some(quote!(#pattern => #setter,))
+        })
+        .collect();
+    if arms.is_empty() {
+        return quote! {
+            impl #rt::rest::QueryFields for #ty {
+                fn set_query_field(
+                    &mut self,
+                    __path: &[&str],
+                    __value: &str,
+                ) -> ::core::result::Result<(), #rt::rest::QueryError> {
+                    let _ = (__path, __value);
+                    ::core::result::Result::Err(#rt::rest::QueryError::UnknownField)
+                }
+            }
         };
-        Some(quote!(#pattern => #setter,))
-    });
+    }
     quote! {
         impl #rt::rest::QueryFields for #ty {
             fn set_query_field(
@@ -586,22 +603,28 @@ impl<'a> ServiceEmitter<'a> {
                         let codec = field_codec(&field, package);
                         let proto = field.name().to_owned();
                         let read = quote!(call.body_field_as::<#codec>(#proto)?);
-                        if is_optional(&field) {
-                            quote!(message.#name = #read;)
+                        let value = if is_optional(&field) {
+                            read
                         } else {
-                            quote!(message.#name = #read.unwrap_or_default();)
+                            quote!(#read.unwrap_or_default())
+                        };
+                        quote! {
+                            let mut message = #input {
+                                #name: #value,
+                                ..::core::default::Default::default()
+                            };
                         }
                     }
                     _ => {
                         let text = format!("body field `{}` cannot be bound", bound.path);
-                        quote!(::core::compile_error!(#text);)
+                        quote! {
+                            ::core::compile_error!(#text);
+                            let mut message = <#input as ::core::default::Default>::default();
+                        }
                     }
                 };
                 (
-                    quote! {
-                        let mut message = <#input as ::core::default::Default>::default();
-                        #assign
-                    },
+                    assign,
                     Some(vec![leaf.name.clone(), leaf.json_name.clone()]),
                 )
             }

@@ -2140,19 +2140,10 @@ impl ::tacos_runtime::__private::rest::QueryFields for QuotaFailure {
         __path: &[&str],
         __value: &str,
     ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
-        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
-            return ::core::result::Result::Err(
-                ::tacos_runtime::__private::rest::QueryError::UnknownField,
-            );
-        };
-        match *__name {
-            _ => {
-                let _ = (__rest, __value);
-                ::core::result::Result::Err(
-                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
-                )
-            }
-        }
+        let _ = (__path, __value);
+        ::core::result::Result::Err(
+            ::tacos_runtime::__private::rest::QueryError::UnknownField,
+        )
     }
 }
 impl ::tacos_runtime::__private::rest::QueryFields for quota_failure::Violation {
@@ -2192,19 +2183,10 @@ impl ::tacos_runtime::__private::rest::QueryFields for PreconditionFailure {
         __path: &[&str],
         __value: &str,
     ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
-        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
-            return ::core::result::Result::Err(
-                ::tacos_runtime::__private::rest::QueryError::UnknownField,
-            );
-        };
-        match *__name {
-            _ => {
-                let _ = (__rest, __value);
-                ::core::result::Result::Err(
-                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
-                )
-            }
-        }
+        let _ = (__path, __value);
+        ::core::result::Result::Err(
+            ::tacos_runtime::__private::rest::QueryError::UnknownField,
+        )
     }
 }
 impl ::tacos_runtime::__private::rest::QueryFields for precondition_failure::Violation {
@@ -2247,19 +2229,10 @@ impl ::tacos_runtime::__private::rest::QueryFields for BadRequest {
         __path: &[&str],
         __value: &str,
     ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
-        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
-            return ::core::result::Result::Err(
-                ::tacos_runtime::__private::rest::QueryError::UnknownField,
-            );
-        };
-        match *__name {
-            _ => {
-                let _ = (__rest, __value);
-                ::core::result::Result::Err(
-                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
-                )
-            }
-        }
+        let _ = (__path, __value);
+        ::core::result::Result::Err(
+            ::tacos_runtime::__private::rest::QueryError::UnknownField,
+        )
     }
 }
 impl ::tacos_runtime::__private::rest::QueryFields for bad_request::FieldViolation {
@@ -2379,19 +2352,10 @@ impl ::tacos_runtime::__private::rest::QueryFields for Help {
         __path: &[&str],
         __value: &str,
     ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
-        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
-            return ::core::result::Result::Err(
-                ::tacos_runtime::__private::rest::QueryError::UnknownField,
-            );
-        };
-        match *__name {
-            _ => {
-                let _ = (__rest, __value);
-                ::core::result::Result::Err(
-                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
-                )
-            }
-        }
+        let _ = (__path, __value);
+        ::core::result::Result::Err(
+            ::tacos_runtime::__private::rest::QueryError::UnknownField,
+        )
     }
 }
 impl ::tacos_runtime::__private::rest::QueryFields for help::Link {

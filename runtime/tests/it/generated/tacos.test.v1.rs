@@ -3152,19 +3152,10 @@ impl ::tacos_runtime::__private::rest::QueryFields for ListBooksResponse {
         __path: &[&str],
         __value: &str,
     ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
-        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
-            return ::core::result::Result::Err(
-                ::tacos_runtime::__private::rest::QueryError::UnknownField,
-            );
-        };
-        match *__name {
-            _ => {
-                let _ = (__rest, __value);
-                ::core::result::Result::Err(
-                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
-                )
-            }
-        }
+        let _ = (__path, __value);
+        ::core::result::Result::Err(
+            ::tacos_runtime::__private::rest::QueryError::UnknownField,
+        )
     }
 }
 impl ::tacos_runtime::__private::rest::QueryFields for SlowRequest {
@@ -3838,8 +3829,10 @@ fn __library_get_book_rest_1(
 fn __library_create_book_rest_0(
     call: &::tacos_runtime::__private::rest::RestCall,
 ) -> ::core::result::Result<CreateBookRequest, ::tacos_runtime::__private::Status> {
-    let mut message = <CreateBookRequest as ::core::default::Default>::default();
-    message.book = call.body_field_as::<__tacos_json::Msg<Book>>("book")?;
+    let mut message = CreateBookRequest {
+        book: call.body_field_as::<__tacos_json::Msg<Book>>("book")?,
+        ..::core::default::Default::default()
+    };
     call.apply_query(&mut message, &["book"])?;
     message.parent = call.path_var(0, "parent")?;
     ::core::result::Result::Ok(message)
@@ -3847,8 +3840,10 @@ fn __library_create_book_rest_0(
 fn __library_update_book_rest_0(
     call: &::tacos_runtime::__private::rest::RestCall,
 ) -> ::core::result::Result<UpdateBookRequest, ::tacos_runtime::__private::Status> {
-    let mut message = <UpdateBookRequest as ::core::default::Default>::default();
-    message.book = call.body_field_as::<__tacos_json::Msg<Book>>("book")?;
+    let mut message = UpdateBookRequest {
+        book: call.body_field_as::<__tacos_json::Msg<Book>>("book")?,
+        ..::core::default::Default::default()
+    };
     call.apply_query(&mut message, &["book"])?;
     message.name = call.path_var(0, "name")?;
     ::core::result::Result::Ok(message)
