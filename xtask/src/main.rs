@@ -1,4 +1,4 @@
-//! Project tasks, run as `cargo xtask <task>`.
+//! Project tasks; run as `cargo xtask <task>`.
 //!
 //! Each task lives in its own module; this file only dispatches on the first argument.
 
@@ -8,6 +8,7 @@ mod redis_server;
 mod test;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [args]
@@ -16,22 +17,34 @@ tasks:
   generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
       regenerate Rust code from .proto contracts; with no arguments, every target of this
       repository; --check writes nothing and fails when generated files are stale
-  conformance
-      build protobuf's conformance runner (cached) and run the proto3 JSON tests against the
+  conformance [args]
+      build protobuf's conformance runner (cached) and run its proto3 JSON tests against the
       generated serde impls; fails on any failure not in xtask/conformance/failure_list.txt
   test [-- TEST-ARGS]
       the one test command: fmt check, clippy -D warnings, generate --check, and every test
       against a real Redis (REDIS_URL when it answers, else a private redis-server)";
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Errors are printed plainly: a task's error message is the whole story, and a backtrace
+    // (shown by anyhow when RUST_BACKTRACE is set) would bury it in CI logs.
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
     let Some((task, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());
     };
     match task.as_str() {
-        "conformance" => conformance::run(rest),
         "generate" => generate::run(rest),
+        "conformance" => conformance::run(rest),
         "test" => test::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
