@@ -9,11 +9,13 @@
 //!   SSE/NDJSON streaming.
 //! - [`server`]: the builder serving both protocols, health, reflection, runtime layouts.
 //! - [`config`]: start-up configuration from environment variables.
+//! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod context;
 pub mod grpc;
+pub mod openapi;
 pub mod rest;
 pub mod server;
 pub mod status;
