@@ -30,7 +30,9 @@ use crate::status::{Code, Status};
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
 /// The HTTP methods a path item can hold (OpenAPI 3.1), plus our extension for other methods.
-const OPERATION_KEYS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const OPERATION_KEYS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 const CUSTOM_METHODS_KEY: &str = "x-custom-methods";
 
 /// Why a document could not be prepared.
@@ -71,7 +73,10 @@ impl OpenApiDocument {
     ///
     /// When one document is given and every operation in it is kept, its text is served
     /// unchanged.
-    pub fn for_services(documents: &[&'static str], services: &[&str]) -> Result<Self, OpenApiError> {
+    pub fn for_services(
+        documents: &[&'static str],
+        services: &[&str],
+    ) -> Result<Self, OpenApiError> {
         let wanted: HashSet<&str> = services.iter().copied().collect();
         let mut merged: Option<Value> = None;
         let mut dropped_any = false;
@@ -116,7 +121,10 @@ impl OpenApiDocument {
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             // The document only changes with a new build; let clients revalidate now and then.
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+            headers.insert(
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
             return Some(response);
         }
         let status = Status::new(
@@ -452,7 +460,10 @@ mod tests {
         assert!(document["paths"]["/a"]["get"].is_object());
         assert!(document["paths"]["/a"]["put"].is_object());
         // The first definition of a shared name wins.
-        assert_eq!(document["components"]["schemas"]["google.rpc.Status"]["type"], "object");
+        assert_eq!(
+            document["components"]["schemas"]["google.rpc.Status"]["type"],
+            "object"
+        );
         let tags: Vec<&str> = document["tags"]
             .as_array()
             .unwrap()

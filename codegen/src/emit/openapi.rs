@@ -23,13 +23,19 @@ mod params;
 mod schema;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
+use proc_macro2::TokenStream;
 use prost_reflect::{DescriptorPool, MessageDescriptor};
+use quote::quote;
 
 use self::json::{Json, Object};
 use self::params::{openapi_path, path_parameters, query_parameters, resolve};
 use self::schema::Schemas;
-use crate::model::{Binding, BodySelector, Comments, Contract, HttpVerb, Method, Service, Streaming};
+use crate::generate::GeneratedFile;
+use crate::model::{
+    Binding, BodySelector, Comments, Contract, HttpVerb, Method, Service, Streaming,
+};
 
 /// The OpenAPI version the document declares.
 pub const OPENAPI_VERSION: &str = "3.1.0";
@@ -100,6 +106,27 @@ Query parameters are named by proto field paths (`a.b.c`; lowerCamel accepted), 
 repeats its parameter, and an enum takes its name or number. A path value wins over a query \
 value for the same field.\n\n\
 Errors are `google.rpc.Status` in JSON with the HTTP status of the standard gRPC mapping.";
+
+/// The generated `openapi.json` the pipeline writes next to the Rust files.
+pub fn openapi_file(contract: &Contract, pool: &DescriptorPool) -> GeneratedFile {
+    GeneratedFile {
+        path: PathBuf::from(OPENAPI_FILE),
+        contents: emit_openapi(contract, pool).into_bytes(),
+    }
+}
+
+/// The item the module tree gets so the generated crate exposes the document as
+/// `OPENAPI_JSON` (servers serve it at `/openapi.json`).
+pub fn openapi_const() -> TokenStream {
+    let doc = format!(
+        " The OpenAPI {OPENAPI_VERSION} document of the REST bindings of every service in these \
+         contracts (`{OPENAPI_FILE}`)."
+    );
+    quote! {
+        #[doc = #doc]
+        pub const OPENAPI_JSON: &str = include_str!(#OPENAPI_FILE);
+    }
+}
 
 /// The OpenAPI 3.1 document for `contract`, with `info` derived from it.
 pub fn emit_openapi(contract: &Contract, pool: &DescriptorPool) -> String {
@@ -240,7 +267,9 @@ struct PathItem {
 }
 
 /// The HTTP methods a path item can hold, in the order OpenAPI lists them.
-const PATH_ITEM_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const PATH_ITEM_METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 impl PathItem {
     fn insert(&mut self, verb: &HttpVerb, operation: Json) {
@@ -371,9 +400,15 @@ fn success_response(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Json {
                 schemas.field_schema(&field),
                 format!("the `{}` field of `{}`", bound.path, cx.output.full_name()),
             ),
-            None => (schemas.message_ref(cx.output), format!("`{}`", cx.output.full_name())),
+            None => (
+                schemas.message_ref(cx.output),
+                format!("`{}`", cx.output.full_name()),
+            ),
         },
-        None => (schemas.message_ref(cx.output), format!("`{}`", cx.output.full_name())),
+        None => (
+            schemas.message_ref(cx.output),
+            format!("`{}`", cx.output.full_name()),
+        ),
     };
     if cx.method.streaming == Streaming::Unary {
         return Object::new()
@@ -445,7 +480,10 @@ mod tests {
 
     #[test]
     fn summaries_are_first_sentences() {
-        assert_eq!(summary_of("Joins the line. Returns a token."), "Joins the line.");
+        assert_eq!(
+            summary_of("Joins the line. Returns a token."),
+            "Joins the line."
+        );
         assert_eq!(summary_of("Joins\nthe line.\n\nMore."), "Joins the line.");
         assert_eq!(summary_of("One line"), "One line");
     }

@@ -1,3 +1,10 @@
-//! Integration tests of the contract pipeline.
+//! Integration tests of the contract pipeline (one binary for the crate).
 
+mod golden;
+mod load;
 mod openapi;
+mod support;
+mod template;
+mod upstream;
+mod validate;
+mod wire_facts;

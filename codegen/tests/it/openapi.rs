@@ -14,7 +14,10 @@ use tacos_codegen::model::Contract;
 use tacos_codegen::rules::HttpRules;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn fixture_root() -> PathBuf {
@@ -59,8 +62,14 @@ fn validator_python() -> &'static Path {
         let staging = venv.with_extension(format!("staging-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         run(Command::new("python3").arg("-m").arg("venv").arg(&staging))?;
-        run(Command::new(staging.join("bin/python"))
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", VALIDATOR]))?;
+        run(Command::new(staging.join("bin/python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            VALIDATOR,
+        ]))?;
         if std::fs::rename(&staging, &venv).is_err() {
             // Another run got there first; theirs is as good as ours.
             let _ = std::fs::remove_dir_all(&staging);
@@ -68,7 +77,10 @@ fn validator_python() -> &'static Path {
         if can_import_validator(&python) {
             Ok(python)
         } else {
-            Err(format!("{} cannot import openapi_spec_validator", python.display()))
+            Err(format!(
+                "{} cannot import openapi_spec_validator",
+                python.display()
+            ))
         }
     });
     match found {
@@ -144,6 +156,21 @@ fn the_fixture_document_is_valid_openapi_3_1() {
     }
 }
 
+/// The checked-in documents of the generated crates (the upstream one with its rules file and
+/// default bindings) are what services serve: validate those files too.
+#[test]
+fn the_checked_in_documents_are_valid_openapi_3_1() {
+    for krate in ["examples/contracts", "examples/upstream-contracts"] {
+        let path = workspace_root()
+            .join(krate)
+            .join("src/generated/openapi.json");
+        let document = std::fs::read_to_string(&path).expect("the generated document exists");
+        if let Err(report) = validate_openapi(&document, "checked-in") {
+            panic!("{} is not valid OpenAPI 3.1:\n{report}", path.display());
+        }
+    }
+}
+
 /// The validator is only worth trusting if it says no: break the document in ways OpenAPI 3.1
 /// forbids and expect each to be rejected.
 #[test]
@@ -178,7 +205,9 @@ fn the_validator_rejects_broken_documents() {
 // The document against the model.
 // ---------------------------------------------------------------------------------------------
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// (HTTP method, OpenAPI path, operationId) of every operation in the document.
 fn documented_operations(document: &Value) -> BTreeSet<(String, String, String)> {

@@ -20,24 +20,56 @@ const ERROR_RESPONSES: &[(&str, &str, &str)] = &[
          name, a path or query value that does not parse; a `google.rpc.BadRequest` detail names \
          the field), `FAILED_PRECONDITION` or `OUT_OF_RANGE`.",
     ),
-    ("401", "Unauthenticated", "`UNAUTHENTICATED`: no valid credentials."),
-    ("403", "PermissionDenied", "`PERMISSION_DENIED`: the caller may not do this."),
-    ("404", "NotFound", "`NOT_FOUND`: the resource (or the route) does not exist."),
-    ("409", "Conflict", "`ALREADY_EXISTS` or `ABORTED`: the request conflicts with the current state."),
+    (
+        "401",
+        "Unauthenticated",
+        "`UNAUTHENTICATED`: no valid credentials.",
+    ),
+    (
+        "403",
+        "PermissionDenied",
+        "`PERMISSION_DENIED`: the caller may not do this.",
+    ),
+    (
+        "404",
+        "NotFound",
+        "`NOT_FOUND`: the resource (or the route) does not exist.",
+    ),
+    (
+        "409",
+        "Conflict",
+        "`ALREADY_EXISTS` or `ABORTED`: the request conflicts with the current state.",
+    ),
     (
         "429",
         "ResourceExhausted",
         "`RESOURCE_EXHAUSTED`: a limit was reached; `Retry-After` says when to try again.",
     ),
-    ("500", "Internal", "`INTERNAL`, `UNKNOWN` or `DATA_LOSS`: the server failed."),
-    ("501", "Unimplemented", "`UNIMPLEMENTED`: the method is not implemented."),
+    (
+        "500",
+        "Internal",
+        "`INTERNAL`, `UNKNOWN` or `DATA_LOSS`: the server failed.",
+    ),
+    (
+        "501",
+        "Unimplemented",
+        "`UNIMPLEMENTED`: the method is not implemented.",
+    ),
     (
         "503",
         "Unavailable",
         "`UNAVAILABLE`: the service cannot answer now; `Retry-After` may say when to try again.",
     ),
-    ("504", "DeadlineExceeded", "`DEADLINE_EXCEEDED`: the request's deadline passed."),
-    ("default", "Error", "Any other failure, as a `google.rpc.Status`."),
+    (
+        "504",
+        "DeadlineExceeded",
+        "`DEADLINE_EXCEEDED`: the request's deadline passed.",
+    ),
+    (
+        "default",
+        "Error",
+        "Any other failure, as a `google.rpc.Status`.",
+    ),
 ];
 
 /// The `responses` entries every operation lists, after its success response.

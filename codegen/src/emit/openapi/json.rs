@@ -221,6 +221,9 @@ mod tests {
     fn insert_replaces_in_place() {
         let mut object = Object::new().with("a", 1i64).with("b", 2i64);
         object.insert("a", 3i64);
-        assert_eq!(Json::from(object).to_pretty(), "{\n  \"a\": 3,\n  \"b\": 2\n}\n");
+        assert_eq!(
+            Json::from(object).to_pretty(),
+            "{\n  \"a\": 3,\n  \"b\": 2\n}\n"
+        );
     }
 }

@@ -71,7 +71,9 @@ pub(crate) fn path_parameters(
                     &format!("segment{wildcards}"),
                     "path",
                     true,
-                    Some(format!("{what}; the value is not bound to a request field.")),
+                    Some(format!(
+                        "{what}; the value is not bound to a request field."
+                    )),
                     schema.into(),
                 ));
             }
@@ -298,7 +300,10 @@ mod tests {
             let variable = template.variables().next().unwrap().clone();
             pattern_regex(&variable.pattern)
         };
-        assert_eq!(regex("/{name=shelves/*/books/*}"), "^shelves/[^/]+/books/[^/]+$");
+        assert_eq!(
+            regex("/{name=shelves/*/books/*}"),
+            "^shelves/[^/]+/books/[^/]+$"
+        );
         assert_eq!(regex("/{name=files/**}"), "^files(/.*)?$");
         assert_eq!(regex("/{name=**}"), "^.*$");
         assert_eq!(regex("/{name=v1.2/*}"), "^v1\\.2/[^/]+$");

@@ -85,7 +85,12 @@ impl Schemas {
             });
         }
         schema.insert_opt("description", description);
-        if field.field_descriptor_proto().options.as_ref().and_then(|o| o.deprecated) == Some(true)
+        if field
+            .field_descriptor_proto()
+            .options
+            .as_ref()
+            .and_then(|o| o.deprecated)
+            == Some(true)
         {
             schema.insert("deprecated", true);
         }
@@ -241,9 +246,12 @@ fn bytes_schema() -> Json {
 /// JSON object keys are strings; integer and bool map keys are written as their text.
 fn map_key_names(kind: &Kind) -> Option<Json> {
     let pattern = match kind {
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-            "^-?[0-9]+$"
-        }
+        Kind::Int32
+        | Kind::Sint32
+        | Kind::Sfixed32
+        | Kind::Int64
+        | Kind::Sint64
+        | Kind::Sfixed64 => "^-?[0-9]+$",
         Kind::Uint32 | Kind::Fixed32 | Kind::Uint64 | Kind::Fixed64 => "^[0-9]+$",
         Kind::Bool => {
             return Some(
@@ -297,7 +305,10 @@ fn well_known_schema(full_name: &str) -> Option<Object> {
         "google.protobuf.Duration" => Object::new()
             .with("type", "string")
             .with("pattern", "^-?[0-9]+(\\.[0-9]{1,9})?s$")
-            .with("description", "A duration in seconds with an `s` suffix, such as `1.5s`."),
+            .with(
+                "description",
+                "A duration in seconds with an `s` suffix, such as `1.5s`.",
+            ),
         "google.protobuf.FieldMask" => Object::new().with("type", "string").with(
             "description",
             "Comma-separated field paths in lowerCamel form, such as `user.displayName,photo`.",
@@ -348,10 +359,14 @@ fn well_known_schema(full_name: &str) -> Option<Object> {
             }
             float.with("description", "A number, or `null` when unset.")
         }
-        "google.protobuf.Int64Value" => nullable("string", Some("int64"), "A 64-bit integer as a string"),
-        "google.protobuf.UInt64Value" => {
-            nullable("string", Some("uint64"), "An unsigned 64-bit integer as a string")
+        "google.protobuf.Int64Value" => {
+            nullable("string", Some("int64"), "A 64-bit integer as a string")
         }
+        "google.protobuf.UInt64Value" => nullable(
+            "string",
+            Some("uint64"),
+            "An unsigned 64-bit integer as a string",
+        ),
         "google.protobuf.Int32Value" => nullable("integer", Some("int32"), "A 32-bit integer"),
         "google.protobuf.UInt32Value" => {
             nullable("integer", Some("uint32"), "An unsigned 32-bit integer")
