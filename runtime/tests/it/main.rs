@@ -1,1 +1,3 @@
 //! Integration tests over real sockets.
+
+mod openapi;
