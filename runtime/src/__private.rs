@@ -1,8 +1,12 @@
-//! The only paths generated code touches (`::tacos_runtime::__private::…`).
+//! The one module generated code reaches into: `::tacos_runtime::__private::…`.
 //!
-//! Not a public API: it changes together with the code generator, so the rest of the runtime can
-//! change its inside without breaking checked-in generated files.
+//! Generated files name nothing else of the runtime, so the runtime's layout can change without
+//! regenerating them. Not a public API: no stability promises.
 
+pub use http;
+pub use prost;
+pub use prost_types;
+pub use serde;
 pub use std::convert::Infallible;
 pub use std::future::Future;
 pub use std::sync::Arc;
@@ -11,6 +15,15 @@ pub use std::task::{Context as TaskContext, Poll};
 pub use crate::context::{Request, Response, ServerStream};
 pub use crate::server::{MethodInfo, MethodKind, MethodPolicy, ServiceRegistration};
 pub use crate::status::Status;
+
+/// Proto3 JSON support for the generated `serde` impls.
+pub mod json {
+    pub use crate::json::generated::*;
+    pub use serde::de::{
+        Deserialize, Deserializer, Error as DeError, IgnoredAny, MapAccess, Visitor,
+    };
+    pub use serde::ser::{Serialize, SerializeMap, Serializer};
+}
 
 /// What generated tonic services are made of.
 pub mod grpc {
@@ -26,7 +39,7 @@ pub mod rest {
         QueryFields,
     };
     pub use crate::rest::{
-        server_streaming, unary, BodySelector, FromParam, HttpMethod, PathTemplate, RestCall,
-        RestHandler, RouteSpec, Seg,
+        server_streaming, unary, BodySelector, EmptyObject, Encoded, EncodedOption, FromParam,
+        HttpMethod, PathTemplate, RestCall, RestHandler, RouteSpec, Seg,
     };
 }

@@ -8,6 +8,7 @@
 //! - [`rest`]: `google.api.http` transcoding: routes, path templates, query parameters, JSON,
 //!   SSE/NDJSON streaming.
 //! - [`server`]: the builder serving both protocols, health, reflection, runtime layouts.
+//! - [`json`]: proto3 JSON support for the generated `serde` impls.
 //! - [`config`]: start-up configuration from environment variables.
 //! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
 #![deny(missing_docs)]
@@ -15,6 +16,7 @@
 pub mod config;
 pub mod context;
 pub mod grpc;
+pub mod json;
 pub mod openapi;
 pub mod rest;
 pub mod server;

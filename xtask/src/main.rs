@@ -2,11 +2,13 @@
 //!
 //! Each task lives in its own module; this file only dispatches on the first argument.
 
+mod conformance;
 mod generate;
 mod redis_server;
 mod test;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [args]
@@ -15,11 +17,25 @@ tasks:
   generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
       regenerate Rust code from .proto contracts; with no arguments, every target of this
       repository; --check writes nothing and fails when generated files are stale
+  conformance [args]
+      run protobuf's JSON conformance suite against the generated serde impls
   test
       fmt check, clippy -D warnings, generate --check, all tests with a real Redis";
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Errors are printed plainly: a task's error message is the whole story, and a backtrace
+    // (shown by anyhow when RUST_BACKTRACE is set) would bury it in CI logs.
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
     let Some((task, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());
@@ -27,6 +43,7 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "generate" => generate::run(rest),
         "test" => test::run(rest),
+        "conformance" => conformance::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -47,9 +47,19 @@ impl From<tonic::Status> for Status {
                 retry_info: parsed.retry_info().cloned(),
             });
         }
+        // On a client, the metadata also holds the response's own headers; keep the custom ones.
         let mut metadata = status.metadata().clone().into_headers();
-        for reserved in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
-            metadata.remove(reserved);
+        let framing: Vec<_> = metadata
+            .keys()
+            .filter(|name| {
+                let name = name.as_str();
+                name.starts_with("grpc-")
+                    || matches!(name, "content-type" | "date" | "content-length")
+            })
+            .cloned()
+            .collect();
+        for name in framing {
+            metadata.remove(name);
         }
         out.with_metadata(metadata)
     }
