@@ -169,12 +169,20 @@ pub fn generate(config: &GenerateConfig) -> Result<Generated, GenerateError> {
             contents: render(&file).into_bytes(),
         });
     }
-    let module_tree: syn::File =
-        syn::parse2(module_tree(&packages)).map_err(|err| emit_error("", &err))?;
+    let module_tree: syn::File = syn::parse2(
+        [
+            module_tree(&packages),
+            crate::emit::openapi::openapi_const(),
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .map_err(|err| emit_error("", &err))?;
     files.push(GeneratedFile {
         path: PathBuf::from(MODULE_FILE),
         contents: render(&module_tree).into_bytes(),
     });
+    files.push(crate::emit::openapi::openapi_file(&contract, &loaded.pool));
     files.push(GeneratedFile {
         path: PathBuf::from(DESCRIPTOR_FILE),
         contents: loaded.encoded_set.clone(),

@@ -11,12 +11,14 @@
 //! - [`json`]: proto3 JSON support for the generated `serde` impls.
 //! - [`config`]: start-up configuration from environment variables.
 //! - [`waiting_room`]: the admission-control queue (memory, Redis, Redis Cluster).
+//! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod context;
 pub mod grpc;
 pub mod json;
+pub mod openapi;
 pub mod rest;
 pub mod server;
 pub mod status;

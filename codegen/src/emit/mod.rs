@@ -1,4 +1,5 @@
 //! Emitters: each turns the contract model (or descriptors) into Rust tokens.
 
 pub mod json;
+pub mod openapi;
 pub mod service;

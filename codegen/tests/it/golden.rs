@@ -35,7 +35,10 @@ fn generated_files_are_deterministic_and_skip_option_only_files() {
         .map(|f| f.path.display().to_string())
         .collect();
     // google/api comes from the built-in fallback: it carries options, not contract types.
-    assert_eq!(paths, ["descriptor.bin", "library.v1.rs", "mod.rs"]);
+    assert_eq!(
+        paths,
+        ["descriptor.bin", "library.v1.rs", "mod.rs", "openapi.json"]
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod golden;
 mod load;
+mod openapi;
 mod support;
 mod template;
 mod upstream;

@@ -113,6 +113,7 @@ fn generated_files_cover_every_package() {
             "descriptor.bin",
             "gateway.v1.rs",
             "mod.rs",
+            "openapi.json",
             "payment.v1.rs",
             "reservation.v1.rs"
         ]

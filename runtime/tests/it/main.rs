@@ -17,6 +17,7 @@ mod deadlines;
 mod errors;
 mod json;
 mod lifecycle;
+mod openapi;
 mod streaming;
 mod transcoding;
 mod unary;

@@ -41,3 +41,5 @@ pub mod reservation {
         include!("reservation.v1.rs");
     }
 }
+/// The OpenAPI 3.1.0 document of the REST bindings of every service in these contracts (`openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");

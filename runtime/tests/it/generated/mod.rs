@@ -12,3 +12,5 @@ pub mod tacos {
         }
     }
 }
+/// The OpenAPI 3.1.0 document of the REST bindings of every service in these contracts (`openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
