@@ -1,0 +1,180 @@
+//! The contract side of the check: the descriptor set, and the one service the impl implements.
+
+use std::path::{Path, PathBuf};
+
+use syn::LitStr;
+
+use crate::names::closest;
+
+/// What the checks and the expansion need to know about one service.
+pub(crate) struct ServiceContract {
+    /// `gateway.v1.QueueService`.
+    pub(crate) full_name: String,
+    /// The RPCs, in declaration order.
+    pub(crate) rpcs: Vec<Rpc>,
+}
+
+/// One RPC of the service.
+pub(crate) struct Rpc {
+    /// The name in the contract, `JoinQueue`.
+    pub(crate) name: String,
+    /// The gRPC path, `/gateway.v1.QueueService/JoinQueue`: the key of the policy table.
+    pub(crate) grpc_path: String,
+    /// The request message's full name.
+    pub(crate) input_type: String,
+    /// The response message's full name.
+    pub(crate) output_type: String,
+    /// Which sides stream.
+    pub(crate) streaming: Streaming,
+}
+
+/// Which sides of an RPC stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Streaming {
+    /// One request, one response.
+    Unary,
+    /// One request, a stream of responses.
+    Server,
+    /// A stream of requests, one response.
+    Client,
+    /// Streams both ways.
+    Bidi,
+}
+
+/// Every service of a descriptor set.
+pub(crate) struct Catalog {
+    /// Where the set was read from.
+    pub(crate) path: PathBuf,
+    /// The services, in file order.
+    pub(crate) services: Vec<ServiceContract>,
+}
+
+impl Catalog {
+    /// Reads and decodes the set at `path`.
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            format!(
+                "cannot read the descriptor set `{}`: {e}; run `cargo xtask generate` to write it, \
+                 or point `descriptors` at it",
+                path.display()
+            )
+        })?;
+        let pool = prost_reflect::DescriptorPool::decode(bytes.as_slice()).map_err(|e| {
+            format!(
+                "`{}` is not a valid encoded descriptor set: {e}; regenerate it with `cargo xtask generate`",
+                path.display()
+            )
+        })?;
+        let services = pool
+            .services()
+            .map(|service| ServiceContract {
+                full_name: service.full_name().to_owned(),
+                rpcs: service
+                    .methods()
+                    .map(|method| Rpc {
+                        grpc_path: format!("/{}/{}", service.full_name(), method.name()),
+                        name: method.name().to_owned(),
+                        input_type: method.input().full_name().to_owned(),
+                        output_type: method.output().full_name().to_owned(),
+                        streaming: match (
+                            method.is_client_streaming(),
+                            method.is_server_streaming(),
+                        ) {
+                            (false, false) => Streaming::Unary,
+                            (false, true) => Streaming::Server,
+                            (true, false) => Streaming::Client,
+                            (true, true) => Streaming::Bidi,
+                        },
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Self {
+            path: path.to_owned(),
+            services,
+        })
+    }
+
+    /// The service the impl implements: the one named by `contract`, else the one whose short
+    /// name is the trait's last path segment.
+    pub(crate) fn select(
+        &self,
+        contract: Option<&LitStr>,
+        trait_path: &syn::Path,
+    ) -> syn::Result<&ServiceContract> {
+        let names = || self.services.iter().map(|s| s.full_name.as_str());
+        if let Some(lit) = contract {
+            let wanted = lit.value();
+            return self
+                .services
+                .iter()
+                .find(|s| s.full_name == wanted)
+                .ok_or_else(|| {
+                    let hint = match closest(&wanted, names()) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => self.listing(),
+                    };
+                    syn::Error::new_spanned(
+                        lit,
+                        format!("no service `{wanted}` in `{}`: {hint}", self.path.display()),
+                    )
+                });
+        }
+        let segment = trait_path
+            .segments
+            .last()
+            .expect("a trait path has a segment");
+        let short = segment.ident.to_string();
+        let found: Vec<&ServiceContract> = self
+            .services
+            .iter()
+            .filter(|s| short_name(&s.full_name) == short)
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => {
+                let hint = match closest(&short, names().map(short_name)) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => self.listing(),
+                };
+                Err(syn::Error::new_spanned(
+                    trait_path,
+                    format!(
+                        "no service named `{short}` in `{}`: {hint} (or name it with `#[service(contract = \"pkg.Service\")]`)",
+                        self.path.display()
+                    ),
+                ))
+            }
+            several => {
+                let list: Vec<String> = several
+                    .iter()
+                    .map(|s| format!("`{}`", s.full_name))
+                    .collect();
+                Err(syn::Error::new_spanned(
+                    trait_path,
+                    format!(
+                        "`{short}` names several services ({}): pick one with `#[service(contract = \"{}\")]`",
+                        list.join(", "),
+                        several[0].full_name
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn listing(&self) -> String {
+        if self.services.is_empty() {
+            return "it has no services".to_owned();
+        }
+        let list: Vec<String> = self
+            .services
+            .iter()
+            .map(|s| format!("`{}`", s.full_name))
+            .collect();
+        format!("it has {}", list.join(", "))
+    }
+}
+
+fn short_name(full_name: &str) -> &str {
+    full_name.rsplit('.').next().unwrap_or(full_name)
+}
