@@ -41,6 +41,11 @@ pub(crate) fn message_type_name(full_name: &str) -> String {
     }
 }
 
+/// The module prost-build puts a message's nested types in (`GetQueueStats` → `get_queue_stats`).
+pub(crate) fn nested_module_name(message: &str) -> String {
+    method_name_in_source(message)
+}
+
 fn is_keyword(name: &str) -> bool {
     const KEYWORDS: &[&str] = &[
         "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do",

@@ -1,10 +1,10 @@
 //! The contract side of the check: the descriptor set, and the one service the impl implements.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use syn::LitStr;
 
-use crate::names::closest;
+use crate::names::{closest, message_type_name, nested_module_name};
 
 /// What the checks and the expansion need to know about one service.
 pub(crate) struct ServiceContract {
@@ -20,12 +20,40 @@ pub(crate) struct Rpc {
     pub(crate) name: String,
     /// The gRPC path, `/gateway.v1.QueueService/JoinQueue`: the key of the policy table.
     pub(crate) grpc_path: String,
-    /// The request message's full name.
-    pub(crate) input_type: String,
-    /// The response message's full name.
-    pub(crate) output_type: String,
+    /// The request message.
+    pub(crate) input: MessageName,
+    /// The response message (of each stream item, for server streaming).
+    pub(crate) output: MessageName,
     /// Which sides stream.
     pub(crate) streaming: Streaming,
+}
+
+/// How a message is named in Rust.
+pub(crate) struct MessageName {
+    /// The type's own name, which is what types are compared by (`Response`, or `()` for
+    /// `google.protobuf.Empty`).
+    pub(crate) rust_name: String,
+    /// The path from the package module, for messages (`get_queue_stats::Response` for a
+    /// message nested in `GetQueueStats`).
+    pub(crate) rust_path: String,
+}
+
+impl MessageName {
+    fn of(message: &prost_reflect::MessageDescriptor) -> Self {
+        let rust_name = message_type_name(message.full_name());
+        let mut modules = Vec::new();
+        let mut parent = message.parent_message();
+        while let Some(outer) = parent {
+            modules.push(nested_module_name(outer.name()));
+            parent = outer.parent_message();
+        }
+        modules.reverse();
+        modules.push(rust_name.clone());
+        Self {
+            rust_path: modules.join("::"),
+            rust_name,
+        }
+    }
 }
 
 /// Which sides of an RPC stream.
@@ -43,8 +71,6 @@ pub(crate) enum Streaming {
 
 /// Every service of a descriptor set.
 pub(crate) struct Catalog {
-    /// Where the set was read from.
-    pub(crate) path: PathBuf,
     /// The services, in file order.
     pub(crate) services: Vec<ServiceContract>,
 }
@@ -74,8 +100,8 @@ impl Catalog {
                     .map(|method| Rpc {
                         grpc_path: format!("/{}/{}", service.full_name(), method.name()),
                         name: method.name().to_owned(),
-                        input_type: method.input().full_name().to_owned(),
-                        output_type: method.output().full_name().to_owned(),
+                        input: MessageName::of(&method.input()),
+                        output: MessageName::of(&method.output()),
                         streaming: match (
                             method.is_client_streaming(),
                             method.is_server_streaming(),
@@ -89,10 +115,7 @@ impl Catalog {
                     .collect(),
             })
             .collect();
-        Ok(Self {
-            path: path.to_owned(),
-            services,
-        })
+        Ok(Self { services })
     }
 
     /// The service the impl implements: the one named by `contract`, else the one whose short
@@ -116,7 +139,7 @@ impl Catalog {
                     };
                     syn::Error::new_spanned(
                         lit,
-                        format!("no service `{wanted}` in `{}`: {hint}", self.path.display()),
+                        format!("the contract has no service `{wanted}`: {hint}"),
                     )
                 });
         }
@@ -140,8 +163,8 @@ impl Catalog {
                 Err(syn::Error::new_spanned(
                     trait_path,
                     format!(
-                        "no service named `{short}` in `{}`: {hint} (or name it with `#[service(contract = \"pkg.Service\")]`)",
-                        self.path.display()
+                        "the contract has no service named `{short}`: {hint} (or name the service with \
+                         `#[service(contract = \"pkg.Service\")]`)"
                     ),
                 ))
             }

@@ -29,7 +29,7 @@ pub(crate) fn add_policy_method(
         // The trait's default (no policy for any method) is already right.
         return;
     }
-    let policy_type = quote!(#runtime::server::MethodPolicy);
+    let policy_type = quote!(#runtime::__private::MethodPolicy);
     let entries = declared
         .iter()
         .map(|(_, policy)| policy_tokens(policy, &policy_type));

@@ -165,7 +165,7 @@ fn every_problem_is_reported_at_once() {
             "`join_queu` is not an RPC of `shop.v1.QueueService`: did you mean `join_queue`?",
             "the request of `LeaveQueue` is `LeaveQueueRequest`, found `JoinQueueRequest`",
             "the response of `LeaveQueue` is `()`, found `JoinQueueResponse`",
-            "`get_queue_stats` must be an `async fn`: write `async fn get_queue_stats(&self, req: Request<GetQueueStatsRequest>) -> Result<Response<Response>, Status>`",
+            "`get_queue_stats` must be an `async fn`: write `async fn get_queue_stats(&self, req: Request<GetQueueStatsRequest>) -> Result<Response<get_queue_stats::Response>, Status>`",
             "missing handler for RPC `JoinQueue`: add `async fn join_queue(&self, req: Request<JoinQueueRequest>) -> Result<Response<JoinQueueResponse>, Status>`",
         ]
     );
@@ -296,9 +296,7 @@ fn the_service_is_found_by_trait_name_or_contract() {
     let (_, errors) = run(&env, quote!(contract = "other.v1.QueueServce"), ping);
     assert_eq!(
         errors,
-        ["no service `other.v1.QueueServce` in `".to_owned()
-            + env.descriptors_var.as_deref().unwrap()
-            + "`: did you mean `other.v1.QueueService`?"]
+        ["the contract has no service `other.v1.QueueServce`: did you mean `other.v1.QueueService`?"]
     );
 
     let (_, errors) = run(
@@ -308,7 +306,7 @@ fn the_service_is_found_by_trait_name_or_contract() {
     );
     assert_eq!(errors.len(), 1);
     assert!(
-        errors[0].starts_with("no service named `QueueServise` in `"),
+        errors[0].starts_with("the contract has no service named `QueueServise`: "),
         "{}",
         errors[0]
     );

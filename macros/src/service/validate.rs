@@ -4,10 +4,10 @@
 
 use quote::ToTokens;
 
-use super::contract::{Rpc, ServiceContract, Streaming};
+use super::contract::{MessageName, Rpc, ServiceContract, Streaming};
 use super::parse::{HandlerImpl, HandlerMethod};
 use crate::errors::Errors;
-use crate::names::{closest, message_type_name, method_name, method_name_in_source};
+use crate::names::{closest, method_name, method_name_in_source};
 
 /// The trait method the macro writes itself.
 pub(crate) const POLICY_METHOD: &str = "method_policy";
@@ -84,7 +84,7 @@ pub(crate) fn check<'a>(
                     "missing handler for RPC `{}`: add `async fn {}(&self, req: Request<{}>) -> Result<Response<{}>, Status>`",
                     rpc.name,
                     method_name_in_source(&rpc.name),
-                    message_type_name(&rpc.input_type),
+                    rpc.input.rust_path,
                     response_shape(rpc),
                 ),
             );
@@ -100,7 +100,7 @@ fn is_served(rpc: &Rpc) -> bool {
 
 /// `JoinQueueResponse`, or `ServerStream<Update>` for server streaming.
 fn response_shape(rpc: &Rpc) -> String {
-    let message = message_type_name(&rpc.output_type);
+    let message = rpc.output.rust_path.clone();
     match rpc.streaming {
         Streaming::Server => format!("ServerStream<{message}>"),
         _ => message,
@@ -111,7 +111,7 @@ fn expected_signature(rpc: &Rpc) -> String {
     format!(
         "async fn {}(&self, req: Request<{}>) -> Result<Response<{}>, Status>",
         method_name_in_source(&rpc.name),
-        message_type_name(&rpc.input_type),
+        rpc.input.rust_path,
         response_shape(rpc),
     )
 }
@@ -183,11 +183,11 @@ fn check_signature(method: &HandlerMethod, rpc: &Rpc, errors: &mut Errors) {
 }
 
 fn check_request(ty: &syn::Type, rpc: &Rpc, expected: &str, errors: &mut Errors) {
-    let wanted = message_type_name(&rpc.input_type);
+    let wanted = &rpc.input.rust_path;
     match single_argument(ty, "Request") {
         Some(inner) => check_message(
             inner,
-            &wanted,
+            &rpc.input,
             &format!("the request of `{}`", rpc.name),
             errors,
         ),
@@ -229,11 +229,11 @@ fn check_response(ty: &syn::Type, rpc: &Rpc, expected: &str, errors: &mut Errors
         );
         return;
     };
-    let wanted = message_type_name(&rpc.output_type);
+    let wanted = &rpc.output.rust_path;
     let stream_item = single_argument(inner, "ServerStream");
     match (rpc.streaming, stream_item) {
         (Streaming::Server, Some(item)) => {
-            check_message(item, &wanted, &format!("the stream items of `{}`", rpc.name), errors)
+            check_message(item, &rpc.output, &format!("the stream items of `{}`", rpc.name), errors)
         }
         (Streaming::Server, None) => errors.spanned(
             inner,
@@ -251,12 +251,12 @@ fn check_response(ty: &syn::Type, rpc: &Rpc, expected: &str, errors: &mut Errors
                 type_text(inner)
             ),
         ),
-        (_, None) => check_message(inner, &wanted, &format!("the response of `{}`", rpc.name), errors),
+        (_, None) => check_message(inner, &rpc.output, &format!("the response of `{}`", rpc.name), errors),
     }
 }
 
 /// Compares a message type by the Rust name prost gives it, so any path to it is fine.
-fn check_message(ty: &syn::Type, wanted: &str, what: &str, errors: &mut Errors) {
+fn check_message(ty: &syn::Type, wanted: &MessageName, what: &str, errors: &mut Errors) {
     let found = match ty {
         syn::Type::Tuple(tuple) if tuple.elems.is_empty() => Some("()".to_owned()),
         syn::Type::Path(path) if path.qself.is_none() => path
@@ -268,10 +268,14 @@ fn check_message(ty: &syn::Type, wanted: &str, what: &str, errors: &mut Errors) 
         syn::Type::Group(group) => return check_message(&group.elem, wanted, what, errors),
         _ => None,
     };
-    if found.as_deref() != Some(wanted) {
+    if found.as_deref() != Some(wanted.rust_name.as_str()) {
         errors.spanned(
             ty,
-            format!("{what} is `{wanted}`, found `{}`", type_text(ty)),
+            format!(
+                "{what} is `{}`, found `{}`",
+                wanted.rust_path,
+                type_text(ty)
+            ),
         );
     }
 }
