@@ -277,7 +277,9 @@ fn module_tree(packages: &[PackageCode]) -> TokenStream {
             child_path.push(name);
             let ident = crate::naming::module_ident(name);
             let doc = match child.package {
-                Some(package) => format!(" Generated from the protobuf package `{}`.", package.name),
+                Some(package) => {
+                    format!(" Generated from the protobuf package `{}`.", package.name)
+                }
                 None => format!(" Protobuf packages under `{}`.", child_path.join(".")),
             };
             let body = tokens(child, &child_path);

@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use tacos_codegen::generate::{generate, GenerateConfig, GENERATED_HEADER, DESCRIPTOR_FILE};
+use tacos_codegen::generate::{generate, GenerateConfig, DESCRIPTOR_FILE, GENERATED_HEADER};
 
 /// One generation target: contracts in, a directory of generated files out.
 #[derive(Debug, Clone)]
@@ -72,14 +72,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut drifted = String::new();
     for target in &targets {
         let drift = sync(target, mode)?;
+        // Paths inside the repository are shown relative to it, as a user would type them.
+        let out = target
+            .out
+            .strip_prefix(&root)
+            .unwrap_or(&target.out)
+            .display();
         match mode {
             Mode::Write if !drift.is_empty() => {
-                println!("updated {}", target.out.display());
+                println!("updated {out}");
                 print!("{}", drift.describe());
             }
-            Mode::Write => println!("up to date: {}", target.out.display()),
+            Mode::Write => println!("up to date: {out}"),
             Mode::Check if !drift.is_empty() => {
-                drifted.push_str(&format!("{}:\n{}", target.out.display(), drift.describe()));
+                drifted.push_str(&format!("{out}:\n{}", drift.describe()));
             }
             Mode::Check => {}
         }
@@ -294,11 +300,7 @@ mod tests {
 
         let proto = dir.path().join("proto/common/v1/types.proto");
         let text = fs::read_to_string(&proto).unwrap();
-        let changed = text.replacen(
-            "message Money {",
-            "message Money {\n  string note = 99;",
-            1,
-        );
+        let changed = text.replacen("message Money {", "message Money {\n  string note = 99;", 1);
         assert_ne!(text, changed, "the fixture declares Money");
         fs::write(&proto, changed).unwrap();
 
@@ -329,7 +331,10 @@ mod tests {
 
         run(&args(dir.path(), false)).expect("regeneration");
         assert!(!out.join("old.v1.rs").exists());
-        assert!(out.join("notes.rs").exists(), "files we do not own are kept");
+        assert!(
+            out.join("notes.rs").exists(),
+            "files we do not own are kept"
+        );
         run(&args(dir.path(), true)).expect("clean after regeneration");
     }
 }
