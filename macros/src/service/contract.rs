@@ -3,6 +3,10 @@
 use std::path::Path;
 
 use syn::LitStr;
+use tacos_codegen::load::{LoadedContracts, LoadedFile};
+use tacos_codegen::model::Contract;
+pub(crate) use tacos_codegen::model::Streaming;
+use tacos_codegen::rules::HttpRules;
 
 use crate::names::{closest, message_type_name, nested_module_name};
 
@@ -56,22 +60,9 @@ impl MessageName {
     }
 }
 
-/// Which sides of an RPC stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Streaming {
-    /// One request, one response.
-    Unary,
-    /// One request, a stream of responses.
-    Server,
-    /// A stream of requests, one response.
-    Client,
-    /// Streams both ways.
-    Bidi,
-}
-
 /// Every service of a descriptor set.
 pub(crate) struct Catalog {
-    /// The services, in file order.
+    /// The services, by package, each package's in declaration order.
     pub(crate) services: Vec<ServiceContract>,
 }
 
@@ -91,30 +82,8 @@ impl Catalog {
                 path.display()
             )
         })?;
-        let services = pool
-            .services()
-            .map(|service| ServiceContract {
-                full_name: service.full_name().to_owned(),
-                rpcs: service
-                    .methods()
-                    .map(|method| Rpc {
-                        grpc_path: format!("/{}/{}", service.full_name(), method.name()),
-                        name: method.name().to_owned(),
-                        input: MessageName::of(&method.input()),
-                        output: MessageName::of(&method.output()),
-                        streaming: match (
-                            method.is_client_streaming(),
-                            method.is_server_streaming(),
-                        ) {
-                            (false, false) => Streaming::Unary,
-                            (false, true) => Streaming::Server,
-                            (true, false) => Streaming::Client,
-                            (true, true) => Streaming::Bidi,
-                        },
-                    })
-                    .collect(),
-            })
-            .collect();
+        let services = services_of(&pool, bytes)
+            .map_err(|message| format!("`{}` {message}", path.display()))?;
         Ok(Self { services })
     }
 
@@ -196,6 +165,56 @@ impl Catalog {
             .collect();
         format!("it has {}", list.join(", "))
     }
+}
+
+/// The services of a decoded set, through the same contract model code generation uses.
+fn services_of(
+    pool: &prost_reflect::DescriptorPool,
+    encoded_set: Vec<u8>,
+) -> Result<Vec<ServiceContract>, String> {
+    let files = pool
+        .files()
+        .map(|file| LoadedFile {
+            name: file.name().to_owned(),
+            // The model covers files from the contract tree, which a saved set no longer tells
+            // apart from imports; taking every file is right, since only services matter here.
+            path: Some(file.name().into()),
+            requested: true,
+        })
+        .collect();
+    let loaded = LoadedContracts {
+        pool: pool.clone(),
+        encoded_set,
+        files,
+    };
+    let contract = Contract::build(&loaded, &HttpRules::none());
+    let message = |full_name: &str| {
+        pool.get_message_by_name(full_name)
+            .map(|message| MessageName::of(&message))
+            .ok_or_else(|| {
+                format!(
+                    "lacks the message `{full_name}`; regenerate it with `cargo xtask generate`"
+                )
+            })
+    };
+    let mut services = Vec::new();
+    for service in contract.packages.iter().flat_map(|p| &p.services) {
+        let mut rpcs = Vec::new();
+        for method in &service.methods {
+            rpcs.push(Rpc {
+                grpc_path: format!("/{}/{}", service.full_name, method.name),
+                name: method.name.clone(),
+                input: message(&method.input_type)?,
+                output: message(&method.output_type)?,
+                streaming: method.streaming,
+            });
+        }
+        services.push(ServiceContract {
+            full_name: service.full_name.clone(),
+            rpcs,
+        });
+    }
+    Ok(services)
 }
 
 fn short_name(full_name: &str) -> &str {

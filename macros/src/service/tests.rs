@@ -285,7 +285,7 @@ fn the_service_is_found_by_trait_name_or_contract() {
     let (_, errors) = run(&env, TokenStream::new(), ping.clone());
     assert_eq!(
         errors,
-        ["`QueueService` names several services (`shop.v1.QueueService`, `other.v1.QueueService`): pick one with `#[service(contract = \"shop.v1.QueueService\")]`"]
+        ["`QueueService` names several services (`other.v1.QueueService`, `shop.v1.QueueService`): pick one with `#[service(contract = \"other.v1.QueueService\")]`"]
     );
     let (_, errors) = run(
         &env,
