@@ -48,8 +48,9 @@ use proc_macro::TokenStream;
 /// `#[tacos(...)]` on a method declares, in any combination: `public` (no authentication),
 /// `roles("a", ...)` (one of them needed), `scopes("a", ...)` (all of them needed), `idempotent`,
 /// `rate = "class"` and `timeout = "2s"` (units `ns`, `us`, `ms`, `s`, `m`, `h`; fractions
-/// allowed). They become the impl's `method_policy`, keyed by gRPC path
-/// (`/gateway.v1.QueueService/JoinQueue`), which the runtime consults on every call.
+/// allowed). They become the impl's `method_policy`, which the runtime consults on every call by
+/// the RPC's name (`JoinQueue`); the gRPC path (`/gateway.v1.QueueService/JoinQueue`) finds the
+/// same policy.
 ///
 /// # Arguments
 ///

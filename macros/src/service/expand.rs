@@ -1,12 +1,13 @@
 //! Writing the output: the impl as written (without `#[tacos]`), plus a `method_policy`
-//! override answering from a static table, plus a dependency on the descriptor set so that
-//! cargo re-checks the impl whenever the contract changes.
+//! override answering from a static table (by RPC name or gRPC path), plus a dependency on the
+//! descriptor set so that cargo re-checks the impl whenever the contract changes.
 
 use std::path::Path;
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::contract::Rpc;
 use super::policy::Policy;
 use super::validate::Binding;
 
@@ -21,9 +22,9 @@ pub(crate) fn add_policy_method(
     bindings: &[Binding<'_>],
     runtime: &syn::Path,
 ) {
-    let declared: Vec<(&str, &Policy)> = bindings
+    let declared: Vec<(&Rpc, &Policy)> = bindings
         .iter()
-        .filter_map(|b| Some((b.rpc.grpc_path.as_str(), b.method.policy.as_ref()?)))
+        .filter_map(|b| Some((b.rpc, b.method.policy.as_ref()?)))
         .collect();
     if declared.is_empty() {
         // The trait's default (no policy for any method) is already right.
@@ -33,13 +34,16 @@ pub(crate) fn add_policy_method(
     let entries = declared
         .iter()
         .map(|(_, policy)| policy_tokens(policy, &policy_type));
-    let arms = declared.iter().enumerate().map(
-        |(index, (path, _))| quote!(#path => ::core::option::Option::Some(&POLICIES[#index]),),
-    );
+    let arms = declared.iter().enumerate().map(|(index, (rpc, _))| {
+        let name = &rpc.name;
+        let path = &rpc.grpc_path;
+        quote!(#name | #path => ::core::option::Option::Some(&POLICIES[#index]),)
+    });
     let count = declared.len();
     let method: syn::ImplItemFn = syn::parse_quote! {
         fn method_policy(&self, method: &str) -> ::core::option::Option<&'static #policy_type> {
-            // Keyed by gRPC path, as the runtime's method tables are.
+            // The runtime asks by the RPC's name in the contract (`MethodInfo::name`); layers
+            // that only see the request line can ask by gRPC path (`MethodInfo::path`).
             static POLICIES: [#policy_type; #count] = [#(#entries),*];
             match method {
                 #(#arms)*

@@ -103,11 +103,11 @@ fn a_correct_impl_expands_without_errors() {
     let text = quote!(#policy).to_string().replace(' ', "");
     assert!(
         text.contains(
-            r#""/shop.v1.QueueService/JoinQueue"=>::core::option::Option::Some(&POLICIES[0usize])"#
+            r#""JoinQueue"|"/shop.v1.QueueService/JoinQueue"=>::core::option::Option::Some(&POLICIES[0usize])"#
         ),
         "{text}"
     );
-    assert!(text.contains(r#""/shop.v1.QueueService/GetQueueStats"=>::core::option::Option::Some(&POLICIES[1usize])"#), "{text}");
+    assert!(text.contains(r#""GetQueueStats"|"/shop.v1.QueueService/GetQueueStats"=>::core::option::Option::Some(&POLICIES[1usize])"#), "{text}");
     assert!(
         !text.contains("LeaveQueue"),
         "methods without attributes get no entry: {text}"

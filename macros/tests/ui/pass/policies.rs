@@ -55,7 +55,12 @@ fn main() {
     assert_eq!(join.timeout, Some(Duration::from_secs(2)));
     assert!(join.roles.is_empty() && join.scopes.is_empty());
 
-    let stats = QueueService::method_policy(&gateway, "/shop.v1.QueueService/GetQueueStats").unwrap();
+    // The runtime asks by RPC name; the gRPC path finds the same entry.
+    let stats = QueueService::method_policy(&gateway, "GetQueueStats").unwrap();
+    assert!(std::ptr::eq(
+        stats,
+        QueueService::method_policy(&gateway, "/shop.v1.QueueService/GetQueueStats").unwrap()
+    ));
     assert!(!stats.public);
     assert!(stats.idempotent);
     assert_eq!(stats.roles, ["admin", "ops"]);
@@ -64,6 +69,7 @@ fn main() {
     assert_eq!(stats.timeout, Some(Duration::from_millis(1500)));
 
     assert!(QueueService::method_policy(&gateway, "/shop.v1.QueueService/LeaveQueue").is_none());
+    assert!(QueueService::method_policy(&gateway, "LeaveQueue").is_none());
     assert!(QueueService::method_policy(&gateway, "/shop.v1.QueueService/Nope").is_none());
-    assert!(UpdatesService::method_policy(&gateway, "/shop.v1.UpdatesService/StreamUpdates").is_none());
+    assert!(UpdatesService::method_policy(&gateway, "StreamUpdates").is_none());
 }
