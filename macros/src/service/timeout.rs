@@ -22,6 +22,14 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| format!("timeout `{text}` has no unit: {EXAMPLE}"))?;
     let (number, unit) = text.split_at(split);
+    let known = |unit: &str| UNITS.iter().any(|(name, _)| *name == unit);
+    if unit.starts_with(char::is_whitespace) && known(unit.trim_start()) {
+        return Err(format!(
+            "timeout `{text}` has a space before its unit: write \"{number}{}\"",
+            unit.trim_start()
+        ));
+    }
+    let unit = unit.trim_start();
     let &(_, nanos_per_unit) = UNITS
         .iter()
         .find(|(name, _)| *name == unit)

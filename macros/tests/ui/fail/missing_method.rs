@@ -1,7 +1,7 @@
 // Every RPC needs a method; the error names the missing one and its signature.
 include!("../../fixtures/shop.rs");
 
-use shop::v1::{get_queue_stats, GetQueueStatsRequest, JoinQueueRequest, JoinQueueResponse, LeaveQueueRequest, QueueService};
+use shop::v1::{get_queue_stats, GetQueueStatsRequest, JoinQueueRequest, JoinQueueResponse, QueueService};
 use tacos_runtime::{Request, Response, Status};
 
 struct Gateway;

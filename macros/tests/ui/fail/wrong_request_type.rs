@@ -1,7 +1,7 @@
 // The request must be the RPC's input message.
 include!("../../fixtures/shop.rs");
 
-use shop::v1::{get_queue_stats, GetQueueStatsRequest, JoinQueueRequest, JoinQueueResponse, LeaveQueueRequest, QueueService};
+use shop::v1::{get_queue_stats, GetQueueStatsRequest, JoinQueueRequest, JoinQueueResponse, QueueService};
 use tacos_runtime::{Request, Response, Status};
 
 struct Gateway;
