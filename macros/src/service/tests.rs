@@ -409,3 +409,51 @@ fn a_hand_written_method_policy_is_refused() {
     assert_eq!(errors.len(), 1);
     assert!(errors[0].starts_with("`method_policy` is written by `#[service]`"));
 }
+
+#[test]
+fn the_traffic_tacos_contract_is_read_from_the_generated_descriptor_set() {
+    // The set `cargo xtask generate` writes for `proto/`, found through the attribute.
+    let env = Environment {
+        manifest_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+        descriptors_var: None,
+    };
+    let (file, errors) = run(
+        &env,
+        quote!(descriptors = "../examples/contracts/src/generated/descriptor.bin"),
+        quote! {
+            impl pb::QueueService for Gateway {
+                #[tacos(public, timeout = "2s", rate = "join")]
+                async fn join_queue(&self, req: Request<pb::JoinQueueRequest>) -> Result<Response<pb::JoinQueueResponse>, Status> { todo!() }
+                async fn get_queue_status(&self, req: Request<pb::GetQueueStatusRequest>) -> Result<Response<pb::GetQueueStatusResponse>, Status> { todo!() }
+                async fn request_admission(&self, req: Request<pb::RequestAdmissionRequest>) -> Result<Response<pb::RequestAdmissionResponse>, Status> { todo!() }
+                async fn leave_queue(&self, req: Request<pb::LeaveQueueRequest>) -> Result<Response<pb::LeaveQueueResponse>, Status> { todo!() }
+                #[tacos(roles("admin"), scopes("queue:read"), idempotent)]
+                async fn get_queue_stats(&self, req: Request<pb::GetQueueStatsRequest>) -> Result<Response<pb::GetQueueStatsResponse>, Status> { todo!() }
+            }
+        },
+    );
+    assert_eq!(errors, Vec::<String>::new());
+    let text = quote!(#file).to_string();
+    assert!(
+        text.contains("\"/gateway.v1.QueueService/GetQueueStats\""),
+        "{text}"
+    );
+
+    let (_, errors) = run(
+        &env,
+        quote!(descriptors = "../examples/contracts/src/generated/descriptor.bin"),
+        quote! {
+            impl WebSocketService for Gateway {
+                async fn stream_queue_updates(&self, req: Request<StreamQueueUpdatesRequest>) -> Result<Response<StreamQueueUpdatesResponse>, Status> { todo!() }
+            }
+        },
+    );
+    assert_eq!(errors[0], "`StreamQueueUpdates` is server-streaming: expected `ServerStream<StreamQueueUpdatesResponse>`, found `StreamQueueUpdatesResponse`");
+    assert!(
+        errors[1..]
+            .iter()
+            .all(|e| e.starts_with("missing handler for RPC `")),
+        "{errors:?}"
+    );
+    assert_eq!(errors.len(), 4, "{errors:?}");
+}
