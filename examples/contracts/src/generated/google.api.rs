@@ -96,3 +96,601 @@ impl ::prost::Name for CustomHttpPattern {
         "type.googleapis.com/google.api.CustomHttpPattern".into()
     }
 }
+use ::tacos_runtime::__private::json as __tacos_json;
+impl __tacos_json::Serialize for Http {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.rules.is_empty() {
+            __map
+                .serialize_entry(
+                    "rules",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<HttpRule>>,
+                    >::new(&self.rules),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.fully_decode_reserved_expansion,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "fully_decode_reserved_expansion"
+                    } else {
+                        "fullyDecodeReservedExpansion"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Bool,
+                    >::new(&self.fully_decode_reserved_expansion),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Http {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Http;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "google.api.Http")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Http as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "rules" => 0u32,
+                                "fully_decode_reserved_expansion"
+                                | "fullyDecodeReservedExpansion" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "rules")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<HttpRule>>,
+                                    >::new("rules"),
+                                )?
+                            {
+                                __message.rules = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "fully_decode_reserved_expansion",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("fully_decode_reserved_expansion"),
+                                )?
+                            {
+                                __message.fully_decode_reserved_expansion = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Http {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for HttpRule {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.selector) {
+            __map
+                .serialize_entry(
+                    "selector",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.selector),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.body) {
+            __map
+                .serialize_entry(
+                    "body",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.body),
+                )?;
+        }
+        if !self.additional_bindings.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "additional_bindings"
+                    } else {
+                        "additionalBindings"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<HttpRule>>,
+                    >::new(&self.additional_bindings),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.response_body,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "response_body" } else { "responseBody" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.response_body),
+                )?;
+        }
+        if let ::core::option::Option::Some(__choice) = &self.pattern {
+            match __choice {
+                http_rule::Pattern::Get(__value) => {
+                    __map
+                        .serialize_entry(
+                            "get",
+                            &__tacos_json::Ser::<__tacos_json::Str>::new(__value),
+                        )?;
+                }
+                http_rule::Pattern::Put(__value) => {
+                    __map
+                        .serialize_entry(
+                            "put",
+                            &__tacos_json::Ser::<__tacos_json::Str>::new(__value),
+                        )?;
+                }
+                http_rule::Pattern::Post(__value) => {
+                    __map
+                        .serialize_entry(
+                            "post",
+                            &__tacos_json::Ser::<__tacos_json::Str>::new(__value),
+                        )?;
+                }
+                http_rule::Pattern::Delete(__value) => {
+                    __map
+                        .serialize_entry(
+                            "delete",
+                            &__tacos_json::Ser::<__tacos_json::Str>::new(__value),
+                        )?;
+                }
+                http_rule::Pattern::Patch(__value) => {
+                    __map
+                        .serialize_entry(
+                            "patch",
+                            &__tacos_json::Ser::<__tacos_json::Str>::new(__value),
+                        )?;
+                }
+                http_rule::Pattern::Custom(__value) => {
+                    __map
+                        .serialize_entry(
+                            "custom",
+                            &__tacos_json::Ser::<
+                                __tacos_json::Msg<CustomHttpPattern>,
+                            >::new(__value),
+                        )?;
+                }
+            }
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for HttpRule {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = HttpRule;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "google.api.HttpRule")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HttpRule as ::core::default::Default>::default();
+                let mut __seen = [false; 10usize];
+                let mut __oneof_0 = false;
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "selector" => 0u32,
+                                "get" => 1u32,
+                                "put" => 2u32,
+                                "post" => 3u32,
+                                "delete" => 4u32,
+                                "patch" => 5u32,
+                                "body" => 6u32,
+                                "custom" => 7u32,
+                                "additional_bindings" | "additionalBindings" => 8u32,
+                                "response_body" | "responseBody" => 9u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "selector")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("selector"),
+                                )?
+                            {
+                                __message.selector = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "get")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("get"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Get(__tacos_json::place(__value)),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "put")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("put"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Put(__tacos_json::place(__value)),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "post")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("post"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Post(__tacos_json::place(__value)),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "delete")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("delete"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Delete(__tacos_json::place(__value)),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "patch")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("patch"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Patch(__tacos_json::place(__value)),
+                                );
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "body")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("body"),
+                                )?
+                            {
+                                __message.body = __value;
+                            }
+                        }
+                        7u32 => {
+                            __tacos_json::mark_seen(&mut __seen[7], "custom")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<CustomHttpPattern>,
+                                    >::new("custom"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "pattern")?;
+                                __message.pattern = ::core::option::Option::Some(
+                                    http_rule::Pattern::Custom(__tacos_json::place(__value)),
+                                );
+                            }
+                        }
+                        8u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[8],
+                                "additional_bindings",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<HttpRule>>,
+                                    >::new("additional_bindings"),
+                                )?
+                            {
+                                __message.additional_bindings = __value;
+                            }
+                        }
+                        9u32 => {
+                            __tacos_json::mark_seen(&mut __seen[9], "response_body")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("response_body"),
+                                )?
+                            {
+                                __message.response_body = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HttpRule {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CustomHttpPattern {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.kind) {
+            __map
+                .serialize_entry(
+                    "kind",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.kind),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path) {
+            __map
+                .serialize_entry(
+                    "path",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.path),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CustomHttpPattern {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CustomHttpPattern;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "google.api.CustomHttpPattern",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CustomHttpPattern as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "kind" => 0u32,
+                                "path" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "kind")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("kind"),
+                                )?
+                            {
+                                __message.kind = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "path")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("path"),
+                                )?
+                            {
+                                __message.path = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CustomHttpPattern {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Http {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "fully_decode_reserved_expansion" | "fullyDecodeReservedExpansion" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.fully_decode_reserved_expansion,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HttpRule {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "selector" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.selector,
+                    __rest,
+                    __value,
+                )
+            }
+            "body" => {
+                ::tacos_runtime::__private::rest::set(&mut self.body, __rest, __value)
+            }
+            "response_body" | "responseBody" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_body,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CustomHttpPattern {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "kind" => {
+                ::tacos_runtime::__private::rest::set(&mut self.kind, __rest, __value)
+            }
+            "path" => {
+                ::tacos_runtime::__private::rest::set(&mut self.path, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
