@@ -14,6 +14,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [args]
 
 tasks:
+  test [-- ARGS]
+      fmt check, clippy -D warnings, generate --check, all tests with a real Redis
   generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
       regenerate Rust code from .proto contracts; with no arguments, every target of this
       repository; --check writes nothing and fails when generated files are stale
@@ -43,6 +45,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         return Ok(());
     };
     match task.as_str() {
+        "test" => test::run(rest),
         "generate" => generate::run(rest),
         "conformance" => conformance::run(rest),
         "test" => test::run(rest),
@@ -55,7 +58,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
 }
 
 /// The repository root (the xtask crate lives one level below it).
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
         .parent()
