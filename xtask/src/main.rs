@@ -14,8 +14,6 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [args]
 
 tasks:
-  test [-- ARGS]
-      fmt check, clippy -D warnings, generate --check, all tests with a real Redis
   generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
       regenerate Rust code from .proto contracts; with no arguments, every target of this
       repository; --check writes nothing and fails when generated files are stale
@@ -45,7 +43,6 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         return Ok(());
     };
     match task.as_str() {
-        "test" => test::run(rest),
         "generate" => generate::run(rest),
         "conformance" => conformance::run(rest),
         "test" => test::run(rest),
