@@ -290,13 +290,7 @@ impl<'a> ServiceEmitter<'a> {
     }
 
     fn register_fn(&self) -> Ident {
-        let snake = naming::snake(&self.service.name);
-        let snake = snake.trim_start_matches("r#");
-        if snake.ends_with("service") {
-            format_ident!("{}", snake)
-        } else {
-            format_ident!("{}_service", snake)
-        }
+        format_ident!("{}", register_fn_name(&self.service.name))
     }
 
     fn input(&self, method: &Method) -> TokenStream {
@@ -788,6 +782,18 @@ impl<'a> ServiceEmitter<'a> {
     }
 }
 
+/// The registration function of a service: `Library` → `library_service`, `QueueService` →
+/// `queue_service` (no doubled suffix).
+fn register_fn_name(service: &str) -> String {
+    let snake = naming::snake(service);
+    let snake = snake.trim_start_matches("r#");
+    if snake.ends_with("service") {
+        snake.to_owned()
+    } else {
+        format!("{snake}_service")
+    }
+}
+
 /// The path from a package's module to the generated root's `FILE_DESCRIPTOR_SET`.
 fn descriptor_path(package: &str) -> TokenStream {
     let depth = prost_build::Module::from_protobuf_package_name(package)
@@ -822,4 +828,32 @@ fn template_tokens(rt: &TokenStream, template: &PathTemplate) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     quote!(#rt::rest::PathTemplate { segments: #body, verb: #verb })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_functions_read_naturally() {
+        assert_eq!(register_fn_name("Library"), "library_service");
+        assert_eq!(register_fn_name("QueueService"), "queue_service");
+        assert_eq!(register_fn_name("WebSocketService"), "web_socket_service");
+    }
+
+    #[test]
+    fn descriptor_path_climbs_to_the_generated_root() {
+        let path = |p| descriptor_path(p).to_string().replace(' ', "");
+        assert_eq!(path("gateway.v1"), "super::super::FILE_DESCRIPTOR_SET");
+        assert_eq!(path(""), "FILE_DESCRIPTOR_SET");
+    }
+
+    #[test]
+    fn empty_and_wrapper_types_follow_prost() {
+        let ty = |name| message_type("a.v1", name).to_string().replace(' ', "");
+        assert_eq!(ty("google.protobuf.Empty"), "()");
+        assert_eq!(ty("google.protobuf.Timestamp"), "::prost_types::Timestamp");
+        assert_eq!(ty(".a.v1.Book"), "Book");
+        assert_eq!(ty("b.v1.Book"), "super::super::b::v1::Book");
+    }
 }

@@ -330,3 +330,151 @@ async fn one_middleware_stack_wraps_both_protocols() {
     .unwrap();
     assert_eq!(grpc.metadata().get("x-stamp").unwrap(), "1");
 }
+
+/// A tonic codec for messages known only at run time (from reflection).
+struct DynamicCodec(prost_reflect::MessageDescriptor);
+
+struct DynamicEncoder;
+
+struct DynamicDecoder(prost_reflect::MessageDescriptor);
+
+impl tonic::codec::Codec for DynamicCodec {
+    type Encode = prost_reflect::DynamicMessage;
+    type Decode = prost_reflect::DynamicMessage;
+    type Encoder = DynamicEncoder;
+    type Decoder = DynamicDecoder;
+
+    fn encoder(&mut self) -> DynamicEncoder {
+        DynamicEncoder
+    }
+
+    fn decoder(&mut self) -> DynamicDecoder {
+        DynamicDecoder(self.0.clone())
+    }
+}
+
+impl tonic::codec::Encoder for DynamicEncoder {
+    type Item = prost_reflect::DynamicMessage;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: prost_reflect::DynamicMessage,
+        buf: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        prost::Message::encode(&item, buf).map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+impl tonic::codec::Decoder for DynamicDecoder {
+    type Item = prost_reflect::DynamicMessage;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        buf: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<prost_reflect::DynamicMessage>, tonic::Status> {
+        prost_reflect::DynamicMessage::decode(self.0.clone(), buf)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+async fn reflected_files(
+    channel: tonic::transport::Channel,
+    request: tonic_reflection::pb::v1::server_reflection_request::MessageRequest,
+) -> Vec<prost_types::FileDescriptorProto> {
+    use prost::Message as _;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    match responses
+        .next()
+        .await
+        .unwrap()
+        .unwrap()
+        .message_response
+        .unwrap()
+    {
+        MessageResponse::FileDescriptorResponse(files) => files
+            .file_descriptor_proto
+            .iter()
+            .map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).unwrap())
+            .collect(),
+        other => panic!("unexpected reflection answer {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn reflection_is_enough_to_call_a_method() {
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+
+    let server = TestServer::start().await;
+    let channel = channel(server.addr).await;
+
+    // Fetch the service's file by symbol, then its imports by name, as grpcurl does.
+    let ask = |request: MessageRequest| reflected_files(channel.clone(), request);
+    let mut files = ask(MessageRequest::FileContainingSymbol(
+        "tacos.test.v1.Library".into(),
+    ))
+    .await;
+    loop {
+        let known: Vec<String> = files.iter().map(|f| f.name().to_owned()).collect();
+        let missing: Vec<String> = files
+            .iter()
+            .flat_map(|f| f.dependency.clone())
+            .filter(|d| !known.contains(d))
+            .collect();
+        let Some(next) = missing.into_iter().next() else {
+            break;
+        };
+        let fetched = ask(MessageRequest::FileByFilename(next)).await;
+        assert!(!fetched.is_empty());
+        for file in fetched {
+            if !files.iter().any(|f| f.name() == file.name()) {
+                files.push(file);
+            }
+        }
+    }
+    let set = prost_types::FileDescriptorSet { file: files };
+    let pool = prost_reflect::DescriptorPool::from_file_descriptor_set(set).unwrap();
+    let method = pool
+        .get_service_by_name("tacos.test.v1.Library")
+        .unwrap()
+        .methods()
+        .find(|m| m.name() == "GetBook")
+        .unwrap();
+
+    // Build the request and call the method with no compiled message types.
+    let mut request = prost_reflect::DynamicMessage::new(method.input());
+    request.set_field_by_name(
+        "name",
+        prost_reflect::Value::String("shelves/s1/books/b9".into()),
+    );
+    let mut client = tonic::client::Grpc::new(channel);
+    client.ready().await.unwrap();
+    let path: http::uri::PathAndQuery =
+        format!("/{}/{}", method.parent_service().full_name(), method.name())
+            .parse()
+            .unwrap();
+    let response = client
+        .unary(
+            tonic::Request::new(request),
+            path,
+            DynamicCodec(method.output()),
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    let title = response.get_field_by_name("title").unwrap();
+    assert_eq!(title.as_str(), Some("Title of shelves/s1/books/b9"));
+}
