@@ -1,6 +1,6 @@
-//! Compile-time behaviour of `#[service]`: trybuild cases under `tests/ui/`, against the fixture
-//! contract `tests/fixtures/proto/shop/v1/queue.proto` and its hand-written module
-//! `tests/fixtures/shop.rs`.
+//! Compile-time behaviour of `#[service]`: trybuild cases under `tests/ui/`. `pass/` and `fail/`
+//! use the fixture contract `tests/fixtures/proto/shop/v1/queue.proto` and its hand-written module
+//! `tests/fixtures/shop.rs`; `contracts/` uses the generated Traffic Tacos crate.
 
 use std::path::Path;
 
@@ -22,7 +22,16 @@ fn ui() {
     }
     std::env::set_var("TACOS_DESCRIPTORS", &path);
 
-    let cases = trybuild::TestCases::new();
-    cases.pass("tests/ui/pass/*.rs");
-    cases.compile_fail("tests/ui/fail/*.rs");
+    {
+        let cases = trybuild::TestCases::new();
+        cases.pass("tests/ui/pass/*.rs");
+        cases.compile_fail("tests/ui/fail/*.rs");
+        // The cases run when `cases` is dropped, here.
+    }
+
+    // The generated Traffic Tacos traits, against the descriptor set generated with them.
+    let contracts = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/contracts/src/generated/descriptor.bin");
+    std::env::set_var("TACOS_DESCRIPTORS", contracts);
+    trybuild::TestCases::new().pass("tests/ui/contracts/*.rs");
 }
