@@ -3,7 +3,9 @@
 //! With no arguments every target of this repository is regenerated:
 //! - `proto/` → `examples/contracts/src/generated/`;
 //! - the upstream-layout fixture (repo-root imports, no annotations, a rules file) →
-//!   `examples/upstream-contracts/src/generated/`.
+//!   `examples/upstream-contracts/src/generated/`;
+//! - the runtime's transcoding test contract (`runtime/tests/proto/`) →
+//!   `runtime/tests/it/generated/` (included by the runtime's integration tests).
 //!
 //! With `--proto-root DIR` (repeatable), `--rules FILE`, `--out DIR` and files, it works on any
 //! contract tree, including ones we do not own. `--check` writes nothing and fails, naming the
@@ -107,6 +109,12 @@ fn repository_targets(root: &Path) -> Vec<Target> {
             files: Vec::new(),
             rules: Some(upstream.join("http-rules.yaml")),
             out: root.join("examples/upstream-contracts/src/generated"),
+        },
+        Target {
+            proto_roots: vec![root.join("runtime/tests/proto")],
+            files: Vec::new(),
+            rules: None,
+            out: root.join("runtime/tests/it/generated"),
         },
     ]
 }

@@ -38,7 +38,7 @@ pub fn emit_json(pool: &DescriptorPool, package: &str, runtime: &syn::Path) -> T
 }
 
 /// Rust names and paths exactly as prost-build spells them.
-mod naming {
+pub(crate) mod naming {
     use heck::{ToSnakeCase, ToUpperCamelCase};
     use proc_macro2::{Ident, Span, TokenStream};
     use quote::quote;
@@ -194,7 +194,7 @@ fn fields_of(message: &MessageDescriptor, package: &str) -> (Vec<Field>, Vec<One
 }
 
 /// The runtime codec of a whole field: element codec, wrapped for `repeated` and `map`.
-fn field_codec(field: &FieldDescriptor, package: &str) -> TokenStream {
+pub(crate) fn field_codec(field: &FieldDescriptor, package: &str) -> TokenStream {
     if field.is_map() {
         let Kind::Message(entry) = field.kind() else {
             unreachable!("map fields are messages")

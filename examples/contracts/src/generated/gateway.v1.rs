@@ -11634,3 +11634,4478 @@ impl<'de> __tacos_json::Deserialize<'de> for MessagePriority {
             })
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ServiceHealth {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "response_time_ms" | "responseTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "version" => {
+                ::tacos_runtime::__private::rest::set(&mut self.version, __rest, __value)
+            }
+            "last_check" | "lastCheck" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_check,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateTokenRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "token" => {
+                ::tacos_runtime::__private::rest::set(&mut self.token, __rest, __value)
+            }
+            "required_scope" | "requiredScope" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.required_scope,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateTokenResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "valid" => {
+                ::tacos_runtime::__private::rest::set(&mut self.valid, __rest, __value)
+            }
+            "user" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.user,
+                    __rest,
+                    __value,
+                )
+            }
+            "scopes" => {
+                ::tacos_runtime::__private::rest::push(&mut self.scopes, __rest, __value)
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for UserContext {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "username" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.username,
+                    __rest,
+                    __value,
+                )
+            }
+            "email" => {
+                ::tacos_runtime::__private::rest::set(&mut self.email, __rest, __value)
+            }
+            "roles" => {
+                ::tacos_runtime::__private::rest::push(&mut self.roles, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetEventAvailabilityRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetEventAvailabilityResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.event,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_available" | "totalAvailable" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_available,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reservation_token" | "reservationToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_amount" | "totalAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.total_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.reservation,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "confirmed_at" | "confirmedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.confirmed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "cancelled_at" | "cancelledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.cancelled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentMethod::from_str_name,
+                )
+            }
+            "scenario" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.scenario,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentScenario::from_str_name,
+                )
+            }
+            "webhook_url" | "webhookUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentStatus::from_str_name,
+                )
+            }
+            "client_secret" | "clientSecret" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.client_secret,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RequestMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "request_id" | "requestId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.request_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "trace_id" | "traceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.trace_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JoinQueueRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JoinQueueResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "position_hint" | "positionHint" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.position_hint,
+                    __rest,
+                    __value,
+                )
+            }
+            "eta_seconds" | "etaSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.eta_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    QueueStatus::from_str_name,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    QueueStatus::from_str_name,
+                )
+            }
+            "position" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.position,
+                    __rest,
+                    __value,
+                )
+            }
+            "eta_seconds" | "etaSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.eta_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "admission_ready" | "admissionReady" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_ready,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RequestAdmissionRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RequestAdmissionResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "admission" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.admission,
+                    __rest,
+                    __value,
+                    AdmissionStatus::from_str_name,
+                )
+            }
+            "reservation_token" | "reservationToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "ttl_seconds" | "ttlSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ttl_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "valid_until" | "validUntil" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.valid_until,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for LeaveQueueRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for LeaveQueueResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "success" => {
+                ::tacos_runtime::__private::rest::set(&mut self.success, __rest, __value)
+            }
+            "left_at" | "leftAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.left_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "system" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.system,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for QueueMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "referer" => {
+                ::tacos_runtime::__private::rest::set(&mut self.referer, __rest, __value)
+            }
+            "country_code" | "countryCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.country_code,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for EventQueueStats {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_waiting" | "totalWaiting" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_waiting,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_admitted" | "totalAdmitted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_admitted,
+                    __rest,
+                    __value,
+                )
+            }
+            "admission_rate_per_minute" | "admissionRatePerMinute" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_rate_per_minute,
+                    __rest,
+                    __value,
+                )
+            }
+            "average_wait_time_seconds" | "averageWaitTimeSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.average_wait_time_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SystemQueueStats {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_active_queues" | "totalActiveQueues" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_active_queues,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_waiting_users" | "totalWaitingUsers" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_waiting_users,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_admitted_users" | "totalAdmittedUsers" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_admitted_users,
+                    __rest,
+                    __value,
+                )
+            }
+            "system_capacity_percentage" | "systemCapacityPercentage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.system_capacity_percentage,
+                    __rest,
+                    __value,
+                )
+            }
+            "average_admission_rate" | "averageAdmissionRate" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.average_admission_rate,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceivePaymentWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    PaymentWebhookType::from_str_name,
+                )
+            }
+            "data" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.data,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "signature" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.signature,
+                    __rest,
+                    __value,
+                )
+            }
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "attempt" => {
+                ::tacos_runtime::__private::rest::set(&mut self.attempt, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceivePaymentWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "accepted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.accepted,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_action" | "nextAction" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_action,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceiveExpiryWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "expired_at" | "expiredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expired_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceiveExpiryWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "accepted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.accepted,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RegisterWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service_name" | "serviceName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.service_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "endpoint_url" | "endpointUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.endpoint_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_types" | "eventTypes" => {
+                ::tacos_runtime::__private::rest::push_enum(
+                    &mut self.event_types,
+                    __rest,
+                    __value,
+                    WebhookEventType::from_str_name,
+                )
+            }
+            "secret" => {
+                ::tacos_runtime::__private::rest::set(&mut self.secret, __rest, __value)
+            }
+            "config" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.config,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RegisterWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "registered" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.registered,
+                    __rest,
+                    __value,
+                )
+            }
+            "registered_at" | "registeredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.registered_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payload" => {
+                ::tacos_runtime::__private::rest::set(&mut self.payload, __rest, __value)
+            }
+            "signature" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.signature,
+                    __rest,
+                    __value,
+                )
+            }
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "valid" => {
+                ::tacos_runtime::__private::rest::set(&mut self.valid, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "validated_at" | "validatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.validated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentWebhookData {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentWebhookStatus::from_str_name,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "failure_reason" | "failureReason" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failure_reason,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for WebhookConfig {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "timeout_seconds" | "timeoutSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.timeout_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "verify_ssl" | "verifySsl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.verify_ssl,
+                    __rest,
+                    __value,
+                )
+            }
+            "content_type" | "contentType" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.content_type,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamQueueUpdatesRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamQueueUpdatesResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    EventType::from_str_name,
+                )
+            }
+            "queue_update" | "queueUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.queue_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "system_update" | "systemUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.system_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for QueueUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "position" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.position,
+                    __rest,
+                    __value,
+                )
+            }
+            "eta_seconds" | "etaSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.eta_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    QueueEventType::from_str_name,
+                )
+            }
+            "admission_ready" | "admissionReady" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_ready,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SystemUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_waiting" | "totalWaiting" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_waiting,
+                    __rest,
+                    __value,
+                )
+            }
+            "admission_rate" | "admissionRate" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_rate,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    SystemEventType::from_str_name,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamReservationUpdatesRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_ids" | "reservationIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.reservation_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamReservationUpdatesResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    EventType::from_str_name,
+                )
+            }
+            "reservation_update" | "reservationUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.reservation_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReservationUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "old_status" | "oldStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.old_status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "new_status" | "newStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.new_status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    ReservationEventType::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamPaymentUpdatesRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_ids" | "paymentIntentIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.payment_intent_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamPaymentUpdatesResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    EventType::from_str_name,
+                )
+            }
+            "payment_update" | "paymentUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "old_status" | "oldStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.old_status,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentStatus::from_str_name,
+                )
+            }
+            "new_status" | "newStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.new_status,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentStatus::from_str_name,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    PaymentEventType::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SendMessageRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "target_user_id" | "targetUserId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_user_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "target_session_id" | "targetSessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "message_type" | "messageType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.message_type,
+                    __rest,
+                    __value,
+                    MessageType::from_str_name,
+                )
+            }
+            "title" => {
+                ::tacos_runtime::__private::rest::set(&mut self.title, __rest, __value)
+            }
+            "content" => {
+                ::tacos_runtime::__private::rest::set(&mut self.content, __rest, __value)
+            }
+            "priority" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.priority,
+                    __rest,
+                    __value,
+                    MessagePriority::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SendMessageResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "delivered" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.delivered,
+                    __rest,
+                    __value,
+                )
+            }
+            "message_id" | "messageId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.message_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "sent_at" | "sentAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.sent_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `gateway.v1.GatewayService`: implement it once, serve it over gRPC and REST.
+///
+/// The edge of the platform: authenticates buyers and fronts reservation and payment services.
+pub trait GatewayService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// Reports the gateway's health and that of the services behind it.
+    fn health_check(
+        &self,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Checks an access token and returns who it belongs to.
+    fn validate_token(
+        &self,
+        request: ::tacos_runtime::__private::Request<ValidateTokenRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateTokenResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Shows how many seats of an event are left, by section.
+    fn get_event_availability(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetEventAvailabilityRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetEventAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Holds seats for a buyer admitted from the waiting room.
+    fn create_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Reads one of the buyer's reservations.
+    fn get_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Confirms a reservation once its payment is approved.
+    fn confirm_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Cancels a reservation and releases its seats.
+    fn cancel_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Starts paying for a reservation.
+    fn create_payment_intent(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Reads the state of a payment.
+    fn get_payment_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Charges a payment intent; forwarded unchanged to the payment service.
+    fn process_payment(
+        &self,
+        request: ::tacos_runtime::__private::Request<
+            super::super::payment::v1::ProcessPaymentRequest,
+        >,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                super::super::payment::v1::ProcessPaymentResponse,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.GatewayService`.
+pub const GATEWAY_SERVICE_SERVICE_NAME: &str = "gateway.v1.GatewayService";
+/// The methods of `gateway.v1.GatewayService`, in contract order.
+pub const GATEWAY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "HealthCheck",
+        path: "/gateway.v1.GatewayService/HealthCheck",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "ValidateToken",
+        path: "/gateway.v1.GatewayService/ValidateToken",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "GetEventAvailability",
+        path: "/gateway.v1.GatewayService/GetEventAvailability",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "CreateReservation",
+        path: "/gateway.v1.GatewayService/CreateReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "GetReservation",
+        path: "/gateway.v1.GatewayService/GetReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "ConfirmReservation",
+        path: "/gateway.v1.GatewayService/ConfirmReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "CancelReservation",
+        path: "/gateway.v1.GatewayService/CancelReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "CreatePaymentIntent",
+        path: "/gateway.v1.GatewayService/CreatePaymentIntent",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "GetPaymentStatus",
+        path: "/gateway.v1.GatewayService/GetPaymentStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "ProcessPayment",
+        path: "/gateway.v1.GatewayService/ProcessPayment",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.GatewayService` (additional bindings included).
+pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("health"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("auth"),
+                ::tacos_runtime::__private::rest::Seg::Lit("validate"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("events"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "event_id",
+                    segments: &[],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("availability"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("reservations"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("reservations"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "reservation_id",
+                    segments: &[],
+                },
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("reservations"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "reservation_id",
+                    segments: &[],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("confirm"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[5],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("reservations"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "reservation_id",
+                    segments: &[],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("cancel"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[6],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("intent"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[7],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "payment_intent_id",
+                    segments: &[],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("status"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[8],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("process"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[9],
+    },
+];
+/// The tonic service of `gateway.v1.GatewayService`, calling a [`GatewayService`] handler.
+pub struct GatewayServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> GatewayServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for GatewayServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: GatewayService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for GatewayServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.GatewayService/HealthCheck" => {
+                let policy = inner.method_policy("HealthCheck");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.health_check(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/ValidateToken" => {
+                let policy = inner.method_policy("ValidateToken");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.validate_token(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/GetEventAvailability" => {
+                let policy = inner.method_policy("GetEventAvailability");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.get_event_availability(request).await
+                    },
+                )
+            }
+            "/gateway.v1.GatewayService/CreateReservation" => {
+                let policy = inner.method_policy("CreateReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.create_reservation(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/GetReservation" => {
+                let policy = inner.method_policy("GetReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_reservation(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/ConfirmReservation" => {
+                let policy = inner.method_policy("ConfirmReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move {
+                        inner.confirm_reservation(request).await
+                    },
+                )
+            }
+            "/gateway.v1.GatewayService/CancelReservation" => {
+                let policy = inner.method_policy("CancelReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[6],
+                    policy,
+                    move |request| async move { inner.cancel_reservation(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/CreatePaymentIntent" => {
+                let policy = inner.method_policy("CreatePaymentIntent");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[7],
+                    policy,
+                    move |request| async move {
+                        inner.create_payment_intent(request).await
+                    },
+                )
+            }
+            "/gateway.v1.GatewayService/GetPaymentStatus" => {
+                let policy = inner.method_policy("GetPaymentStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[8],
+                    policy,
+                    move |request| async move { inner.get_payment_status(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/ProcessPayment" => {
+                let policy = inner.method_policy("ProcessPayment");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[9],
+                    policy,
+                    move |request| async move { inner.process_payment(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for GatewayServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.GatewayService";
+}
+fn __gateway_service_health_check_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<HealthCheckRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <HealthCheckRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_validate_token_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ValidateTokenRequest, ::tacos_runtime::__private::Status> {
+    let message: ValidateTokenRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_get_event_availability_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetEventAvailabilityRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <GetEventAvailabilityRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.event_id = call.path_var(0, "event_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_create_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreateReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreateReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_get_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetReservationRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetReservationRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.reservation_id = call.path_var(0, "reservation_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_confirm_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ConfirmReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message: ConfirmReservationRequest = call.body_message()?;
+    message.reservation_id = call.path_var(0, "reservation_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_cancel_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CancelReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message: CancelReservationRequest = call.body_message()?;
+    message.reservation_id = call.path_var(0, "reservation_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_create_payment_intent_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreatePaymentIntentRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreatePaymentIntentRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_get_payment_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetPaymentStatusRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <GetPaymentStatusRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.payment_intent_id = call.path_var(0, "payment_intent_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_process_payment_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    super::super::payment::v1::ProcessPaymentRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: super::super::payment::v1::ProcessPaymentRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.GatewayService` with `handler` on both protocols.
+pub fn gateway_service<T: GatewayService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            GATEWAY_SERVICE_SERVICE_NAME,
+            GATEWAY_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            GatewayServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("HealthCheck"),
+                __gateway_service_health_check_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.health_check(request).await
+                },
+                |message: HealthCheckResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ValidateToken"),
+                __gateway_service_validate_token_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.validate_token(request).await
+                },
+                |message: ValidateTokenResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetEventAvailability"),
+                __gateway_service_get_event_availability_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_event_availability(request).await
+                },
+                |message: GetEventAvailabilityResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreateReservation"),
+                __gateway_service_create_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_reservation(request).await
+                },
+                |message: CreateReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetReservation"),
+                __gateway_service_get_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_reservation(request).await
+                },
+                |message: GetReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ConfirmReservation"),
+                __gateway_service_confirm_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.confirm_reservation(request).await
+                },
+                |message: ConfirmReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[6],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CancelReservation"),
+                __gateway_service_cancel_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.cancel_reservation(request).await
+                },
+                |message: CancelReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[7],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreatePaymentIntent"),
+                __gateway_service_create_payment_intent_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_payment_intent(request).await
+                },
+                |message: CreatePaymentIntentResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[8],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetPaymentStatus"),
+                __gateway_service_get_payment_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_payment_status(request).await
+                },
+                |message: GetPaymentStatusResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[9],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessPayment"),
+                __gateway_service_process_payment_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_payment(request).await
+                },
+                |message: super::super::payment::v1::ProcessPaymentResponse| message,
+            ),
+        )
+}
+/// Handler of `gateway.v1.QueueService`: implement it once, serve it over gRPC and REST.
+///
+/// Waiting room: join, poll your position, get admitted, or leave.
+pub trait QueueService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// Enters the waiting room of an event and returns a waiting token.
+    fn join_queue(
+        &self,
+        request: ::tacos_runtime::__private::Request<JoinQueueRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<JoinQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Reports the position and ETA behind a waiting token.
+    fn get_queue_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetQueueStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Exchanges a waiting token whose turn has come for a reservation token.
+    fn request_admission(
+        &self,
+        request: ::tacos_runtime::__private::Request<RequestAdmissionRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<RequestAdmissionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Gives up a place in the waiting room.
+    fn leave_queue(
+        &self,
+        request: ::tacos_runtime::__private::Request<LeaveQueueRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<LeaveQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Reports waiting-room statistics, for one event or the whole system.
+    fn get_queue_stats(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetQueueStatsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.QueueService`.
+pub const QUEUE_SERVICE_SERVICE_NAME: &str = "gateway.v1.QueueService";
+/// The methods of `gateway.v1.QueueService`, in contract order.
+pub const QUEUE_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "JoinQueue",
+        path: "/gateway.v1.QueueService/JoinQueue",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "GetQueueStatus",
+        path: "/gateway.v1.QueueService/GetQueueStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "RequestAdmission",
+        path: "/gateway.v1.QueueService/RequestAdmission",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "LeaveQueue",
+        path: "/gateway.v1.QueueService/LeaveQueue",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "GetQueueStats",
+        path: "/gateway.v1.QueueService/GetQueueStats",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.QueueService` (additional bindings included).
+pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("join"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("status"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("enter"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Delete,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("leave"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("stats"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("events"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "event_id",
+                    segments: &[],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("stats"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[4],
+    },
+];
+/// The tonic service of `gateway.v1.QueueService`, calling a [`QueueService`] handler.
+pub struct QueueServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> QueueServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for QueueServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: QueueService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for QueueServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.QueueService/JoinQueue" => {
+                let policy = inner.method_policy("JoinQueue");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.join_queue(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/GetQueueStatus" => {
+                let policy = inner.method_policy("GetQueueStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.get_queue_status(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/RequestAdmission" => {
+                let policy = inner.method_policy("RequestAdmission");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.request_admission(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/LeaveQueue" => {
+                let policy = inner.method_policy("LeaveQueue");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.leave_queue(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/GetQueueStats" => {
+                let policy = inner.method_policy("GetQueueStats");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_queue_stats(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for QueueServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.QueueService";
+}
+fn __queue_service_join_queue_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<JoinQueueRequest, ::tacos_runtime::__private::Status> {
+    let message: JoinQueueRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_get_queue_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetQueueStatusRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetQueueStatusRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_request_admission_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    RequestAdmissionRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: RequestAdmissionRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_leave_queue_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<LeaveQueueRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <LeaveQueueRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_get_queue_stats_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetQueueStatsRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetQueueStatsRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_get_queue_stats_rest_1(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetQueueStatsRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetQueueStatsRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.event_id = call.path_var(0, "event_id")?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.QueueService` with `handler` on both protocols.
+pub fn queue_service<T: QueueService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            QUEUE_SERVICE_SERVICE_NAME,
+            QUEUE_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            QueueServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("JoinQueue"),
+                __queue_service_join_queue_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.join_queue(request).await
+                },
+                |message: JoinQueueResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetQueueStatus"),
+                __queue_service_get_queue_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_queue_status(request).await
+                },
+                |message: GetQueueStatusResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("RequestAdmission"),
+                __queue_service_request_admission_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.request_admission(request).await
+                },
+                |message: RequestAdmissionResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("LeaveQueue"),
+                __queue_service_leave_queue_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.leave_queue(request).await
+                },
+                |message: LeaveQueueResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetQueueStats"),
+                __queue_service_get_queue_stats_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_queue_stats(request).await
+                },
+                |message: GetQueueStatsResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetQueueStats"),
+                __queue_service_get_queue_stats_rest_1,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_queue_stats(request).await
+                },
+                |message: GetQueueStatsResponse| message,
+            ),
+        )
+}
+/// Handler of `gateway.v1.WebhookService`: implement it once, serve it over gRPC and REST.
+///
+/// Receives signed callbacks and manages who may send them.
+pub trait WebhookService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// Accepts a payment provider's outcome for an intent.
+    fn receive_payment_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReceivePaymentWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceivePaymentWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Accepts a notice that a reservation's hold expired.
+    fn receive_expiry_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReceiveExpiryWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceiveExpiryWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Registers an endpoint to be called for chosen events.
+    fn register_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<RegisterWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<RegisterWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Checks a webhook payload's signature.
+    fn validate_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ValidateWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.WebhookService`.
+pub const WEBHOOK_SERVICE_SERVICE_NAME: &str = "gateway.v1.WebhookService";
+/// The methods of `gateway.v1.WebhookService`, in contract order.
+pub const WEBHOOK_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "ReceivePaymentWebhook",
+        path: "/gateway.v1.WebhookService/ReceivePaymentWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "ReceiveExpiryWebhook",
+        path: "/gateway.v1.WebhookService/ReceiveExpiryWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "RegisterWebhook",
+        path: "/gateway.v1.WebhookService/RegisterWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "ValidateWebhook",
+        path: "/gateway.v1.WebhookService/ValidateWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.WebhookService` (additional bindings included).
+pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("webhooks"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("webhooks"),
+                ::tacos_runtime::__private::rest::Seg::Lit("expiry"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("webhooks"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("webhooks"),
+                ::tacos_runtime::__private::rest::Seg::Lit("validate"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[3],
+    },
+];
+/// The tonic service of `gateway.v1.WebhookService`, calling a [`WebhookService`] handler.
+pub struct WebhookServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> WebhookServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for WebhookServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: WebhookService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for WebhookServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.WebhookService/ReceivePaymentWebhook" => {
+                let policy = inner.method_policy("ReceivePaymentWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.receive_payment_webhook(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebhookService/ReceiveExpiryWebhook" => {
+                let policy = inner.method_policy("ReceiveExpiryWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move {
+                        inner.receive_expiry_webhook(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebhookService/RegisterWebhook" => {
+                let policy = inner.method_policy("RegisterWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.register_webhook(request).await },
+                )
+            }
+            "/gateway.v1.WebhookService/ValidateWebhook" => {
+                let policy = inner.method_policy("ValidateWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.validate_webhook(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for WebhookServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.WebhookService";
+}
+fn __webhook_service_receive_payment_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ReceivePaymentWebhookRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ReceivePaymentWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __webhook_service_receive_expiry_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ReceiveExpiryWebhookRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ReceiveExpiryWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __webhook_service_register_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<RegisterWebhookRequest, ::tacos_runtime::__private::Status> {
+    let message: RegisterWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __webhook_service_validate_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ValidateWebhookRequest, ::tacos_runtime::__private::Status> {
+    let message: ValidateWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.WebhookService` with `handler` on both protocols.
+pub fn webhook_service<T: WebhookService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            WEBHOOK_SERVICE_SERVICE_NAME,
+            WEBHOOK_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            WebhookServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReceivePaymentWebhook"),
+                __webhook_service_receive_payment_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.receive_payment_webhook(request).await
+                },
+                |message: ReceivePaymentWebhookResponse| message,
+            ),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReceiveExpiryWebhook"),
+                __webhook_service_receive_expiry_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.receive_expiry_webhook(request).await
+                },
+                |message: ReceiveExpiryWebhookResponse| message,
+            ),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("RegisterWebhook"),
+                __webhook_service_register_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.register_webhook(request).await
+                },
+                |message: RegisterWebhookResponse| message,
+            ),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ValidateWebhook"),
+                __webhook_service_validate_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.validate_webhook(request).await
+                },
+                |message: ValidateWebhookResponse| message,
+            ),
+        )
+}
+/// Handler of `gateway.v1.WebSocketService`: implement it once, serve it over gRPC and REST.
+///
+/// Server-push streams, so buyers see changes without polling.
+pub trait WebSocketService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// Streams position changes and system notices while waiting in line.
+    fn stream_queue_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamQueueUpdatesRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamQueueUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Streams status changes of the buyer's reservations (e.g. hold expiring soon).
+    fn stream_reservation_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamReservationUpdatesRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<
+                    StreamReservationUpdatesResponse,
+                >,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Streams status changes of the buyer's payments.
+    fn stream_payment_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamPaymentUpdatesRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamPaymentUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Pushes a message to a user or session.
+    fn send_message(
+        &self,
+        request: ::tacos_runtime::__private::Request<SendMessageRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<SendMessageResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.WebSocketService`.
+pub const WEB_SOCKET_SERVICE_SERVICE_NAME: &str = "gateway.v1.WebSocketService";
+/// The methods of `gateway.v1.WebSocketService`, in contract order.
+pub const WEB_SOCKET_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "StreamQueueUpdates",
+        path: "/gateway.v1.WebSocketService/StreamQueueUpdates",
+        kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "StreamReservationUpdates",
+        path: "/gateway.v1.WebSocketService/StreamReservationUpdates",
+        kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "StreamPaymentUpdates",
+        path: "/gateway.v1.WebSocketService/StreamPaymentUpdates",
+        kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "SendMessage",
+        path: "/gateway.v1.WebSocketService/SendMessage",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.WebSocketService` (additional bindings included).
+pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("updates"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("reservations"),
+            ],
+            verb: ::core::option::Option::Some("stream"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("updates"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("messages"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[3],
+    },
+];
+/// The tonic service of `gateway.v1.WebSocketService`, calling a [`WebSocketService`] handler.
+pub struct WebSocketServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> WebSocketServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for WebSocketServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: WebSocketService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for WebSocketServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.WebSocketService/StreamQueueUpdates" => {
+                let policy = inner.method_policy("StreamQueueUpdates");
+                ::tacos_runtime::__private::grpc::server_streaming(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.stream_queue_updates(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebSocketService/StreamReservationUpdates" => {
+                let policy = inner.method_policy("StreamReservationUpdates");
+                ::tacos_runtime::__private::grpc::server_streaming(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move {
+                        inner.stream_reservation_updates(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebSocketService/StreamPaymentUpdates" => {
+                let policy = inner.method_policy("StreamPaymentUpdates");
+                ::tacos_runtime::__private::grpc::server_streaming(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.stream_payment_updates(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebSocketService/SendMessage" => {
+                let policy = inner.method_policy("SendMessage");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.send_message(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for WebSocketServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.WebSocketService";
+}
+fn __web_socket_service_stream_queue_updates_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    StreamQueueUpdatesRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <StreamQueueUpdatesRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __web_socket_service_stream_reservation_updates_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    StreamReservationUpdatesRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <StreamReservationUpdatesRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __web_socket_service_stream_payment_updates_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    StreamPaymentUpdatesRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <StreamPaymentUpdatesRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __web_socket_service_send_message_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<SendMessageRequest, ::tacos_runtime::__private::Status> {
+    let message: SendMessageRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.WebSocketService` with `handler` on both protocols.
+pub fn web_socket_service<T: WebSocketService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            WEB_SOCKET_SERVICE_SERVICE_NAME,
+            WEB_SOCKET_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            WebSocketServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::server_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("StreamQueueUpdates"),
+                __web_socket_service_stream_queue_updates_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.stream_queue_updates(request).await
+                },
+                |message: StreamQueueUpdatesResponse| message,
+            ),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::server_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("StreamReservationUpdates"),
+                __web_socket_service_stream_reservation_updates_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.stream_reservation_updates(request).await
+                },
+                |message: StreamReservationUpdatesResponse| message,
+            ),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::server_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("StreamPaymentUpdates"),
+                __web_socket_service_stream_payment_updates_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.stream_payment_updates(request).await
+                },
+                |message: StreamPaymentUpdatesResponse| message,
+            ),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("SendMessage"),
+                __web_socket_service_send_message_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.send_message(request).await
+                },
+                |message: SendMessageResponse| message,
+            ),
+        )
+}

@@ -592,3 +592,96 @@ impl<'de> __tacos_json::Deserialize<'de> for CustomHttpPattern {
         <Self as __tacos_json::JsonMessage>::deserialize_json(__deserializer, None)
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for Http {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "fully_decode_reserved_expansion" | "fullyDecodeReservedExpansion" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.fully_decode_reserved_expansion,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HttpRule {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "selector" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.selector,
+                    __rest,
+                    __value,
+                )
+            }
+            "body" => {
+                ::tacos_runtime::__private::rest::set(&mut self.body, __rest, __value)
+            }
+            "response_body" | "responseBody" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_body,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CustomHttpPattern {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "kind" => {
+                ::tacos_runtime::__private::rest::set(&mut self.kind, __rest, __value)
+            }
+            "path" => {
+                ::tacos_runtime::__private::rest::set(&mut self.path, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}

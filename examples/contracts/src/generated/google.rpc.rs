@@ -2001,3 +2001,434 @@ impl<'de> __tacos_json::Deserialize<'de> for Code {
             })
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for ErrorInfo {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "domain" => {
+                ::tacos_runtime::__private::rest::set(&mut self.domain, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RetryInfo {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "retry_delay" | "retryDelay" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.retry_delay,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for DebugInfo {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "stack_entries" | "stackEntries" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.stack_entries,
+                    __rest,
+                    __value,
+                )
+            }
+            "detail" => {
+                ::tacos_runtime::__private::rest::set(&mut self.detail, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for QuotaFailure {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for quota_failure::Violation {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "subject" => {
+                ::tacos_runtime::__private::rest::set(&mut self.subject, __rest, __value)
+            }
+            "description" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.description,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PreconditionFailure {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for precondition_failure::Violation {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "type" => {
+                ::tacos_runtime::__private::rest::set(&mut self.r#type, __rest, __value)
+            }
+            "subject" => {
+                ::tacos_runtime::__private::rest::set(&mut self.subject, __rest, __value)
+            }
+            "description" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.description,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for BadRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for bad_request::FieldViolation {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "field" => {
+                ::tacos_runtime::__private::rest::set(&mut self.field, __rest, __value)
+            }
+            "description" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.description,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RequestInfo {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "request_id" | "requestId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.request_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "serving_data" | "servingData" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.serving_data,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ResourceInfo {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "resource_type" | "resourceType" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.resource_type,
+                    __rest,
+                    __value,
+                )
+            }
+            "resource_name" | "resourceName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.resource_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "owner" => {
+                ::tacos_runtime::__private::rest::set(&mut self.owner, __rest, __value)
+            }
+            "description" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.description,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Help {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for help::Link {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "description" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.description,
+                    __rest,
+                    __value,
+                )
+            }
+            "url" => {
+                ::tacos_runtime::__private::rest::set(&mut self.url, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for LocalizedMessage {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "locale" => {
+                ::tacos_runtime::__private::rest::set(&mut self.locale, __rest, __value)
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Status {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "code" => {
+                ::tacos_runtime::__private::rest::set(&mut self.code, __rest, __value)
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}

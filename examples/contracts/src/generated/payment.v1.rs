@@ -3965,3 +3965,1445 @@ impl<'de> __tacos_json::Deserialize<'de> for PaymentScenario {
             })
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    PaymentMethod::from_str_name,
+                )
+            }
+            "scenario" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.scenario,
+                    __rest,
+                    __value,
+                    PaymentScenario::from_str_name,
+                )
+            }
+            "webhook_url" | "webhookUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "client_secret" | "clientSecret" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.client_secret,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_details" | "paymentDetails" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment_details,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_id" | "paymentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.result,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelPaymentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "refund_amount" | "refundAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.refund_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelPaymentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "cancelled_at" | "cancelledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.cancelled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "refunded_amount" | "refundedAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.refunded_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "refund_id" | "refundId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.refund_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListPaymentsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "pagination" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.pagination,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListPaymentsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "page_info" | "pageInfo" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.page_info,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SimulateWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "target_status" | "targetStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.target_status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "delay_seconds" | "delaySeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.delay_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "force_trigger" | "forceTrigger" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.force_trigger,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SimulateWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_sent" | "webhookSent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_sent,
+                    __rest,
+                    __value,
+                )
+            }
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "scheduled_at" | "scheduledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.scheduled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Payment {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_id" | "paymentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    PaymentMethod::from_str_name,
+                )
+            }
+            "created_at" | "createdAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.created_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "updated_at" | "updatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.updated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.result,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    PaymentMethod::from_str_name,
+                )
+            }
+            "credit_card" | "creditCard" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.credit_card,
+                    __rest,
+                    __value,
+                )
+            }
+            "bank_transfer" | "bankTransfer" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.bank_transfer,
+                    __rest,
+                    __value,
+                )
+            }
+            "mobile_pay" | "mobilePay" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.mobile_pay,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreditCardDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "card_number" | "cardNumber" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.card_number,
+                    __rest,
+                    __value,
+                )
+            }
+            "expiry_month" | "expiryMonth" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.expiry_month,
+                    __rest,
+                    __value,
+                )
+            }
+            "expiry_year" | "expiryYear" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.expiry_year,
+                    __rest,
+                    __value,
+                )
+            }
+            "cardholder_name" | "cardholderName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.cardholder_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "cvv" => {
+                ::tacos_runtime::__private::rest::set(&mut self.cvv, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for BankTransferDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "bank_code" | "bankCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.bank_code,
+                    __rest,
+                    __value,
+                )
+            }
+            "account_number" | "accountNumber" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.account_number,
+                    __rest,
+                    __value,
+                )
+            }
+            "account_holder" | "accountHolder" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.account_holder,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for MobilePayDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "provider" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.provider,
+                    __rest,
+                    __value,
+                )
+            }
+            "mobile_number" | "mobileNumber" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.mobile_number,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "scenario" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.scenario,
+                    __rest,
+                    __value,
+                    PaymentScenario::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentResult {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "success" => {
+                ::tacos_runtime::__private::rest::set(&mut self.success, __rest, __value)
+            }
+            "failure_reason" | "failureReason" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failure_reason,
+                    __rest,
+                    __value,
+                )
+            }
+            "gateway_response" | "gatewayResponse" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.gateway_response,
+                    __rest,
+                    __value,
+                )
+            }
+            "response_code" | "responseCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_code,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `payment.v1.PaymentService`: implement it once, serve it over gRPC and REST.
+///
+/// Takes payment for held seats; the outcome reaches reservations through webhooks.
+pub trait PaymentService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// Opens a payment intent for a reservation's amount.
+    fn create_payment_intent(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Charges an intent with the buyer's payment details.
+    fn process_payment(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Reads the state of an intent and its payment.
+    fn get_payment_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Cancels an intent, refunding what was charged.
+    fn cancel_payment(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelPaymentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Lists payments of a user or reservation.
+    fn list_payments(
+        &self,
+        request: ::tacos_runtime::__private::Request<ListPaymentsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListPaymentsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Makes the simulated provider send a webhook with a chosen outcome (testing only).
+    fn simulate_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<SimulateWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<SimulateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `payment.v1.PaymentService`.
+pub const PAYMENT_SERVICE_SERVICE_NAME: &str = "payment.v1.PaymentService";
+/// The methods of `payment.v1.PaymentService`, in contract order.
+pub const PAYMENT_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "CreatePaymentIntent",
+        path: "/payment.v1.PaymentService/CreatePaymentIntent",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "ProcessPayment",
+        path: "/payment.v1.PaymentService/ProcessPayment",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "GetPaymentStatus",
+        path: "/payment.v1.PaymentService/GetPaymentStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "CancelPayment",
+        path: "/payment.v1.PaymentService/CancelPayment",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "ListPayments",
+        path: "/payment.v1.PaymentService/ListPayments",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "SimulateWebhook",
+        path: "/payment.v1.PaymentService/SimulateWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `payment.v1.PaymentService` (additional bindings included).
+pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("intents"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("intents"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "payment_intent_id",
+                    segments: &[],
+                },
+            ],
+            verb: ::core::option::Option::Some("process"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("intents"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "payment_intent_id",
+                    segments: &[],
+                },
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("intents"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "payment_intent_id",
+                    segments: &[],
+                },
+            ],
+            verb: ::core::option::Option::Some("cancel"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payments"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("intents"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "payment_intent_id",
+                    segments: &[],
+                },
+            ],
+            verb: ::core::option::Option::Some("simulateWebhook"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[5],
+    },
+];
+/// The tonic service of `payment.v1.PaymentService`, calling a [`PaymentService`] handler.
+pub struct PaymentServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> PaymentServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for PaymentServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: PaymentService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for PaymentServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/payment.v1.PaymentService/CreatePaymentIntent" => {
+                let policy = inner.method_policy("CreatePaymentIntent");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.create_payment_intent(request).await
+                    },
+                )
+            }
+            "/payment.v1.PaymentService/ProcessPayment" => {
+                let policy = inner.method_policy("ProcessPayment");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.process_payment(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/GetPaymentStatus" => {
+                let policy = inner.method_policy("GetPaymentStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.get_payment_status(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/CancelPayment" => {
+                let policy = inner.method_policy("CancelPayment");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.cancel_payment(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/ListPayments" => {
+                let policy = inner.method_policy("ListPayments");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.list_payments(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/SimulateWebhook" => {
+                let policy = inner.method_policy("SimulateWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move { inner.simulate_webhook(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for PaymentServiceGrpc<T> {
+    const NAME: &'static str = "payment.v1.PaymentService";
+}
+fn __payment_service_create_payment_intent_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreatePaymentIntentRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreatePaymentIntentRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_process_payment_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ProcessPaymentRequest, ::tacos_runtime::__private::Status> {
+    let mut message: ProcessPaymentRequest = call.body_message()?;
+    message.payment_intent_id = call.path_var(0, "payment_intent_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_get_payment_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetPaymentStatusRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <GetPaymentStatusRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.payment_intent_id = call.path_var(0, "payment_intent_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_cancel_payment_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<CancelPaymentRequest, ::tacos_runtime::__private::Status> {
+    let mut message: CancelPaymentRequest = call.body_message()?;
+    message.payment_intent_id = call.path_var(0, "payment_intent_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_list_payments_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ListPaymentsRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <ListPaymentsRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_simulate_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<SimulateWebhookRequest, ::tacos_runtime::__private::Status> {
+    let mut message: SimulateWebhookRequest = call.body_message()?;
+    message.payment_intent_id = call.path_var(0, "payment_intent_id")?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `payment.v1.PaymentService` with `handler` on both protocols.
+pub fn payment_service<T: PaymentService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            PAYMENT_SERVICE_SERVICE_NAME,
+            PAYMENT_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            PaymentServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreatePaymentIntent"),
+                __payment_service_create_payment_intent_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_payment_intent(request).await
+                },
+                |message: CreatePaymentIntentResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessPayment"),
+                __payment_service_process_payment_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_payment(request).await
+                },
+                |message: ProcessPaymentResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetPaymentStatus"),
+                __payment_service_get_payment_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_payment_status(request).await
+                },
+                |message: GetPaymentStatusResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CancelPayment"),
+                __payment_service_cancel_payment_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.cancel_payment(request).await
+                },
+                |message: CancelPaymentResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ListPayments"),
+                __payment_service_list_payments_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.list_payments(request).await
+                },
+                |message: ListPaymentsResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("SimulateWebhook"),
+                __payment_service_simulate_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.simulate_webhook(request).await
+                },
+                |message: SimulateWebhookResponse| message,
+            ),
+        )
+}

@@ -5503,3 +5503,1578 @@ impl<'de> __tacos_json::Deserialize<'de> for SeatStatus {
             })
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for Error {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "code" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.code,
+                    __rest,
+                    __value,
+                    ErrorCode::from_str_name,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "trace_id" | "traceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.trace_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ErrorDetail {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "field" => {
+                ::tacos_runtime::__private::rest::set(&mut self.field, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "value" => {
+                ::tacos_runtime::__private::rest::set(&mut self.value, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetSystemHealthRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "services" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.services,
+                    __rest,
+                    __value,
+                )
+            }
+            "include_dependencies" | "includeDependencies" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.include_dependencies,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetSystemHealthResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "overall_status" | "overallStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.overall_status,
+                    __rest,
+                    __value,
+                    SystemHealthStatus::from_str_name,
+                )
+            }
+            "checked_at" | "checkedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.checked_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ServiceHealthStatus {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service_name" | "serviceName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.service_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "response_time_ms" | "responseTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "version" => {
+                ::tacos_runtime::__private::rest::set(&mut self.version, __rest, __value)
+            }
+            "uptime_seconds" | "uptimeSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.uptime_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "issues" => {
+                ::tacos_runtime::__private::rest::push(&mut self.issues, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for DependencyStatus {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "endpoint" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.endpoint,
+                    __rest,
+                    __value,
+                )
+            }
+            "response_time_ms" | "responseTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_check" | "lastCheck" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_check,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetMetricsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "metric_type" | "metricType" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.metric_type,
+                    __rest,
+                    __value,
+                )
+            }
+            "start_time" | "startTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "end_time" | "endTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "aggregation" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.aggregation,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetMetricsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "collected_at" | "collectedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.collected_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for MetricData {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    MetricType::from_str_name,
+                )
+            }
+            "value" => {
+                ::tacos_runtime::__private::rest::set(&mut self.value, __rest, __value)
+            }
+            "unit" => {
+                ::tacos_runtime::__private::rest::set(&mut self.unit, __rest, __value)
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for UpdateConfigRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "config_key" | "configKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.config_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "config_value" | "configValue" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.config_value,
+                    __rest,
+                    __value,
+                )
+            }
+            "apply_immediately" | "applyImmediately" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.apply_immediately,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for UpdateConfigResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "updated" => {
+                ::tacos_runtime::__private::rest::set(&mut self.updated, __rest, __value)
+            }
+            "old_value" | "oldValue" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.old_value,
+                    __rest,
+                    __value,
+                )
+            }
+            "new_value" | "newValue" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.new_value,
+                    __rest,
+                    __value,
+                )
+            }
+            "updated_at" | "updatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.updated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for TriggerOperationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "operation" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.operation,
+                    __rest,
+                    __value,
+                    OperationType::from_str_name,
+                )
+            }
+            "target_service" | "targetService" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_service,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "dry_run" | "dryRun" => {
+                ::tacos_runtime::__private::rest::set(&mut self.dry_run, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for TriggerOperationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "triggered" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.triggered,
+                    __rest,
+                    __value,
+                )
+            }
+            "operation_id" | "operationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.operation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    OperationStatus::from_str_name,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::set(&mut self.result, __rest, __value)
+            }
+            "triggered_at" | "triggeredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.triggered_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetLogsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "level" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.level,
+                    __rest,
+                    __value,
+                    LogLevel::from_str_name,
+                )
+            }
+            "start_time" | "startTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "end_time" | "endTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "limit" => {
+                ::tacos_runtime::__private::rest::set(&mut self.limit, __rest, __value)
+            }
+            "search_query" | "searchQuery" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.search_query,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetLogsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "has_more" | "hasMore" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.has_more,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_cursor" | "nextCursor" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_cursor,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for LogEntry {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "level" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.level,
+                    __rest,
+                    __value,
+                    LogLevel::from_str_name,
+                )
+            }
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "trace_id" | "traceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.trace_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for EmergencyActionRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "action" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.action,
+                    __rest,
+                    __value,
+                    EmergencyActionType::from_str_name,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "confirm" => {
+                ::tacos_runtime::__private::rest::set(&mut self.confirm, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for EmergencyActionResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "executed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.executed,
+                    __rest,
+                    __value,
+                )
+            }
+            "action_id" | "actionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.action_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::set(&mut self.result, __rest, __value)
+            }
+            "executed_at" | "executedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.executed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Money {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "amount" => {
+                ::tacos_runtime::__private::rest::set(&mut self.amount, __rest, __value)
+            }
+            "currency" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.currency,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Address {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "street" => {
+                ::tacos_runtime::__private::rest::set(&mut self.street, __rest, __value)
+            }
+            "city" => {
+                ::tacos_runtime::__private::rest::set(&mut self.city, __rest, __value)
+            }
+            "state" => {
+                ::tacos_runtime::__private::rest::set(&mut self.state, __rest, __value)
+            }
+            "postal_code" | "postalCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.postal_code,
+                    __rest,
+                    __value,
+                )
+            }
+            "country" => {
+                ::tacos_runtime::__private::rest::set(&mut self.country, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Pagination {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "page" => {
+                ::tacos_runtime::__private::rest::set(&mut self.page, __rest, __value)
+            }
+            "page_size" | "pageSize" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.page_size,
+                    __rest,
+                    __value,
+                )
+            }
+            "cursor" => {
+                ::tacos_runtime::__private::rest::set(&mut self.cursor, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PageInfo {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_count" | "totalCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "has_next_page" | "hasNextPage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.has_next_page,
+                    __rest,
+                    __value,
+                )
+            }
+            "has_previous_page" | "hasPreviousPage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.has_previous_page,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_cursor" | "nextCursor" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_cursor,
+                    __rest,
+                    __value,
+                )
+            }
+            "previous_cursor" | "previousCursor" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.previous_cursor,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Venue {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "id" => ::tacos_runtime::__private::rest::set(&mut self.id, __rest, __value),
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "address" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.address,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_capacity" | "totalCapacity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_capacity,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Event {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "id" => ::tacos_runtime::__private::rest::set(&mut self.id, __rest, __value),
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "description" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.description,
+                    __rest,
+                    __value,
+                )
+            }
+            "venue" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.venue,
+                    __rest,
+                    __value,
+                )
+            }
+            "start_time" | "startTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "end_time" | "endTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "sale_start_time" | "saleStartTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.sale_start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "sale_end_time" | "saleEndTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.sale_end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_seats" | "totalSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "remaining_seats" | "remainingSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.remaining_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Seat {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "id" => ::tacos_runtime::__private::rest::set(&mut self.id, __rest, __value),
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            "row" => {
+                ::tacos_runtime::__private::rest::set(&mut self.row, __rest, __value)
+            }
+            "number" => {
+                ::tacos_runtime::__private::rest::set(&mut self.number, __rest, __value)
+            }
+            "price" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.price,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    SeatStatus::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `common.v1.AdminService`: implement it once, serve it over gRPC and REST.
+///
+pub trait AdminService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `GetSystemHealth`.
+    fn get_system_health(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetSystemHealthRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetSystemHealthResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetMetrics`.
+    fn get_metrics(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetMetricsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetMetricsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `UpdateConfig`.
+    fn update_config(
+        &self,
+        request: ::tacos_runtime::__private::Request<UpdateConfigRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<UpdateConfigResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `TriggerOperation`.
+    fn trigger_operation(
+        &self,
+        request: ::tacos_runtime::__private::Request<TriggerOperationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<TriggerOperationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetLogs`.
+    fn get_logs(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetLogsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetLogsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `EmergencyAction`.
+    fn emergency_action(
+        &self,
+        request: ::tacos_runtime::__private::Request<EmergencyActionRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<EmergencyActionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `common.v1.AdminService`.
+pub const ADMIN_SERVICE_SERVICE_NAME: &str = "common.v1.AdminService";
+/// The methods of `common.v1.AdminService`, in contract order.
+pub const ADMIN_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "GetSystemHealth",
+        path: "/common.v1.AdminService/GetSystemHealth",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "GetMetrics",
+        path: "/common.v1.AdminService/GetMetrics",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "UpdateConfig",
+        path: "/common.v1.AdminService/UpdateConfig",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "TriggerOperation",
+        path: "/common.v1.AdminService/TriggerOperation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "GetLogs",
+        path: "/common.v1.AdminService/GetLogs",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "EmergencyAction",
+        path: "/common.v1.AdminService/EmergencyAction",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `common.v1.AdminService` (additional bindings included).
+pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetSystemHealth"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetMetrics"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("UpdateConfig"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("TriggerOperation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetLogs"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("EmergencyAction"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[5],
+    },
+];
+/// The tonic service of `common.v1.AdminService`, calling a [`AdminService`] handler.
+pub struct AdminServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> AdminServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for AdminServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: AdminService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for AdminServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/common.v1.AdminService/GetSystemHealth" => {
+                let policy = inner.method_policy("GetSystemHealth");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.get_system_health(request).await },
+                )
+            }
+            "/common.v1.AdminService/GetMetrics" => {
+                let policy = inner.method_policy("GetMetrics");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.get_metrics(request).await },
+                )
+            }
+            "/common.v1.AdminService/UpdateConfig" => {
+                let policy = inner.method_policy("UpdateConfig");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.update_config(request).await },
+                )
+            }
+            "/common.v1.AdminService/TriggerOperation" => {
+                let policy = inner.method_policy("TriggerOperation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.trigger_operation(request).await },
+                )
+            }
+            "/common.v1.AdminService/GetLogs" => {
+                let policy = inner.method_policy("GetLogs");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_logs(request).await },
+                )
+            }
+            "/common.v1.AdminService/EmergencyAction" => {
+                let policy = inner.method_policy("EmergencyAction");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move { inner.emergency_action(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for AdminServiceGrpc<T> {
+    const NAME: &'static str = "common.v1.AdminService";
+}
+fn __admin_service_get_system_health_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetSystemHealthRequest, ::tacos_runtime::__private::Status> {
+    let message: GetSystemHealthRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_get_metrics_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetMetricsRequest, ::tacos_runtime::__private::Status> {
+    let message: GetMetricsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_update_config_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<UpdateConfigRequest, ::tacos_runtime::__private::Status> {
+    let message: UpdateConfigRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_trigger_operation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    TriggerOperationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: TriggerOperationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_get_logs_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetLogsRequest, ::tacos_runtime::__private::Status> {
+    let message: GetLogsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_emergency_action_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<EmergencyActionRequest, ::tacos_runtime::__private::Status> {
+    let message: EmergencyActionRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `common.v1.AdminService` with `handler` on both protocols.
+pub fn admin_service<T: AdminService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            ADMIN_SERVICE_SERVICE_NAME,
+            ADMIN_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            AdminServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetSystemHealth"),
+                __admin_service_get_system_health_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_system_health(request).await
+                },
+                |message: GetSystemHealthResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetMetrics"),
+                __admin_service_get_metrics_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_metrics(request).await
+                },
+                |message: GetMetricsResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("UpdateConfig"),
+                __admin_service_update_config_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.update_config(request).await
+                },
+                |message: UpdateConfigResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("TriggerOperation"),
+                __admin_service_trigger_operation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.trigger_operation(request).await
+                },
+                |message: TriggerOperationResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetLogs"),
+                __admin_service_get_logs_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_logs(request).await
+                },
+                |message: GetLogsResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("EmergencyAction"),
+                __admin_service_emergency_action_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.emergency_action(request).await
+                },
+                |message: EmergencyActionResponse| message,
+            ),
+        )
+}

@@ -9024,3 +9024,3334 @@ impl<'de> __tacos_json::Deserialize<'de> for JobInstanceStatus {
             })
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for CheckAvailabilityRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CheckAvailabilityResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "available" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.available,
+                    __rest,
+                    __value,
+                )
+            }
+            "unavailable_seat_ids" | "unavailableSeatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.unavailable_seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "remaining_in_section" | "remainingInSection" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.remaining_in_section,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReserveSeatRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReserveSeatResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "hold_id" | "holdId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.hold_id, __rest, __value)
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HoldStatus::from_str_name,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CommitReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CommitReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    CommitStatus::from_str_name,
+                )
+            }
+            "committed_at" | "committedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.committed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReleaseHoldRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReleaseHoldResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReleaseStatus::from_str_name,
+                )
+            }
+            "released_at" | "releasedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.released_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetInventoryStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetInventoryStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.event,
+                    __rest,
+                    __value,
+                )
+            }
+            "stats" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.stats,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SectionInventory {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "section_id" | "sectionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.section_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "section_name" | "sectionName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.section_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_seats" | "totalSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "available_seats" | "availableSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.available_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "reserved_seats" | "reservedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reserved_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "sold_seats" | "soldSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.sold_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "blocked_seats" | "blockedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.blocked_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "min_price" | "minPrice" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.min_price,
+                    __rest,
+                    __value,
+                )
+            }
+            "max_price" | "maxPrice" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.max_price,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for InventoryStats {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_seats" | "totalSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "available_seats" | "availableSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.available_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "reserved_seats" | "reservedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reserved_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "sold_seats" | "soldSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.sold_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "blocked_seats" | "blockedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.blocked_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "availability_percentage" | "availabilityPercentage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.availability_percentage,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reservation_token" | "reservationToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_amount" | "totalAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.total_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.reservation,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "confirmed_at" | "confirmedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.confirmed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "cancelled_at" | "cancelledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.cancelled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListReservationsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "pagination" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.pagination,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListReservationsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "page_info" | "pageInfo" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.page_info,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ExtendHoldRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "extension_seconds" | "extensionSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.extension_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ExtendHoldResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "new_expires_at" | "newExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.new_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "extended_seconds" | "extendedSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.extended_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "extension_allowed" | "extensionAllowed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.extension_allowed,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Reservation {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_amount" | "totalAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.total_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "created_at" | "createdAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.created_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "updated_at" | "updatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.updated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReservationMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessReservationExpiryRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "expired_at" | "expiredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expired_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessReservationExpiryResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ProcessingStatus::from_str_name,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_action" | "nextAction" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_action,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentResultRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result_type" | "resultType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.result_type,
+                    __rest,
+                    __value,
+                    PaymentResultType::from_str_name,
+                )
+            }
+            "event_data" | "eventData" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.event_data,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentResultResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ProcessingStatus::from_str_name,
+                )
+            }
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_action" | "nextAction" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_action,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessCompensationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "compensation_type" | "compensationType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.compensation_type,
+                    __rest,
+                    __value,
+                    CompensationType::from_str_name,
+                )
+            }
+            "original_operation" | "originalOperation" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.original_operation,
+                    __rest,
+                    __value,
+                )
+            }
+            "failure_reason" | "failureReason" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failure_reason,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessCompensationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ProcessingStatus::from_str_name,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "requires_manual_intervention" | "requiresManualIntervention" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.requires_manual_intervention,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "worker_instance_id" | "workerInstanceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.worker_instance_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    WorkerStatus::from_str_name,
+                )
+            }
+            "processed_events_count" | "processedEventsCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.processed_events_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "failed_events_count" | "failedEventsCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failed_events_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_processed_at" | "lastProcessedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "queue_depth" | "queueDepth" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.queue_depth,
+                    __rest,
+                    __value,
+                )
+            }
+            "started_at" | "startedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.started_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetJobStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "job_id" | "jobId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.job_id, __rest, __value)
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetJobStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "metrics" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metrics,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentEventData {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "gateway_response" | "gatewayResponse" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.gateway_response,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CompensationAction {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "action_type" | "actionType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.action_type,
+                    __rest,
+                    __value,
+                    CompensationActionType::from_str_name,
+                )
+            }
+            "target_service" | "targetService" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_service,
+                    __rest,
+                    __value,
+                )
+            }
+            "action_description" | "actionDescription" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.action_description,
+                    __rest,
+                    __value,
+                )
+            }
+            "success" => {
+                ::tacos_runtime::__private::rest::set(&mut self.success, __rest, __value)
+            }
+            "executed_at" | "executedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.executed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JobInstance {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "job_id" | "jobId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.job_id, __rest, __value)
+            }
+            "worker_id" | "workerId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.worker_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    JobInstanceStatus::from_str_name,
+                )
+            }
+            "started_at" | "startedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.started_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "completed_at" | "completedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.completed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "events_processed" | "eventsProcessed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.events_processed,
+                    __rest,
+                    __value,
+                )
+            }
+            "events_failed" | "eventsFailed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.events_failed,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JobMetrics {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_active_jobs" | "totalActiveJobs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_active_jobs,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_pending" | "totalEventsPending" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_pending,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_processing" | "totalEventsProcessing" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_processing,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_completed" | "totalEventsCompleted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_completed,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_failed" | "totalEventsFailed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_failed,
+                    __rest,
+                    __value,
+                )
+            }
+            "average_processing_time_ms" | "averageProcessingTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.average_processing_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `reservation.v1.InventoryService`: implement it once, serve it over gRPC and REST.
+///
+pub trait InventoryService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `CheckAvailability`.
+    fn check_availability(
+        &self,
+        request: ::tacos_runtime::__private::Request<CheckAvailabilityRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CheckAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ReserveSeat`.
+    fn reserve_seat(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReserveSeatRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReserveSeatResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CommitReservation`.
+    fn commit_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CommitReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CommitReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ReleaseHold`.
+    fn release_hold(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReleaseHoldRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReleaseHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetInventoryStatus`.
+    fn get_inventory_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetInventoryStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetInventoryStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `reservation.v1.InventoryService`.
+pub const INVENTORY_SERVICE_SERVICE_NAME: &str = "reservation.v1.InventoryService";
+/// The methods of `reservation.v1.InventoryService`, in contract order.
+pub const INVENTORY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "CheckAvailability",
+        path: "/reservation.v1.InventoryService/CheckAvailability",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "ReserveSeat",
+        path: "/reservation.v1.InventoryService/ReserveSeat",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "CommitReservation",
+        path: "/reservation.v1.InventoryService/CommitReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "ReleaseHold",
+        path: "/reservation.v1.InventoryService/ReleaseHold",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "GetInventoryStatus",
+        path: "/reservation.v1.InventoryService/GetInventoryStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `reservation.v1.InventoryService` (additional bindings included).
+pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CheckAvailability"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ReserveSeat"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CommitReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ReleaseHold"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetInventoryStatus"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[4],
+    },
+];
+/// The tonic service of `reservation.v1.InventoryService`, calling a [`InventoryService`] handler.
+pub struct InventoryServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> InventoryServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for InventoryServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: InventoryService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for InventoryServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/reservation.v1.InventoryService/CheckAvailability" => {
+                let policy = inner.method_policy("CheckAvailability");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.check_availability(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/ReserveSeat" => {
+                let policy = inner.method_policy("ReserveSeat");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.reserve_seat(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/CommitReservation" => {
+                let policy = inner.method_policy("CommitReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.commit_reservation(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/ReleaseHold" => {
+                let policy = inner.method_policy("ReleaseHold");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.release_hold(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/GetInventoryStatus" => {
+                let policy = inner.method_policy("GetInventoryStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move {
+                        inner.get_inventory_status(request).await
+                    },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for InventoryServiceGrpc<T> {
+    const NAME: &'static str = "reservation.v1.InventoryService";
+}
+fn __inventory_service_check_availability_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CheckAvailabilityRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CheckAvailabilityRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_reserve_seat_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ReserveSeatRequest, ::tacos_runtime::__private::Status> {
+    let message: ReserveSeatRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_commit_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CommitReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CommitReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_release_hold_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ReleaseHoldRequest, ::tacos_runtime::__private::Status> {
+    let message: ReleaseHoldRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_get_inventory_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetInventoryStatusRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: GetInventoryStatusRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `reservation.v1.InventoryService` with `handler` on both protocols.
+pub fn inventory_service<T: InventoryService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            INVENTORY_SERVICE_SERVICE_NAME,
+            INVENTORY_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            InventoryServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CheckAvailability"),
+                __inventory_service_check_availability_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.check_availability(request).await
+                },
+                |message: CheckAvailabilityResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReserveSeat"),
+                __inventory_service_reserve_seat_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.reserve_seat(request).await
+                },
+                |message: ReserveSeatResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CommitReservation"),
+                __inventory_service_commit_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.commit_reservation(request).await
+                },
+                |message: CommitReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReleaseHold"),
+                __inventory_service_release_hold_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.release_hold(request).await
+                },
+                |message: ReleaseHoldResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetInventoryStatus"),
+                __inventory_service_get_inventory_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_inventory_status(request).await
+                },
+                |message: GetInventoryStatusResponse| message,
+            ),
+        )
+}
+/// Handler of `reservation.v1.ReservationService`: implement it once, serve it over gRPC and REST.
+///
+pub trait ReservationService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `CreateReservation`.
+    fn create_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetReservation`.
+    fn get_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ConfirmReservation`.
+    fn confirm_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CancelReservation`.
+    fn cancel_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ListReservations`.
+    fn list_reservations(
+        &self,
+        request: ::tacos_runtime::__private::Request<ListReservationsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListReservationsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ExtendHold`.
+    fn extend_hold(
+        &self,
+        request: ::tacos_runtime::__private::Request<ExtendHoldRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ExtendHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `reservation.v1.ReservationService`.
+pub const RESERVATION_SERVICE_SERVICE_NAME: &str = "reservation.v1.ReservationService";
+/// The methods of `reservation.v1.ReservationService`, in contract order.
+pub const RESERVATION_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "CreateReservation",
+        path: "/reservation.v1.ReservationService/CreateReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "GetReservation",
+        path: "/reservation.v1.ReservationService/GetReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "ConfirmReservation",
+        path: "/reservation.v1.ReservationService/ConfirmReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "CancelReservation",
+        path: "/reservation.v1.ReservationService/CancelReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "ListReservations",
+        path: "/reservation.v1.ReservationService/ListReservations",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "ExtendHold",
+        path: "/reservation.v1.ReservationService/ExtendHold",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `reservation.v1.ReservationService` (additional bindings included).
+pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CreateReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ConfirmReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CancelReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ListReservations"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ExtendHold"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[5],
+    },
+];
+/// The tonic service of `reservation.v1.ReservationService`, calling a [`ReservationService`] handler.
+pub struct ReservationServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> ReservationServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for ReservationServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: ReservationService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for ReservationServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/reservation.v1.ReservationService/CreateReservation" => {
+                let policy = inner.method_policy("CreateReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.create_reservation(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/GetReservation" => {
+                let policy = inner.method_policy("GetReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.get_reservation(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/ConfirmReservation" => {
+                let policy = inner.method_policy("ConfirmReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.confirm_reservation(request).await
+                    },
+                )
+            }
+            "/reservation.v1.ReservationService/CancelReservation" => {
+                let policy = inner.method_policy("CancelReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.cancel_reservation(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/ListReservations" => {
+                let policy = inner.method_policy("ListReservations");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.list_reservations(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/ExtendHold" => {
+                let policy = inner.method_policy("ExtendHold");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move { inner.extend_hold(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for ReservationServiceGrpc<T> {
+    const NAME: &'static str = "reservation.v1.ReservationService";
+}
+fn __reservation_service_create_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreateReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreateReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_get_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetReservationRequest, ::tacos_runtime::__private::Status> {
+    let message: GetReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_confirm_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ConfirmReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ConfirmReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_cancel_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CancelReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CancelReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_list_reservations_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ListReservationsRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ListReservationsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_extend_hold_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ExtendHoldRequest, ::tacos_runtime::__private::Status> {
+    let message: ExtendHoldRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `reservation.v1.ReservationService` with `handler` on both protocols.
+pub fn reservation_service<T: ReservationService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            RESERVATION_SERVICE_SERVICE_NAME,
+            RESERVATION_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            ReservationServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreateReservation"),
+                __reservation_service_create_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_reservation(request).await
+                },
+                |message: CreateReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetReservation"),
+                __reservation_service_get_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_reservation(request).await
+                },
+                |message: GetReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ConfirmReservation"),
+                __reservation_service_confirm_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.confirm_reservation(request).await
+                },
+                |message: ConfirmReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CancelReservation"),
+                __reservation_service_cancel_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.cancel_reservation(request).await
+                },
+                |message: CancelReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ListReservations"),
+                __reservation_service_list_reservations_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.list_reservations(request).await
+                },
+                |message: ListReservationsResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ExtendHold"),
+                __reservation_service_extend_hold_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.extend_hold(request).await
+                },
+                |message: ExtendHoldResponse| message,
+            ),
+        )
+}
+/// Handler of `reservation.v1.WorkerService`: implement it once, serve it over gRPC and REST.
+///
+pub trait WorkerService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `ProcessReservationExpiry`.
+    fn process_reservation_expiry(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessReservationExpiryRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessReservationExpiryResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ProcessPaymentResult`.
+    fn process_payment_result(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentResultRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResultResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ProcessCompensation`.
+    fn process_compensation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessCompensationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessCompensationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `HealthCheck`.
+    fn health_check(
+        &self,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetJobStatus`.
+    fn get_job_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetJobStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetJobStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `reservation.v1.WorkerService`.
+pub const WORKER_SERVICE_SERVICE_NAME: &str = "reservation.v1.WorkerService";
+/// The methods of `reservation.v1.WorkerService`, in contract order.
+pub const WORKER_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "ProcessReservationExpiry",
+        path: "/reservation.v1.WorkerService/ProcessReservationExpiry",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "ProcessPaymentResult",
+        path: "/reservation.v1.WorkerService/ProcessPaymentResult",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "ProcessCompensation",
+        path: "/reservation.v1.WorkerService/ProcessCompensation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "HealthCheck",
+        path: "/reservation.v1.WorkerService/HealthCheck",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "GetJobStatus",
+        path: "/reservation.v1.WorkerService/GetJobStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `reservation.v1.WorkerService` (additional bindings included).
+pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ProcessReservationExpiry"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ProcessPaymentResult"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ProcessCompensation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("HealthCheck"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetJobStatus"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[4],
+    },
+];
+/// The tonic service of `reservation.v1.WorkerService`, calling a [`WorkerService`] handler.
+pub struct WorkerServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> WorkerServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for WorkerServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: WorkerService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for WorkerServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/reservation.v1.WorkerService/ProcessReservationExpiry" => {
+                let policy = inner.method_policy("ProcessReservationExpiry");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.process_reservation_expiry(request).await
+                    },
+                )
+            }
+            "/reservation.v1.WorkerService/ProcessPaymentResult" => {
+                let policy = inner.method_policy("ProcessPaymentResult");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move {
+                        inner.process_payment_result(request).await
+                    },
+                )
+            }
+            "/reservation.v1.WorkerService/ProcessCompensation" => {
+                let policy = inner.method_policy("ProcessCompensation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.process_compensation(request).await
+                    },
+                )
+            }
+            "/reservation.v1.WorkerService/HealthCheck" => {
+                let policy = inner.method_policy("HealthCheck");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.health_check(request).await },
+                )
+            }
+            "/reservation.v1.WorkerService/GetJobStatus" => {
+                let policy = inner.method_policy("GetJobStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_job_status(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for WorkerServiceGrpc<T> {
+    const NAME: &'static str = "reservation.v1.WorkerService";
+}
+fn __worker_service_process_reservation_expiry_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ProcessReservationExpiryRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ProcessReservationExpiryRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_process_payment_result_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ProcessPaymentResultRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ProcessPaymentResultRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_process_compensation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ProcessCompensationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ProcessCompensationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_health_check_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<HealthCheckRequest, ::tacos_runtime::__private::Status> {
+    let message: HealthCheckRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_get_job_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetJobStatusRequest, ::tacos_runtime::__private::Status> {
+    let message: GetJobStatusRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `reservation.v1.WorkerService` with `handler` on both protocols.
+pub fn worker_service<T: WorkerService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            WORKER_SERVICE_SERVICE_NAME,
+            WORKER_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            WorkerServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessReservationExpiry"),
+                __worker_service_process_reservation_expiry_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_reservation_expiry(request).await
+                },
+                |message: ProcessReservationExpiryResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessPaymentResult"),
+                __worker_service_process_payment_result_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_payment_result(request).await
+                },
+                |message: ProcessPaymentResultResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessCompensation"),
+                __worker_service_process_compensation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_compensation(request).await
+                },
+                |message: ProcessCompensationResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("HealthCheck"),
+                __worker_service_health_check_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.health_check(request).await
+                },
+                |message: HealthCheckResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetJobStatus"),
+                __worker_service_get_job_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_job_status(request).await
+                },
+                |message: GetJobStatusResponse| message,
+            ),
+        )
+}
