@@ -27,3 +27,5 @@ pub mod __private;
 pub use context::{server_stream, Context, Principal, Protocol, Request, Response, ServerStream};
 pub use server::{MethodInfo, MethodKind, MethodPolicy, Server, ServiceRegistration};
 pub use status::{Code, Status};
+/// Binds a handler impl to its contract; see the macro's own documentation.
+pub use tacos_macros::service;

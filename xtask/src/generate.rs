@@ -74,14 +74,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut drifted = String::new();
     for target in &targets {
         let drift = sync(target, mode)?;
+        // Paths inside the repository are shown relative to it, as a user would type them.
+        let out = target
+            .out
+            .strip_prefix(&root)
+            .unwrap_or(&target.out)
+            .display();
         match mode {
             Mode::Write if !drift.is_empty() => {
-                println!("updated {}", target.out.display());
+                println!("updated {out}");
                 print!("{}", drift.describe());
             }
-            Mode::Write => println!("up to date: {}", target.out.display()),
+            Mode::Write => println!("up to date: {out}"),
             Mode::Check if !drift.is_empty() => {
-                drifted.push_str(&format!("{}:\n{}", target.out.display(), drift.describe()));
+                drifted.push_str(&format!("{out}:\n{}", drift.describe()));
             }
             Mode::Check => {}
         }

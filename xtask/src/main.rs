@@ -8,11 +8,14 @@ mod redis_server;
 mod test;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [args]
 
 tasks:
+  test [-- ARGS]
+      fmt check, clippy -D warnings, generate --check, all tests with a real Redis
   generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
       regenerate Rust code from .proto contracts; with no arguments, every target of this
       repository; --check writes nothing and fails when generated files are stale
@@ -23,8 +26,20 @@ tasks:
       the one test command: fmt check, clippy -D warnings, generate --check, and every test
       against a real Redis (REDIS_URL when it answers, else a private redis-server)";
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Errors are printed plainly: a task's error message is the whole story, and a backtrace
+    // (shown by anyhow when RUST_BACKTRACE is set) would bury it in CI logs.
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
     let Some((task, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());
@@ -42,7 +57,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The repository root (the xtask crate lives one level below it).
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
         .parent()

@@ -1,0 +1,31 @@
+// A method that is no RPC is refused, with the closest RPC suggested.
+include!("../../fixtures/shop.rs");
+
+use shop::v1::{get_queue_stats, GetQueueStatsRequest, JoinQueueRequest, JoinQueueResponse, LeaveQueueRequest, QueueService};
+use tacos_runtime::{Request, Response, Status};
+
+struct Gateway;
+
+#[tacos_runtime::service]
+impl QueueService for Gateway {
+    async fn join_queue(&self, _req: Request<JoinQueueRequest>) -> Result<Response<JoinQueueResponse>, Status> {
+        todo!()
+    }
+
+    async fn leave_queue(&self, _req: Request<LeaveQueueRequest>) -> Result<Response<()>, Status> {
+        todo!()
+    }
+
+    async fn get_queue_stats(
+        &self,
+        _req: Request<GetQueueStatsRequest>,
+    ) -> Result<Response<get_queue_stats::Response>, Status> {
+        todo!()
+    }
+
+    async fn get_queue_stat(&self, _req: Request<GetQueueStatsRequest>) -> Result<Response<()>, Status> {
+        todo!()
+    }
+}
+
+fn main() {}
