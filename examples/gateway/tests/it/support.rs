@@ -22,7 +22,6 @@ pub type Outcome<T> = Result<T, Failure>;
 /// The gateway serving REST and gRPC on two loopback ports; stopped when dropped.
 pub struct Gateway {
     pub rest: SocketAddr,
-    pub grpc: SocketAddr,
     pub channel: tonic::transport::Channel,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -74,7 +73,6 @@ impl Gateway {
             .unwrap();
         Self {
             rest,
-            grpc,
             channel,
             http,
             shutdown: Some(tx),
