@@ -1,0 +1,294 @@
+//! The gateway's start-up configuration, read from environment variables.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `SERVER_PORT` | `8000` | REST port |
+//! | `GRPC_PORT` | `9090` | gRPC port (equal to `SERVER_PORT` serves both on one port) |
+//! | `GRPC_ENABLED` | `true` | serve gRPC at all |
+//! | `SERVER_HOST`, `TACOS_RUNTIME`, `TACOS_THREADS`, `MAX_BODY_BYTES`, `SHUTDOWN_TIMEOUT_SECONDS` | see `tacos_runtime::config` | server settings |
+//! | `JSON_FIELD_NAMES` | `proto` | REST output field names: `proto` (snake_case, what Traffic Tacos web clients read) or `json` (lowerCamel) |
+//! | `REDIS_URL` | unset | the waiting room's Redis (`redis://host:port/db`); unset keeps the queues in this process |
+//! | `QUEUE_BUCKET_CAPACITY` | `100` | admissions that may be granted at once per event |
+//! | `QUEUE_REFILL_PER_SECOND` | `50` | sustained admissions per second per event |
+//! | `QUEUE_ADMISSION_WINDOW` | `100` | users at the head of a queue who may ask for admission |
+//! | `QUEUE_HEARTBEAT_SECONDS` | `60` | a waiting user who neither polls nor watches this long is dropped |
+//! | `RESERVATION_TOKEN_TTL_SECONDS` | `300` | how long an admission's reservation token is valid |
+//! | `QUEUE_EVENTS` | unset | per-event overrides: `evt1:capacity=10,refill=5,window=20,heartbeat=30,token_ttl=120;evt2:...` |
+//! | `HOLD_SECONDS` | `300` | how long a reservation holds its seats unless confirmed |
+//! | `SECTIONS` | `A,B,C` | the sections every event's in-memory inventory has |
+//! | `SEATS_PER_SECTION` | `100` | seats per section |
+//! | `SEAT_PRICE` | `50000` | price of one seat in minor units of `CURRENCY` |
+//! | `CURRENCY` | `KRW` | currency of prices |
+//! | `PAYMENT_DELAY_MS` | `2000` | how long the `delay` payment scenario takes to approve |
+//!
+//! Every variable is checked at start-up and all problems are reported together.
+
+use std::time::Duration;
+
+use tacos_runtime::config::{ConfigError, ServerConfig};
+use tacos_runtime::waiting_room::EventConfig;
+
+/// Everything the gateway needs to start.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// Ports, protocols, runtime layout, JSON naming.
+    pub server: ServerConfig,
+    /// The waiting room's Redis; `None` keeps the queues in memory.
+    pub redis_url: Option<String>,
+    /// Admission settings of events without settings of their own.
+    pub admission: EventConfig,
+    /// Per-event admission settings.
+    pub event_admission: Vec<(String, EventConfig)>,
+    /// The in-memory inventory of every event and the reservation rules.
+    pub inventory: InventoryConfig,
+}
+
+/// The shape of the in-memory inventory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InventoryConfig {
+    /// Section names; every event gets all of them.
+    pub sections: Vec<String>,
+    /// Seats in each section.
+    pub seats_per_section: u32,
+    /// Price of one seat, in minor units.
+    pub seat_price: i64,
+    /// ISO currency code of prices.
+    pub currency: String,
+    /// How long a reservation holds its seats.
+    pub hold: Duration,
+    /// How long the `delay` payment scenario takes.
+    pub payment_delay: Duration,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        Self {
+            sections: vec!["A".into(), "B".into(), "C".into()],
+            seats_per_section: 100,
+            seat_price: 50_000,
+            currency: "KRW".into(),
+            hold: Duration::from_secs(300),
+            payment_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig {
+                json_proto_names: true,
+                ..ServerConfig::default()
+            },
+            redis_url: None,
+            admission: EventConfig::default(),
+            event_admission: Vec::new(),
+            inventory: InventoryConfig::default(),
+        }
+    }
+}
+
+/// Why the configuration was refused; lists every bad variable.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayConfigError {
+    /// A server variable is invalid.
+    #[error(transparent)]
+    Server(#[from] ConfigError),
+    /// Gateway variables are invalid.
+    #[error("invalid configuration: {}", .0.join("; "))]
+    Gateway(Vec<String>),
+}
+
+impl GatewayConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, GatewayConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get` (tests pass a map).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, GatewayConfigError> {
+        // Traffic Tacos web clients read snake_case, so proto names are this binary's default.
+        let server = ServerConfig::from_lookup(&|name| {
+            get(name).or_else(|| (name == "JSON_FIELD_NAMES").then(|| "proto".to_owned()))
+        })?;
+        let defaults = Self::default();
+        let mut problems = Vec::new();
+        let mut read = |name: &str, expected: &str, check: &dyn Fn(&str) -> bool| {
+            let value = get(name).filter(|v| !v.trim().is_empty())?;
+            let value = value.trim().to_owned();
+            if check(&value) {
+                Some(value)
+            } else {
+                problems.push(format!("{name}={value:?}: expected {expected}"));
+                None
+            }
+        };
+        let positive_int = |v: &str| v.parse::<u32>().is_ok_and(|n| n > 0);
+        let positive_num = |v: &str| v.parse::<f64>().is_ok_and(|n| n.is_finite() && n > 0.0);
+        let redis_url = read("REDIS_URL", "a redis:// url", &|v| {
+            v.starts_with("redis://") || v.starts_with("rediss://")
+        });
+        let mut admission = defaults.admission.clone();
+        if let Some(v) = read("QUEUE_BUCKET_CAPACITY", "a count above 0", &positive_int) {
+            admission.bucket_capacity = v.parse().unwrap_or(admission.bucket_capacity);
+        }
+        if let Some(v) = read("QUEUE_REFILL_PER_SECOND", "a rate above 0", &positive_num) {
+            admission.refill_per_second = v.parse().unwrap_or(admission.refill_per_second);
+        }
+        if let Some(v) = read("QUEUE_ADMISSION_WINDOW", "a count above 0", &positive_int) {
+            admission.admission_window = v.parse().unwrap_or(admission.admission_window);
+        }
+        if let Some(v) = read("QUEUE_HEARTBEAT_SECONDS", "seconds above 0", &positive_num) {
+            admission.heartbeat_ttl = seconds(&v).unwrap_or(admission.heartbeat_ttl);
+        }
+        if let Some(v) = read(
+            "RESERVATION_TOKEN_TTL_SECONDS",
+            "seconds above 0",
+            &positive_num,
+        ) {
+            admission.reservation_ttl = seconds(&v).unwrap_or(admission.reservation_ttl);
+        }
+        let event_admission = read(
+            "QUEUE_EVENTS",
+            "event:key=value,...;event:... with keys capacity, refill, window, heartbeat, token_ttl",
+            &|v| parse_event_overrides(v, &EventConfig::default()).is_ok(),
+        )
+        .map(|v| parse_event_overrides(&v, &admission).unwrap_or_default())
+        .unwrap_or_default();
+        let mut inventory = defaults.inventory.clone();
+        if let Some(v) = read("SECTIONS", "comma-separated section names", &|v| {
+            v.split(',').all(|s| !s.trim().is_empty())
+        }) {
+            inventory.sections = v.split(',').map(|s| s.trim().to_owned()).collect();
+        }
+        if let Some(v) = read("SEATS_PER_SECTION", "a count above 0", &positive_int) {
+            inventory.seats_per_section = v.parse().unwrap_or(inventory.seats_per_section);
+        }
+        if let Some(v) = read("SEAT_PRICE", "a price in minor units", &|v| {
+            v.parse::<i64>().is_ok_and(|n| n >= 0)
+        }) {
+            inventory.seat_price = v.parse().unwrap_or(inventory.seat_price);
+        }
+        if let Some(v) = read("CURRENCY", "a three-letter currency code", &|v| {
+            v.len() == 3 && v.chars().all(|c| c.is_ascii_alphabetic())
+        }) {
+            inventory.currency = v.to_ascii_uppercase();
+        }
+        if let Some(v) = read("HOLD_SECONDS", "seconds above 0", &positive_num) {
+            inventory.hold = seconds(&v).unwrap_or(inventory.hold);
+        }
+        if let Some(v) = read("PAYMENT_DELAY_MS", "milliseconds", &|v| {
+            v.parse::<u64>().is_ok()
+        }) {
+            inventory.payment_delay = Duration::from_millis(v.parse().unwrap_or(2000));
+        }
+        if let Err(err) = admission.validate() {
+            problems.push(err.to_string());
+        }
+        if !problems.is_empty() {
+            return Err(GatewayConfigError::Gateway(problems));
+        }
+        Ok(Self {
+            server,
+            redis_url,
+            admission,
+            event_admission,
+            inventory,
+        })
+    }
+}
+
+fn seconds(value: &str) -> Option<Duration> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// Parses `evt1:capacity=10,refill=5;evt2:window=3`; unspecified keys come from `base`.
+fn parse_event_overrides(
+    value: &str,
+    base: &EventConfig,
+) -> Result<Vec<(String, EventConfig)>, String> {
+    let mut out = Vec::new();
+    for entry in value.split(';').filter(|e| !e.trim().is_empty()) {
+        let (event, settings) = entry
+            .split_once(':')
+            .ok_or_else(|| format!("{entry:?} has no `event:` prefix"))?;
+        let mut config = base.clone();
+        for pair in settings.split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, v) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not key=value"))?;
+            let bad = || format!("{key}={v:?} is not a valid value");
+            match key.trim() {
+                "capacity" => config.bucket_capacity = v.trim().parse().map_err(|_| bad())?,
+                "refill" => config.refill_per_second = v.trim().parse().map_err(|_| bad())?,
+                "window" => config.admission_window = v.trim().parse().map_err(|_| bad())?,
+                "heartbeat" => config.heartbeat_ttl = seconds(v.trim()).ok_or_else(bad)?,
+                "token_ttl" => config.reservation_ttl = seconds(v.trim()).ok_or_else(bad)?,
+                other => return Err(format!("unknown key {other:?}")),
+            }
+        }
+        config.validate().map_err(|e| e.to_string())?;
+        out.push((event.trim().to_owned(), config));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<GatewayConfig, GatewayConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        GatewayConfig::from_lookup(&|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config.server.server_port, 8000);
+        assert_eq!(config.server.grpc_port, 9090);
+        assert!(config.server.json_proto_names);
+        assert!(config.redis_url.is_none());
+        assert_eq!(config.inventory, InventoryConfig::default());
+    }
+
+    #[test]
+    fn per_event_overrides_apply_on_top_of_the_defaults() {
+        let config = from(&[
+            ("QUEUE_REFILL_PER_SECOND", "7"),
+            ("QUEUE_EVENTS", "e1:capacity=2,window=3;e2:heartbeat=5"),
+        ])
+        .unwrap();
+        let (name, e1) = &config.event_admission[0];
+        assert_eq!(name, "e1");
+        assert_eq!((e1.bucket_capacity, e1.admission_window), (2, 3));
+        assert_eq!(e1.refill_per_second, 7.0);
+        assert_eq!(
+            config.event_admission[1].1.heartbeat_ttl,
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn every_bad_variable_is_reported() {
+        let err = from(&[
+            ("QUEUE_BUCKET_CAPACITY", "zero"),
+            ("REDIS_URL", "localhost"),
+            ("QUEUE_EVENTS", "e1:speed=3"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("QUEUE_BUCKET_CAPACITY"), "{err}");
+        assert!(err.contains("REDIS_URL"), "{err}");
+        assert!(err.contains("QUEUE_EVENTS"), "{err}");
+    }
+}

@@ -1,0 +1,108 @@
+//! The Traffic Tacos gateway: the waiting room, reservations, payments and live updates, served
+//! over gRPC and REST from one set of handlers.
+//!
+//! * [`config`]: environment variables.
+//! * [`queue`]: `gateway.v1.QueueService` over the runtime's waiting room.
+//! * [`gateway_service`]: `gateway.v1.GatewayService` over a [`backend::Ticketing`] backend.
+//! * [`memory`]: the in-process ticketing backend.
+//! * [`updates`]: `gateway.v1.WebSocketService`, the server-push streams.
+//!
+//! [`build_server`] assembles the server; [`run`] serves it until a shutdown signal.
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod config;
+pub mod errors;
+pub mod gateway_service;
+pub mod memory;
+pub mod queue;
+pub mod updates;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tacos_runtime::server::{Server, ServerError};
+use tacos_runtime::waiting_room::{RedisBackend, RedisOptions, WaitingRoom, WaitingRoomError};
+use traffic_tacos_contracts::gateway::v1::{gateway_service, queue_service, web_socket_service};
+
+use crate::config::GatewayConfig;
+use crate::gateway_service::GatewayHandler;
+use crate::memory::MemoryTicketing;
+use crate::queue::QueueHandler;
+use crate::updates::{ChangeFeed, UpdatesHandler};
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The waiting room could not be set up.
+    #[error("waiting room: {0}")]
+    WaitingRoom(#[from] WaitingRoomError),
+    /// The server could not start or stopped abnormally.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+}
+
+/// The waiting room `config` asks for: Redis when `REDIS_URL` is set, else in memory.
+pub fn build_waiting_room(config: &GatewayConfig) -> Result<WaitingRoom, GatewayError> {
+    let room = match &config.redis_url {
+        Some(url) => WaitingRoom::new(
+            RedisBackend::standalone(url, RedisOptions::default())?,
+            config.admission.clone(),
+        )?,
+        None => WaitingRoom::new(
+            tacos_runtime::waiting_room::MemoryBackend::new(),
+            config.admission.clone(),
+        )?,
+    };
+    for (event, settings) in &config.event_admission {
+        room.set_event_config(event, settings.clone())?;
+    }
+    Ok(room)
+}
+
+/// The server with the three gateway services over `room` and an in-memory ticketing backend.
+pub fn build_server(config: &GatewayConfig, room: WaitingRoom) -> Result<Server, GatewayError> {
+    let feed = ChangeFeed::default();
+    let ticketing = Arc::new(MemoryTicketing::new(config.inventory.clone(), feed.clone()));
+    let server = Server::builder()
+        .config(&config.server)
+        .add(queue_service(Arc::new(QueueHandler::new(room.clone()))))
+        .add(gateway_service(Arc::new(GatewayHandler::new(
+            room.clone(),
+            ticketing,
+        ))))
+        .add(web_socket_service(Arc::new(UpdatesHandler::new(
+            room, feed,
+        ))))
+        .build()?;
+    Ok(server)
+}
+
+/// Starts the gateway on `config`'s ports and runtime layout, serves until `shutdown`
+/// completes, then drains in-flight calls and stops.
+pub async fn run(
+    config: GatewayConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), GatewayError> {
+    let room = build_waiting_room(&config)?;
+    let server = build_server(&config, room)?;
+    let running = server.start(config.server.bind())?;
+    for (addr, role) in running.addrs() {
+        tracing::info!(%addr, ?role, "listening");
+    }
+    tracing::info!(
+        waiting_room = if config.redis_url.is_some() {
+            "redis"
+        } else {
+            "memory"
+        },
+        "traffic tacos gateway started"
+    );
+    shutdown.await;
+    tracing::info!("shutting down");
+    // Joining the server threads blocks; keep it off the async thread.
+    tokio::task::spawn_blocking(move || running.shutdown())
+        .await
+        .map_err(|_| GatewayError::Server(ServerError::ThreadPanicked))??;
+    Ok(())
+}

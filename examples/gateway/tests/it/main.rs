@@ -1,0 +1,8 @@
+//! Integration tests of the gateway: the server in process on loopback ports, called over
+//! gRPC and REST.
+
+mod gateway;
+mod queue;
+mod redis;
+mod streams;
+mod support;
