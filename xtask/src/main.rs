@@ -1,7 +1,9 @@
 //! Project tasks, run as `cargo xtask <task>`.
 //!
 //! - `test`: the one test command: lints, generated-code drift check, every test with a real Redis.
+//! - `bench`: the generated gRPC and REST surfaces against hand-written tonic and axum servers.
 
+mod bench;
 mod redis_server;
 mod test;
 
@@ -14,6 +16,7 @@ fn main() -> anyhow::Result<()> {
         .map_or(("help", &[][..]), |(t, r)| (t.as_str(), r));
     match task {
         "test" => test::run(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -29,7 +32,8 @@ fn print_help() {
     eprintln!(
         "usage: cargo xtask <task>\n\n\
          tasks:\n  \
-         test        fmt check, clippy -D warnings, generate --check, all tests with a real Redis"
+         test        fmt check, clippy -D warnings, generate --check, all tests with a real Redis\n  \
+         bench       hand-written tonic/axum vs the generated surfaces: req/s, latency, CPU/request"
     );
 }
 

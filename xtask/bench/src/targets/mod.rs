@@ -1,0 +1,81 @@
+//! The servers under test, each a [`Target`] that `bench-server` runs in a [`Layout`].
+
+mod axum_rest;
+mod tonic_grpc;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::layout::Layout;
+use crate::work::Queue;
+use crate::Protocol;
+
+pub use axum_rest::router as axum_router;
+pub use tonic_grpc::TonicGateway;
+
+/// One server under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Hand-written tonic service over tonic-prost-build stubs.
+    Tonic,
+    /// Hand-written axum handler with serde_derive types.
+    Axum,
+}
+
+impl Target {
+    /// Every target, in the order the report lists them.
+    pub const ALL: &'static [Target] = &[Target::Tonic, Target::Axum];
+
+    /// The name used on command lines and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Tonic => "tonic",
+            Target::Axum => "axum",
+        }
+    }
+
+    /// Parses [`Target::name`] back.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.name() == s)
+    }
+
+    /// The protocol the target answers on its address.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Target::Tonic => Protocol::Grpc,
+            Target::Axum => Protocol::Rest,
+        }
+    }
+
+    /// Whether the target is hand-written (the baseline) rather than generated.
+    pub fn is_baseline(self) -> bool {
+        matches!(self, Target::Tonic | Target::Axum)
+    }
+
+    /// The layout kinds (`current`, `per-core`, `multi`) the target can run in.
+    pub fn layouts(self) -> &'static [&'static str] {
+        match self {
+            Target::Tonic | Target::Axum => &["current", "per-core", "multi"],
+        }
+    }
+
+    /// Binds `addr` in `layout`, reports the bound address through `on_bound`, then serves until
+    /// the process ends.
+    pub fn run(
+        self,
+        layout: Layout,
+        addr: SocketAddr,
+        on_bound: impl FnOnce(SocketAddr),
+    ) -> io::Result<()> {
+        let queue = Arc::new(Queue::new());
+        let bound = layout.bind(addr)?;
+        on_bound(bound.local_addr());
+        match self {
+            Target::Tonic => {
+                bound.serve(move |listener| tonic_grpc::serve(listener, queue.clone()))
+            }
+            Target::Axum => bound.serve(move |listener| axum_rest::serve(listener, queue.clone())),
+        }
+    }
+}
