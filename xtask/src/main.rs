@@ -1,46 +1,53 @@
-//! Project tasks, run as `cargo xtask <task>`.
+//! Project tasks; run as `cargo xtask <task>`.
 //!
-//! - `test`: the one test command: lints, generated-code drift check, every test with a real Redis.
-//! - `bench`: the generated gRPC and REST surfaces against hand-written tonic and axum servers.
+//! Each task lives in its own module; this file only dispatches on the first argument.
 
 mod bench;
+mod conformance;
+mod generate;
 mod redis_server;
 mod test;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  generate [--check] [--proto-root DIR]... [--rules FILE] [--out DIR] [FILE]...
+      regenerate Rust code from .proto contracts; with no arguments, every target of this
+      repository; --check writes nothing and fails when generated files are stale
+  conformance [args]
+      run protobuf's JSON conformance suite against the generated serde impls
+  test [-- CARGO TEST ARGS]
+      fmt check, clippy -D warnings, generate --check, all tests with a real Redis
+  bench [--quick] [--reps N] [--duration SECS] [--warmup SECS] [--protocol grpc|rest] ...
+      hand-written tonic/axum vs the generated surfaces: req/s, p50/p99, server CPU/request";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (task, rest) = args
-        .split_first()
-        .map_or(("help", &[][..]), |(t, r)| (t.as_str(), r));
-    match task {
+    let Some((task, rest)) = args.split_first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    match task.as_str() {
+        "generate" => generate::run(rest),
+        "conformance" => conformance::run(rest),
         "test" => test::run(rest),
         "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
-            print_help();
+            println!("{USAGE}");
             Ok(())
         }
-        other => {
-            print_help();
-            anyhow::bail!("unknown task `{other}`")
-        }
+        other => anyhow::bail!("unknown task `{other}`\n\n{USAGE}"),
     }
 }
 
-fn print_help() {
-    eprintln!(
-        "usage: cargo xtask <task>\n\n\
-         tasks:\n  \
-         test        fmt check, clippy -D warnings, generate --check, all tests with a real Redis\n  \
-         bench       hand-written tonic/axum vs the generated surfaces: req/s, latency, CPU/request"
-    );
-}
-
-/// The workspace root (the folder holding the root `Cargo.toml`).
-pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The repository root (the xtask crate lives one level below it).
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
         .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
 }

@@ -1,0 +1,43 @@
+//! The one module generated code reaches into: `::tacos_runtime::__private::…`.
+//!
+//! Generated files name nothing else of the runtime, so the runtime's layout can change without
+//! regenerating them. Not a public API: no stability promises.
+
+pub use http;
+pub use prost;
+pub use prost_types;
+pub use serde;
+pub use std::convert::Infallible;
+pub use std::future::Future;
+pub use std::sync::Arc;
+pub use std::task::{Context as TaskContext, Poll};
+
+pub use crate::context::{Request, Response, ServerStream};
+pub use crate::server::{MethodInfo, MethodKind, MethodPolicy, ServiceRegistration};
+pub use crate::status::Status;
+
+/// Proto3 JSON support for the generated `serde` impls.
+pub mod json {
+    pub use crate::json::generated::*;
+    pub use serde::de::{Deserialize, Deserializer, Error as DeError, IgnoredAny, MapAccess, Visitor};
+    pub use serde::ser::{Serialize, SerializeMap, Serializer};
+}
+
+/// What generated tonic services are made of.
+pub mod grpc {
+    pub use crate::grpc::{server_streaming, unary, unimplemented, Body, GrpcFuture};
+    pub use tonic::server::NamedService;
+    pub use tower::Service;
+}
+
+/// What generated route tables and request builders are made of.
+pub mod rest {
+    pub use crate::rest::query::{
+        descend, push, push_enum, set, set_enum, set_optional, set_optional_enum, QueryError,
+        QueryFields,
+    };
+    pub use crate::rest::{
+        server_streaming, unary, BodySelector, FromParam, HttpMethod, PathTemplate, RestCall,
+        RestHandler, RouteSpec, Seg,
+    };
+}

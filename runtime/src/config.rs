@@ -1,0 +1,303 @@
+//! Server configuration from environment variables, validated at start-up.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `SERVER_HOST` | `0.0.0.0` | address to listen on |
+//! | `SERVER_PORT` | `8000` | REST port |
+//! | `GRPC_ENABLED` | `true` | serve gRPC at all |
+//! | `GRPC_PORT` | `9090` | gRPC port; equal to `SERVER_PORT` serves both on one port |
+//! | `TACOS_RUNTIME` | `per-core` | `per-core` (one current-thread runtime per thread, `SO_REUSEPORT`) or `multi` (one work-stealing runtime) |
+//! | `TACOS_THREADS` | cores | threads (per-core) or workers (multi) |
+//! | `MAX_BODY_BYTES` | `4194304` | largest REST request body |
+//! | `SHUTDOWN_TIMEOUT_SECONDS` | `30` | how long shutdown drains in-flight calls |
+//!
+//! Every variable is checked and all problems are reported together, each naming the variable,
+//! its value and what was expected.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::server::Bind;
+
+/// How the server uses threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeLayout {
+    /// One current-thread runtime per thread, each with its own `SO_REUSEPORT` listeners.
+    PerCore {
+        /// Number of threads.
+        threads: usize,
+    },
+    /// One multi-thread (work-stealing) runtime.
+    MultiThread {
+        /// Number of worker threads.
+        workers: usize,
+    },
+}
+
+impl RuntimeLayout {
+    /// Threads used.
+    pub fn threads(&self) -> usize {
+        match *self {
+            RuntimeLayout::PerCore { threads } => threads.max(1),
+            RuntimeLayout::MultiThread { workers } => workers.max(1),
+        }
+    }
+}
+
+impl Default for RuntimeLayout {
+    fn default() -> Self {
+        RuntimeLayout::PerCore {
+            threads: available_cores(),
+        }
+    }
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The server's start-up configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `SERVER_HOST`.
+    pub host: IpAddr,
+    /// `SERVER_PORT`.
+    pub server_port: u16,
+    /// `GRPC_ENABLED`.
+    pub grpc_enabled: bool,
+    /// `GRPC_PORT`.
+    pub grpc_port: u16,
+    /// `TACOS_RUNTIME` and `TACOS_THREADS`.
+    pub runtime: RuntimeLayout,
+    /// `MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            server_port: 8000,
+            grpc_enabled: true,
+            grpc_port: 9090,
+            runtime: RuntimeLayout::default(),
+            max_body_bytes: 4 * 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One invalid variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The variable.
+    pub var: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What it should have been.
+    pub expected: &'static str,
+}
+
+/// Every invalid variable found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The problems, in table order.
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: ")?;
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{}={:?}: expected {}", p.var, p.value, p.expected)?;
+        }
+        Ok(())
+    }
+}
+
+struct Reader<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Reader<'_> {
+    fn parse<T>(
+        &mut self,
+        var: &'static str,
+        default: T,
+        expected: &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        match (self.get)(var) {
+            None => default,
+            Some(value) => match parse(value.trim()) {
+                Some(parsed) => parsed,
+                None => {
+                    self.problems.push(ConfigProblem {
+                        var,
+                        value,
+                        expected,
+                    });
+                    default
+                }
+            },
+        }
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_port(value: &str) -> Option<u16> {
+    value.parse().ok().filter(|p| *p != 0)
+}
+
+impl ServerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get` (tests pass a map).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let mut r = Reader {
+            get,
+            problems: Vec::new(),
+        };
+        let host = r.parse("SERVER_HOST", defaults.host, "an IP address", |v| {
+            v.parse().ok()
+        });
+        let server_port = r.parse(
+            "SERVER_PORT",
+            defaults.server_port,
+            "a port number (1-65535)",
+            parse_port,
+        );
+        let grpc_enabled = r.parse("GRPC_ENABLED", true, "true or false", parse_bool);
+        let grpc_port = r.parse(
+            "GRPC_PORT",
+            defaults.grpc_port,
+            "a port number (1-65535)",
+            parse_port,
+        );
+        let threads = r.parse(
+            "TACOS_THREADS",
+            available_cores(),
+            "a thread count (1-1024)",
+            |v| v.parse().ok().filter(|n| (1..=1024).contains(n)),
+        );
+        let runtime = r.parse(
+            "TACOS_RUNTIME",
+            RuntimeLayout::PerCore { threads },
+            "per-core or multi",
+            |v| match v {
+                "per-core" | "percore" => Some(RuntimeLayout::PerCore { threads }),
+                "multi" | "multi-thread" => Some(RuntimeLayout::MultiThread { workers: threads }),
+                _ => None,
+            },
+        );
+        let max_body_bytes = r.parse(
+            "MAX_BODY_BYTES",
+            defaults.max_body_bytes,
+            "a byte count above 0",
+            |v| v.parse().ok().filter(|n| *n > 0),
+        );
+        let shutdown_timeout = r.parse(
+            "SHUTDOWN_TIMEOUT_SECONDS",
+            defaults.shutdown_timeout,
+            "a number of seconds",
+            |v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0 && *s < 86_400.0)
+                    .map(Duration::from_secs_f64)
+            },
+        );
+        if !r.problems.is_empty() {
+            return Err(ConfigError {
+                problems: r.problems,
+            });
+        }
+        Ok(Self {
+            host,
+            server_port,
+            grpc_enabled,
+            grpc_port,
+            runtime,
+            max_body_bytes,
+            shutdown_timeout,
+        })
+    }
+
+    /// The addresses to bind: REST on `SERVER_PORT`, gRPC on `GRPC_PORT` (or both on one port).
+    pub fn bind(&self) -> Bind {
+        let rest = SocketAddr::new(self.host, self.server_port);
+        let grpc = self
+            .grpc_enabled
+            .then(|| SocketAddr::new(self.host, self.grpc_port));
+        Bind {
+            rest,
+            grpc: grpc.or(Some(rest)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ServerConfig::from_lookup(&move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let config = read(&[]).unwrap();
+        assert_eq!((config.server_port, config.grpc_port), (8000, 9090));
+        let config = read(&[
+            ("SERVER_PORT", "8080"),
+            ("TACOS_RUNTIME", "multi"),
+            ("TACOS_THREADS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(config.server_port, 8080);
+        assert_eq!(config.runtime, RuntimeLayout::MultiThread { workers: 3 });
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let err = read(&[("SERVER_PORT", "eighty"), ("GRPC_ENABLED", "maybe")]).unwrap_err();
+        assert_eq!(err.problems.len(), 2);
+        let text = err.to_string();
+        assert!(
+            text.contains("SERVER_PORT=\"eighty\": expected a port number"),
+            "{text}"
+        );
+        assert!(text.contains("GRPC_ENABLED"), "{text}");
+    }
+
+    #[test]
+    fn same_port_means_one_listener() {
+        let config = read(&[("SERVER_PORT", "7000"), ("GRPC_PORT", "7000")]).unwrap();
+        let bind = config.bind();
+        assert_eq!(bind.grpc, Some(bind.rest));
+    }
+}

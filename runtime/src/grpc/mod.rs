@@ -1,0 +1,34 @@
+//! The gRPC surface: helpers the generated tonic services are built on.
+//!
+//! A generated service is a `tower::Service<http::Request<Body>>` that matches the request path
+//! and hands the request to [`unary`] or [`server_streaming`] with the handler call as a closure.
+//! Those run tonic's own framing (`tonic::server::Grpc` with `tonic_prost::ProstCodec`), so the
+//! wire behaviour is tonic's; what they add is the shared call model: the request becomes a
+//! [`Request`](crate::Request) with its [`Context`](crate::Context) (metadata, deadline from
+//! `grpc-timeout` capped by the method policy, cancellation), errors become `grpc-status`
+//! with `grpc-status-details-bin`, and [`Response`](crate::Response) trailers are sent as
+//! HTTP/2 trailers.
+
+mod streaming;
+mod trailers;
+mod unary;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+
+pub use streaming::server_streaming;
+pub use unary::unary;
+
+/// The body type of every request and response the server handles.
+pub type Body = tonic::body::Body;
+
+/// The future a generated gRPC service returns.
+pub type GrpcFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send + 'static>>;
+
+/// Answers `UNIMPLEMENTED` for a path the service does not have.
+pub fn unimplemented(path: &str) -> GrpcFuture {
+    let status = tonic::Status::unimplemented(format!("unknown method {path}"));
+    Box::pin(std::future::ready(Ok(status.into_http())))
+}

@@ -1,0 +1,166 @@
+//! One HTTP service for both protocols: gRPC by path to the registered service, REST through
+//! the route table, health endpoints first.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::CONTENT_TYPE;
+use tokio_util::sync::CancellationToken;
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceExt};
+
+use super::health::Health;
+use super::registration::GrpcHandler;
+use crate::grpc::{self, Body, GrpcFuture};
+use crate::rest::service::RestRoutes;
+
+/// Which protocols a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListenerRole {
+    /// REST only (HTTP/1.1 and HTTP/2).
+    Rest,
+    /// gRPC only (HTTP/2).
+    Grpc,
+    /// Both on one port: HTTP/2 requests with `content-type: application/grpc*` are gRPC, the
+    /// rest REST.
+    Both,
+}
+
+/// The type-erased service middleware layers wrap.
+pub type BoxHttpService =
+    BoxCloneSyncService<http::Request<Body>, http::Response<Body>, tower::BoxError>;
+
+/// The peer address of the connection a request came on, in the request extensions (and so in
+/// [`Context::extensions`](crate::Context::extensions)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// The server's shutdown signal, carried in request extensions so response streams can end
+/// cleanly when the server stops.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerShutdown(pub(crate) CancellationToken);
+
+/// What every listener dispatches into.
+pub(crate) struct Shared {
+    pub(crate) grpc: HashMap<&'static str, GrpcHandler>,
+    pub(crate) grpc_enabled: bool,
+    pub(crate) rest: RestRoutes,
+    pub(crate) health: Health,
+}
+
+/// The innermost HTTP service of one listener role.
+#[derive(Clone)]
+pub struct HttpService {
+    shared: Arc<Shared>,
+    role: ListenerRole,
+}
+
+impl HttpService {
+    pub(crate) fn new(shared: Arc<Shared>, role: ListenerRole) -> Self {
+        Self { shared, role }
+    }
+
+    fn is_grpc(&self, request: &http::Request<Body>) -> bool {
+        match self.role {
+            ListenerRole::Grpc => true,
+            ListenerRole::Rest => false,
+            ListenerRole::Both => {
+                request.version() == http::Version::HTTP_2
+                    && request
+                        .headers()
+                        .get(CONTENT_TYPE)
+                        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+            }
+        }
+    }
+
+    pub(crate) fn dispatch(&self, request: http::Request<Body>) -> GrpcFuture {
+        if self.is_grpc(&request) {
+            if !self.shared.grpc_enabled {
+                return grpc::unimplemented(request.uri().path());
+            }
+            let path = request.uri().path();
+            let service = path
+                .get(1..)
+                .and_then(|p| p.split('/').next())
+                .unwrap_or("");
+            return match self.shared.grpc.get(service) {
+                Some(handler) => handler(request),
+                None => grpc::unimplemented(path),
+            };
+        }
+        if let Some(response) = self
+            .shared
+            .health
+            .answer(request.method(), request.uri().path())
+        {
+            return Box::pin(std::future::ready(Ok(response)));
+        }
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move { Ok(shared.rest.serve(request).await) })
+    }
+}
+
+impl Service<http::Request<Body>> for HttpService {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = GrpcFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        self.dispatch(request)
+    }
+}
+
+/// The service of one listener: the bare dispatcher, or the middleware stack around it.
+#[derive(Clone)]
+pub(crate) enum Stack {
+    Bare(HttpService),
+    Layered(BoxHttpService),
+}
+
+fn layer_error_response(err: tower::BoxError) -> http::Response<Body> {
+    tracing::error!(error = %err, "middleware failed");
+    let mut response = http::Response::new(Body::empty());
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+/// The per-connection hyper service.
+#[derive(Clone)]
+pub(crate) struct ConnService {
+    pub(crate) stack: Stack,
+    pub(crate) remote: SocketAddr,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnService {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = GrpcFuture;
+
+    fn call(&self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let mut request = request.map(Body::new);
+        let extensions = request.extensions_mut();
+        extensions.insert(RemoteAddr(self.remote));
+        extensions.insert(ServerShutdown(self.shutdown.clone()));
+        match &self.stack {
+            Stack::Bare(service) => service.dispatch(request),
+            Stack::Layered(service) => {
+                let service = service.clone();
+                Box::pin(async move {
+                    Ok(service
+                        .oneshot(request)
+                        .await
+                        .unwrap_or_else(layer_error_response))
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! A test handler for the library contract, a server on a free loopback port, and clients.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use tacos_runtime::server::{Listeners, Server};
+use tacos_runtime::{MethodPolicy, Request, Response, ServerStream, Status};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::library::*;
+
+/// Counts what happened to handlers, so tests can see cancellation.
+#[derive(Default)]
+pub struct Probe {
+    pub slow_cancelled: AtomicUsize,
+    pub slow_finished: AtomicUsize,
+    pub streams_dropped: AtomicUsize,
+}
+
+/// The handler under test.
+#[derive(Default)]
+pub struct TestLibrary {
+    pub probe: Arc<Probe>,
+}
+
+static SLOW_POLICY: MethodPolicy = MethodPolicy {
+    timeout: Some(Duration::from_millis(1500)),
+    ..MethodPolicy::DEFAULT
+};
+
+struct SlowGuard {
+    probe: Arc<Probe>,
+    finished: bool,
+}
+
+impl Drop for SlowGuard {
+    fn drop(&mut self) {
+        let counter = if self.finished {
+            &self.probe.slow_finished
+        } else {
+            &self.probe.slow_cancelled
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+struct DropCounter(Arc<Probe>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.streams_dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Library for TestLibrary {
+    async fn get_book(&self, request: Request<GetBookRequest>) -> Result<Response<Book>, Status> {
+        let name = request.message().name.clone();
+        if name.ends_with("missing") {
+            return Err(
+                Status::not_found(format!("book {name} not found")).with_error_info(
+                    "BOOK_NOT_FOUND",
+                    "library.test",
+                    [("name".to_owned(), name)],
+                ),
+            );
+        }
+        if name.ends_with("busy") {
+            return Err(
+                Status::unavailable("shelf is busy").with_retry_after(Duration::from_millis(1500))
+            );
+        }
+        let mut tags = Vec::new();
+        if let Some(echo) = request.metadata().get("x-echo") {
+            tags.push(format!("echo:{}", echo.to_str().unwrap_or("?")));
+        }
+        let mut response = Response::new(Book {
+            title: format!("Title of {name}"),
+            name,
+            pages: 100,
+            tags,
+        })
+        .with_header("x-book-source", "memory");
+        response
+            .trailers_mut()
+            .insert("x-served-by", "test-library".parse().unwrap());
+        Ok(response)
+    }
+
+    async fn create_book(
+        &self,
+        request: Request<CreateBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        let CreateBookRequest { parent, book } = request.into_message();
+        let book = book.ok_or_else(|| Status::invalid_field("book", "required"))?;
+        Ok(Response::new(Book {
+            name: format!("{parent}/books/{}", book.title),
+            ..book
+        }))
+    }
+
+    async fn search_books(
+        &self,
+        request: Request<SearchBooksRequest>,
+    ) -> Result<Response<SearchBooksResponse>, Status> {
+        Ok(Response::new(SearchBooksResponse {
+            echo: Some(request.into_message()),
+        }))
+    }
+
+    async fn slow(&self, request: Request<SlowRequest>) -> Result<Response<SlowResponse>, Status> {
+        let mut guard = SlowGuard {
+            probe: Arc::clone(&self.probe),
+            finished: false,
+        };
+        let millis = u64::try_from(request.message().millis).unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        guard.finished = true;
+        Ok(Response::new(SlowResponse {
+            note: format!("slept {millis}ms"),
+        }))
+    }
+
+    async fn watch_books(
+        &self,
+        request: Request<WatchBooksRequest>,
+    ) -> Result<Response<ServerStream<Book>>, Status> {
+        let WatchBooksRequest {
+            parent,
+            count,
+            fail_at,
+            interval_millis,
+        } = request.into_message();
+        if count < 0 {
+            return Err(Status::invalid_field("count", "must not be negative"));
+        }
+        let counter = DropCounter(Arc::clone(&self.probe));
+        let interval = Duration::from_millis(u64::try_from(interval_millis).unwrap_or(0));
+        let stream = futures::stream::unfold((1, counter), move |(index, counter)| {
+            let parent = parent.clone();
+            async move {
+                if index > count {
+                    return None;
+                }
+                if index > 1 && !interval.is_zero() {
+                    tokio::time::sleep(interval).await;
+                }
+                let item = if index == fail_at {
+                    Err(Status::aborted(format!("shelf changed at {index}")))
+                } else {
+                    Ok(Book {
+                        name: format!("{parent}/books/{index}"),
+                        title: format!("Book {index}"),
+                        pages: index,
+                        tags: Vec::new(),
+                    })
+                };
+                Some((item, (index + 1, counter)))
+            }
+        });
+        Ok(Response::new(
+            Box::pin(stream) as Pin<Box<dyn Stream<Item = _> + Send>>
+        ))
+    }
+
+    fn method_policy(&self, method: &str) -> Option<&'static MethodPolicy> {
+        match method {
+            "Slow" => Some(&SLOW_POLICY),
+            _ => None,
+        }
+    }
+}
+
+/// A server on a free loopback port serving both protocols; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub handler: Arc<TestLibrary>,
+    pub health: tacos_runtime::server::Health,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(Server::builder()).await
+    }
+
+    pub async fn start_with(builder: tacos_runtime::server::ServerBuilder) -> Self {
+        let handler = Arc::new(TestLibrary::default());
+        let server = builder
+            .add(library_service(Arc::clone(&handler)))
+            .drain_timeout(Duration::from_secs(5))
+            .build()
+            .expect("server builds");
+        let health = server.health();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            server
+                .serve(Listeners::both(listener), async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        Self {
+            addr,
+            handler,
+            health,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn probe(&self) -> &Probe {
+        &self.handler.probe
+    }
+
+    /// Triggers a graceful shutdown and waits for the server to finish draining.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("server drains in time")
+                .expect("server task ends cleanly");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn channel(addr: SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("grpc connects")
+}
+
+/// Calls a unary method with a hand-rolled tonic client (no generated stubs needed).
+pub async fn grpc_unary<Req, Resp>(
+    channel: &tonic::transport::Channel,
+    method: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<tonic::Response<Resp>, tonic::Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let mut client = tonic::client::Grpc::new(channel.clone());
+    client.ready().await.expect("channel ready");
+    let path = http::uri::PathAndQuery::from_static(method);
+    client
+        .unary(
+            request,
+            path,
+            tonic_prost::ProstCodec::<Req, Resp>::default(),
+        )
+        .await
+}
+
+/// Opens a server stream with a hand-rolled tonic client.
+pub async fn grpc_stream<Req, Resp>(
+    channel: &tonic::transport::Channel,
+    method: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<tonic::Response<tonic::codec::Streaming<Resp>>, tonic::Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let mut client = tonic::client::Grpc::new(channel.clone());
+    client.ready().await.expect("channel ready");
+    let path = http::uri::PathAndQuery::from_static(method);
+    client
+        .server_streaming(
+            request,
+            path,
+            tonic_prost::ProstCodec::<Req, Resp>::default(),
+        )
+        .await
+}
+
+/// A gRPC client without tonic's transport layers, so a `grpc-timeout` header is enforced by
+/// the server alone (tonic's channel would race it with a local timer).
+pub fn raw_grpc(
+    addr: SocketAddr,
+) -> tonic::client::Grpc<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic::body::Body,
+    >,
+> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    tonic::client::Grpc::with_origin(client, format!("http://{addr}").parse().unwrap())
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Waits until `check` holds, for at most `limit`.
+pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    check()
+}
+
+/// The first `BadRequest` violation's field of a REST error body.
+pub fn violated_field(body: &[u8]) -> String {
+    let status = Status::from_json(body).expect("an error body");
+    status
+        .details()
+        .bad_request
+        .as_ref()
+        .and_then(|b| b.field_violations.first())
+        .map(|v| v.field.clone())
+        .unwrap_or_default()
+}
