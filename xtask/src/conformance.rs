@@ -115,7 +115,10 @@ fn protobuf_source(work: &Path) -> Result<PathBuf> {
         .context("protobuf-src manifest path")?
         .join("protobuf");
     if !source.join("conformance/conformance.proto").is_file() {
-        bail!("{} does not hold protobuf's conformance sources", source.display());
+        bail!(
+            "{} does not hold protobuf's conformance sources",
+            source.display()
+        );
     }
     Ok(source)
 }

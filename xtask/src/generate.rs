@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use tacos_codegen::generate::{generate, GenerateConfig, GENERATED_HEADER, DESCRIPTOR_FILE};
+use tacos_codegen::generate::{generate, GenerateConfig, DESCRIPTOR_FILE, GENERATED_HEADER};
 
 /// One generation target: contracts in, a directory of generated files out.
 #[derive(Debug, Clone)]
@@ -294,11 +294,7 @@ mod tests {
 
         let proto = dir.path().join("proto/common/v1/types.proto");
         let text = fs::read_to_string(&proto).unwrap();
-        let changed = text.replacen(
-            "message Money {",
-            "message Money {\n  string note = 99;",
-            1,
-        );
+        let changed = text.replacen("message Money {", "message Money {\n  string note = 99;", 1);
         assert_ne!(text, changed, "the fixture declares Money");
         fs::write(&proto, changed).unwrap();
 
@@ -329,7 +325,10 @@ mod tests {
 
         run(&args(dir.path(), false)).expect("regeneration");
         assert!(!out.join("old.v1.rs").exists());
-        assert!(out.join("notes.rs").exists(), "files we do not own are kept");
+        assert!(
+            out.join("notes.rs").exists(),
+            "files we do not own are kept"
+        );
         run(&args(dir.path(), true)).expect("clean after regeneration");
     }
 }

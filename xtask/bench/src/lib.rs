@@ -15,6 +15,7 @@
 //! - [`load`]: the closed-loop load generator with HdrHistogram latencies.
 //! - [`cpu`]: CPU accounting from `/proc`: server CPU per request and other processes' load.
 //! - [`pb`]: the prost types and tonic stubs for `proto/bench.proto`, built by tonic-prost-build.
+//! - [`generated`]: the same contract through Tacos' own code generator.
 //!
 //! Two binaries drive it: `bench-server` runs one target in one layout, `bench-load` loads it and
 //! prints one `result` line; `cargo xtask bench` orchestrates both and prints the report.
@@ -33,6 +34,17 @@ pub mod work;
 #[allow(clippy::all, unused_qualifications)] // generated code follows tonic's style, not ours
 pub mod pb {
     tonic::include_proto!("bench.v1");
+}
+
+/// The Rust Tacos generates from `proto/bench.proto` at build time (`tacos_codegen::generate`):
+/// prost types, proto3 JSON impls and the service surfaces, as `cargo xtask generate` writes them.
+#[allow(missing_docs)] // docs come from the .proto comments only
+pub mod generated {
+    include!(concat!(env!("OUT_DIR"), "/tacos/mod.rs"));
+
+    /// The encoded `FileDescriptorSet` of `bench.proto`, for reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/tacos/descriptor.bin"));
 }
 
 /// The two protocols the bench compares separately.

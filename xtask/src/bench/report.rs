@@ -111,7 +111,7 @@ pub(super) struct ScenarioReport<'a> {
 pub(super) fn print_table(heading: &str, scenarios: &[ScenarioReport<'_>]) {
     println!("\n{heading}");
     println!(
-        "  {:<26} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}",
+        "  {:<30} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}",
         "layout", "target", "req/s", "p50 µs", "p99 µs", "server CPU µs/req", "other_cpu", "errs"
     );
     for scenario in scenarios {
@@ -125,7 +125,7 @@ pub(super) fn print_table(heading: &str, scenarios: &[ScenarioReport<'_>]) {
                 errors.to_string()
             };
             println!(
-                "  {:<26} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}",
+                "  {:<30} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}",
                 scenario.title,
                 series.target,
                 show(pick(|s| s.rps), 0),
@@ -169,7 +169,7 @@ pub(super) fn print_ratios(heading: &str, scenarios: &[ScenarioReport<'_>], goal
             if !printed_heading {
                 println!("\n{heading}");
                 println!(
-                    "  {:<26} {:<32} {:>24} {:>24}",
+                    "  {:<30} {:<32} {:>24} {:>24}",
                     "layout", "pair", "req/s ratio", "CPU/req ratio"
                 );
                 printed_heading = true;
@@ -180,7 +180,7 @@ pub(super) fn print_ratios(heading: &str, scenarios: &[ScenarioReport<'_>], goal
                 None => "-".to_owned(),
             };
             println!(
-                "  {:<26} {:<32} {:>24} {:>24}",
+                "  {:<30} {:<32} {:>24} {:>24}",
                 scenario.title,
                 format!("{} / {}", generated.target, base.target),
                 verdict(throughput, |v, g| v >= g.min_throughput),
