@@ -130,7 +130,7 @@ pub type PackageEmitter = fn(&PackageContext<'_>) -> TokenStream;
 
 /// The emitters run for every package, in order. Service code (traits, gRPC and REST surfaces)
 /// joins here, after the JSON impls.
-const PACKAGE_EMITTERS: &[PackageEmitter] = &[json_emitter];
+const PACKAGE_EMITTERS: &[PackageEmitter] = &[json_emitter, crate::emit::service::emit_services];
 
 fn json_emitter(cx: &PackageContext<'_>) -> TokenStream {
     crate::emit::json::emit_json(cx.pool, cx.package, cx.runtime)
@@ -277,7 +277,9 @@ fn module_tree(packages: &[PackageCode]) -> TokenStream {
             child_path.push(name);
             let ident = crate::naming::module_ident(name);
             let doc = match child.package {
-                Some(package) => format!(" Generated from the protobuf package `{}`.", package.name),
+                Some(package) => {
+                    format!(" Generated from the protobuf package `{}`.", package.name)
+                }
                 None => format!(" Protobuf packages under `{}`.", child_path.join(".")),
             };
             let body = tokens(child, &child_path);
@@ -298,5 +300,12 @@ fn module_tree(packages: &[PackageCode]) -> TokenStream {
         }
         node.package = Some(package);
     }
-    tokens(&root, &[])
+    let modules = tokens(&root, &[]);
+    // Service registrations hand this set to gRPC reflection.
+    quote! {
+        /// The encoded `FileDescriptorSet` of these contracts (imports, options and source info
+        /// included).
+        pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("descriptor.bin");
+        #modules
+    }
 }

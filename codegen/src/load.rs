@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use prost_reflect::DescriptorPool;
-use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver};
+use protox::file::{
+    ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
+};
 
 /// The result of loading a set of contracts.
 #[derive(Debug, Clone)]
@@ -123,6 +125,7 @@ pub fn load_contracts(roots: &[PathBuf], files: &[PathBuf]) -> Result<LoadedCont
 }
 
 /// Every `.proto` file under `dir`, sorted, so loading order (and output) is deterministic.
+/// Hidden directories, `target` and `node_modules` are skipped.
 pub fn find_proto_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_owned()];
@@ -139,7 +142,15 @@ pub fn find_proto_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
                 })?
                 .path();
             if path.is_dir() {
-                pending.push(path);
+                // A repository root used as include root (the upstream layout) also holds build
+                // output and tool directories; their copies of `.proto` files are not contracts.
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    pending.push(path);
+                }
             } else if path.extension().is_some_and(|e| e == "proto") {
                 out.push(path);
             }

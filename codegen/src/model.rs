@@ -204,7 +204,9 @@ pub struct BoundField {
 impl BoundField {
     /// The field the path ends at.
     pub fn leaf(&self) -> &FieldInfo {
-        self.fields.last().expect("a bound field has at least one step")
+        self.fields
+            .last()
+            .expect("a bound field has at least one step")
     }
 }
 

@@ -227,7 +227,11 @@ impl HttpRules {
         self.rules
             .iter()
             .find(|r| r.selector == method)
-            .or_else(|| self.rules.iter().find(|r| selector_matches(&r.selector, method)))
+            .or_else(|| {
+                self.rules
+                    .iter()
+                    .find(|r| selector_matches(&r.selector, method))
+            })
     }
 }
 

@@ -342,9 +342,10 @@ impl Parser<'_> {
             if let Segment::Variable(v) = segment {
                 if seen.iter().any(|p| p.overlaps(&v.field_path)) {
                     let needle = format!("{{{}", v.field_path);
-                    let column = self.text.rfind(&needle).map_or(0, |byte| {
-                        self.text[..byte].chars().count()
-                    });
+                    let column = self
+                        .text
+                        .rfind(&needle)
+                        .map_or(0, |byte| self.text[..byte].chars().count());
                     return Err(self.error_at(
                         column,
                         &format!("field `{}` is bound more than once", v.field_path),

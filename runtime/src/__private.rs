@@ -19,7 +19,9 @@ pub use crate::status::Status;
 /// Proto3 JSON support for the generated `serde` impls.
 pub mod json {
     pub use crate::json::generated::*;
-    pub use serde::de::{Deserialize, Deserializer, Error as DeError, IgnoredAny, MapAccess, Visitor};
+    pub use serde::de::{
+        Deserialize, Deserializer, Error as DeError, IgnoredAny, MapAccess, Visitor,
+    };
     pub use serde::ser::{Serialize, SerializeMap, Serializer};
 }
 
@@ -37,7 +39,7 @@ pub mod rest {
         QueryFields,
     };
     pub use crate::rest::{
-        server_streaming, unary, BodySelector, FromParam, HttpMethod, PathTemplate, RestCall,
-        RestHandler, RouteSpec, Seg,
+        server_streaming, unary, BodySelector, EmptyObject, Encoded, EncodedOption, FromParam,
+        HttpMethod, PathTemplate, RestCall, RestHandler, RouteSpec, Seg,
     };
 }

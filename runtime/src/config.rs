@@ -10,6 +10,7 @@
 //! | `TACOS_THREADS` | cores | threads (per-core) or workers (multi) |
 //! | `MAX_BODY_BYTES` | `4194304` | largest REST request body |
 //! | `SHUTDOWN_TIMEOUT_SECONDS` | `30` | how long shutdown drains in-flight calls |
+//! | `JSON_FIELD_NAMES` | `json` | REST output field names: `json` (lowerCamel) or `proto` (snake_case) |
 //!
 //! Every variable is checked and all problems are reported together, each naming the variable,
 //! its value and what was expected.
@@ -74,6 +75,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// `SHUTDOWN_TIMEOUT_SECONDS`.
     pub shutdown_timeout: Duration,
+    /// `JSON_FIELD_NAMES=proto`: REST output uses proto field names.
+    pub json_proto_names: bool,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +89,7 @@ impl Default for ServerConfig {
             runtime: RuntimeLayout::default(),
             max_body_bytes: 4 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(30),
+            json_proto_names: false,
         }
     }
 }
@@ -225,6 +229,11 @@ impl ServerConfig {
                     .map(Duration::from_secs_f64)
             },
         );
+        let json_proto_names = r.parse("JSON_FIELD_NAMES", false, "json or proto", |v| match v {
+            "json" => Some(false),
+            "proto" => Some(true),
+            _ => None,
+        });
         if !r.problems.is_empty() {
             return Err(ConfigError {
                 problems: r.problems,
@@ -238,6 +247,7 @@ impl ServerConfig {
             runtime,
             max_body_bytes,
             shutdown_timeout,
+            json_proto_names,
         })
     }
 

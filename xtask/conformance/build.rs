@@ -9,10 +9,10 @@ const PACKAGES: [&str; 2] = ["conformance", "protobuf_test_messages.proto3"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PROTOBUF_SOURCE_DIR");
-    let source = PathBuf::from(
-        std::env::var_os("PROTOBUF_SOURCE_DIR")
-            .expect("PROTOBUF_SOURCE_DIR is not set; build this crate with `cargo xtask conformance`"),
-    );
+    let source =
+        PathBuf::from(std::env::var_os("PROTOBUF_SOURCE_DIR").expect(
+            "PROTOBUF_SOURCE_DIR is not set; build this crate with `cargo xtask conformance`",
+        ));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let files = [

@@ -3,7 +3,9 @@
 //! With no arguments every target of this repository is regenerated:
 //! - `proto/` → `examples/contracts/src/generated/`;
 //! - the upstream-layout fixture (repo-root imports, no annotations, a rules file) →
-//!   `examples/upstream-contracts/src/generated/`.
+//!   `examples/upstream-contracts/src/generated/`;
+//! - the runtime's transcoding test contract (`runtime/tests/proto/`) →
+//!   `runtime/tests/it/generated/` (included by the runtime's integration tests).
 //!
 //! With `--proto-root DIR` (repeatable), `--rules FILE`, `--out DIR` and files, it works on any
 //! contract tree, including ones we do not own. `--check` writes nothing and fails, naming the
@@ -72,14 +74,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut drifted = String::new();
     for target in &targets {
         let drift = sync(target, mode)?;
+        // Paths inside the repository are shown relative to it, as a user would type them.
+        let out = target
+            .out
+            .strip_prefix(&root)
+            .unwrap_or(&target.out)
+            .display();
         match mode {
             Mode::Write if !drift.is_empty() => {
-                println!("updated {}", target.out.display());
+                println!("updated {out}");
                 print!("{}", drift.describe());
             }
-            Mode::Write => println!("up to date: {}", target.out.display()),
+            Mode::Write => println!("up to date: {out}"),
             Mode::Check if !drift.is_empty() => {
-                drifted.push_str(&format!("{}:\n{}", target.out.display(), drift.describe()));
+                drifted.push_str(&format!("{out}:\n{}", drift.describe()));
             }
             Mode::Check => {}
         }
@@ -107,6 +115,12 @@ fn repository_targets(root: &Path) -> Vec<Target> {
             files: Vec::new(),
             rules: Some(upstream.join("http-rules.yaml")),
             out: root.join("examples/upstream-contracts/src/generated"),
+        },
+        Target {
+            proto_roots: vec![root.join("runtime/tests/proto")],
+            files: Vec::new(),
+            rules: None,
+            out: root.join("runtime/tests/it/generated"),
         },
     ]
 }

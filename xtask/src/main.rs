@@ -9,6 +9,7 @@ mod redis_server;
 mod test;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [args]
@@ -24,8 +25,20 @@ tasks:
   bench [--quick] [--reps N] [--duration SECS] [--warmup SECS] [--protocol grpc|rest] ...
       hand-written tonic/axum vs the generated surfaces: req/s, p50/p99, server CPU/request";
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Errors are printed plainly: a task's error message is the whole story, and a backtrace
+    // (shown by anyhow when RUST_BACKTRACE is set) would bury it in CI logs.
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
     let Some((task, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(());

@@ -27,7 +27,10 @@ pub(super) fn build(loaded: &LoadedContracts, rules: &HttpRules) -> Contract {
         let Some(descriptor) = pool.get_file_by_name(&file.name) else {
             continue;
         };
-        let index = match packages.iter().position(|p| p.name == descriptor.package_name()) {
+        let index = match packages
+            .iter()
+            .position(|p| p.name == descriptor.package_name())
+        {
             Some(index) => index,
             None => {
                 packages.push(Package {
@@ -40,7 +43,13 @@ pub(super) fn build(loaded: &LoadedContracts, rules: &HttpRules) -> Contract {
         };
         packages[index].files.push(file.name.clone());
         for service in descriptor.services() {
-            let built = build_service(&service, &descriptor, http_option.as_ref(), rules, &mut problems);
+            let built = build_service(
+                &service,
+                &descriptor,
+                http_option.as_ref(),
+                rules,
+                &mut problems,
+            );
             packages[index].services.push(built);
         }
     }
@@ -128,7 +137,10 @@ fn build_method(
         full_name,
         input_type: method.input().full_name().to_owned(),
         output_type: method.output().full_name().to_owned(),
-        streaming: Streaming::from_flags(method.is_client_streaming(), method.is_server_streaming()),
+        streaming: Streaming::from_flags(
+            method.is_client_streaming(),
+            method.is_server_streaming(),
+        ),
         comments: comments_at(file, method.path()),
         bindings,
     }
@@ -174,7 +186,10 @@ fn build_binding(
         }
     };
     if verb.is_empty() {
-        report(ProblemKind::InvalidRule, "custom binding has an empty kind".to_owned());
+        report(
+            ProblemKind::InvalidRule,
+            "custom binding has an empty kind".to_owned(),
+        );
         return None;
     }
     let template = match parse_template(path) {

@@ -54,7 +54,11 @@ fn render_binding(out: &mut String, binding: &Binding) {
         BindingSource::Rules => "rules",
         BindingSource::Default => "default",
     };
-    let _ = writeln!(out, "      {} {} ({source})", binding.verb, binding.template);
+    let _ = writeln!(
+        out,
+        "      {} {} ({source})",
+        binding.verb, binding.template
+    );
     for field in &binding.path_fields {
         let _ = writeln!(out, "        path {}", describe(field));
     }

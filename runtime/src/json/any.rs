@@ -22,7 +22,9 @@ static REGISTRY: LazyLock<RwLock<DescriptorPool>> =
 /// Adds the messages of an encoded `FileDescriptorSet` to the registry that `Any` fields use to
 /// find their payload types. Files already registered are skipped, so registering twice is fine.
 pub fn register_descriptors(file_descriptor_set: &[u8]) -> Result<(), super::Error> {
-    let mut guard = REGISTRY.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut guard = REGISTRY
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // Extend a copy so a failed registration leaves the registry as it was.
     let mut pool = guard.clone();
     pool.decode_file_descriptor_set(file_descriptor_set)
@@ -76,7 +78,8 @@ struct Dynamic<'a>(&'a DynamicMessage);
 
 impl Serialize for Dynamic<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize_with_options(serializer, &serialize_options())
+        self.0
+            .serialize_with_options(serializer, &serialize_options())
     }
 }
 
@@ -89,8 +92,12 @@ fn unpack(any: &PbAny) -> Result<DynamicMessage, String> {
             any.type_url
         )
     })?;
-    DynamicMessage::decode(desc, any.value.as_slice())
-        .map_err(|e| format!("Any payload of type {:?} does not decode: {e}", any.type_url))
+    DynamicMessage::decode(desc, any.value.as_slice()).map_err(|e| {
+        format!(
+            "Any payload of type {:?} does not decode: {e}",
+            any.type_url
+        )
+    })
 }
 
 /// `google.protobuf.Any`: `{"@type": url, ...fields}`, or `{"@type": url, "value": ...}` for

@@ -5,42 +5,54 @@ use std::fmt;
 
 const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Encodes `data` with the standard alphabet and `=` padding.
-pub fn encode(data: &[u8]) -> String {
-    let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4);
-    let mut chunks = data.chunks_exact(3);
-    for c in &mut chunks {
-        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        out.extend_from_slice(&[
-            STANDARD[(n >> 18) as usize & 63],
-            STANDARD[(n >> 12) as usize & 63],
-            STANDARD[(n >> 6) as usize & 63],
-            STANDARD[n as usize & 63],
-        ]);
-    }
-    match *chunks.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            out.extend_from_slice(&[
-                STANDARD[(n >> 18) as usize & 63],
-                STANDARD[(n >> 12) as usize & 63],
-                b'=',
-                b'=',
+/// Displays `data` in the standard alphabet with `=` padding, a group at a time, so serializers
+/// write it without an intermediate string.
+pub struct Encoded<'a>(pub &'a [u8]);
+
+impl fmt::Display for Encoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let char_of = |n: u32, shift: u32| STANDARD[(n >> shift) as usize & 63];
+        let mut chunks = self.0.chunks_exact(3);
+        let mut buf = [0u8; 256];
+        let mut len = 0;
+        for c in &mut chunks {
+            let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+            buf[len..len + 4].copy_from_slice(&[
+                char_of(n, 18),
+                char_of(n, 12),
+                char_of(n, 6),
+                char_of(n, 0),
             ]);
+            len += 4;
+            if len == buf.len() {
+                f.write_str(ascii(&buf[..len]))?;
+                len = 0;
+            }
         }
-        [a, b] => {
-            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.extend_from_slice(&[
-                STANDARD[(n >> 18) as usize & 63],
-                STANDARD[(n >> 12) as usize & 63],
-                STANDARD[(n >> 6) as usize & 63],
-                b'=',
-            ]);
-        }
-        _ => {}
+        let tail = match *chunks.remainder() {
+            [a] => {
+                let n = u32::from(a) << 16;
+                [char_of(n, 18), char_of(n, 12), b'=', b'=']
+            }
+            [a, b] => {
+                let n = (u32::from(a) << 16) | (u32::from(b) << 8);
+                [char_of(n, 18), char_of(n, 12), char_of(n, 6), b'=']
+            }
+            _ => return f.write_str(ascii(&buf[..len])),
+        };
+        f.write_str(ascii(&buf[..len]))?;
+        f.write_str(ascii(&tail))
     }
-    // Every byte pushed comes from the ASCII alphabet above.
-    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Every byte the encoder produces comes from the ASCII alphabet.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+fn encode(data: &[u8]) -> String {
+    Encoded(data).to_string()
 }
 
 /// Why a base64 string was rejected.
@@ -111,10 +123,15 @@ mod tests {
     #[test]
     fn round_trips_every_remainder() {
         for len in 0..10u8 {
-            let data: Vec<u8> = (0..len).map(|i| i.wrapping_mul(97).wrapping_add(250)).collect();
+            let data: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(97).wrapping_add(250))
+                .collect();
             assert_eq!(decode(&encode(&data)).unwrap(), data);
         }
         assert_eq!(encode(b"foob"), "Zm9vYg==");
+        // Longer than the encoder's buffer, so it is flushed mid-way.
+        let long: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        assert_eq!(decode(&encode(&long)).unwrap(), long);
     }
 
     #[test]

@@ -136,6 +136,13 @@ impl<'de, F: FnOnce(&str) -> u32> Visitor<'de> for KeySeed<F> {
     }
 }
 
+/// Moves a parsed value into its field's type: itself, or a `Box` for the message fields prost
+/// boxes (recursive messages). Generated code cannot tell which, so it lets `From` decide.
+#[inline]
+pub fn place<T, U: From<T>>(value: T) -> U {
+    U::from(value)
+}
+
 /// Field index the generated key `match` returns for names the message does not know.
 pub const UNKNOWN_FIELD: u32 = u32::MAX;
 
@@ -143,9 +150,15 @@ pub const UNKNOWN_FIELD: u32 = u32::MAX;
 #[inline]
 pub fn mark_seen<E: serde::de::Error>(seen: &mut bool, name: &'static str) -> Result<(), E> {
     if std::mem::replace(seen, true) {
-        return Err(E::custom(format_args!("duplicate field `{name}`")));
+        return Err(duplicate_field(name));
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn duplicate_field<E: serde::de::Error>(name: &'static str) -> E {
+    E::custom(format_args!("duplicate field `{name}`"))
 }
 
 /// Records that oneof `name` received a value, failing if it already had one.
@@ -173,6 +186,10 @@ pub fn expecting_message(
 
 /// An error for field `field` whose value is invalid for the reason `what`.
 pub(crate) fn invalid<E: serde::de::Error>(field: &str, what: impl fmt::Display) -> E {
+    if field.is_empty() {
+        // A bare value (an enum or well-known type parsed on its own), not a field.
+        return E::custom(format_args!("invalid value: {what}"));
+    }
     E::custom(format_args!("invalid value for field `{field}`: {what}"))
 }
 

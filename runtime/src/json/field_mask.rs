@@ -73,7 +73,10 @@ pub(crate) fn parse_field_mask(text: &str) -> Option<PbFieldMask> {
     if text.is_empty() {
         return Some(PbFieldMask::default());
     }
-    let paths = text.split(',').map(path_to_snake).collect::<Option<Vec<_>>>()?;
+    let paths = text
+        .split(',')
+        .map(path_to_snake)
+        .collect::<Option<Vec<_>>>()?;
     Some(PbFieldMask { paths })
 }
 

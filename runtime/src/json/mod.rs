@@ -13,13 +13,13 @@
 //! let back: JoinQueueRequest = tacos_runtime::json::from_slice(json.as_bytes())?;
 //! ```
 //!
-//! Layout: [`codec`] holds the trait each field kind implements; `scalar`, `enums`, `message`,
+//! Layout: `codec` holds the trait each field kind implements; `scalar`, `enums`, `message`,
 //! `collections`, `time`, `field_mask`, `structs` and `any` implement it; `options` carries
 //! [`JsonOptions`] to the generated impls.
 
 mod any;
 mod base64;
-pub mod codec;
+mod codec;
 mod collections;
 mod enums;
 mod field_mask;
@@ -37,7 +37,7 @@ pub use options::{with_options, JsonOptions};
 pub mod generated {
     pub use super::any::Any;
     pub use super::codec::{
-        expecting_message, mark_oneof, mark_seen, Codec, Defaulted, FieldSeed, KeySeed, Ser,
+        expecting_message, mark_oneof, mark_seen, place, Codec, Defaulted, FieldSeed, KeySeed, Ser,
         UNKNOWN_FIELD,
     };
     pub use super::collections::{Map, MapKey, Repeated};

@@ -31,7 +31,7 @@ macro_rules! integer {
             }
             fn from_integral_f64(v: f64) -> Option<Self> {
                 // `$hi` is the first value past the range, exact as an f64.
-                (v >= $lo && v < $hi).then(|| v as $t)
+                ($lo..$hi).contains(&v).then(|| v as $t)
             }
         }
     };
@@ -39,8 +39,18 @@ macro_rules! integer {
 
 integer!(i32, "a 32-bit integer", -2147483648.0, 2147483648.0);
 integer!(u32, "an unsigned 32-bit integer", 0.0, 4294967296.0);
-integer!(i64, "a 64-bit integer", -9223372036854775808.0, 9223372036854775808.0);
-integer!(u64, "an unsigned 64-bit integer", 0.0, 18446744073709551616.0);
+integer!(
+    i64,
+    "a 64-bit integer",
+    -9223372036854775808.0,
+    9223372036854775808.0
+);
+integer!(
+    u64,
+    "an unsigned 64-bit integer",
+    0.0,
+    18446744073709551616.0
+);
 
 struct IntVisitor<T>(&'static str, std::marker::PhantomData<T>);
 
@@ -215,9 +225,9 @@ impl<T: Float> Visitor<'_> for FloatVisitor<T> {
             "Infinity" => T::from_f64(f64::INFINITY),
             "-Infinity" => T::from_f64(f64::NEG_INFINITY),
             _ if is_json_number(v) => {
-                let parsed = v.parse::<f64>().map_err(|_| {
-                    invalid::<E>(self.0, format_args!("{v:?} is not a number"))
-                })?;
+                let parsed = v
+                    .parse::<f64>()
+                    .map_err(|_| invalid::<E>(self.0, format_args!("{v:?} is not a number")))?;
                 return self.finite(parsed);
             }
             _ => None,
@@ -226,11 +236,18 @@ impl<T: Float> Visitor<'_> for FloatVisitor<T> {
     }
 }
 
-fn serialize_float<S: Serializer>(v: f64, is_f32: bool, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_float<S: Serializer>(
+    v: f64,
+    is_f32: bool,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     if v.is_nan() {
         serializer.serialize_str("NaN")
     } else if v.is_infinite() {
         serializer.serialize_str(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        // Integral values print without a trailing ".0", as protobuf's own printers do.
+        serializer.serialize_i64(v as i64)
     } else if is_f32 {
         serializer.serialize_f32(v as f32)
     } else {
@@ -401,7 +418,7 @@ impl Codec for Bytes {
     type Value = Vec<u8>;
 
     fn serialize<S: Serializer>(value: &Vec<u8>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&base64::encode(value))
+        serializer.collect_str(&base64::Encoded(value))
     }
 
     fn deserialize<'de, D: Deserializer<'de>>(
@@ -428,8 +445,6 @@ pub(crate) fn parse_int_key<T: Integer>(field: &str, text: &str) -> Result<T, St
             "invalid value for field `{field}`: map key {text:?} is not an integer"
         ));
     }
-    text.parse::<T>().map_err(|_| {
-        format!("invalid value for field `{field}`: map key {text:?} is out of range")
-    })
+    text.parse::<T>()
+        .map_err(|_| format!("invalid value for field `{field}`: map key {text:?} is out of range"))
 }
-

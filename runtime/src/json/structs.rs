@@ -9,6 +9,7 @@ use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visi
 use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::codec::{Codec, Expect};
+use super::scalar::serialize_float;
 
 /// Prints a `Value`; `NaN` and infinities have no JSON form and are errors.
 struct ValueRef<'a>(&'a PbValue);
@@ -20,7 +21,7 @@ impl Serialize for ValueRef<'_> {
             Some(Kind::NumberValue(n)) if !n.is_finite() => Err(S::Error::custom(
                 "a google.protobuf.Value number cannot be NaN or infinite",
             )),
-            Some(Kind::NumberValue(n)) => serializer.serialize_f64(*n),
+            Some(Kind::NumberValue(n)) => serialize_float(*n, false, serializer),
             Some(Kind::StringValue(s)) => serializer.serialize_str(s),
             Some(Kind::BoolValue(b)) => serializer.serialize_bool(*b),
             Some(Kind::StructValue(s)) => serialize_struct(s, serializer),
@@ -105,7 +106,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<PbValue, A::Error> {
-        ListVisitor(self.0).visit_seq(seq).map(|l| value(Kind::ListValue(l)))
+        ListVisitor(self.0)
+            .visit_seq(seq)
+            .map(|l| value(Kind::ListValue(l)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PbValue, A::Error> {

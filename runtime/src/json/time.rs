@@ -1,6 +1,6 @@
 //! `google.protobuf.Timestamp` (RFC 3339 with `Z`) and `google.protobuf.Duration` ("1.5s").
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use prost_types::{Duration as PbDuration, Timestamp as PbTimestamp};
 use serde::de::{Deserializer, Error, Visitor};
@@ -50,43 +50,63 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
-/// Appends `.fff`, `.ffffff` or `.fffffffff` (the shortest of those that is exact), or nothing.
-fn write_nanos(out: &mut String, nanos: u32) {
+/// Writes `.fff`, `.ffffff` or `.fffffffff` (the shortest of those that is exact), or nothing.
+fn write_nanos(out: &mut impl fmt::Write, nanos: u32) -> fmt::Result {
     if nanos == 0 {
-        return;
-    }
-    let _ = if nanos % 1_000_000 == 0 {
+        Ok(())
+    } else if nanos % 1_000_000 == 0 {
         write!(out, ".{:03}", nanos / 1_000_000)
     } else if nanos % 1_000 == 0 {
         write!(out, ".{:06}", nanos / 1_000)
     } else {
         write!(out, ".{nanos:09}")
-    };
+    }
+}
+
+/// A timestamp already checked to be printable; displays as RFC 3339 with `Z`, so serializers
+/// write it straight into their output.
+struct TimestampText {
+    seconds: i64,
+    nanos: u32,
+}
+
+impl TimestampText {
+    fn new(ts: &PbTimestamp) -> Result<Self, String> {
+        if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ts.seconds) {
+            return Err(format!("timestamp seconds {} out of range", ts.seconds));
+        }
+        let nanos = u32::try_from(ts.nanos)
+            .ok()
+            .filter(|n| *n < 1_000_000_000)
+            .ok_or_else(|| format!("timestamp nanos {} out of range", ts.nanos))?;
+        Ok(Self {
+            seconds: ts.seconds,
+            nanos,
+        })
+    }
+}
+
+impl fmt::Display for TimestampText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.seconds.div_euclid(86_400);
+        let secs = self.seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )?;
+        write_nanos(f, self.nanos)?;
+        f.write_str("Z")
+    }
 }
 
 /// Formats a timestamp, or says why it cannot be printed.
-pub(crate) fn format_timestamp(ts: &PbTimestamp) -> Result<String, String> {
-    if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ts.seconds) {
-        return Err(format!("timestamp seconds {} out of range", ts.seconds));
-    }
-    let nanos = u32::try_from(ts.nanos)
-        .ok()
-        .filter(|n| *n < 1_000_000_000)
-        .ok_or_else(|| format!("timestamp nanos {} out of range", ts.nanos))?;
-    let days = ts.seconds.div_euclid(86_400);
-    let secs = ts.seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let mut out = String::with_capacity(32);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
-    write_nanos(&mut out, nanos);
-    out.push('Z');
-    Ok(out)
+#[cfg(test)]
+fn format_timestamp(ts: &PbTimestamp) -> Result<String, String> {
+    TimestampText::new(ts).map(|t| t.to_string())
 }
 
 /// A cursor over ASCII text for the small fixed grammars below.
@@ -144,8 +164,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<PbTimestamp> {
     let minute = c.digits(2)?;
     let ok = ok && c.eat(b':');
     let second = c.digits(2)?;
-    if !ok || year == 0 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59
-    {
+    if !ok || year == 0 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     if day == 0 || day > days_in_month(i64::from(year), month) {
@@ -178,28 +197,55 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<PbTimestamp> {
     let seconds = days_from_civil(i64::from(year), month, day) * 86_400
         + i64::from(hour * 3600 + minute * 60 + second)
         - offset;
-    (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&seconds).then_some(PbTimestamp {
-        seconds,
-        nanos: nanos as i32,
-    })
+    (MIN_TIMESTAMP..=MAX_TIMESTAMP)
+        .contains(&seconds)
+        .then_some(PbTimestamp {
+            seconds,
+            nanos: nanos as i32,
+        })
+}
+
+/// A duration already checked to be printable; displays as `"-1.500s"`.
+struct DurationText {
+    negative: bool,
+    seconds: u64,
+    nanos: u32,
+}
+
+impl DurationText {
+    fn new(d: &PbDuration) -> Result<Self, String> {
+        if d.seconds.abs() > MAX_DURATION || d.nanos.abs() >= 1_000_000_000 {
+            return Err(format!(
+                "duration {}s {}ns out of range",
+                d.seconds, d.nanos
+            ));
+        }
+        if (d.seconds > 0 && d.nanos < 0) || (d.seconds < 0 && d.nanos > 0) {
+            return Err("duration seconds and nanos have different signs".to_owned());
+        }
+        Ok(Self {
+            negative: d.seconds < 0 || d.nanos < 0,
+            seconds: d.seconds.unsigned_abs(),
+            nanos: d.nanos.unsigned_abs(),
+        })
+    }
+}
+
+impl fmt::Display for DurationText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.negative {
+            f.write_str("-")?;
+        }
+        write!(f, "{}", self.seconds)?;
+        write_nanos(f, self.nanos)?;
+        f.write_str("s")
+    }
 }
 
 /// Formats a duration, or says why it cannot be printed.
-pub(crate) fn format_duration(d: &PbDuration) -> Result<String, String> {
-    if d.seconds.abs() > MAX_DURATION || d.nanos.abs() >= 1_000_000_000 {
-        return Err(format!("duration {}s {}ns out of range", d.seconds, d.nanos));
-    }
-    if (d.seconds > 0 && d.nanos < 0) || (d.seconds < 0 && d.nanos > 0) {
-        return Err("duration seconds and nanos have different signs".to_owned());
-    }
-    let mut out = String::with_capacity(24);
-    if d.seconds < 0 || d.nanos < 0 {
-        out.push('-');
-    }
-    let _ = write!(out, "{}", d.seconds.unsigned_abs());
-    write_nanos(&mut out, d.nanos.unsigned_abs());
-    out.push('s');
-    Ok(out)
+#[cfg(test)]
+fn format_duration(d: &PbDuration) -> Result<String, String> {
+    DurationText::new(d).map(|t| t.to_string())
 }
 
 /// Parses `-?\d+(\.\d{1,9})?s`.
@@ -241,7 +287,8 @@ impl<T> Visitor<'_> for TextVisitor<T> {
     }
 
     fn visit_str<E: Error>(self, v: &str) -> Result<T, E> {
-        (self.parse)(v).ok_or_else(|| invalid(self.field, format_args!("{v:?} is not {}", self.what)))
+        (self.parse)(v)
+            .ok_or_else(|| invalid(self.field, format_args!("{v:?} is not {}", self.what)))
     }
 }
 
@@ -252,7 +299,7 @@ impl Codec for Timestamp {
     type Value = PbTimestamp;
 
     fn serialize<S: Serializer>(value: &PbTimestamp, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format_timestamp(value).map_err(S::Error::custom)?)
+        serializer.collect_str(&TimestampText::new(value).map_err(S::Error::custom)?)
     }
 
     fn deserialize<'de, D: Deserializer<'de>>(
@@ -274,7 +321,7 @@ impl Codec for Duration {
     type Value = PbDuration;
 
     fn serialize<S: Serializer>(value: &PbDuration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format_duration(value).map_err(S::Error::custom)?)
+        serializer.collect_str(&DurationText::new(value).map_err(S::Error::custom)?)
     }
 
     fn deserialize<'de, D: Deserializer<'de>>(
@@ -300,10 +347,22 @@ mod tests {
     #[test]
     fn timestamps_print_with_z_and_grouped_digits() {
         assert_eq!(format_timestamp(&ts(0, 0)).unwrap(), "1970-01-01T00:00:00Z");
-        assert_eq!(format_timestamp(&ts(0, 10_000_000)).unwrap(), "1970-01-01T00:00:00.010Z");
-        assert_eq!(format_timestamp(&ts(0, 10_000)).unwrap(), "1970-01-01T00:00:00.000010Z");
-        assert_eq!(format_timestamp(&ts(0, 1)).unwrap(), "1970-01-01T00:00:00.000000001Z");
-        assert_eq!(format_timestamp(&ts(MIN_TIMESTAMP, 0)).unwrap(), "0001-01-01T00:00:00Z");
+        assert_eq!(
+            format_timestamp(&ts(0, 10_000_000)).unwrap(),
+            "1970-01-01T00:00:00.010Z"
+        );
+        assert_eq!(
+            format_timestamp(&ts(0, 10_000)).unwrap(),
+            "1970-01-01T00:00:00.000010Z"
+        );
+        assert_eq!(
+            format_timestamp(&ts(0, 1)).unwrap(),
+            "1970-01-01T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            format_timestamp(&ts(MIN_TIMESTAMP, 0)).unwrap(),
+            "0001-01-01T00:00:00Z"
+        );
         assert_eq!(
             format_timestamp(&ts(MAX_TIMESTAMP, 999_999_999)).unwrap(),
             "9999-12-31T23:59:59.999999999Z"
@@ -315,8 +374,14 @@ mod tests {
     #[test]
     fn timestamps_parse_offsets_and_reject_bad_forms() {
         assert_eq!(parse_timestamp("1970-01-01T08:00:00+08:00"), Some(ts(0, 0)));
-        assert_eq!(parse_timestamp("1969-12-31T16:00:00.5-08:00"), Some(ts(0, 500_000_000)));
-        assert_eq!(parse_timestamp("2000-02-29T00:00:00Z"), Some(ts(951_782_400, 0)));
+        assert_eq!(
+            parse_timestamp("1969-12-31T16:00:00.5-08:00"),
+            Some(ts(0, 500_000_000))
+        );
+        assert_eq!(
+            parse_timestamp("2000-02-29T00:00:00Z"),
+            Some(ts(951_782_400, 0))
+        );
         for bad in [
             "1970-01-01t00:00:00Z",
             "1970-01-01T00:00:00z",
@@ -350,7 +415,15 @@ mod tests {
         assert_eq!(parse_duration("-0.5s"), Some(d(0, -500_000_000)));
         assert_eq!(parse_duration("1.000000001s"), Some(d(1, 1)));
         assert_eq!(parse_duration("315576000000s"), Some(d(MAX_DURATION, 0)));
-        for bad in ["1", "s", "1.s", "+1s", "1.0000000001s", "315576000001s", "- 1s"] {
+        for bad in [
+            "1",
+            "s",
+            "1.s",
+            "+1s",
+            "1.0000000001s",
+            "315576000001s",
+            "- 1s",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

@@ -17,6 +17,8 @@ use super::value::FromParam;
 use super::{json, response};
 use crate::context::{Protocol, Request, Response, ServerStream};
 use crate::grpc::Body;
+use crate::json::generated::Codec;
+use crate::json::JsonOptions;
 use crate::server::invoke::{self, Deadlined, Invoke};
 use crate::server::MethodPolicy;
 use crate::status::Status;
@@ -34,6 +36,7 @@ pub struct RestCall {
     pub(crate) body: Bytes,
     pub(crate) vars: Vec<String>,
     pub(crate) route: &'static RouteSpec,
+    pub(crate) json: JsonOptions,
 }
 
 impl RestCall {
@@ -54,17 +57,27 @@ impl RestCall {
     /// For `body: "*"`: the whole message from the body; an empty body means `{}`.
     pub fn body_message<T: DeserializeOwned>(&self) -> Result<T, Status> {
         if self.body_is_empty() {
-            return json::decode(b"{}", None);
+            return json::decode(b"{}", None, self.json);
         }
-        json::decode(&self.body, None)
+        json::decode(&self.body, None, self.json)
     }
 
-    /// For `body: "field"`: the field's value from the body; `None` for an empty body.
+    /// For `body: "field"` with a message field: its value from the body; `None` for an empty
+    /// body.
     pub fn body_field<T: DeserializeOwned>(&self, field: &str) -> Result<Option<T>, Status> {
         if self.body_is_empty() {
             return Ok(None);
         }
-        json::decode(&self.body, Some(field)).map(Some)
+        json::decode(&self.body, Some(field), self.json).map(Some)
+    }
+
+    /// For `body: "field"` with any field: its value through the field's proto3 JSON codec
+    /// (64-bit integers as strings, enums by name, ...); `None` for an empty body or `null`.
+    pub fn body_field_as<C: Codec>(&self, field: &'static str) -> Result<Option<C::Value>, Status> {
+        if self.body_is_empty() {
+            return Ok(None);
+        }
+        json::decode_field::<C>(&self.body, field, self.json)
     }
 
     /// Sets fields from the query string, skipping `excluded` top-level names (the body field).
@@ -86,6 +99,20 @@ impl RestCall {
             .get(index)
             .ok_or_else(|| Status::internal(format!("route has no path variable {index}")))?;
         T::from_param(raw).map_err(|why| Status::invalid_field(field, why))
+    }
+
+    /// The `index`-th path variable as an enum, by name or number.
+    pub fn path_enum<E: Into<i32>>(
+        &self,
+        index: usize,
+        field: &str,
+        from_name: fn(&str) -> Option<E>,
+    ) -> Result<i32, Status> {
+        let raw = self
+            .vars
+            .get(index)
+            .ok_or_else(|| Status::internal(format!("route has no path variable {index}")))?;
+        super::value::parse_enum(raw, from_name).map_err(|why| Status::invalid_field(field, why))
     }
 }
 
@@ -116,6 +143,7 @@ where
             Err(status) => return rejected(status),
         };
         let method = rest.route.rpc;
+        let options = rest.json;
         let handler = Arc::clone(&handler);
         let invoke = invoke::start(
             |request| call(handler, request),
@@ -130,7 +158,7 @@ where
             match invoke.await {
                 Ok(response) => {
                     let (message, headers, trailers) = response.into_parts();
-                    match json::encode(&project(message)) {
+                    match json::encode(&project(message), options) {
                         Ok(body) => response::json(StatusCode::OK, body, headers, &trailers),
                         Err(status) => response::error(status),
                     }
@@ -163,6 +191,7 @@ where
             Err(status) => return rejected(status),
         };
         let format = StreamFormat::from_accept(&rest.parts.headers);
+        let options = rest.json;
         let setup = match invoke::call_context(
             Protocol::Rest,
             rest.route.rpc,
@@ -189,7 +218,7 @@ where
                     let (stream, headers, trailers) = response.into_parts();
                     let guarded =
                         Deadlined::new(stream, deadline, shutdown, Some(token.drop_guard()));
-                    stream::response(format, guarded, project, headers, &trailers)
+                    stream::response(format, options, guarded, project, headers, &trailers)
                 }
                 Err(status) => response::error(status),
             }

@@ -25,6 +25,7 @@ pub mod template;
 pub mod value;
 
 pub use call::{server_streaming, unary, RestCall, RestFuture, RestHandler};
+pub use json::{EmptyObject, Encoded, EncodedOption};
 pub use query::{QueryError, QueryFields};
 pub use response::error as error_response;
 pub use route::{BodySelector, HttpMethod, RouteSpec};

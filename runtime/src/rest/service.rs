@@ -8,6 +8,7 @@ use super::response;
 use super::route::{BodySelector, RouteSpec};
 use super::router::{Routed, Router};
 use crate::grpc::Body;
+use crate::json::JsonOptions;
 use crate::status::Status;
 
 /// Every REST route of the registered services.
@@ -16,12 +17,14 @@ pub(crate) struct RestRoutes {
     specs: Vec<&'static RouteSpec>,
     handlers: Vec<RestHandler>,
     max_body_bytes: usize,
+    json: JsonOptions,
 }
 
 impl RestRoutes {
     pub(crate) fn new(
         routes: Vec<(&'static RouteSpec, RestHandler)>,
         max_body_bytes: usize,
+        json: JsonOptions,
     ) -> Self {
         let (specs, handlers): (Vec<_>, Vec<_>) = routes.into_iter().unzip();
         Self {
@@ -29,6 +32,7 @@ impl RestRoutes {
             specs,
             handlers,
             max_body_bytes,
+            json,
         }
     }
 
@@ -70,6 +74,7 @@ impl RestRoutes {
             body,
             vars,
             route,
+            json: self.json,
         };
         (self.handlers[index])(call).await
     }

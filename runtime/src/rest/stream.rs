@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::context::metadata::{append_response_headers, append_trailers_as_headers};
 use crate::grpc::Body;
+use crate::json::JsonOptions;
 use crate::status::Status;
 
 /// The wire format of a REST stream.
@@ -92,6 +93,7 @@ impl StreamFormat {
 /// The streaming response: status 200, the format's content type, handler headers and trailers.
 pub(crate) fn response<S, T, O>(
     format: StreamFormat,
+    options: JsonOptions,
     stream: S,
     project: fn(T) -> O,
     headers: HeaderMap,
@@ -105,6 +107,7 @@ where
     let body = StreamBody::new(Framed {
         inner: stream,
         format,
+        options,
         project,
         done: false,
     });
@@ -122,6 +125,7 @@ pin_project! {
         #[pin]
         inner: S,
         format: StreamFormat,
+        options: JsonOptions,
         project: fn(T) -> O,
         done: bool,
     }
@@ -144,7 +148,7 @@ where
                 *this.done = true;
                 return Poll::Ready(None);
             }
-            Some(Ok(item)) => match super::json::encode(&(this.project)(item)) {
+            Some(Ok(item)) => match super::json::encode(&(this.project)(item), *this.options) {
                 Ok(json) => this.format.message(&json),
                 Err(status) => {
                     *this.done = true;

@@ -111,6 +111,7 @@ pub struct ServerBuilder {
     grpc_enabled: bool,
     reflection: bool,
     layout: RuntimeLayout,
+    json: crate::json::JsonOptions,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -134,6 +135,7 @@ impl Default for ServerBuilder {
             grpc_enabled: true,
             reflection: true,
             layout: RuntimeLayout::default(),
+            json: crate::json::JsonOptions::new(),
         }
     }
 }
@@ -188,6 +190,7 @@ impl ServerBuilder {
         self.drain_timeout = config.shutdown_timeout;
         self.grpc_enabled = config.grpc_enabled;
         self.layout = config.runtime;
+        self.json = self.json.with_proto_field_names(config.json_proto_names);
         self
     }
 
@@ -206,6 +209,12 @@ impl ServerBuilder {
     /// Whether gRPC is served at all (default true).
     pub fn grpc_enabled(mut self, enabled: bool) -> Self {
         self.grpc_enabled = enabled;
+        self
+    }
+
+    /// JSON options for REST bodies, such as proto field names in output (default: lowerCamel).
+    pub fn json_options(mut self, options: crate::json::JsonOptions) -> Self {
+        self.json = options;
         self
     }
 
@@ -303,7 +312,7 @@ impl ServerBuilder {
         let shared = Arc::new(Shared {
             grpc,
             grpc_enabled: self.grpc_enabled,
-            rest: RestRoutes::new(routes, self.max_body_bytes),
+            rest: RestRoutes::new(routes, self.max_body_bytes, self.json),
             health: health.clone(),
         });
         Ok(Server {

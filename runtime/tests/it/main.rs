@@ -1,10 +1,21 @@
-//! Integration tests over real sockets on 127.0.0.1.
+//! Integration tests of the runtime, one binary for the whole crate. The server tests run over
+//! real sockets on 127.0.0.1 against the generated code of the test contract
+//! `tests/proto/tacos/test/v1/library.proto`.
 
-mod library;
+// Written by `cargo xtask generate`; docs exist only where the `.proto` has comments.
+#[allow(missing_docs)]
+#[path = "generated/mod.rs"]
+mod generated;
+
+mod library {
+    pub use crate::generated::tacos::test::v1::*;
+}
+
 mod support;
 
 mod deadlines;
 mod errors;
+mod json;
 mod lifecycle;
 mod streaming;
 mod transcoding;

@@ -83,6 +83,8 @@ impl Library for TestLibrary {
             name,
             pages: 100,
             tags,
+            genre: Genre::Science as i32,
+            isbn: 9_780_441_013_593,
         })
         .with_header("x-book-source", "memory");
         response
@@ -95,12 +97,87 @@ impl Library for TestLibrary {
         &self,
         request: Request<CreateBookRequest>,
     ) -> Result<Response<Book>, Status> {
-        let CreateBookRequest { parent, book } = request.into_message();
-        let book = book.ok_or_else(|| Status::invalid_field("book", "required"))?;
+        let CreateBookRequest {
+            parent,
+            book,
+            validate_only,
+        } = request.into_message();
+        let mut book = book.ok_or_else(|| Status::invalid_field("book", "required"))?;
+        book.name = format!("{parent}/books/{}", book.title);
+        if validate_only {
+            book.tags.push("validated".into());
+        }
+        Ok(Response::new(book))
+    }
+
+    async fn update_book(
+        &self,
+        request: Request<UpdateBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        let UpdateBookRequest {
+            name,
+            book,
+            update_mask,
+        } = request.into_message();
+        let mut book = book.unwrap_or_default();
+        book.name = name;
+        // The mask's paths come back as tags, so tests can see what was parsed.
+        book.tags = update_mask.map(|m| m.paths).unwrap_or_default();
+        Ok(Response::new(book))
+    }
+
+    async fn delete_book(
+        &self,
+        request: Request<DeleteBookRequest>,
+    ) -> Result<Response<()>, Status> {
+        if request.message().name.ends_with("missing") {
+            return Err(Status::not_found("no such book"));
+        }
+        Ok(Response::new(()))
+    }
+
+    async fn archive_book(
+        &self,
+        request: Request<ArchiveBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        let ArchiveBookRequest { name, reason } = request.into_message();
         Ok(Response::new(Book {
-            name: format!("{parent}/books/{}", book.title),
-            ..book
+            name,
+            tags: vec![format!("archived:{reason}")],
+            ..Book::default()
         }))
+    }
+
+    async fn get_file(&self, request: Request<GetFileRequest>) -> Result<Response<File>, Status> {
+        Ok(Response::new(File {
+            path: request.into_message().path,
+        }))
+    }
+
+    async fn count_shelf(
+        &self,
+        request: Request<CountShelfRequest>,
+    ) -> Result<Response<CountShelfResponse>, Status> {
+        let shelf = request.into_message().shelf.unwrap_or_default();
+        Ok(Response::new(CountShelfResponse {
+            shelf_id: shelf.id,
+            count: 3,
+        }))
+    }
+
+    async fn list_by_genre(
+        &self,
+        request: Request<ListByGenreRequest>,
+    ) -> Result<Response<ListBooksResponse>, Status> {
+        let ListByGenreRequest { genre, page_size } = request.into_message();
+        let books = (1..=page_size.clamp(0, 10))
+            .map(|i| Book {
+                name: format!("books/{i}"),
+                genre,
+                ..Book::default()
+            })
+            .collect();
+        Ok(Response::new(ListBooksResponse { books }))
     }
 
     async fn search_books(
@@ -156,7 +233,7 @@ impl Library for TestLibrary {
                         name: format!("{parent}/books/{index}"),
                         title: format!("Book {index}"),
                         pages: index,
-                        tags: Vec::new(),
+                        ..Book::default()
                     })
                 };
                 Some((item, (index + 1, counter)))

@@ -1,10 +1,15 @@
-//! HttpRule transcoding over real sockets: templates, decoding, bodies, query parameters,
-//! additional bindings, 404 and 405.
+//! The transcoding suite: every HttpRule feature of the test contract over real sockets.
 
 use serde_json::{json, Value};
 
 use crate::library::*;
 use crate::support::*;
+
+async fn get_json(server: &TestServer, path: &str) -> (u16, Value) {
+    let response = http_client().get(server.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
 
 #[tokio::test]
 async fn query_parameters_of_every_kind() {
@@ -14,74 +19,189 @@ async fn query_parameters_of_every_kind() {
         "pageSize=25",
         "filter.author=Le+Guin&filter.min_pages=9007199254740993",
         "genre=GENRE_SCIENCE",
+        "genres=GENRE_FICTION&genres=2",
         "published_after=1972-01-01T10:00:20.021Z",
         "maxAge=1.5s",
         "mask=title,filter.minPages",
         "minRating=4.5",
         "cursor=AAEC",
         "exact=true",
+        "limit=7",
+        "weight=0.25",
         "unknown=ignored",
     ]
     .join("&");
-    let body: Value = http_client()
-        .get(server.url(&format!("/v1/books:search?{query}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, body) = get_json(&server, &format!("/v1/books:search?{query}")).await;
+    assert_eq!(status, 200);
+    let echo: SearchBooksRequest = serde_json::from_value(body["echo"].clone()).unwrap();
+    let expected = SearchBooksRequest {
+        tags: vec!["a".into(), "b c".into()],
+        page_size: 25,
+        filter: Some(Filter {
+            author: "Le Guin".into(),
+            min_pages: 9_007_199_254_740_993,
+        }),
+        genre: Genre::Science as i32,
+        published_after: Some(prost_types::Timestamp {
+            seconds: 63_108_020,
+            nanos: 21_000_000,
+        }),
+        max_age: Some(prost_types::Duration {
+            seconds: 1,
+            nanos: 500_000_000,
+        }),
+        mask: Some(prost_types::FieldMask {
+            paths: vec!["title".into(), "filter.min_pages".into()],
+        }),
+        min_rating: Some(4.5),
+        cursor: vec![0, 1, 2],
+        exact: true,
+        genres: vec![Genre::Fiction as i32, Genre::Science as i32],
+        limit: Some(7),
+        weight: 0.25,
+    };
+    assert_eq!(echo, expected);
+    // Canonical proto3 JSON on the way out: 64-bit as strings, enums by name.
     assert_eq!(
-        body["echo"],
-        json!({
-            "tags": ["a", "b c"],
-            "pageSize": 25,
-            "filter": {"author": "Le Guin", "minPages": 9_007_199_254_740_993_i64},
-            "genre": 2,
-            "publishedAfter": [63_108_020, 21_000_000],
-            "maxAge": [1, 500_000_000],
-            "mask": ["title", "filter.min_pages"],
-            "minRating": 4.5,
-            "cursor": [0, 1, 2],
-            "exact": true,
-        })
+        body["echo"]["filter"]["minPages"],
+        json!("9007199254740993")
     );
-    // Enums by number too.
-    let body: Value = http_client()
-        .get(server.url("/v1/books:search?genre=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["echo"]["genre"], 1);
+    assert_eq!(body["echo"]["genre"], json!("GENRE_SCIENCE"));
+
+    // The same request over gRPC gives the same echo.
+    let grpc = grpc_unary::<_, SearchBooksResponse>(
+        &channel(server.addr).await,
+        "/tacos.test.v1.Library/SearchBooks",
+        tonic::Request::new(expected.clone()),
+    )
+    .await
+    .unwrap()
+    .into_inner();
+    assert_eq!(grpc.echo, Some(expected));
 }
 
 #[tokio::test]
 async fn path_values_beat_query_values_and_decode_per_spec() {
     let server = TestServer::start().await;
-    let client = http_client();
-    let get = |path: &str| {
-        let url = server.url(path);
-        let client = client.clone();
+    let name = |path: &'static str| {
+        let server = &server;
         async move {
-            let response = client.get(url).send().await.unwrap();
-            assert_eq!(response.status(), 200);
-            response.json::<Book>().await.unwrap().name
+            let (status, body) = get_json(server, path).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body["name"].as_str().unwrap().to_owned()
         }
     };
     assert_eq!(
-        get("/v1/shelves/s1/books/b1?name=other").await,
+        name("/v1/shelves/s1/books/b1?name=other").await,
         "shelves/s1/books/b1"
     );
     // Multi-segment variable: `%20` decodes, reserved `%2F` stays encoded.
     assert_eq!(
-        get("/v1/shelves/s%201/books/b%2Fc").await,
+        name("/v1/shelves/s%201/books/b%2Fc").await,
         "shelves/s 1/books/b%2Fc"
     );
     // Single-segment variable (additional binding `/v1/books/{name}`): `%2F` stays encoded.
-    assert_eq!(get("/v1/books/a%2Fb%3F").await, "a%2Fb?");
+    assert_eq!(name("/v1/books/a%2Fb%3F").await, "a%2Fb?");
+}
+
+#[tokio::test]
+async fn double_star_takes_the_rest_of_the_path() {
+    let server = TestServer::start().await;
+    let (_, body) = get_json(&server, "/v1/files/a/b%20c/d%2Fe.txt").await;
+    assert_eq!(body["path"], "a/b c/d%2Fe.txt");
+    let (status, body) = get_json(&server, "/v1/files").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({}));
+}
+
+#[tokio::test]
+async fn nested_and_typed_path_fields() {
+    let server = TestServer::start().await;
+    let (_, body) = get_json(&server, "/v1/shelves/42/count").await;
+    assert_eq!(body, json!({"shelfId": "42", "count": 3}));
+    let response = http_client()
+        .get(server.url("/v1/shelves/forty/count"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(violated_field(&response.bytes().await.unwrap()), "shelf.id");
+
+    let (_, body) = get_json(&server, "/v1/genres/GENRE_FICTION/books?pageSize=2").await;
+    assert_eq!(body["books"].as_array().unwrap().len(), 2);
+    assert_eq!(body["books"][0]["genre"], "GENRE_FICTION");
+    let (_, body) = get_json(&server, "/v1/genres/2/books?pageSize=1").await;
+    assert_eq!(body["books"][0]["genre"], "GENRE_SCIENCE");
+    let response = http_client()
+        .get(server.url("/v1/genres/POETRY/books"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(violated_field(&response.bytes().await.unwrap()), "genre");
+}
+
+#[tokio::test]
+async fn body_field_path_and_query_together() {
+    let server = TestServer::start().await;
+    let client = http_client();
+    let book: Book = client
+        .post(server.url("/v1/shelves/s1/books?validateOnly=true&book.title=ignored"))
+        .json(&json!({"title": "Dune", "pages": 412, "isbn": "9780441013593", "genre": "GENRE_FICTION"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(book.name, "shelves/s1/books/Dune");
+    assert_eq!(book.isbn, 9_780_441_013_593);
+    assert_eq!(book.genre, Genre::Fiction as i32);
+    assert_eq!(book.tags, ["validated"]);
+
+    let book: Book = client
+        .patch(server.url("/v1/shelves/s1/books/b7?updateMask=title,pageCount"))
+        .json(&json!({"title": "New"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(book.name, "shelves/s1/books/b7");
+    assert_eq!(book.title, "New");
+    assert_eq!(book.tags, ["title", "page_count"]);
+}
+
+#[tokio::test]
+async fn custom_verb_with_body_star_and_delete_without_body() {
+    let server = TestServer::start().await;
+    let client = http_client();
+    let book: Book = client
+        .post(server.url("/v1/shelves/s1/books/b1:archive"))
+        .json(&json!({"reason": "worn out", "name": "ignored: the path wins"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(book.name, "shelves/s1/books/b1");
+    assert_eq!(book.tags, ["archived:worn out"]);
+
+    let response = client
+        .delete(server.url("/v1/shelves/s1/books/b1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
+    let response = client
+        .delete(server.url("/v1/shelves/s1/books/missing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
 }
 
 #[tokio::test]
@@ -117,6 +237,13 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         .unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
+    let response = client
+        .put(server.url("/v1/shelves/s1/books/b1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, PATCH, DELETE");
 
     // A custom verb is part of the route: another verb is another (unknown) path.
     let response = client
@@ -132,4 +259,15 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         .unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "GET");
+}
+
+#[tokio::test]
+async fn proto_field_names_on_output_when_configured() {
+    let server = TestServer::start_with(
+        tacos_runtime::Server::builder()
+            .json_options(tacos_runtime::json::JsonOptions::new().with_proto_field_names(true)),
+    )
+    .await;
+    let (_, body) = get_json(&server, "/v1/shelves/42/count").await;
+    assert_eq!(body, json!({"shelf_id": "42", "count": 3}));
 }

@@ -83,6 +83,7 @@ async fn create_book_takes_the_body_field_and_the_path() {
                 pages: 412,
                 ..Book::default()
             }),
+            validate_only: false,
         }),
     )
     .await

@@ -15,8 +15,14 @@ mod conformance {
 #[allow(clippy::all, dead_code, missing_docs)] // generated for the whole proto, used in part
 mod protobuf_test_messages {
     pub mod proto3 {
-        include!(concat!(env!("OUT_DIR"), "/protobuf_test_messages.proto3.rs"));
-        include!(concat!(env!("OUT_DIR"), "/protobuf_test_messages.proto3.json.rs"));
+        include!(concat!(
+            env!("OUT_DIR"),
+            "/protobuf_test_messages.proto3.rs"
+        ));
+        include!(concat!(
+            env!("OUT_DIR"),
+            "/protobuf_test_messages.proto3.json.rs"
+        ));
     }
 }
 
@@ -72,7 +78,8 @@ fn answer(request: &ConformanceRequest) -> Outcome {
         request.test_category() == TestCategory::JsonIgnoreUnknownParsingTest,
     );
     let message: TestAllTypesProto3 = match &request.payload {
-        Some(Payload::ProtobufPayload(bytes)) => match TestAllTypesProto3::decode(bytes.as_slice()) {
+        Some(Payload::ProtobufPayload(bytes)) => match TestAllTypesProto3::decode(bytes.as_slice())
+        {
             Ok(m) => m,
             Err(e) => return Outcome::ParseError(e.to_string()),
         },

@@ -967,3 +967,6243 @@ impl SeatStatus {
         }
     }
 }
+use ::tacos_runtime::__private::json as __tacos_json;
+impl __tacos_json::Serialize for Error {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            ErrorCode,
+        > as __tacos_json::Defaulted>::is_default(&self.code) {
+            __map
+                .serialize_entry(
+                    "code",
+                    &__tacos_json::Ser::<__tacos_json::Enum<ErrorCode>>::new(&self.code),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+            __map
+                .serialize_entry(
+                    "message",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.trace_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "trace_id" } else { "traceId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.trace_id),
+                )?;
+        }
+        if !self.details.is_empty() {
+            __map
+                .serialize_entry(
+                    "details",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<ErrorDetail>>,
+                    >::new(&self.details),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Error {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Error;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.Error")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Error as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "code" => 0u32,
+                                "message" => 1u32,
+                                "trace_id" | "traceId" => 2u32,
+                                "details" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "code")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ErrorCode>,
+                                    >::new("code"),
+                                )?
+                            {
+                                __message.code = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "message")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
+                                )?
+                            {
+                                __message.message = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "trace_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("trace_id"),
+                                )?
+                            {
+                                __message.trace_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "details")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<ErrorDetail>>,
+                                    >::new("details"),
+                                )?
+                            {
+                                __message.details = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Error {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ErrorDetail {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.field) {
+            __map
+                .serialize_entry(
+                    "field",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.field),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.value) {
+            __map
+                .serialize_entry(
+                    "value",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ErrorDetail {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ErrorDetail;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.ErrorDetail")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ErrorDetail as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "field" => 0u32,
+                                "reason" => 1u32,
+                                "value" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "field")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("field"),
+                                )?
+                            {
+                                __message.field = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "value")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("value"),
+                                )?
+                            {
+                                __message.value = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ErrorDetail {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetSystemHealthRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.services.is_empty() {
+            __map
+                .serialize_entry(
+                    "services",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.services),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.include_dependencies,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "include_dependencies"
+                    } else {
+                        "includeDependencies"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Bool,
+                    >::new(&self.include_dependencies),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetSystemHealthRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetSystemHealthRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.GetSystemHealthRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetSystemHealthRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "services" => 0u32,
+                                "include_dependencies" | "includeDependencies" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "services")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("services"),
+                                )?
+                            {
+                                __message.services = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "include_dependencies",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("include_dependencies"),
+                                )?
+                            {
+                                __message.include_dependencies = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetSystemHealthRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetSystemHealthResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            SystemHealthStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.overall_status) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "overall_status" } else { "overallStatus" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<SystemHealthStatus>,
+                    >::new(&self.overall_status),
+                )?;
+        }
+        if !self.services.is_empty() {
+            __map
+                .serialize_entry(
+                    "services",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<ServiceHealthStatus>>,
+                    >::new(&self.services),
+                )?;
+        }
+        if !self.dependencies.is_empty() {
+            __map
+                .serialize_entry(
+                    "dependencies",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<DependencyStatus>>,
+                    >::new(&self.dependencies),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.checked_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "checked_at" } else { "checkedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Error>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetSystemHealthResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetSystemHealthResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.GetSystemHealthResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetSystemHealthResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "overall_status" | "overallStatus" => 0u32,
+                                "services" => 1u32,
+                                "dependencies" => 2u32,
+                                "checked_at" | "checkedAt" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "overall_status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<SystemHealthStatus>,
+                                    >::new("overall_status"),
+                                )?
+                            {
+                                __message.overall_status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "services")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<ServiceHealthStatus>,
+                                        >,
+                                    >::new("services"),
+                                )?
+                            {
+                                __message.services = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "dependencies")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<DependencyStatus>>,
+                                    >::new("dependencies"),
+                                )?
+                            {
+                                __message.dependencies = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "checked_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("checked_at"),
+                                )?
+                            {
+                                __message.checked_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetSystemHealthResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ServiceHealthStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.service_name,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "service_name" } else { "serviceName" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service_name),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<HealthStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.response_time_ms,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "response_time_ms" } else { "responseTimeMs" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.response_time_ms),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version) {
+            __map
+                .serialize_entry(
+                    "version",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.version),
+                )?;
+        }
+        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+            &self.uptime_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "uptime_seconds" } else { "uptimeSeconds" },
+                    &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.uptime_seconds),
+                )?;
+        }
+        if !self.metrics.is_empty() {
+            __map
+                .serialize_entry(
+                    "metrics",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.metrics),
+                )?;
+        }
+        if !self.issues.is_empty() {
+            __map
+                .serialize_entry(
+                    "issues",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.issues),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ServiceHealthStatus {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ServiceHealthStatus;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.ServiceHealthStatus",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ServiceHealthStatus as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "service_name" | "serviceName" => 0u32,
+                                "status" => 1u32,
+                                "response_time_ms" | "responseTimeMs" => 2u32,
+                                "version" => 3u32,
+                                "uptime_seconds" | "uptimeSeconds" => 4u32,
+                                "metrics" => 5u32,
+                                "issues" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "service_name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("service_name"),
+                                )?
+                            {
+                                __message.service_name = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<HealthStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "response_time_ms")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("response_time_ms"),
+                                )?
+                            {
+                                __message.response_time_ms = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "version")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("version"),
+                                )?
+                            {
+                                __message.version = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "uptime_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int64,
+                                    >::new("uptime_seconds"),
+                                )?
+                            {
+                                __message.uptime_seconds = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "metrics")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("metrics"),
+                                )?
+                            {
+                                __message.metrics = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "issues")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("issues"),
+                                )?
+                            {
+                                __message.issues = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ServiceHealthStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for DependencyStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+            __map
+                .serialize_entry(
+                    "name",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<HealthStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.endpoint) {
+            __map
+                .serialize_entry(
+                    "endpoint",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.endpoint),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.response_time_ms,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "response_time_ms" } else { "responseTimeMs" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.response_time_ms),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.last_check {
+            __map
+                .serialize_entry(
+                    if __proto_names { "last_check" } else { "lastCheck" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for DependencyStatus {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = DependencyStatus;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.DependencyStatus",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <DependencyStatus as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "name" => 0u32,
+                                "status" => 1u32,
+                                "endpoint" => 2u32,
+                                "response_time_ms" | "responseTimeMs" => 3u32,
+                                "last_check" | "lastCheck" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
+                                )?
+                            {
+                                __message.name = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<HealthStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "endpoint")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("endpoint"),
+                                )?
+                            {
+                                __message.endpoint = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "response_time_ms")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("response_time_ms"),
+                                )?
+                            {
+                                __message.response_time_ms = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "last_check")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("last_check"),
+                                )?
+                            {
+                                __message.last_check = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for DependencyStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetMetricsRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+            __map
+                .serialize_entry(
+                    "service",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.metric_type,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "metric_type" } else { "metricType" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.metric_type),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.start_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "start_time" } else { "startTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.end_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "end_time" } else { "endTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.aggregation,
+        ) {
+            __map
+                .serialize_entry(
+                    "aggregation",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.aggregation),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetMetricsRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetMetricsRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.GetMetricsRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetMetricsRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "service" => 0u32,
+                                "metric_type" | "metricType" => 1u32,
+                                "start_time" | "startTime" => 2u32,
+                                "end_time" | "endTime" => 3u32,
+                                "aggregation" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
+                                )?
+                            {
+                                __message.service = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "metric_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("metric_type"),
+                                )?
+                            {
+                                __message.metric_type = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "start_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("start_time"),
+                                )?
+                            {
+                                __message.start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "end_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("end_time"),
+                                )?
+                            {
+                                __message.end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "aggregation")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("aggregation"),
+                                )?
+                            {
+                                __message.aggregation = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetMetricsRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetMetricsResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.metrics.is_empty() {
+            __map
+                .serialize_entry(
+                    "metrics",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<MetricData>>,
+                    >::new(&self.metrics),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.collected_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "collected_at" } else { "collectedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Error>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetMetricsResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetMetricsResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.GetMetricsResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetMetricsResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "metrics" => 0u32,
+                                "collected_at" | "collectedAt" => 1u32,
+                                "error" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "metrics")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<MetricData>>,
+                                    >::new("metrics"),
+                                )?
+                            {
+                                __message.metrics = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "collected_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("collected_at"),
+                                )?
+                            {
+                                __message.collected_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetMetricsResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for MetricData {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+            __map
+                .serialize_entry(
+                    "name",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+            __map
+                .serialize_entry(
+                    "service",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            MetricType,
+        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+            __map
+                .serialize_entry(
+                    "type",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<MetricType>,
+                    >::new(&self.r#type),
+                )?;
+        }
+        if !<__tacos_json::Double as __tacos_json::Defaulted>::is_default(&self.value) {
+            __map
+                .serialize_entry(
+                    "value",
+                    &__tacos_json::Ser::<__tacos_json::Double>::new(&self.value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.unit) {
+            __map
+                .serialize_entry(
+                    "unit",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.unit),
+                )?;
+        }
+        if !self.labels.is_empty() {
+            __map
+                .serialize_entry(
+                    "labels",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.labels),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for MetricData {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = MetricData;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.MetricData")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <MetricData as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "name" => 0u32,
+                                "service" => 1u32,
+                                "type" => 2u32,
+                                "value" => 3u32,
+                                "unit" => 4u32,
+                                "labels" => 5u32,
+                                "timestamp" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
+                                )?
+                            {
+                                __message.name = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
+                                )?
+                            {
+                                __message.service = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<MetricType>,
+                                    >::new("type"),
+                                )?
+                            {
+                                __message.r#type = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "value")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Double,
+                                    >::new("value"),
+                                )?
+                            {
+                                __message.value = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "unit")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("unit"),
+                                )?
+                            {
+                                __message.unit = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "labels")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("labels"),
+                                )?
+                            {
+                                __message.labels = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for MetricData {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for UpdateConfigRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+            __map
+                .serialize_entry(
+                    "service",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.config_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "config_key" } else { "configKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.config_key),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.config_value,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "config_value" } else { "configValue" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.config_value),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.apply_immediately,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "apply_immediately" } else { "applyImmediately" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Bool,
+                    >::new(&self.apply_immediately),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for UpdateConfigRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = UpdateConfigRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.UpdateConfigRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UpdateConfigRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "service" => 0u32,
+                                "config_key" | "configKey" => 1u32,
+                                "config_value" | "configValue" => 2u32,
+                                "apply_immediately" | "applyImmediately" => 3u32,
+                                "reason" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
+                                )?
+                            {
+                                __message.service = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "config_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("config_key"),
+                                )?
+                            {
+                                __message.config_key = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "config_value")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("config_value"),
+                                )?
+                            {
+                                __message.config_value = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[3],
+                                "apply_immediately",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("apply_immediately"),
+                                )?
+                            {
+                                __message.apply_immediately = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for UpdateConfigRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for UpdateConfigResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.updated) {
+            __map
+                .serialize_entry(
+                    "updated",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.updated),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.old_value) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "old_value" } else { "oldValue" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.old_value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.new_value) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "new_value" } else { "newValue" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.new_value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.updated_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "updated_at" } else { "updatedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Error>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for UpdateConfigResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = UpdateConfigResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.UpdateConfigResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UpdateConfigResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "updated" => 0u32,
+                                "old_value" | "oldValue" => 1u32,
+                                "new_value" | "newValue" => 2u32,
+                                "updated_at" | "updatedAt" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "updated")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("updated"),
+                                )?
+                            {
+                                __message.updated = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "old_value")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("old_value"),
+                                )?
+                            {
+                                __message.old_value = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "new_value")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("new_value"),
+                                )?
+                            {
+                                __message.new_value = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "updated_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("updated_at"),
+                                )?
+                            {
+                                __message.updated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for UpdateConfigResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for TriggerOperationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            OperationType,
+        > as __tacos_json::Defaulted>::is_default(&self.operation) {
+            __map
+                .serialize_entry(
+                    "operation",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<OperationType>,
+                    >::new(&self.operation),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.target_service,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "target_service" } else { "targetService" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_service),
+                )?;
+        }
+        if !self.parameters.is_empty() {
+            __map
+                .serialize_entry(
+                    "parameters",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.parameters),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.dry_run) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "dry_run" } else { "dryRun" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.dry_run),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for TriggerOperationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = TriggerOperationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.TriggerOperationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <TriggerOperationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "operation" => 0u32,
+                                "target_service" | "targetService" => 1u32,
+                                "parameters" => 2u32,
+                                "reason" => 3u32,
+                                "dry_run" | "dryRun" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "operation")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<OperationType>,
+                                    >::new("operation"),
+                                )?
+                            {
+                                __message.operation = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "target_service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("target_service"),
+                                )?
+                            {
+                                __message.target_service = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "parameters")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("parameters"),
+                                )?
+                            {
+                                __message.parameters = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "dry_run")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("dry_run"),
+                                )?
+                            {
+                                __message.dry_run = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for TriggerOperationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for TriggerOperationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.triggered,
+        ) {
+            __map
+                .serialize_entry(
+                    "triggered",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.triggered),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.operation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "operation_id" } else { "operationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.operation_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            OperationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<OperationStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.result) {
+            __map
+                .serialize_entry(
+                    "result",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.result),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.triggered_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "triggered_at" } else { "triggeredAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Error>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for TriggerOperationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = TriggerOperationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.TriggerOperationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <TriggerOperationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "triggered" => 0u32,
+                                "operation_id" | "operationId" => 1u32,
+                                "status" => 2u32,
+                                "result" => 3u32,
+                                "triggered_at" | "triggeredAt" => 4u32,
+                                "error" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "triggered")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("triggered"),
+                                )?
+                            {
+                                __message.triggered = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "operation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("operation_id"),
+                                )?
+                            {
+                                __message.operation_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<OperationStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "result")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("result"),
+                                )?
+                            {
+                                __message.result = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "triggered_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("triggered_at"),
+                                )?
+                            {
+                                __message.triggered_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for TriggerOperationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetLogsRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+            __map
+                .serialize_entry(
+                    "service",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            LogLevel,
+        > as __tacos_json::Defaulted>::is_default(&self.level) {
+            __map
+                .serialize_entry(
+                    "level",
+                    &__tacos_json::Ser::<__tacos_json::Enum<LogLevel>>::new(&self.level),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.start_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "start_time" } else { "startTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.end_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "end_time" } else { "endTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.limit) {
+            __map
+                .serialize_entry(
+                    "limit",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.limit),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.search_query,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "search_query" } else { "searchQuery" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.search_query),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetLogsRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetLogsRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.GetLogsRequest")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetLogsRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "service" => 0u32,
+                                "level" => 1u32,
+                                "start_time" | "startTime" => 2u32,
+                                "end_time" | "endTime" => 3u32,
+                                "limit" => 4u32,
+                                "search_query" | "searchQuery" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
+                                )?
+                            {
+                                __message.service = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "level")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<LogLevel>,
+                                    >::new("level"),
+                                )?
+                            {
+                                __message.level = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "start_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("start_time"),
+                                )?
+                            {
+                                __message.start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "end_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("end_time"),
+                                )?
+                            {
+                                __message.end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "limit")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Int32>::new("limit"),
+                                )?
+                            {
+                                __message.limit = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "search_query")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("search_query"),
+                                )?
+                            {
+                                __message.search_query = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetLogsRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetLogsResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.logs.is_empty() {
+            __map
+                .serialize_entry(
+                    "logs",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<LogEntry>>,
+                    >::new(&self.logs),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.has_more) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "has_more" } else { "hasMore" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.has_more),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.next_cursor,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "next_cursor" } else { "nextCursor" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_cursor),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Error>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetLogsResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetLogsResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.GetLogsResponse")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetLogsResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "logs" => 0u32,
+                                "has_more" | "hasMore" => 1u32,
+                                "next_cursor" | "nextCursor" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "logs")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<LogEntry>>,
+                                    >::new("logs"),
+                                )?
+                            {
+                                __message.logs = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "has_more")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("has_more"),
+                                )?
+                            {
+                                __message.has_more = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "next_cursor")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("next_cursor"),
+                                )?
+                            {
+                                __message.next_cursor = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetLogsResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for LogEntry {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            LogLevel,
+        > as __tacos_json::Defaulted>::is_default(&self.level) {
+            __map
+                .serialize_entry(
+                    "level",
+                    &__tacos_json::Ser::<__tacos_json::Enum<LogLevel>>::new(&self.level),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+            __map
+                .serialize_entry(
+                    "service",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+            __map
+                .serialize_entry(
+                    "message",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.trace_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "trace_id" } else { "traceId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.trace_id),
+                )?;
+        }
+        if !self.fields.is_empty() {
+            __map
+                .serialize_entry(
+                    "fields",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.fields),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for LogEntry {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = LogEntry;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.LogEntry")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LogEntry as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "timestamp" => 0u32,
+                                "level" => 1u32,
+                                "service" => 2u32,
+                                "message" => 3u32,
+                                "trace_id" | "traceId" => 4u32,
+                                "fields" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "level")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<LogLevel>,
+                                    >::new("level"),
+                                )?
+                            {
+                                __message.level = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
+                                )?
+                            {
+                                __message.service = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "message")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
+                                )?
+                            {
+                                __message.message = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "trace_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("trace_id"),
+                                )?
+                            {
+                                __message.trace_id = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "fields")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("fields"),
+                                )?
+                            {
+                                __message.fields = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for LogEntry {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for EmergencyActionRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            EmergencyActionType,
+        > as __tacos_json::Defaulted>::is_default(&self.action) {
+            __map
+                .serialize_entry(
+                    "action",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<EmergencyActionType>,
+                    >::new(&self.action),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if !self.parameters.is_empty() {
+            __map
+                .serialize_entry(
+                    "parameters",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.parameters),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.confirm) {
+            __map
+                .serialize_entry(
+                    "confirm",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.confirm),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for EmergencyActionRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = EmergencyActionRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.EmergencyActionRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <EmergencyActionRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "action" => 0u32,
+                                "reason" => 1u32,
+                                "parameters" => 2u32,
+                                "confirm" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "action")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<EmergencyActionType>,
+                                    >::new("action"),
+                                )?
+                            {
+                                __message.action = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "parameters")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("parameters"),
+                                )?
+                            {
+                                __message.parameters = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "confirm")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("confirm"),
+                                )?
+                            {
+                                __message.confirm = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for EmergencyActionRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for EmergencyActionResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.executed) {
+            __map
+                .serialize_entry(
+                    "executed",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.executed),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.action_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "action_id" } else { "actionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.action_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.result) {
+            __map
+                .serialize_entry(
+                    "result",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.result),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.executed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "executed_at" } else { "executedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Error>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for EmergencyActionResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = EmergencyActionResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "common.v1.EmergencyActionResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <EmergencyActionResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "executed" => 0u32,
+                                "action_id" | "actionId" => 1u32,
+                                "result" => 2u32,
+                                "executed_at" | "executedAt" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "executed")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("executed"),
+                                )?
+                            {
+                                __message.executed = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "action_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("action_id"),
+                                )?
+                            {
+                                __message.action_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "result")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("result"),
+                                )?
+                            {
+                                __message.result = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "executed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("executed_at"),
+                                )?
+                            {
+                                __message.executed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for EmergencyActionResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Money {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.amount) {
+            __map
+                .serialize_entry(
+                    "amount",
+                    &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.amount),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.currency) {
+            __map
+                .serialize_entry(
+                    "currency",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.currency),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Money {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Money;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.Money")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Money as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "amount" => 0u32,
+                                "currency" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int64,
+                                    >::new("amount"),
+                                )?
+                            {
+                                __message.amount = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "currency")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("currency"),
+                                )?
+                            {
+                                __message.currency = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Money {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Address {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.street) {
+            __map
+                .serialize_entry(
+                    "street",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.street),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.city) {
+            __map
+                .serialize_entry(
+                    "city",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.city),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.state) {
+            __map
+                .serialize_entry(
+                    "state",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.state),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.postal_code,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "postal_code" } else { "postalCode" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.postal_code),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.country) {
+            __map
+                .serialize_entry(
+                    "country",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.country),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Address {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Address;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.Address")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Address as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "street" => 0u32,
+                                "city" => 1u32,
+                                "state" => 2u32,
+                                "postal_code" | "postalCode" => 3u32,
+                                "country" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "street")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("street"),
+                                )?
+                            {
+                                __message.street = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "city")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("city"),
+                                )?
+                            {
+                                __message.city = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "state")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("state"),
+                                )?
+                            {
+                                __message.state = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "postal_code")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("postal_code"),
+                                )?
+                            {
+                                __message.postal_code = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "country")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("country"),
+                                )?
+                            {
+                                __message.country = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Address {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Pagination {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.page) {
+            __map
+                .serialize_entry(
+                    "page",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.page),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.page_size,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "page_size" } else { "pageSize" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.page_size),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.cursor) {
+            __map
+                .serialize_entry(
+                    "cursor",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.cursor),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Pagination {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Pagination;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.Pagination")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Pagination as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "page" => 0u32,
+                                "page_size" | "pageSize" => 1u32,
+                                "cursor" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "page")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Int32>::new("page"),
+                                )?
+                            {
+                                __message.page = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "page_size")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("page_size"),
+                                )?
+                            {
+                                __message.page_size = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "cursor")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("cursor"),
+                                )?
+                            {
+                                __message.cursor = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Pagination {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PageInfo {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_count,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_count" } else { "totalCount" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_count),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.has_next_page,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "has_next_page" } else { "hasNextPage" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.has_next_page),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.has_previous_page,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "has_previous_page" } else { "hasPreviousPage" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Bool,
+                    >::new(&self.has_previous_page),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.next_cursor,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "next_cursor" } else { "nextCursor" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_cursor),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.previous_cursor,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "previous_cursor" } else { "previousCursor" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.previous_cursor),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PageInfo {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PageInfo;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.PageInfo")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PageInfo as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "total_count" | "totalCount" => 0u32,
+                                "has_next_page" | "hasNextPage" => 1u32,
+                                "has_previous_page" | "hasPreviousPage" => 2u32,
+                                "next_cursor" | "nextCursor" => 3u32,
+                                "previous_cursor" | "previousCursor" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "total_count")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_count"),
+                                )?
+                            {
+                                __message.total_count = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "has_next_page")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("has_next_page"),
+                                )?
+                            {
+                                __message.has_next_page = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "has_previous_page",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("has_previous_page"),
+                                )?
+                            {
+                                __message.has_previous_page = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "next_cursor")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("next_cursor"),
+                                )?
+                            {
+                                __message.next_cursor = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "previous_cursor")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("previous_cursor"),
+                                )?
+                            {
+                                __message.previous_cursor = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PageInfo {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Venue {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
+            __map
+                .serialize_entry(
+                    "id",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+            __map
+                .serialize_entry(
+                    "name",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.address {
+            __map
+                .serialize_entry(
+                    "address",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Address>>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_capacity,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_capacity" } else { "totalCapacity" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_capacity),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Venue {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Venue;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.Venue")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Venue as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "id" => 0u32,
+                                "name" => 1u32,
+                                "address" => 2u32,
+                                "total_capacity" | "totalCapacity" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("id"),
+                                )?
+                            {
+                                __message.id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
+                                )?
+                            {
+                                __message.name = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "address")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Address>,
+                                    >::new("address"),
+                                )?
+                            {
+                                __message.address = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "total_capacity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_capacity"),
+                                )?
+                            {
+                                __message.total_capacity = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Venue {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Event {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
+            __map
+                .serialize_entry(
+                    "id",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+            __map
+                .serialize_entry(
+                    "name",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.description,
+        ) {
+            __map
+                .serialize_entry(
+                    "description",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.description),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.venue {
+            __map
+                .serialize_entry(
+                    "venue",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Venue>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.start_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "start_time" } else { "startTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.end_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "end_time" } else { "endTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.sale_start_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "sale_start_time" } else { "saleStartTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.sale_end_time {
+            __map
+                .serialize_entry(
+                    if __proto_names { "sale_end_time" } else { "saleEndTime" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_seats" } else { "totalSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.remaining_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "remaining_seats" } else { "remainingSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.remaining_seats),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Event {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Event;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.Event")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Event as ::core::default::Default>::default();
+                let mut __seen = [false; 10usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "id" => 0u32,
+                                "name" => 1u32,
+                                "description" => 2u32,
+                                "venue" => 3u32,
+                                "start_time" | "startTime" => 4u32,
+                                "end_time" | "endTime" => 5u32,
+                                "sale_start_time" | "saleStartTime" => 6u32,
+                                "sale_end_time" | "saleEndTime" => 7u32,
+                                "total_seats" | "totalSeats" => 8u32,
+                                "remaining_seats" | "remainingSeats" => 9u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("id"),
+                                )?
+                            {
+                                __message.id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
+                                )?
+                            {
+                                __message.name = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "description")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("description"),
+                                )?
+                            {
+                                __message.description = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "venue")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Venue>,
+                                    >::new("venue"),
+                                )?
+                            {
+                                __message.venue = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "start_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("start_time"),
+                                )?
+                            {
+                                __message.start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "end_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("end_time"),
+                                )?
+                            {
+                                __message.end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "sale_start_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("sale_start_time"),
+                                )?
+                            {
+                                __message.sale_start_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        7u32 => {
+                            __tacos_json::mark_seen(&mut __seen[7], "sale_end_time")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("sale_end_time"),
+                                )?
+                            {
+                                __message.sale_end_time = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        8u32 => {
+                            __tacos_json::mark_seen(&mut __seen[8], "total_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_seats"),
+                                )?
+                            {
+                                __message.total_seats = __value;
+                            }
+                        }
+                        9u32 => {
+                            __tacos_json::mark_seen(&mut __seen[9], "remaining_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("remaining_seats"),
+                                )?
+                            {
+                                __message.remaining_seats = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Event {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Seat {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
+            __map
+                .serialize_entry(
+                    "id",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+            __map
+                .serialize_entry(
+                    "section",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.row) {
+            __map
+                .serialize_entry(
+                    "row",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.row),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.number) {
+            __map
+                .serialize_entry(
+                    "number",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.number),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.price {
+            __map
+                .serialize_entry(
+                    "price",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Money>>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            SeatStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<SeatStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Seat {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Seat;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "common.v1.Seat")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Seat as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "id" => 0u32,
+                                "section" => 1u32,
+                                "row" => 2u32,
+                                "number" => 3u32,
+                                "price" => 4u32,
+                                "status" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("id"),
+                                )?
+                            {
+                                __message.id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "section")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
+                                )?
+                            {
+                                __message.section = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "row")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("row"),
+                                )?
+                            {
+                                __message.row = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "number")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("number"),
+                                )?
+                            {
+                                __message.number = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "price")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Money>,
+                                    >::new("price"),
+                                )?
+                            {
+                                __message.price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<SeatStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Seat {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::ProtoEnum for ErrorCode {
+    const TYPE_NAME: &'static str = "common.v1.ErrorCode";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("ERROR_CODE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("ERROR_CODE_UNAUTHENTICATED"),
+            2 => ::core::option::Option::Some("ERROR_CODE_FORBIDDEN"),
+            3 => ::core::option::Option::Some("ERROR_CODE_UNAUTHORIZED"),
+            4 => ::core::option::Option::Some("ERROR_CODE_INVALID_ARGUMENT"),
+            5 => ::core::option::Option::Some("ERROR_CODE_NOT_FOUND"),
+            6 => ::core::option::Option::Some("ERROR_CODE_ALREADY_EXISTS"),
+            7 => ::core::option::Option::Some("ERROR_CODE_FAILED_PRECONDITION"),
+            8 => ::core::option::Option::Some("ERROR_CODE_RATE_LIMITED"),
+            9 => ::core::option::Option::Some("ERROR_CODE_QUOTA_EXCEEDED"),
+            10 => ::core::option::Option::Some("ERROR_CODE_IDEMPOTENCY_REQUIRED"),
+            11 => ::core::option::Option::Some("ERROR_CODE_IDEMPOTENCY_CONFLICT"),
+            12 => ::core::option::Option::Some("ERROR_CODE_RESERVATION_EXPIRED"),
+            13 => ::core::option::Option::Some("ERROR_CODE_PAYMENT_NOT_APPROVED"),
+            14 => ::core::option::Option::Some("ERROR_CODE_INVENTORY_CONFLICT"),
+            15 => ::core::option::Option::Some("ERROR_CODE_INSUFFICIENT_INVENTORY"),
+            16 => ::core::option::Option::Some("ERROR_CODE_INTERNAL"),
+            17 => ::core::option::Option::Some("ERROR_CODE_UNAVAILABLE"),
+            18 => ::core::option::Option::Some("ERROR_CODE_TIMEOUT"),
+            19 => ::core::option::Option::Some("ERROR_CODE_UPSTREAM_TIMEOUT"),
+            20 => ::core::option::Option::Some("ERROR_CODE_UPSTREAM_ERROR"),
+            21 => ::core::option::Option::Some("ERROR_CODE_DATA_CORRUPTION"),
+            22 => ::core::option::Option::Some("ERROR_CODE_CONCURRENT_MODIFICATION"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "ERROR_CODE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "ERROR_CODE_UNAUTHENTICATED" => ::core::option::Option::Some(1),
+            "ERROR_CODE_FORBIDDEN" => ::core::option::Option::Some(2),
+            "ERROR_CODE_UNAUTHORIZED" => ::core::option::Option::Some(3),
+            "ERROR_CODE_INVALID_ARGUMENT" => ::core::option::Option::Some(4),
+            "ERROR_CODE_NOT_FOUND" => ::core::option::Option::Some(5),
+            "ERROR_CODE_ALREADY_EXISTS" => ::core::option::Option::Some(6),
+            "ERROR_CODE_FAILED_PRECONDITION" => ::core::option::Option::Some(7),
+            "ERROR_CODE_RATE_LIMITED" => ::core::option::Option::Some(8),
+            "ERROR_CODE_QUOTA_EXCEEDED" => ::core::option::Option::Some(9),
+            "ERROR_CODE_IDEMPOTENCY_REQUIRED" => ::core::option::Option::Some(10),
+            "ERROR_CODE_IDEMPOTENCY_CONFLICT" => ::core::option::Option::Some(11),
+            "ERROR_CODE_RESERVATION_EXPIRED" => ::core::option::Option::Some(12),
+            "ERROR_CODE_PAYMENT_NOT_APPROVED" => ::core::option::Option::Some(13),
+            "ERROR_CODE_INVENTORY_CONFLICT" => ::core::option::Option::Some(14),
+            "ERROR_CODE_INSUFFICIENT_INVENTORY" => ::core::option::Option::Some(15),
+            "ERROR_CODE_INTERNAL" => ::core::option::Option::Some(16),
+            "ERROR_CODE_UNAVAILABLE" => ::core::option::Option::Some(17),
+            "ERROR_CODE_TIMEOUT" => ::core::option::Option::Some(18),
+            "ERROR_CODE_UPSTREAM_TIMEOUT" => ::core::option::Option::Some(19),
+            "ERROR_CODE_UPSTREAM_ERROR" => ::core::option::Option::Some(20),
+            "ERROR_CODE_DATA_CORRUPTION" => ::core::option::Option::Some(21),
+            "ERROR_CODE_CONCURRENT_MODIFICATION" => ::core::option::Option::Some(22),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for ErrorCode {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            ErrorCode,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ErrorCode {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            ErrorCode,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value, "common.v1.ErrorCode"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for SystemHealthStatus {
+    const TYPE_NAME: &'static str = "common.v1.SystemHealthStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("SYSTEM_HEALTH_STATUS_CRITICAL"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "SYSTEM_HEALTH_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "SYSTEM_HEALTH_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "SYSTEM_HEALTH_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "SYSTEM_HEALTH_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "SYSTEM_HEALTH_STATUS_CRITICAL" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for SystemHealthStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            SystemHealthStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SystemHealthStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            SystemHealthStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "common.v1.SystemHealthStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for HealthStatus {
+    const TYPE_NAME: &'static str = "common.v1.HealthStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("HEALTH_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HEALTH_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("HEALTH_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("HEALTH_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("HEALTH_STATUS_UNKNOWN"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "HEALTH_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HEALTH_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "HEALTH_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "HEALTH_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "HEALTH_STATUS_UNKNOWN" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for HealthStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "common.v1.HealthStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for MetricType {
+    const TYPE_NAME: &'static str = "common.v1.MetricType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("METRIC_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("METRIC_TYPE_COUNTER"),
+            2 => ::core::option::Option::Some("METRIC_TYPE_GAUGE"),
+            3 => ::core::option::Option::Some("METRIC_TYPE_HISTOGRAM"),
+            4 => ::core::option::Option::Some("METRIC_TYPE_SUMMARY"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "METRIC_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "METRIC_TYPE_COUNTER" => ::core::option::Option::Some(1),
+            "METRIC_TYPE_GAUGE" => ::core::option::Option::Some(2),
+            "METRIC_TYPE_HISTOGRAM" => ::core::option::Option::Some(3),
+            "METRIC_TYPE_SUMMARY" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for MetricType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            MetricType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for MetricType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            MetricType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value, "common.v1.MetricType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for OperationType {
+    const TYPE_NAME: &'static str = "common.v1.OperationType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("OPERATION_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("OPERATION_TYPE_RESTART_SERVICE"),
+            2 => ::core::option::Option::Some("OPERATION_TYPE_CLEAR_CACHE"),
+            3 => ::core::option::Option::Some("OPERATION_TYPE_FORCE_SCALE"),
+            4 => ::core::option::Option::Some("OPERATION_TYPE_DRAIN_QUEUE"),
+            5 => ::core::option::Option::Some("OPERATION_TYPE_REFRESH_CONFIG"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "OPERATION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "OPERATION_TYPE_RESTART_SERVICE" => ::core::option::Option::Some(1),
+            "OPERATION_TYPE_CLEAR_CACHE" => ::core::option::Option::Some(2),
+            "OPERATION_TYPE_FORCE_SCALE" => ::core::option::Option::Some(3),
+            "OPERATION_TYPE_DRAIN_QUEUE" => ::core::option::Option::Some(4),
+            "OPERATION_TYPE_REFRESH_CONFIG" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for OperationType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            OperationType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for OperationType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            OperationType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "common.v1.OperationType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for OperationStatus {
+    const TYPE_NAME: &'static str = "common.v1.OperationStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("OPERATION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("OPERATION_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("OPERATION_STATUS_RUNNING"),
+            3 => ::core::option::Option::Some("OPERATION_STATUS_COMPLETED"),
+            4 => ::core::option::Option::Some("OPERATION_STATUS_FAILED"),
+            5 => ::core::option::Option::Some("OPERATION_STATUS_CANCELLED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "OPERATION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "OPERATION_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "OPERATION_STATUS_RUNNING" => ::core::option::Option::Some(2),
+            "OPERATION_STATUS_COMPLETED" => ::core::option::Option::Some(3),
+            "OPERATION_STATUS_FAILED" => ::core::option::Option::Some(4),
+            "OPERATION_STATUS_CANCELLED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for OperationStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            OperationStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for OperationStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            OperationStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "common.v1.OperationStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for LogLevel {
+    const TYPE_NAME: &'static str = "common.v1.LogLevel";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("LOG_LEVEL_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("LOG_LEVEL_TRACE"),
+            2 => ::core::option::Option::Some("LOG_LEVEL_DEBUG"),
+            3 => ::core::option::Option::Some("LOG_LEVEL_INFO"),
+            4 => ::core::option::Option::Some("LOG_LEVEL_WARN"),
+            5 => ::core::option::Option::Some("LOG_LEVEL_ERROR"),
+            6 => ::core::option::Option::Some("LOG_LEVEL_FATAL"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "LOG_LEVEL_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "LOG_LEVEL_TRACE" => ::core::option::Option::Some(1),
+            "LOG_LEVEL_DEBUG" => ::core::option::Option::Some(2),
+            "LOG_LEVEL_INFO" => ::core::option::Option::Some(3),
+            "LOG_LEVEL_WARN" => ::core::option::Option::Some(4),
+            "LOG_LEVEL_ERROR" => ::core::option::Option::Some(5),
+            "LOG_LEVEL_FATAL" => ::core::option::Option::Some(6),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for LogLevel {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            LogLevel,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for LogLevel {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            LogLevel,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value, "common.v1.LogLevel"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for EmergencyActionType {
+    const TYPE_NAME: &'static str = "common.v1.EmergencyActionType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_STOP_ADMISSIONS"),
+            2 => {
+                ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_CANCEL_RESERVATIONS")
+            }
+            3 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_CIRCUIT_BREAKER"),
+            4 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_MAINTENANCE_MODE"),
+            5 => ::core::option::Option::Some("EMERGENCY_ACTION_TYPE_FORCE_FAILOVER"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "EMERGENCY_ACTION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "EMERGENCY_ACTION_TYPE_STOP_ADMISSIONS" => ::core::option::Option::Some(1),
+            "EMERGENCY_ACTION_TYPE_CANCEL_RESERVATIONS" => {
+                ::core::option::Option::Some(2)
+            }
+            "EMERGENCY_ACTION_TYPE_CIRCUIT_BREAKER" => ::core::option::Option::Some(3),
+            "EMERGENCY_ACTION_TYPE_MAINTENANCE_MODE" => ::core::option::Option::Some(4),
+            "EMERGENCY_ACTION_TYPE_FORCE_FAILOVER" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for EmergencyActionType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            EmergencyActionType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for EmergencyActionType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            EmergencyActionType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "common.v1.EmergencyActionType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for SeatStatus {
+    const TYPE_NAME: &'static str = "common.v1.SeatStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("SEAT_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("SEAT_STATUS_AVAILABLE"),
+            2 => ::core::option::Option::Some("SEAT_STATUS_RESERVED"),
+            3 => ::core::option::Option::Some("SEAT_STATUS_SOLD"),
+            4 => ::core::option::Option::Some("SEAT_STATUS_BLOCKED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "SEAT_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "SEAT_STATUS_AVAILABLE" => ::core::option::Option::Some(1),
+            "SEAT_STATUS_RESERVED" => ::core::option::Option::Some(2),
+            "SEAT_STATUS_SOLD" => ::core::option::Option::Some(3),
+            "SEAT_STATUS_BLOCKED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for SeatStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            SeatStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SeatStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            SeatStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value, "common.v1.SeatStatus"
+                    ),
+                )
+            })
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Error {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "code" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.code,
+                    __rest,
+                    __value,
+                    ErrorCode::from_str_name,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "trace_id" | "traceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.trace_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ErrorDetail {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "field" => {
+                ::tacos_runtime::__private::rest::set(&mut self.field, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "value" => {
+                ::tacos_runtime::__private::rest::set(&mut self.value, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetSystemHealthRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "services" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.services,
+                    __rest,
+                    __value,
+                )
+            }
+            "include_dependencies" | "includeDependencies" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.include_dependencies,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetSystemHealthResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "overall_status" | "overallStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.overall_status,
+                    __rest,
+                    __value,
+                    SystemHealthStatus::from_str_name,
+                )
+            }
+            "checked_at" | "checkedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.checked_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ServiceHealthStatus {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service_name" | "serviceName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.service_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "response_time_ms" | "responseTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "version" => {
+                ::tacos_runtime::__private::rest::set(&mut self.version, __rest, __value)
+            }
+            "uptime_seconds" | "uptimeSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.uptime_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "issues" => {
+                ::tacos_runtime::__private::rest::push(&mut self.issues, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for DependencyStatus {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "endpoint" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.endpoint,
+                    __rest,
+                    __value,
+                )
+            }
+            "response_time_ms" | "responseTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_check" | "lastCheck" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_check,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetMetricsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "metric_type" | "metricType" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.metric_type,
+                    __rest,
+                    __value,
+                )
+            }
+            "start_time" | "startTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "end_time" | "endTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "aggregation" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.aggregation,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetMetricsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "collected_at" | "collectedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.collected_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for MetricData {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    MetricType::from_str_name,
+                )
+            }
+            "value" => {
+                ::tacos_runtime::__private::rest::set(&mut self.value, __rest, __value)
+            }
+            "unit" => {
+                ::tacos_runtime::__private::rest::set(&mut self.unit, __rest, __value)
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for UpdateConfigRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "config_key" | "configKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.config_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "config_value" | "configValue" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.config_value,
+                    __rest,
+                    __value,
+                )
+            }
+            "apply_immediately" | "applyImmediately" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.apply_immediately,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for UpdateConfigResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "updated" => {
+                ::tacos_runtime::__private::rest::set(&mut self.updated, __rest, __value)
+            }
+            "old_value" | "oldValue" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.old_value,
+                    __rest,
+                    __value,
+                )
+            }
+            "new_value" | "newValue" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.new_value,
+                    __rest,
+                    __value,
+                )
+            }
+            "updated_at" | "updatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.updated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for TriggerOperationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "operation" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.operation,
+                    __rest,
+                    __value,
+                    OperationType::from_str_name,
+                )
+            }
+            "target_service" | "targetService" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_service,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "dry_run" | "dryRun" => {
+                ::tacos_runtime::__private::rest::set(&mut self.dry_run, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for TriggerOperationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "triggered" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.triggered,
+                    __rest,
+                    __value,
+                )
+            }
+            "operation_id" | "operationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.operation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    OperationStatus::from_str_name,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::set(&mut self.result, __rest, __value)
+            }
+            "triggered_at" | "triggeredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.triggered_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetLogsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "level" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.level,
+                    __rest,
+                    __value,
+                    LogLevel::from_str_name,
+                )
+            }
+            "start_time" | "startTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "end_time" | "endTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "limit" => {
+                ::tacos_runtime::__private::rest::set(&mut self.limit, __rest, __value)
+            }
+            "search_query" | "searchQuery" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.search_query,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetLogsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "has_more" | "hasMore" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.has_more,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_cursor" | "nextCursor" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_cursor,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for LogEntry {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "level" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.level,
+                    __rest,
+                    __value,
+                    LogLevel::from_str_name,
+                )
+            }
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "trace_id" | "traceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.trace_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for EmergencyActionRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "action" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.action,
+                    __rest,
+                    __value,
+                    EmergencyActionType::from_str_name,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "confirm" => {
+                ::tacos_runtime::__private::rest::set(&mut self.confirm, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for EmergencyActionResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "executed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.executed,
+                    __rest,
+                    __value,
+                )
+            }
+            "action_id" | "actionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.action_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::set(&mut self.result, __rest, __value)
+            }
+            "executed_at" | "executedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.executed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Money {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "amount" => {
+                ::tacos_runtime::__private::rest::set(&mut self.amount, __rest, __value)
+            }
+            "currency" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.currency,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Address {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "street" => {
+                ::tacos_runtime::__private::rest::set(&mut self.street, __rest, __value)
+            }
+            "city" => {
+                ::tacos_runtime::__private::rest::set(&mut self.city, __rest, __value)
+            }
+            "state" => {
+                ::tacos_runtime::__private::rest::set(&mut self.state, __rest, __value)
+            }
+            "postal_code" | "postalCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.postal_code,
+                    __rest,
+                    __value,
+                )
+            }
+            "country" => {
+                ::tacos_runtime::__private::rest::set(&mut self.country, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Pagination {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "page" => {
+                ::tacos_runtime::__private::rest::set(&mut self.page, __rest, __value)
+            }
+            "page_size" | "pageSize" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.page_size,
+                    __rest,
+                    __value,
+                )
+            }
+            "cursor" => {
+                ::tacos_runtime::__private::rest::set(&mut self.cursor, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PageInfo {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_count" | "totalCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "has_next_page" | "hasNextPage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.has_next_page,
+                    __rest,
+                    __value,
+                )
+            }
+            "has_previous_page" | "hasPreviousPage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.has_previous_page,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_cursor" | "nextCursor" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_cursor,
+                    __rest,
+                    __value,
+                )
+            }
+            "previous_cursor" | "previousCursor" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.previous_cursor,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Venue {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "id" => ::tacos_runtime::__private::rest::set(&mut self.id, __rest, __value),
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "address" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.address,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_capacity" | "totalCapacity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_capacity,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Event {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "id" => ::tacos_runtime::__private::rest::set(&mut self.id, __rest, __value),
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "description" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.description,
+                    __rest,
+                    __value,
+                )
+            }
+            "venue" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.venue,
+                    __rest,
+                    __value,
+                )
+            }
+            "start_time" | "startTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "end_time" | "endTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "sale_start_time" | "saleStartTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.sale_start_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "sale_end_time" | "saleEndTime" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.sale_end_time,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_seats" | "totalSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "remaining_seats" | "remainingSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.remaining_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Seat {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "id" => ::tacos_runtime::__private::rest::set(&mut self.id, __rest, __value),
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            "row" => {
+                ::tacos_runtime::__private::rest::set(&mut self.row, __rest, __value)
+            }
+            "number" => {
+                ::tacos_runtime::__private::rest::set(&mut self.number, __rest, __value)
+            }
+            "price" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.price,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    SeatStatus::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `common.v1.AdminService`: implement it once, serve it over gRPC and REST.
+///
+pub trait AdminService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `GetSystemHealth`.
+    fn get_system_health(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetSystemHealthRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetSystemHealthResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetMetrics`.
+    fn get_metrics(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetMetricsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetMetricsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `UpdateConfig`.
+    fn update_config(
+        &self,
+        request: ::tacos_runtime::__private::Request<UpdateConfigRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<UpdateConfigResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `TriggerOperation`.
+    fn trigger_operation(
+        &self,
+        request: ::tacos_runtime::__private::Request<TriggerOperationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<TriggerOperationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetLogs`.
+    fn get_logs(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetLogsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetLogsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `EmergencyAction`.
+    fn emergency_action(
+        &self,
+        request: ::tacos_runtime::__private::Request<EmergencyActionRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<EmergencyActionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `common.v1.AdminService`.
+pub const ADMIN_SERVICE_SERVICE_NAME: &str = "common.v1.AdminService";
+/// The methods of `common.v1.AdminService`, in contract order.
+pub const ADMIN_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "GetSystemHealth",
+        path: "/common.v1.AdminService/GetSystemHealth",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "GetMetrics",
+        path: "/common.v1.AdminService/GetMetrics",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "UpdateConfig",
+        path: "/common.v1.AdminService/UpdateConfig",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "TriggerOperation",
+        path: "/common.v1.AdminService/TriggerOperation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "GetLogs",
+        path: "/common.v1.AdminService/GetLogs",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "common.v1.AdminService",
+        name: "EmergencyAction",
+        path: "/common.v1.AdminService/EmergencyAction",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `common.v1.AdminService` (additional bindings included).
+pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetSystemHealth"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetMetrics"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("UpdateConfig"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("TriggerOperation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetLogs"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("common.v1.AdminService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("EmergencyAction"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &ADMIN_SERVICE_METHODS[5],
+    },
+];
+/// The tonic service of `common.v1.AdminService`, calling a [`AdminService`] handler.
+pub struct AdminServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> AdminServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for AdminServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: AdminService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for AdminServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/common.v1.AdminService/GetSystemHealth" => {
+                let policy = inner.method_policy("GetSystemHealth");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.get_system_health(request).await },
+                )
+            }
+            "/common.v1.AdminService/GetMetrics" => {
+                let policy = inner.method_policy("GetMetrics");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.get_metrics(request).await },
+                )
+            }
+            "/common.v1.AdminService/UpdateConfig" => {
+                let policy = inner.method_policy("UpdateConfig");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.update_config(request).await },
+                )
+            }
+            "/common.v1.AdminService/TriggerOperation" => {
+                let policy = inner.method_policy("TriggerOperation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.trigger_operation(request).await },
+                )
+            }
+            "/common.v1.AdminService/GetLogs" => {
+                let policy = inner.method_policy("GetLogs");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_logs(request).await },
+                )
+            }
+            "/common.v1.AdminService/EmergencyAction" => {
+                let policy = inner.method_policy("EmergencyAction");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &ADMIN_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move { inner.emergency_action(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for AdminServiceGrpc<T> {
+    const NAME: &'static str = "common.v1.AdminService";
+}
+fn __admin_service_get_system_health_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetSystemHealthRequest, ::tacos_runtime::__private::Status> {
+    let message: GetSystemHealthRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_get_metrics_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetMetricsRequest, ::tacos_runtime::__private::Status> {
+    let message: GetMetricsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_update_config_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<UpdateConfigRequest, ::tacos_runtime::__private::Status> {
+    let message: UpdateConfigRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_trigger_operation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    TriggerOperationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: TriggerOperationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_get_logs_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetLogsRequest, ::tacos_runtime::__private::Status> {
+    let message: GetLogsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __admin_service_emergency_action_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<EmergencyActionRequest, ::tacos_runtime::__private::Status> {
+    let message: EmergencyActionRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `common.v1.AdminService` with `handler` on both protocols.
+pub fn admin_service<T: AdminService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            ADMIN_SERVICE_SERVICE_NAME,
+            ADMIN_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            AdminServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetSystemHealth"),
+                __admin_service_get_system_health_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_system_health(request).await
+                },
+                |message: GetSystemHealthResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetMetrics"),
+                __admin_service_get_metrics_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_metrics(request).await
+                },
+                |message: GetMetricsResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("UpdateConfig"),
+                __admin_service_update_config_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.update_config(request).await
+                },
+                |message: UpdateConfigResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("TriggerOperation"),
+                __admin_service_trigger_operation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.trigger_operation(request).await
+                },
+                |message: TriggerOperationResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetLogs"),
+                __admin_service_get_logs_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_logs(request).await
+                },
+                |message: GetLogsResponse| message,
+            ),
+        )
+        .with_route(
+            &ADMIN_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("EmergencyAction"),
+                __admin_service_emergency_action_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.emergency_action(request).await
+                },
+                |message: EmergencyActionResponse| message,
+            ),
+        )
+}

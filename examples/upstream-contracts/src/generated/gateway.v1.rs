@@ -1729,3 +1729,14187 @@ impl MessagePriority {
         }
     }
 }
+use ::tacos_runtime::__private::json as __tacos_json;
+impl __tacos_json::Serialize for HealthCheckRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+            __map
+                .serialize_entry(
+                    "service",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for HealthCheckRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = HealthCheckRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.HealthCheckRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 1usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "service" => 0u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("service"),
+                                )?
+                            {
+                                __message.service = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HealthCheckRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for HealthCheckResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<HealthStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !self.services.is_empty() {
+            __map
+                .serialize_entry(
+                    "services",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<
+                            __tacos_json::Str,
+                            __tacos_json::Msg<ServiceHealth>,
+                        >,
+                    >::new(&self.services),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for HealthCheckResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = HealthCheckResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.HealthCheckResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "services" => 1u32,
+                                "timestamp" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<HealthStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "services")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<
+                                            __tacos_json::Str,
+                                            __tacos_json::Msg<ServiceHealth>,
+                                        >,
+                                    >::new("services"),
+                                )?
+                            {
+                                __message.services = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HealthCheckResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ServiceHealth {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<HealthStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.response_time_ms,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "response_time_ms" } else { "responseTimeMs" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.response_time_ms),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version) {
+            __map
+                .serialize_entry(
+                    "version",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.version),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.last_check {
+            __map
+                .serialize_entry(
+                    if __proto_names { "last_check" } else { "lastCheck" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ServiceHealth {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ServiceHealth;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "gateway.v1.ServiceHealth")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ServiceHealth as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "response_time_ms" | "responseTimeMs" => 1u32,
+                                "version" => 2u32,
+                                "last_check" | "lastCheck" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<HealthStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "response_time_ms")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("response_time_ms"),
+                                )?
+                            {
+                                __message.response_time_ms = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "version")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("version"),
+                                )?
+                            {
+                                __message.version = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "last_check")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("last_check"),
+                                )?
+                            {
+                                __message.last_check = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ServiceHealth {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ValidateTokenRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.token) {
+            __map
+                .serialize_entry(
+                    "token",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.token),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.required_scope,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "required_scope" } else { "requiredScope" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.required_scope),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ValidateTokenRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ValidateTokenRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ValidateTokenRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateTokenRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "token" => 0u32,
+                                "required_scope" | "requiredScope" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "token")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("token"),
+                                )?
+                            {
+                                __message.token = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "required_scope")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("required_scope"),
+                                )?
+                            {
+                                __message.required_scope = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ValidateTokenRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ValidateTokenResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
+            __map
+                .serialize_entry(
+                    "valid",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.valid),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.user {
+            __map
+                .serialize_entry(
+                    "user",
+                    &__tacos_json::Ser::<__tacos_json::Msg<UserContext>>::new(__value),
+                )?;
+        }
+        if !self.scopes.is_empty() {
+            __map
+                .serialize_entry(
+                    "scopes",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.scopes),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expires_at" } else { "expiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ValidateTokenResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ValidateTokenResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ValidateTokenResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateTokenResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "valid" => 0u32,
+                                "user" => 1u32,
+                                "scopes" => 2u32,
+                                "expires_at" | "expiresAt" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "valid")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Bool>::new("valid"),
+                                )?
+                            {
+                                __message.valid = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<UserContext>,
+                                    >::new("user"),
+                                )?
+                            {
+                                __message.user = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "scopes")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("scopes"),
+                                )?
+                            {
+                                __message.scopes = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expires_at"),
+                                )?
+                            {
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ValidateTokenResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for UserContext {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.username) {
+            __map
+                .serialize_entry(
+                    "username",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.username),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.email) {
+            __map
+                .serialize_entry(
+                    "email",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.email),
+                )?;
+        }
+        if !self.roles.is_empty() {
+            __map
+                .serialize_entry(
+                    "roles",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.roles),
+                )?;
+        }
+        if !self.attributes.is_empty() {
+            __map
+                .serialize_entry(
+                    "attributes",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.attributes),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for UserContext {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = UserContext;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "gateway.v1.UserContext")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <UserContext as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "user_id" | "userId" => 0u32,
+                                "username" => 1u32,
+                                "email" => 2u32,
+                                "roles" => 3u32,
+                                "attributes" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "username")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("username"),
+                                )?
+                            {
+                                __message.username = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "email")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("email"),
+                                )?
+                            {
+                                __message.email = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "roles")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("roles"),
+                                )?
+                            {
+                                __message.roles = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "attributes")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("attributes"),
+                                )?
+                            {
+                                __message.attributes = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for UserContext {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetEventAvailabilityRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+            __map
+                .serialize_entry(
+                    "section",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetEventAvailabilityRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetEventAvailabilityRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetEventAvailabilityRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetEventAvailabilityRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "section" => 1u32,
+                                "quantity" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "section")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
+                                )?
+                            {
+                                __message.section = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetEventAvailabilityRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetEventAvailabilityResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.event {
+            __map
+                .serialize_entry(
+                    "event",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Event>,
+                    >::new(__value),
+                )?;
+        }
+        if !self.sections.is_empty() {
+            __map
+                .serialize_entry(
+                    "sections",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<
+                                super::super::reservation::v1::SectionInventory,
+                            >,
+                        >,
+                    >::new(&self.sections),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_available,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_available" } else { "totalAvailable" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_available),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetEventAvailabilityResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetEventAvailabilityResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetEventAvailabilityResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetEventAvailabilityResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event" => 0u32,
+                                "sections" => 1u32,
+                                "total_available" | "totalAvailable" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Event>,
+                                    >::new("event"),
+                                )?
+                            {
+                                __message.event = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "sections")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<
+                                                super::super::reservation::v1::SectionInventory,
+                                            >,
+                                        >,
+                                    >::new("sections"),
+                                )?
+                            {
+                                __message.sections = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "total_available")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_available"),
+                                )?
+                            {
+                                __message.total_available = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetEventAvailabilityResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreateReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !self.seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "seat_ids" } else { "seatIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_token" } else { "reservationToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.metadata {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<RequestMetadata>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreateReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreateReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.CreateReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "seat_ids" | "seatIds" => 1u32,
+                                "quantity" => 2u32,
+                                "user_id" | "userId" => 3u32,
+                                "reservation_token" | "reservationToken" => 4u32,
+                                "idempotency_key" | "idempotencyKey" => 5u32,
+                                "metadata" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("seat_ids"),
+                                )?
+                            {
+                                __message.seat_ids = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[4],
+                                "reservation_token",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_token"),
+                                )?
+                            {
+                                __message.reservation_token = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<RequestMetadata>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreateReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreateReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::reservation::v1::ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<
+                            super::super::reservation::v1::ReservationStatus,
+                        >,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !self.reserved_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reserved_seats" } else { "reservedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.reserved_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_amount" } else { "totalAmount" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_url,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_url" } else { "paymentUrl" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreateReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreateReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.CreateReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "status" => 1u32,
+                                "hold_expires_at" | "holdExpiresAt" => 2u32,
+                                "reserved_seats" | "reservedSeats" => 3u32,
+                                "total_amount" | "totalAmount" => 4u32,
+                                "payment_url" | "paymentUrl" => 5u32,
+                                "error" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<
+                                            super::super::reservation::v1::ReservationStatus,
+                                        >,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("hold_expires_at"),
+                                )?
+                            {
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "reserved_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("reserved_seats"),
+                                )?
+                            {
+                                __message.reserved_seats = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "total_amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("total_amount"),
+                                )?
+                            {
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "payment_url")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_url"),
+                                )?
+                            {
+                                __message.payment_url = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreateReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.reservation {
+            __map
+                .serialize_entry(
+                    "reservation",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::reservation::v1::Reservation>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation" => 0u32,
+                                "error" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<
+                                            super::super::reservation::v1::Reservation,
+                                        >,
+                                    >::new("reservation"),
+                                )?
+                            {
+                                __message.reservation = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ConfirmReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ConfirmReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ConfirmReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ConfirmReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "payment_intent_id" | "paymentIntentId" => 1u32,
+                                "user_id" | "userId" => 2u32,
+                                "idempotency_key" | "idempotencyKey" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ConfirmReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "order_id" } else { "orderId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::reservation::v1::ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<
+                            super::super::reservation::v1::ReservationStatus,
+                        >,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.confirmed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "confirmed_at" } else { "confirmedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !self.confirmed_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "confirmed_seats" } else { "confirmedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.confirmed_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ConfirmReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ConfirmReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ConfirmReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "order_id" | "orderId" => 0u32,
+                                "status" => 1u32,
+                                "confirmed_at" | "confirmedAt" => 2u32,
+                                "confirmed_seats" | "confirmedSeats" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("order_id"),
+                                )?
+                            {
+                                __message.order_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<
+                                            super::super::reservation::v1::ReservationStatus,
+                                        >,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "confirmed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("confirmed_at"),
+                                )?
+                            {
+                                __message.confirmed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "confirmed_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("confirmed_seats"),
+                                )?
+                            {
+                                __message.confirmed_seats = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CancelReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CancelReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CancelReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.CancelReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                "reason" => 2u32,
+                                "idempotency_key" | "idempotencyKey" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CancelReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CancelReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            super::super::reservation::v1::ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<
+                            super::super::reservation::v1::ReservationStatus,
+                        >,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "cancelled_at" } else { "cancelledAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !self.released_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "released_seats" } else { "releasedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.released_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CancelReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CancelReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.CancelReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "cancelled_at" | "cancelledAt" => 1u32,
+                                "released_seats" | "releasedSeats" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<
+                                            super::super::reservation::v1::ReservationStatus,
+                                        >,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("cancelled_at"),
+                                )?
+                            {
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "released_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("released_seats"),
+                                )?
+                            {
+                                __message.released_seats = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CancelReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreatePaymentIntentRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.amount {
+            __map
+                .serialize_entry(
+                    "amount",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::payment::v1::PaymentMethod,
+        > as __tacos_json::Defaulted>::is_default(&self.method) {
+            __map
+                .serialize_entry(
+                    "method",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<super::super::payment::v1::PaymentMethod>,
+                    >::new(&self.method),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::payment::v1::PaymentScenario,
+        > as __tacos_json::Defaulted>::is_default(&self.scenario) {
+            __map
+                .serialize_entry(
+                    "scenario",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<super::super::payment::v1::PaymentScenario>,
+                    >::new(&self.scenario),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.webhook_url,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_url" } else { "webhookUrl" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_url),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreatePaymentIntentRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.CreatePaymentIntentRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "amount" => 1u32,
+                                "user_id" | "userId" => 2u32,
+                                "method" => 3u32,
+                                "scenario" => 4u32,
+                                "webhook_url" | "webhookUrl" => 5u32,
+                                "idempotency_key" | "idempotencyKey" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("amount"),
+                                )?
+                            {
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "method")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<super::super::payment::v1::PaymentMethod>,
+                                    >::new("method"),
+                                )?
+                            {
+                                __message.method = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "scenario")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<
+                                            super::super::payment::v1::PaymentScenario,
+                                        >,
+                                    >::new("scenario"),
+                                )?
+                            {
+                                __message.scenario = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "webhook_url")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("webhook_url"),
+                                )?
+                            {
+                                __message.webhook_url = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreatePaymentIntentResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::payment::v1::PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.client_secret,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "client_secret" } else { "clientSecret" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.client_secret),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_url,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_url" } else { "paymentUrl" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expires_at" } else { "expiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreatePaymentIntentResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.CreatePaymentIntentResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "status" => 1u32,
+                                "client_secret" | "clientSecret" => 2u32,
+                                "payment_url" | "paymentUrl" => 3u32,
+                                "expires_at" | "expiresAt" => 4u32,
+                                "error" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "client_secret")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("client_secret"),
+                                )?
+                            {
+                                __message.client_secret = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "payment_url")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_url"),
+                                )?
+                            {
+                                __message.payment_url = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expires_at"),
+                                )?
+                            {
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetPaymentStatusRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetPaymentStatusRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetPaymentStatusRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetPaymentStatusResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.payment {
+            __map
+                .serialize_entry(
+                    "payment",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::payment::v1::Payment>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetPaymentStatusResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetPaymentStatusResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment" => 0u32,
+                                "error" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "payment")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::payment::v1::Payment>,
+                                    >::new("payment"),
+                                )?
+                            {
+                                __message.payment = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for RequestMetadata {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.request_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "request_id" } else { "requestId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.request_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.trace_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "trace_id" } else { "traceId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.trace_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.user_agent,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_agent" } else { "userAgent" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.ip_address,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "ip_address" } else { "ipAddress" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "session_id" } else { "sessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !self.headers.is_empty() {
+            __map
+                .serialize_entry(
+                    "headers",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.headers),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for RequestMetadata {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = RequestMetadata;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.RequestMetadata",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestMetadata as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "request_id" | "requestId" => 0u32,
+                                "trace_id" | "traceId" => 1u32,
+                                "user_agent" | "userAgent" => 2u32,
+                                "ip_address" | "ipAddress" => 3u32,
+                                "session_id" | "sessionId" => 4u32,
+                                "timestamp" => 5u32,
+                                "headers" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "request_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("request_id"),
+                                )?
+                            {
+                                __message.request_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "trace_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("trace_id"),
+                                )?
+                            {
+                                __message.trace_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "user_agent")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("user_agent"),
+                                )?
+                            {
+                                __message.user_agent = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "ip_address")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("ip_address"),
+                                )?
+                            {
+                                __message.ip_address = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "session_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("session_id"),
+                                )?
+                            {
+                                __message.session_id = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "headers")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("headers"),
+                                )?
+                            {
+                                __message.headers = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for RequestMetadata {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for JoinQueueRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "session_id" } else { "sessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.metadata {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<__tacos_json::Msg<QueueMetadata>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for JoinQueueRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = JoinQueueRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.JoinQueueRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JoinQueueRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                "session_id" | "sessionId" => 2u32,
+                                "metadata" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "session_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("session_id"),
+                                )?
+                            {
+                                __message.session_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<QueueMetadata>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for JoinQueueRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for JoinQueueResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.waiting_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "waiting_token" } else { "waitingToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.position_hint,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "position_hint" } else { "positionHint" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position_hint),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.eta_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "eta_seconds" } else { "etaSeconds" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            QueueStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<QueueStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expires_at" } else { "expiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for JoinQueueResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = JoinQueueResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.JoinQueueResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JoinQueueResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "waiting_token" | "waitingToken" => 0u32,
+                                "position_hint" | "positionHint" => 1u32,
+                                "eta_seconds" | "etaSeconds" => 2u32,
+                                "status" => 3u32,
+                                "expires_at" | "expiresAt" => 4u32,
+                                "error" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("waiting_token"),
+                                )?
+                            {
+                                __message.waiting_token = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "position_hint")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("position_hint"),
+                                )?
+                            {
+                                __message.position_hint = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("eta_seconds"),
+                                )?
+                            {
+                                __message.eta_seconds = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<QueueStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expires_at"),
+                                )?
+                            {
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for JoinQueueResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetQueueStatusRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.waiting_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "waiting_token" } else { "waitingToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetQueueStatusRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetQueueStatusRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetQueueStatusRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatusRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 1usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "waiting_token" | "waitingToken" => 0u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("waiting_token"),
+                                )?
+                            {
+                                __message.waiting_token = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatusRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetQueueStatusResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            QueueStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<QueueStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.position,
+        ) {
+            __map
+                .serialize_entry(
+                    "position",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.eta_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "eta_seconds" } else { "etaSeconds" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.admission_ready,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "admission_ready" } else { "admissionReady" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.admission_ready),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expires_at" } else { "expiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetQueueStatusResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetQueueStatusResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetQueueStatusResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatusResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "position" => 1u32,
+                                "eta_seconds" | "etaSeconds" => 2u32,
+                                "admission_ready" | "admissionReady" => 3u32,
+                                "expires_at" | "expiresAt" => 4u32,
+                                "error" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<QueueStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "position")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("position"),
+                                )?
+                            {
+                                __message.position = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("eta_seconds"),
+                                )?
+                            {
+                                __message.eta_seconds = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "admission_ready")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("admission_ready"),
+                                )?
+                            {
+                                __message.admission_ready = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expires_at"),
+                                )?
+                            {
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatusResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for RequestAdmissionRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.waiting_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "waiting_token" } else { "waitingToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for RequestAdmissionRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = RequestAdmissionRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.RequestAdmissionRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestAdmissionRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "waiting_token" | "waitingToken" => 0u32,
+                                "event_id" | "eventId" => 1u32,
+                                "user_id" | "userId" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("waiting_token"),
+                                )?
+                            {
+                                __message.waiting_token = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for RequestAdmissionRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for RequestAdmissionResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            AdmissionStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.admission) {
+            __map
+                .serialize_entry(
+                    "admission",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<AdmissionStatus>,
+                    >::new(&self.admission),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_token" } else { "reservationToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.ttl_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "ttl_seconds" } else { "ttlSeconds" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.ttl_seconds),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.valid_until {
+            __map
+                .serialize_entry(
+                    if __proto_names { "valid_until" } else { "validUntil" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for RequestAdmissionResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = RequestAdmissionResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.RequestAdmissionResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RequestAdmissionResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "admission" => 0u32,
+                                "reservation_token" | "reservationToken" => 1u32,
+                                "ttl_seconds" | "ttlSeconds" => 2u32,
+                                "valid_until" | "validUntil" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "admission")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<AdmissionStatus>,
+                                    >::new("admission"),
+                                )?
+                            {
+                                __message.admission = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "reservation_token",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_token"),
+                                )?
+                            {
+                                __message.reservation_token = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "ttl_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("ttl_seconds"),
+                                )?
+                            {
+                                __message.ttl_seconds = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "valid_until")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("valid_until"),
+                                )?
+                            {
+                                __message.valid_until = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for RequestAdmissionResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for LeaveQueueRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.waiting_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "waiting_token" } else { "waitingToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for LeaveQueueRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = LeaveQueueRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.LeaveQueueRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LeaveQueueRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "waiting_token" | "waitingToken" => 0u32,
+                                "reason" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("waiting_token"),
+                                )?
+                            {
+                                __message.waiting_token = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for LeaveQueueRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for LeaveQueueResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
+            __map
+                .serialize_entry(
+                    "success",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.left_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "left_at" } else { "leftAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for LeaveQueueResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = LeaveQueueResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.LeaveQueueResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <LeaveQueueResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "success" => 0u32,
+                                "left_at" | "leftAt" => 1u32,
+                                "error" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "success")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("success"),
+                                )?
+                            {
+                                __message.success = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "left_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("left_at"),
+                                )?
+                            {
+                                __message.left_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for LeaveQueueResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetQueueStatsRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetQueueStatsRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetQueueStatsRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetQueueStatsRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatsRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 1usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatsRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetQueueStatsResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.events.is_empty() {
+            __map
+                .serialize_entry(
+                    "events",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<EventQueueStats>>,
+                    >::new(&self.events),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.system {
+            __map
+                .serialize_entry(
+                    "system",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<SystemQueueStats>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetQueueStatsResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetQueueStatsResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.GetQueueStatsResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetQueueStatsResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "events" => 0u32,
+                                "system" => 1u32,
+                                "error" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "events")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<EventQueueStats>>,
+                                    >::new("events"),
+                                )?
+                            {
+                                __message.events = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "system")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<SystemQueueStats>,
+                                    >::new("system"),
+                                )?
+                            {
+                                __message.system = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetQueueStatsResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for QueueMetadata {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.ip_address,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "ip_address" } else { "ipAddress" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.user_agent,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_agent" } else { "userAgent" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.referer) {
+            __map
+                .serialize_entry(
+                    "referer",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.referer),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.country_code,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "country_code" } else { "countryCode" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.country_code),
+                )?;
+        }
+        if !self.headers.is_empty() {
+            __map
+                .serialize_entry(
+                    "headers",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.headers),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for QueueMetadata {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = QueueMetadata;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "gateway.v1.QueueMetadata")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <QueueMetadata as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "ip_address" | "ipAddress" => 0u32,
+                                "user_agent" | "userAgent" => 1u32,
+                                "referer" => 2u32,
+                                "country_code" | "countryCode" => 3u32,
+                                "headers" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "ip_address")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("ip_address"),
+                                )?
+                            {
+                                __message.ip_address = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("user_agent"),
+                                )?
+                            {
+                                __message.user_agent = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "referer")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("referer"),
+                                )?
+                            {
+                                __message.referer = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "country_code")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("country_code"),
+                                )?
+                            {
+                                __message.country_code = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "headers")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("headers"),
+                                )?
+                            {
+                                __message.headers = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for QueueMetadata {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for EventQueueStats {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_waiting,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_waiting" } else { "totalWaiting" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_waiting),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_admitted,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_admitted" } else { "totalAdmitted" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_admitted),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.admission_rate_per_minute,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "admission_rate_per_minute"
+                    } else {
+                        "admissionRatePerMinute"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.admission_rate_per_minute),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.average_wait_time_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "average_wait_time_seconds"
+                    } else {
+                        "averageWaitTimeSeconds"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.average_wait_time_seconds),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
+            __map
+                .serialize_entry(
+                    if __proto_names { "last_updated" } else { "lastUpdated" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for EventQueueStats {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = EventQueueStats;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.EventQueueStats",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <EventQueueStats as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "total_waiting" | "totalWaiting" => 1u32,
+                                "total_admitted" | "totalAdmitted" => 2u32,
+                                "admission_rate_per_minute" | "admissionRatePerMinute" => {
+                                    3u32
+                                }
+                                "average_wait_time_seconds" | "averageWaitTimeSeconds" => {
+                                    4u32
+                                }
+                                "last_updated" | "lastUpdated" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "total_waiting")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_waiting"),
+                                )?
+                            {
+                                __message.total_waiting = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "total_admitted")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_admitted"),
+                                )?
+                            {
+                                __message.total_admitted = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[3],
+                                "admission_rate_per_minute",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("admission_rate_per_minute"),
+                                )?
+                            {
+                                __message.admission_rate_per_minute = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[4],
+                                "average_wait_time_seconds",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("average_wait_time_seconds"),
+                                )?
+                            {
+                                __message.average_wait_time_seconds = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "last_updated")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("last_updated"),
+                                )?
+                            {
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for EventQueueStats {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for SystemQueueStats {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_active_queues,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "total_active_queues"
+                    } else {
+                        "totalActiveQueues"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_active_queues),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_waiting_users,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "total_waiting_users"
+                    } else {
+                        "totalWaitingUsers"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_waiting_users),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_admitted_users,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "total_admitted_users"
+                    } else {
+                        "totalAdmittedUsers"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_admitted_users),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.system_capacity_percentage,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "system_capacity_percentage"
+                    } else {
+                        "systemCapacityPercentage"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.system_capacity_percentage),
+                )?;
+        }
+        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+            &self.average_admission_rate,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "average_admission_rate"
+                    } else {
+                        "averageAdmissionRate"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Float32,
+                    >::new(&self.average_admission_rate),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
+            __map
+                .serialize_entry(
+                    if __proto_names { "last_updated" } else { "lastUpdated" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for SystemQueueStats {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = SystemQueueStats;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.SystemQueueStats",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SystemQueueStats as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "total_active_queues" | "totalActiveQueues" => 0u32,
+                                "total_waiting_users" | "totalWaitingUsers" => 1u32,
+                                "total_admitted_users" | "totalAdmittedUsers" => 2u32,
+                                "system_capacity_percentage"
+                                | "systemCapacityPercentage" => 3u32,
+                                "average_admission_rate" | "averageAdmissionRate" => 4u32,
+                                "last_updated" | "lastUpdated" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "total_active_queues",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_active_queues"),
+                                )?
+                            {
+                                __message.total_active_queues = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "total_waiting_users",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_waiting_users"),
+                                )?
+                            {
+                                __message.total_waiting_users = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "total_admitted_users",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_admitted_users"),
+                                )?
+                            {
+                                __message.total_admitted_users = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[3],
+                                "system_capacity_percentage",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("system_capacity_percentage"),
+                                )?
+                            {
+                                __message.system_capacity_percentage = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[4],
+                                "average_admission_rate",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Float32,
+                                    >::new("average_admission_rate"),
+                                )?
+                            {
+                                __message.average_admission_rate = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "last_updated")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("last_updated"),
+                                )?
+                            {
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SystemQueueStats {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.webhook_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_id" } else { "webhookId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentWebhookType,
+        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_type" } else { "eventType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentWebhookType>,
+                    >::new(&self.event_type),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.data {
+            __map
+                .serialize_entry(
+                    "data",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<PaymentWebhookData>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.signature) {
+            __map
+                .serialize_entry(
+                    "signature",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.signature),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+            __map
+                .serialize_entry(
+                    "source",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.attempt) {
+            __map
+                .serialize_entry(
+                    "attempt",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.attempt),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReceivePaymentWebhookRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReceivePaymentWebhookRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ReceivePaymentWebhookRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceivePaymentWebhookRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "webhook_id" | "webhookId" => 0u32,
+                                "event_type" | "eventType" => 1u32,
+                                "data" => 2u32,
+                                "timestamp" => 3u32,
+                                "signature" => 4u32,
+                                "source" => 5u32,
+                                "attempt" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("webhook_id"),
+                                )?
+                            {
+                                __message.webhook_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentWebhookType>,
+                                    >::new("event_type"),
+                                )?
+                            {
+                                __message.event_type = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "data")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentWebhookData>,
+                                    >::new("data"),
+                                )?
+                            {
+                                __message.data = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "signature")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("signature"),
+                                )?
+                            {
+                                __message.signature = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "source")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
+                                )?
+                            {
+                                __message.source = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "attempt")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("attempt"),
+                                )?
+                            {
+                                __message.attempt = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReceivePaymentWebhookRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
+            __map
+                .serialize_entry(
+                    "accepted",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.accepted),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.next_action,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "next_action" } else { "nextAction" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReceivePaymentWebhookResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReceivePaymentWebhookResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ReceivePaymentWebhookResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceivePaymentWebhookResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "accepted" => 0u32,
+                                "correlation_id" | "correlationId" => 1u32,
+                                "processed_at" | "processedAt" => 2u32,
+                                "next_action" | "nextAction" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "accepted")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("accepted"),
+                                )?
+                            {
+                                __message.accepted = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "next_action")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("next_action"),
+                                )?
+                            {
+                                __message.next_action = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReceivePaymentWebhookResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.webhook_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_id" } else { "webhookId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expired_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expired_at" } else { "expiredAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+            __map
+                .serialize_entry(
+                    "source",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
+                )?;
+        }
+        if !self.metadata.is_empty() {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.metadata),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReceiveExpiryWebhookRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReceiveExpiryWebhookRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ReceiveExpiryWebhookRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceiveExpiryWebhookRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "webhook_id" | "webhookId" => 0u32,
+                                "reservation_id" | "reservationId" => 1u32,
+                                "expired_at" | "expiredAt" => 2u32,
+                                "source" => 3u32,
+                                "metadata" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("webhook_id"),
+                                )?
+                            {
+                                __message.webhook_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "expired_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expired_at"),
+                                )?
+                            {
+                                __message.expired_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "source")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
+                                )?
+                            {
+                                __message.source = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReceiveExpiryWebhookRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
+            __map
+                .serialize_entry(
+                    "accepted",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.accepted),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReceiveExpiryWebhookResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReceiveExpiryWebhookResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ReceiveExpiryWebhookResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReceiveExpiryWebhookResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "accepted" => 0u32,
+                                "correlation_id" | "correlationId" => 1u32,
+                                "processed_at" | "processedAt" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "accepted")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("accepted"),
+                                )?
+                            {
+                                __message.accepted = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReceiveExpiryWebhookResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for RegisterWebhookRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.service_name,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "service_name" } else { "serviceName" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service_name),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.endpoint_url,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "endpoint_url" } else { "endpointUrl" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.endpoint_url),
+                )?;
+        }
+        if !self.event_types.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_types" } else { "eventTypes" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Enum<WebhookEventType>>,
+                    >::new(&self.event_types),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.secret) {
+            __map
+                .serialize_entry(
+                    "secret",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.secret),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.config {
+            __map
+                .serialize_entry(
+                    "config",
+                    &__tacos_json::Ser::<__tacos_json::Msg<WebhookConfig>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for RegisterWebhookRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = RegisterWebhookRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.RegisterWebhookRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RegisterWebhookRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "service_name" | "serviceName" => 0u32,
+                                "endpoint_url" | "endpointUrl" => 1u32,
+                                "event_types" | "eventTypes" => 2u32,
+                                "secret" => 3u32,
+                                "config" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "service_name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("service_name"),
+                                )?
+                            {
+                                __message.service_name = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "endpoint_url")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("endpoint_url"),
+                                )?
+                            {
+                                __message.endpoint_url = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "event_types")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Enum<WebhookEventType>>,
+                                    >::new("event_types"),
+                                )?
+                            {
+                                __message.event_types = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "secret")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("secret"),
+                                )?
+                            {
+                                __message.secret = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "config")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<WebhookConfig>,
+                                    >::new("config"),
+                                )?
+                            {
+                                __message.config = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for RegisterWebhookRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for RegisterWebhookResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.webhook_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_id" } else { "webhookId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.registered,
+        ) {
+            __map
+                .serialize_entry(
+                    "registered",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.registered),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.registered_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "registered_at" } else { "registeredAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for RegisterWebhookResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = RegisterWebhookResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.RegisterWebhookResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <RegisterWebhookResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "webhook_id" | "webhookId" => 0u32,
+                                "registered" => 1u32,
+                                "registered_at" | "registeredAt" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "webhook_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("webhook_id"),
+                                )?
+                            {
+                                __message.webhook_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "registered")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("registered"),
+                                )?
+                            {
+                                __message.registered = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "registered_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("registered_at"),
+                                )?
+                            {
+                                __message.registered_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for RegisterWebhookResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ValidateWebhookRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.payload) {
+            __map
+                .serialize_entry(
+                    "payload",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payload),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.signature) {
+            __map
+                .serialize_entry(
+                    "signature",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.signature),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.webhook_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_id" } else { "webhookId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ValidateWebhookRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ValidateWebhookRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ValidateWebhookRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateWebhookRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payload" => 0u32,
+                                "signature" => 1u32,
+                                "webhook_id" | "webhookId" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "payload")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("payload"),
+                                )?
+                            {
+                                __message.payload = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "signature")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("signature"),
+                                )?
+                            {
+                                __message.signature = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "webhook_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("webhook_id"),
+                                )?
+                            {
+                                __message.webhook_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ValidateWebhookRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ValidateWebhookResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
+            __map
+                .serialize_entry(
+                    "valid",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.valid),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.validated_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "validated_at" } else { "validatedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ValidateWebhookResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ValidateWebhookResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ValidateWebhookResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ValidateWebhookResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "valid" => 0u32,
+                                "reason" => 1u32,
+                                "validated_at" | "validatedAt" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "valid")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Bool>::new("valid"),
+                                )?
+                            {
+                                __message.valid = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "validated_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("validated_at"),
+                                )?
+                            {
+                                __message.validated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ValidateWebhookResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PaymentWebhookData {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.transaction_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "transaction_id" } else { "transactionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentWebhookStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentWebhookStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.amount {
+            __map
+                .serialize_entry(
+                    "amount",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.failure_reason,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "failure_reason" } else { "failureReason" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.failure_reason),
+                )?;
+        }
+        if !self.metadata.is_empty() {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.metadata),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PaymentWebhookData {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PaymentWebhookData;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.PaymentWebhookData",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentWebhookData as ::core::default::Default>::default();
+                let mut __seen = [false; 8usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "reservation_id" | "reservationId" => 1u32,
+                                "transaction_id" | "transactionId" => 2u32,
+                                "status" => 3u32,
+                                "amount" => 4u32,
+                                "failure_reason" | "failureReason" => 5u32,
+                                "metadata" => 6u32,
+                                "processed_at" | "processedAt" => 7u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "transaction_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("transaction_id"),
+                                )?
+                            {
+                                __message.transaction_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentWebhookStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("amount"),
+                                )?
+                            {
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "failure_reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("failure_reason"),
+                                )?
+                            {
+                                __message.failure_reason = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = __value;
+                            }
+                        }
+                        7u32 => {
+                            __tacos_json::mark_seen(&mut __seen[7], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookData {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for WebhookConfig {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.retry_count,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "retry_count" } else { "retryCount" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.retry_count),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.timeout_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "timeout_seconds" } else { "timeoutSeconds" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.timeout_seconds),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.verify_ssl,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "verify_ssl" } else { "verifySsl" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.verify_ssl),
+                )?;
+        }
+        if !self.headers.is_empty() {
+            __map
+                .serialize_entry(
+                    "headers",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.headers),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.content_type,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "content_type" } else { "contentType" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.content_type),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for WebhookConfig {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = WebhookConfig;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "gateway.v1.WebhookConfig")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <WebhookConfig as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "retry_count" | "retryCount" => 0u32,
+                                "timeout_seconds" | "timeoutSeconds" => 1u32,
+                                "verify_ssl" | "verifySsl" => 2u32,
+                                "headers" => 3u32,
+                                "content_type" | "contentType" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "retry_count")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("retry_count"),
+                                )?
+                            {
+                                __message.retry_count = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "timeout_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("timeout_seconds"),
+                                )?
+                            {
+                                __message.timeout_seconds = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "verify_ssl")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("verify_ssl"),
+                                )?
+                            {
+                                __message.verify_ssl = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "headers")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("headers"),
+                                )?
+                            {
+                                __message.headers = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "content_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("content_type"),
+                                )?
+                            {
+                                __message.content_type = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for WebhookConfig {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for StreamQueueUpdatesRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.waiting_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "waiting_token" } else { "waitingToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "session_id" } else { "sessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for StreamQueueUpdatesRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = StreamQueueUpdatesRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.StreamQueueUpdatesRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamQueueUpdatesRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "waiting_token" | "waitingToken" => 0u32,
+                                "session_id" | "sessionId" => 1u32,
+                                "event_id" | "eventId" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("waiting_token"),
+                                )?
+                            {
+                                __message.waiting_token = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("session_id"),
+                                )?
+                            {
+                                __message.session_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for StreamQueueUpdatesRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            EventType,
+        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+            __map
+                .serialize_entry(
+                    "type",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<EventType>,
+                    >::new(&self.r#type),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.queue_update {
+            __map
+                .serialize_entry(
+                    if __proto_names { "queue_update" } else { "queueUpdate" },
+                    &__tacos_json::Ser::<__tacos_json::Msg<QueueUpdate>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.system_update {
+            __map
+                .serialize_entry(
+                    if __proto_names { "system_update" } else { "systemUpdate" },
+                    &__tacos_json::Ser::<__tacos_json::Msg<SystemUpdate>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for StreamQueueUpdatesResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = StreamQueueUpdatesResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.StreamQueueUpdatesResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamQueueUpdatesResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "type" => 0u32,
+                                "queue_update" | "queueUpdate" => 1u32,
+                                "system_update" | "systemUpdate" => 2u32,
+                                "timestamp" => 3u32,
+                                "correlation_id" | "correlationId" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<EventType>,
+                                    >::new("type"),
+                                )?
+                            {
+                                __message.r#type = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "queue_update")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<QueueUpdate>,
+                                    >::new("queue_update"),
+                                )?
+                            {
+                                __message.queue_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "system_update")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<SystemUpdate>,
+                                    >::new("system_update"),
+                                )?
+                            {
+                                __message.system_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for StreamQueueUpdatesResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for QueueUpdate {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.waiting_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "waiting_token" } else { "waitingToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.position,
+        ) {
+            __map
+                .serialize_entry(
+                    "position",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.eta_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "eta_seconds" } else { "etaSeconds" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            QueueEventType,
+        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_type" } else { "eventType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<QueueEventType>,
+                    >::new(&self.event_type),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.admission_ready,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "admission_ready" } else { "admissionReady" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.admission_ready),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expires_at" } else { "expiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for QueueUpdate {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = QueueUpdate;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "gateway.v1.QueueUpdate")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <QueueUpdate as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "waiting_token" | "waitingToken" => 0u32,
+                                "position" => 1u32,
+                                "eta_seconds" | "etaSeconds" => 2u32,
+                                "event_type" | "eventType" => 3u32,
+                                "admission_ready" | "admissionReady" => 4u32,
+                                "expires_at" | "expiresAt" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "waiting_token")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("waiting_token"),
+                                )?
+                            {
+                                __message.waiting_token = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "position")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("position"),
+                                )?
+                            {
+                                __message.position = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "eta_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("eta_seconds"),
+                                )?
+                            {
+                                __message.eta_seconds = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "event_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<QueueEventType>,
+                                    >::new("event_type"),
+                                )?
+                            {
+                                __message.event_type = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "admission_ready")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("admission_ready"),
+                                )?
+                            {
+                                __message.admission_ready = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expires_at"),
+                                )?
+                            {
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for QueueUpdate {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for SystemUpdate {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_waiting,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_waiting" } else { "totalWaiting" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_waiting),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.admission_rate,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "admission_rate" } else { "admissionRate" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.admission_rate),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            SystemEventType,
+        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_type" } else { "eventType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<SystemEventType>,
+                    >::new(&self.event_type),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+            __map
+                .serialize_entry(
+                    "message",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for SystemUpdate {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = SystemUpdate;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "gateway.v1.SystemUpdate")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SystemUpdate as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "total_waiting" | "totalWaiting" => 1u32,
+                                "admission_rate" | "admissionRate" => 2u32,
+                                "event_type" | "eventType" => 3u32,
+                                "message" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "total_waiting")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_waiting"),
+                                )?
+                            {
+                                __message.total_waiting = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "admission_rate")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("admission_rate"),
+                                )?
+                            {
+                                __message.admission_rate = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "event_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<SystemEventType>,
+                                    >::new("event_type"),
+                                )?
+                            {
+                                __message.event_type = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "message")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
+                                )?
+                            {
+                                __message.message = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SystemUpdate {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for StreamReservationUpdatesRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "session_id" } else { "sessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
+                )?;
+        }
+        if !self.reservation_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_ids" } else { "reservationIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.reservation_ids),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for StreamReservationUpdatesRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = StreamReservationUpdatesRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.StreamReservationUpdatesRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamReservationUpdatesRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "user_id" | "userId" => 0u32,
+                                "session_id" | "sessionId" => 1u32,
+                                "reservation_ids" | "reservationIds" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("session_id"),
+                                )?
+                            {
+                                __message.session_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "reservation_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("reservation_ids"),
+                                )?
+                            {
+                                __message.reservation_ids = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for StreamReservationUpdatesRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            EventType,
+        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+            __map
+                .serialize_entry(
+                    "type",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<EventType>,
+                    >::new(&self.r#type),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.reservation_update {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "reservation_update"
+                    } else {
+                        "reservationUpdate"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<ReservationUpdate>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for StreamReservationUpdatesResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = StreamReservationUpdatesResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.StreamReservationUpdatesResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamReservationUpdatesResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "type" => 0u32,
+                                "reservation_update" | "reservationUpdate" => 1u32,
+                                "timestamp" => 2u32,
+                                "correlation_id" | "correlationId" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<EventType>,
+                                    >::new("type"),
+                                )?
+                            {
+                                __message.r#type = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "reservation_update",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<ReservationUpdate>,
+                                    >::new("reservation_update"),
+                                )?
+                            {
+                                __message.reservation_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for StreamReservationUpdatesResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReservationUpdate {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::reservation::v1::ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.old_status) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "old_status" } else { "oldStatus" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<
+                            super::super::reservation::v1::ReservationStatus,
+                        >,
+                    >::new(&self.old_status),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::reservation::v1::ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.new_status) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "new_status" } else { "newStatus" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<
+                            super::super::reservation::v1::ReservationStatus,
+                        >,
+                    >::new(&self.new_status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+            __map
+                .serialize_entry(
+                    "message",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            ReservationEventType,
+        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_type" } else { "eventType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ReservationEventType>,
+                    >::new(&self.event_type),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReservationUpdate {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReservationUpdate;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.ReservationUpdate",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReservationUpdate as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "old_status" | "oldStatus" => 1u32,
+                                "new_status" | "newStatus" => 2u32,
+                                "hold_expires_at" | "holdExpiresAt" => 3u32,
+                                "message" => 4u32,
+                                "event_type" | "eventType" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "old_status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<
+                                            super::super::reservation::v1::ReservationStatus,
+                                        >,
+                                    >::new("old_status"),
+                                )?
+                            {
+                                __message.old_status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "new_status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<
+                                            super::super::reservation::v1::ReservationStatus,
+                                        >,
+                                    >::new("new_status"),
+                                )?
+                            {
+                                __message.new_status = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "hold_expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("hold_expires_at"),
+                                )?
+                            {
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "message")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
+                                )?
+                            {
+                                __message.message = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "event_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ReservationEventType>,
+                                    >::new("event_type"),
+                                )?
+                            {
+                                __message.event_type = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReservationUpdate {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for StreamPaymentUpdatesRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "session_id" } else { "sessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
+                )?;
+        }
+        if !self.payment_intent_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "payment_intent_ids"
+                    } else {
+                        "paymentIntentIds"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.payment_intent_ids),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for StreamPaymentUpdatesRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = StreamPaymentUpdatesRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.StreamPaymentUpdatesRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamPaymentUpdatesRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "user_id" | "userId" => 0u32,
+                                "session_id" | "sessionId" => 1u32,
+                                "payment_intent_ids" | "paymentIntentIds" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "session_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("session_id"),
+                                )?
+                            {
+                                __message.session_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "payment_intent_ids",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("payment_intent_ids"),
+                                )?
+                            {
+                                __message.payment_intent_ids = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for StreamPaymentUpdatesRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            EventType,
+        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+            __map
+                .serialize_entry(
+                    "type",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<EventType>,
+                    >::new(&self.r#type),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.payment_update {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_update" } else { "paymentUpdate" },
+                    &__tacos_json::Ser::<__tacos_json::Msg<PaymentUpdate>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.timestamp {
+            __map
+                .serialize_entry(
+                    "timestamp",
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for StreamPaymentUpdatesResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = StreamPaymentUpdatesResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.StreamPaymentUpdatesResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <StreamPaymentUpdatesResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "type" => 0u32,
+                                "payment_update" | "paymentUpdate" => 1u32,
+                                "timestamp" => 2u32,
+                                "correlation_id" | "correlationId" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<EventType>,
+                                    >::new("type"),
+                                )?
+                            {
+                                __message.r#type = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "payment_update")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentUpdate>,
+                                    >::new("payment_update"),
+                                )?
+                            {
+                                __message.payment_update = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "timestamp")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("timestamp"),
+                                )?
+                            {
+                                __message.timestamp = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for StreamPaymentUpdatesResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PaymentUpdate {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::payment::v1::PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.old_status) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "old_status" } else { "oldStatus" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
+                    >::new(&self.old_status),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            super::super::payment::v1::PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.new_status) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "new_status" } else { "newStatus" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
+                    >::new(&self.new_status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+            __map
+                .serialize_entry(
+                    "message",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentEventType,
+        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_type" } else { "eventType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentEventType>,
+                    >::new(&self.event_type),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PaymentUpdate {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PaymentUpdate;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "gateway.v1.PaymentUpdate")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentUpdate as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "old_status" | "oldStatus" => 1u32,
+                                "new_status" | "newStatus" => 2u32,
+                                "message" => 3u32,
+                                "event_type" | "eventType" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "old_status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
+                                    >::new("old_status"),
+                                )?
+                            {
+                                __message.old_status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "new_status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<super::super::payment::v1::PaymentStatus>,
+                                    >::new("new_status"),
+                                )?
+                            {
+                                __message.new_status = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "message")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("message"),
+                                )?
+                            {
+                                __message.message = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "event_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentEventType>,
+                                    >::new("event_type"),
+                                )?
+                            {
+                                __message.event_type = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentUpdate {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for SendMessageRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.target_user_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "target_user_id" } else { "targetUserId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.target_session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "target_session_id" } else { "targetSessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_session_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            MessageType,
+        > as __tacos_json::Defaulted>::is_default(&self.message_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "message_type" } else { "messageType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<MessageType>,
+                    >::new(&self.message_type),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.title) {
+            __map
+                .serialize_entry(
+                    "title",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.title),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.content) {
+            __map
+                .serialize_entry(
+                    "content",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.content),
+                )?;
+        }
+        if !self.data.is_empty() {
+            __map
+                .serialize_entry(
+                    "data",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.data),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            MessagePriority,
+        > as __tacos_json::Defaulted>::is_default(&self.priority) {
+            __map
+                .serialize_entry(
+                    "priority",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<MessagePriority>,
+                    >::new(&self.priority),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for SendMessageRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = SendMessageRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.SendMessageRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SendMessageRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "target_user_id" | "targetUserId" => 0u32,
+                                "target_session_id" | "targetSessionId" => 1u32,
+                                "message_type" | "messageType" => 2u32,
+                                "title" => 3u32,
+                                "content" => 4u32,
+                                "data" => 5u32,
+                                "priority" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "target_user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("target_user_id"),
+                                )?
+                            {
+                                __message.target_user_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "target_session_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("target_session_id"),
+                                )?
+                            {
+                                __message.target_session_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "message_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<MessageType>,
+                                    >::new("message_type"),
+                                )?
+                            {
+                                __message.message_type = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "title")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("title"),
+                                )?
+                            {
+                                __message.title = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "content")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("content"),
+                                )?
+                            {
+                                __message.content = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "data")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("data"),
+                                )?
+                            {
+                                __message.data = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "priority")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<MessagePriority>,
+                                    >::new("priority"),
+                                )?
+                            {
+                                __message.priority = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SendMessageRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for SendMessageResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.delivered,
+        ) {
+            __map
+                .serialize_entry(
+                    "delivered",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.delivered),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.message_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "message_id" } else { "messageId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.sent_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "sent_at" } else { "sentAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for SendMessageResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = SendMessageResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "gateway.v1.SendMessageResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SendMessageResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "delivered" => 0u32,
+                                "message_id" | "messageId" => 1u32,
+                                "sent_at" | "sentAt" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "delivered")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("delivered"),
+                                )?
+                            {
+                                __message.delivered = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "message_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("message_id"),
+                                )?
+                            {
+                                __message.message_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "sent_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("sent_at"),
+                                )?
+                            {
+                                __message.sent_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SendMessageResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::ProtoEnum for HealthStatus {
+    const TYPE_NAME: &'static str = "gateway.v1.HealthStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("HEALTH_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HEALTH_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("HEALTH_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("HEALTH_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("HEALTH_STATUS_UNKNOWN"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "HEALTH_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HEALTH_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "HEALTH_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "HEALTH_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "HEALTH_STATUS_UNKNOWN" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for HealthStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HealthStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            HealthStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.HealthStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for QueueStatus {
+    const TYPE_NAME: &'static str = "gateway.v1.QueueStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("QUEUE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("QUEUE_STATUS_WAITING"),
+            2 => ::core::option::Option::Some("QUEUE_STATUS_READY"),
+            3 => ::core::option::Option::Some("QUEUE_STATUS_EXPIRED"),
+            4 => ::core::option::Option::Some("QUEUE_STATUS_LEFT"),
+            5 => ::core::option::Option::Some("QUEUE_STATUS_ERROR"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "QUEUE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "QUEUE_STATUS_WAITING" => ::core::option::Option::Some(1),
+            "QUEUE_STATUS_READY" => ::core::option::Option::Some(2),
+            "QUEUE_STATUS_EXPIRED" => ::core::option::Option::Some(3),
+            "QUEUE_STATUS_LEFT" => ::core::option::Option::Some(4),
+            "QUEUE_STATUS_ERROR" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for QueueStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            QueueStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for QueueStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            QueueStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.QueueStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for AdmissionStatus {
+    const TYPE_NAME: &'static str = "gateway.v1.AdmissionStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("ADMISSION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("ADMISSION_STATUS_GRANTED"),
+            2 => ::core::option::Option::Some("ADMISSION_STATUS_DENIED"),
+            3 => ::core::option::Option::Some("ADMISSION_STATUS_EXPIRED"),
+            4 => ::core::option::Option::Some("ADMISSION_STATUS_INVALID"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "ADMISSION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "ADMISSION_STATUS_GRANTED" => ::core::option::Option::Some(1),
+            "ADMISSION_STATUS_DENIED" => ::core::option::Option::Some(2),
+            "ADMISSION_STATUS_EXPIRED" => ::core::option::Option::Some(3),
+            "ADMISSION_STATUS_INVALID" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for AdmissionStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            AdmissionStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for AdmissionStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            AdmissionStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.AdmissionStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for PaymentWebhookType {
+    const TYPE_NAME: &'static str = "gateway.v1.PaymentWebhookType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_APPROVED"),
+            2 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_WEBHOOK_TYPE_PENDING"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PAYMENT_WEBHOOK_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_WEBHOOK_TYPE_APPROVED" => ::core::option::Option::Some(1),
+            "PAYMENT_WEBHOOK_TYPE_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_WEBHOOK_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_WEBHOOK_TYPE_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_WEBHOOK_TYPE_PENDING" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for PaymentWebhookType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            PaymentWebhookType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            PaymentWebhookType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.PaymentWebhookType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for PaymentWebhookStatus {
+    const TYPE_NAME: &'static str = "gateway.v1.PaymentWebhookStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_WEBHOOK_STATUS_TIMEOUT"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PAYMENT_WEBHOOK_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_WEBHOOK_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "PAYMENT_WEBHOOK_STATUS_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_WEBHOOK_STATUS_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_WEBHOOK_STATUS_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_WEBHOOK_STATUS_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for PaymentWebhookStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            PaymentWebhookStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentWebhookStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            PaymentWebhookStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.PaymentWebhookStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for WebhookEventType {
+    const TYPE_NAME: &'static str = "gateway.v1.WebhookEventType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED"),
+            2 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_FAILED"),
+            3 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED"),
+            4 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED"),
+            5 => ::core::option::Option::Some("WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "WEBHOOK_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_APPROVED" => ::core::option::Option::Some(1),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_FAILED" => ::core::option::Option::Some(2),
+            "WEBHOOK_EVENT_TYPE_PAYMENT_CANCELLED" => ::core::option::Option::Some(3),
+            "WEBHOOK_EVENT_TYPE_RESERVATION_EXPIRED" => ::core::option::Option::Some(4),
+            "WEBHOOK_EVENT_TYPE_SYSTEM_MAINTENANCE" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for WebhookEventType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            WebhookEventType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for WebhookEventType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            WebhookEventType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.WebhookEventType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for EventType {
+    const TYPE_NAME: &'static str = "gateway.v1.EventType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("EVENT_TYPE_QUEUE_UPDATE"),
+            2 => ::core::option::Option::Some("EVENT_TYPE_SYSTEM_UPDATE"),
+            3 => ::core::option::Option::Some("EVENT_TYPE_RESERVATION_UPDATE"),
+            4 => ::core::option::Option::Some("EVENT_TYPE_PAYMENT_UPDATE"),
+            5 => ::core::option::Option::Some("EVENT_TYPE_MESSAGE"),
+            6 => ::core::option::Option::Some("EVENT_TYPE_ERROR"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "EVENT_TYPE_QUEUE_UPDATE" => ::core::option::Option::Some(1),
+            "EVENT_TYPE_SYSTEM_UPDATE" => ::core::option::Option::Some(2),
+            "EVENT_TYPE_RESERVATION_UPDATE" => ::core::option::Option::Some(3),
+            "EVENT_TYPE_PAYMENT_UPDATE" => ::core::option::Option::Some(4),
+            "EVENT_TYPE_MESSAGE" => ::core::option::Option::Some(5),
+            "EVENT_TYPE_ERROR" => ::core::option::Option::Some(6),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for EventType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            EventType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for EventType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            EventType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value, "gateway.v1.EventType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for QueueEventType {
+    const TYPE_NAME: &'static str = "gateway.v1.QueueEventType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_POSITION_CHANGED"),
+            2 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_ADMISSION_READY"),
+            3 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_TOKEN_EXPIRED"),
+            4 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_QUEUE_PAUSED"),
+            5 => ::core::option::Option::Some("QUEUE_EVENT_TYPE_QUEUE_RESUMED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "QUEUE_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "QUEUE_EVENT_TYPE_POSITION_CHANGED" => ::core::option::Option::Some(1),
+            "QUEUE_EVENT_TYPE_ADMISSION_READY" => ::core::option::Option::Some(2),
+            "QUEUE_EVENT_TYPE_TOKEN_EXPIRED" => ::core::option::Option::Some(3),
+            "QUEUE_EVENT_TYPE_QUEUE_PAUSED" => ::core::option::Option::Some(4),
+            "QUEUE_EVENT_TYPE_QUEUE_RESUMED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for QueueEventType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            QueueEventType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for QueueEventType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            QueueEventType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.QueueEventType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for SystemEventType {
+    const TYPE_NAME: &'static str = "gateway.v1.SystemEventType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_CAPACITY_CHANGED"),
+            2 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_MAINTENANCE_MODE"),
+            3 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT"),
+            4 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_EVENT_CANCELLED"),
+            5 => ::core::option::Option::Some("SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "SYSTEM_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "SYSTEM_EVENT_TYPE_CAPACITY_CHANGED" => ::core::option::Option::Some(1),
+            "SYSTEM_EVENT_TYPE_MAINTENANCE_MODE" => ::core::option::Option::Some(2),
+            "SYSTEM_EVENT_TYPE_EVENT_SOLD_OUT" => ::core::option::Option::Some(3),
+            "SYSTEM_EVENT_TYPE_EVENT_CANCELLED" => ::core::option::Option::Some(4),
+            "SYSTEM_EVENT_TYPE_ADMISSION_RATE_CHANGED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for SystemEventType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            SystemEventType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SystemEventType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            SystemEventType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.SystemEventType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for ReservationEventType {
+    const TYPE_NAME: &'static str = "gateway.v1.ReservationEventType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CREATED"),
+            2 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CONFIRMED"),
+            3 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_EXPIRED"),
+            5 => ::core::option::Option::Some("RESERVATION_EVENT_TYPE_EXPIRING_SOON"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "RESERVATION_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RESERVATION_EVENT_TYPE_CREATED" => ::core::option::Option::Some(1),
+            "RESERVATION_EVENT_TYPE_CONFIRMED" => ::core::option::Option::Some(2),
+            "RESERVATION_EVENT_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "RESERVATION_EVENT_TYPE_EXPIRED" => ::core::option::Option::Some(4),
+            "RESERVATION_EVENT_TYPE_EXPIRING_SOON" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for ReservationEventType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            ReservationEventType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReservationEventType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            ReservationEventType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.ReservationEventType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for PaymentEventType {
+    const TYPE_NAME: &'static str = "gateway.v1.PaymentEventType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_CREATED"),
+            2 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_PROCESSING"),
+            3 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_COMPLETED"),
+            4 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_FAILED"),
+            5 => ::core::option::Option::Some("PAYMENT_EVENT_TYPE_REFUNDED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PAYMENT_EVENT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_EVENT_TYPE_CREATED" => ::core::option::Option::Some(1),
+            "PAYMENT_EVENT_TYPE_PROCESSING" => ::core::option::Option::Some(2),
+            "PAYMENT_EVENT_TYPE_COMPLETED" => ::core::option::Option::Some(3),
+            "PAYMENT_EVENT_TYPE_FAILED" => ::core::option::Option::Some(4),
+            "PAYMENT_EVENT_TYPE_REFUNDED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for PaymentEventType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            PaymentEventType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentEventType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            PaymentEventType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.PaymentEventType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for MessageType {
+    const TYPE_NAME: &'static str = "gateway.v1.MessageType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("MESSAGE_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("MESSAGE_TYPE_INFO"),
+            2 => ::core::option::Option::Some("MESSAGE_TYPE_WARNING"),
+            3 => ::core::option::Option::Some("MESSAGE_TYPE_ERROR"),
+            4 => ::core::option::Option::Some("MESSAGE_TYPE_SUCCESS"),
+            5 => ::core::option::Option::Some("MESSAGE_TYPE_PROMOTION"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "MESSAGE_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "MESSAGE_TYPE_INFO" => ::core::option::Option::Some(1),
+            "MESSAGE_TYPE_WARNING" => ::core::option::Option::Some(2),
+            "MESSAGE_TYPE_ERROR" => ::core::option::Option::Some(3),
+            "MESSAGE_TYPE_SUCCESS" => ::core::option::Option::Some(4),
+            "MESSAGE_TYPE_PROMOTION" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for MessageType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            MessageType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for MessageType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            MessageType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.MessageType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for MessagePriority {
+    const TYPE_NAME: &'static str = "gateway.v1.MessagePriority";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("MESSAGE_PRIORITY_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("MESSAGE_PRIORITY_LOW"),
+            2 => ::core::option::Option::Some("MESSAGE_PRIORITY_NORMAL"),
+            3 => ::core::option::Option::Some("MESSAGE_PRIORITY_HIGH"),
+            4 => ::core::option::Option::Some("MESSAGE_PRIORITY_URGENT"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "MESSAGE_PRIORITY_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "MESSAGE_PRIORITY_LOW" => ::core::option::Option::Some(1),
+            "MESSAGE_PRIORITY_NORMAL" => ::core::option::Option::Some(2),
+            "MESSAGE_PRIORITY_HIGH" => ::core::option::Option::Some(3),
+            "MESSAGE_PRIORITY_URGENT" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for MessagePriority {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            MessagePriority,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for MessagePriority {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            MessagePriority,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "gateway.v1.MessagePriority"
+                    ),
+                )
+            })
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service" => {
+                ::tacos_runtime::__private::rest::set(&mut self.service, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ServiceHealth {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HealthStatus::from_str_name,
+                )
+            }
+            "response_time_ms" | "responseTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "version" => {
+                ::tacos_runtime::__private::rest::set(&mut self.version, __rest, __value)
+            }
+            "last_check" | "lastCheck" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_check,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateTokenRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "token" => {
+                ::tacos_runtime::__private::rest::set(&mut self.token, __rest, __value)
+            }
+            "required_scope" | "requiredScope" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.required_scope,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateTokenResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "valid" => {
+                ::tacos_runtime::__private::rest::set(&mut self.valid, __rest, __value)
+            }
+            "user" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.user,
+                    __rest,
+                    __value,
+                )
+            }
+            "scopes" => {
+                ::tacos_runtime::__private::rest::push(&mut self.scopes, __rest, __value)
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for UserContext {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "username" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.username,
+                    __rest,
+                    __value,
+                )
+            }
+            "email" => {
+                ::tacos_runtime::__private::rest::set(&mut self.email, __rest, __value)
+            }
+            "roles" => {
+                ::tacos_runtime::__private::rest::push(&mut self.roles, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetEventAvailabilityRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetEventAvailabilityResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.event,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_available" | "totalAvailable" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_available,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reservation_token" | "reservationToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_amount" | "totalAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.total_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.reservation,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "confirmed_at" | "confirmedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.confirmed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "cancelled_at" | "cancelledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.cancelled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentMethod::from_str_name,
+                )
+            }
+            "scenario" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.scenario,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentScenario::from_str_name,
+                )
+            }
+            "webhook_url" | "webhookUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentStatus::from_str_name,
+                )
+            }
+            "client_secret" | "clientSecret" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.client_secret,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RequestMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "request_id" | "requestId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.request_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "trace_id" | "traceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.trace_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JoinQueueRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JoinQueueResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "position_hint" | "positionHint" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.position_hint,
+                    __rest,
+                    __value,
+                )
+            }
+            "eta_seconds" | "etaSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.eta_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    QueueStatus::from_str_name,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    QueueStatus::from_str_name,
+                )
+            }
+            "position" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.position,
+                    __rest,
+                    __value,
+                )
+            }
+            "eta_seconds" | "etaSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.eta_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "admission_ready" | "admissionReady" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_ready,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RequestAdmissionRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RequestAdmissionResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "admission" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.admission,
+                    __rest,
+                    __value,
+                    AdmissionStatus::from_str_name,
+                )
+            }
+            "reservation_token" | "reservationToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "ttl_seconds" | "ttlSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ttl_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "valid_until" | "validUntil" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.valid_until,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for LeaveQueueRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for LeaveQueueResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "success" => {
+                ::tacos_runtime::__private::rest::set(&mut self.success, __rest, __value)
+            }
+            "left_at" | "leftAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.left_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetQueueStatsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "system" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.system,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for QueueMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "referer" => {
+                ::tacos_runtime::__private::rest::set(&mut self.referer, __rest, __value)
+            }
+            "country_code" | "countryCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.country_code,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for EventQueueStats {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_waiting" | "totalWaiting" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_waiting,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_admitted" | "totalAdmitted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_admitted,
+                    __rest,
+                    __value,
+                )
+            }
+            "admission_rate_per_minute" | "admissionRatePerMinute" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_rate_per_minute,
+                    __rest,
+                    __value,
+                )
+            }
+            "average_wait_time_seconds" | "averageWaitTimeSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.average_wait_time_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SystemQueueStats {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_active_queues" | "totalActiveQueues" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_active_queues,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_waiting_users" | "totalWaitingUsers" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_waiting_users,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_admitted_users" | "totalAdmittedUsers" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_admitted_users,
+                    __rest,
+                    __value,
+                )
+            }
+            "system_capacity_percentage" | "systemCapacityPercentage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.system_capacity_percentage,
+                    __rest,
+                    __value,
+                )
+            }
+            "average_admission_rate" | "averageAdmissionRate" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.average_admission_rate,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceivePaymentWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    PaymentWebhookType::from_str_name,
+                )
+            }
+            "data" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.data,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "signature" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.signature,
+                    __rest,
+                    __value,
+                )
+            }
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "attempt" => {
+                ::tacos_runtime::__private::rest::set(&mut self.attempt, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceivePaymentWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "accepted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.accepted,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_action" | "nextAction" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_action,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceiveExpiryWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "expired_at" | "expiredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expired_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReceiveExpiryWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "accepted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.accepted,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RegisterWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "service_name" | "serviceName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.service_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "endpoint_url" | "endpointUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.endpoint_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_types" | "eventTypes" => {
+                ::tacos_runtime::__private::rest::push_enum(
+                    &mut self.event_types,
+                    __rest,
+                    __value,
+                    WebhookEventType::from_str_name,
+                )
+            }
+            "secret" => {
+                ::tacos_runtime::__private::rest::set(&mut self.secret, __rest, __value)
+            }
+            "config" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.config,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for RegisterWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "registered" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.registered,
+                    __rest,
+                    __value,
+                )
+            }
+            "registered_at" | "registeredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.registered_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payload" => {
+                ::tacos_runtime::__private::rest::set(&mut self.payload, __rest, __value)
+            }
+            "signature" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.signature,
+                    __rest,
+                    __value,
+                )
+            }
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ValidateWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "valid" => {
+                ::tacos_runtime::__private::rest::set(&mut self.valid, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "validated_at" | "validatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.validated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentWebhookData {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentWebhookStatus::from_str_name,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "failure_reason" | "failureReason" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failure_reason,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for WebhookConfig {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "timeout_seconds" | "timeoutSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.timeout_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "verify_ssl" | "verifySsl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.verify_ssl,
+                    __rest,
+                    __value,
+                )
+            }
+            "content_type" | "contentType" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.content_type,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamQueueUpdatesRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamQueueUpdatesResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    EventType::from_str_name,
+                )
+            }
+            "queue_update" | "queueUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.queue_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "system_update" | "systemUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.system_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for QueueUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "waiting_token" | "waitingToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.waiting_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "position" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.position,
+                    __rest,
+                    __value,
+                )
+            }
+            "eta_seconds" | "etaSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.eta_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    QueueEventType::from_str_name,
+                )
+            }
+            "admission_ready" | "admissionReady" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_ready,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SystemUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_waiting" | "totalWaiting" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_waiting,
+                    __rest,
+                    __value,
+                )
+            }
+            "admission_rate" | "admissionRate" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.admission_rate,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    SystemEventType::from_str_name,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamReservationUpdatesRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_ids" | "reservationIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.reservation_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamReservationUpdatesResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    EventType::from_str_name,
+                )
+            }
+            "reservation_update" | "reservationUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.reservation_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReservationUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "old_status" | "oldStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.old_status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "new_status" | "newStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.new_status,
+                    __rest,
+                    __value,
+                    super::super::reservation::v1::ReservationStatus::from_str_name,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    ReservationEventType::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamPaymentUpdatesRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_ids" | "paymentIntentIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.payment_intent_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for StreamPaymentUpdatesResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "type" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.r#type,
+                    __rest,
+                    __value,
+                    EventType::from_str_name,
+                )
+            }
+            "payment_update" | "paymentUpdate" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment_update,
+                    __rest,
+                    __value,
+                )
+            }
+            "timestamp" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.timestamp,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentUpdate {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "old_status" | "oldStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.old_status,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentStatus::from_str_name,
+                )
+            }
+            "new_status" | "newStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.new_status,
+                    __rest,
+                    __value,
+                    super::super::payment::v1::PaymentStatus::from_str_name,
+                )
+            }
+            "message" => {
+                ::tacos_runtime::__private::rest::set(&mut self.message, __rest, __value)
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                    PaymentEventType::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SendMessageRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "target_user_id" | "targetUserId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_user_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "target_session_id" | "targetSessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "message_type" | "messageType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.message_type,
+                    __rest,
+                    __value,
+                    MessageType::from_str_name,
+                )
+            }
+            "title" => {
+                ::tacos_runtime::__private::rest::set(&mut self.title, __rest, __value)
+            }
+            "content" => {
+                ::tacos_runtime::__private::rest::set(&mut self.content, __rest, __value)
+            }
+            "priority" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.priority,
+                    __rest,
+                    __value,
+                    MessagePriority::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SendMessageResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "delivered" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.delivered,
+                    __rest,
+                    __value,
+                )
+            }
+            "message_id" | "messageId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.message_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "sent_at" | "sentAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.sent_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `gateway.v1.GatewayService`: implement it once, serve it over gRPC and REST.
+///
+pub trait GatewayService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `HealthCheck`.
+    fn health_check(
+        &self,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ValidateToken`.
+    fn validate_token(
+        &self,
+        request: ::tacos_runtime::__private::Request<ValidateTokenRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateTokenResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetEventAvailability`.
+    fn get_event_availability(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetEventAvailabilityRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetEventAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CreateReservation`.
+    fn create_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetReservation`.
+    fn get_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ConfirmReservation`.
+    fn confirm_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CancelReservation`.
+    fn cancel_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CreatePaymentIntent`.
+    fn create_payment_intent(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetPaymentStatus`.
+    fn get_payment_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.GatewayService`.
+pub const GATEWAY_SERVICE_SERVICE_NAME: &str = "gateway.v1.GatewayService";
+/// The methods of `gateway.v1.GatewayService`, in contract order.
+pub const GATEWAY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "HealthCheck",
+        path: "/gateway.v1.GatewayService/HealthCheck",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "ValidateToken",
+        path: "/gateway.v1.GatewayService/ValidateToken",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "GetEventAvailability",
+        path: "/gateway.v1.GatewayService/GetEventAvailability",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "CreateReservation",
+        path: "/gateway.v1.GatewayService/CreateReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "GetReservation",
+        path: "/gateway.v1.GatewayService/GetReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "ConfirmReservation",
+        path: "/gateway.v1.GatewayService/ConfirmReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "CancelReservation",
+        path: "/gateway.v1.GatewayService/CancelReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "CreatePaymentIntent",
+        path: "/gateway.v1.GatewayService/CreatePaymentIntent",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.GatewayService",
+        name: "GetPaymentStatus",
+        path: "/gateway.v1.GatewayService/GetPaymentStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.GatewayService` (additional bindings included).
+pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.GatewayService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("HealthCheck"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.GatewayService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("ValidateToken"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.GatewayService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetEventAvailability"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.GatewayService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("CreateReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("reservations"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "reservation_id",
+                    segments: &[],
+                },
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("reservations"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "reservation_id",
+                    segments: &[],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("confirm"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[5],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.GatewayService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("CancelReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[6],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.GatewayService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("CreatePaymentIntent"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[7],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "payment_intent_id",
+                    segments: &[],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("status"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[8],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("payment"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "payment_intent_id",
+                    segments: &[],
+                },
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &GATEWAY_SERVICE_METHODS[8],
+    },
+];
+/// The tonic service of `gateway.v1.GatewayService`, calling a [`GatewayService`] handler.
+pub struct GatewayServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> GatewayServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for GatewayServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: GatewayService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for GatewayServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.GatewayService/HealthCheck" => {
+                let policy = inner.method_policy("HealthCheck");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.health_check(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/ValidateToken" => {
+                let policy = inner.method_policy("ValidateToken");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.validate_token(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/GetEventAvailability" => {
+                let policy = inner.method_policy("GetEventAvailability");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.get_event_availability(request).await
+                    },
+                )
+            }
+            "/gateway.v1.GatewayService/CreateReservation" => {
+                let policy = inner.method_policy("CreateReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.create_reservation(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/GetReservation" => {
+                let policy = inner.method_policy("GetReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_reservation(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/ConfirmReservation" => {
+                let policy = inner.method_policy("ConfirmReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move {
+                        inner.confirm_reservation(request).await
+                    },
+                )
+            }
+            "/gateway.v1.GatewayService/CancelReservation" => {
+                let policy = inner.method_policy("CancelReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[6],
+                    policy,
+                    move |request| async move { inner.cancel_reservation(request).await },
+                )
+            }
+            "/gateway.v1.GatewayService/CreatePaymentIntent" => {
+                let policy = inner.method_policy("CreatePaymentIntent");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[7],
+                    policy,
+                    move |request| async move {
+                        inner.create_payment_intent(request).await
+                    },
+                )
+            }
+            "/gateway.v1.GatewayService/GetPaymentStatus" => {
+                let policy = inner.method_policy("GetPaymentStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &GATEWAY_SERVICE_METHODS[8],
+                    policy,
+                    move |request| async move { inner.get_payment_status(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for GatewayServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.GatewayService";
+}
+fn __gateway_service_health_check_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<HealthCheckRequest, ::tacos_runtime::__private::Status> {
+    let message: HealthCheckRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_validate_token_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ValidateTokenRequest, ::tacos_runtime::__private::Status> {
+    let message: ValidateTokenRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_get_event_availability_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetEventAvailabilityRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: GetEventAvailabilityRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_create_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreateReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreateReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_get_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetReservationRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetReservationRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.reservation_id = call.path_var(0, "reservation_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_confirm_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ConfirmReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message: ConfirmReservationRequest = call.body_message()?;
+    message.reservation_id = call.path_var(0, "reservation_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_cancel_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CancelReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CancelReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_create_payment_intent_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreatePaymentIntentRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreatePaymentIntentRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_get_payment_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetPaymentStatusRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <GetPaymentStatusRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.payment_intent_id = call.path_var(0, "payment_intent_id")?;
+    ::core::result::Result::Ok(message)
+}
+fn __gateway_service_get_payment_status_rest_1(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetPaymentStatusRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <GetPaymentStatusRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.payment_intent_id = call.path_var(0, "payment_intent_id")?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.GatewayService` with `handler` on both protocols.
+pub fn gateway_service<T: GatewayService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            GATEWAY_SERVICE_SERVICE_NAME,
+            GATEWAY_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            GatewayServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("HealthCheck"),
+                __gateway_service_health_check_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.health_check(request).await
+                },
+                |message: HealthCheckResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ValidateToken"),
+                __gateway_service_validate_token_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.validate_token(request).await
+                },
+                |message: ValidateTokenResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetEventAvailability"),
+                __gateway_service_get_event_availability_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_event_availability(request).await
+                },
+                |message: GetEventAvailabilityResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreateReservation"),
+                __gateway_service_create_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_reservation(request).await
+                },
+                |message: CreateReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetReservation"),
+                __gateway_service_get_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_reservation(request).await
+                },
+                |message: GetReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ConfirmReservation"),
+                __gateway_service_confirm_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.confirm_reservation(request).await
+                },
+                |message: ConfirmReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[6],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CancelReservation"),
+                __gateway_service_cancel_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.cancel_reservation(request).await
+                },
+                |message: CancelReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[7],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreatePaymentIntent"),
+                __gateway_service_create_payment_intent_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_payment_intent(request).await
+                },
+                |message: CreatePaymentIntentResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[8],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetPaymentStatus"),
+                __gateway_service_get_payment_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_payment_status(request).await
+                },
+                |message: GetPaymentStatusResponse| message,
+            ),
+        )
+        .with_route(
+            &GATEWAY_SERVICE_ROUTES[9],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetPaymentStatus"),
+                __gateway_service_get_payment_status_rest_1,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_payment_status(request).await
+                },
+                |message: GetPaymentStatusResponse| message,
+            ),
+        )
+}
+/// Handler of `gateway.v1.QueueService`: implement it once, serve it over gRPC and REST.
+///
+pub trait QueueService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `JoinQueue`.
+    fn join_queue(
+        &self,
+        request: ::tacos_runtime::__private::Request<JoinQueueRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<JoinQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetQueueStatus`.
+    fn get_queue_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetQueueStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `RequestAdmission`.
+    fn request_admission(
+        &self,
+        request: ::tacos_runtime::__private::Request<RequestAdmissionRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<RequestAdmissionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `LeaveQueue`.
+    fn leave_queue(
+        &self,
+        request: ::tacos_runtime::__private::Request<LeaveQueueRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<LeaveQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetQueueStats`.
+    fn get_queue_stats(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetQueueStatsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.QueueService`.
+pub const QUEUE_SERVICE_SERVICE_NAME: &str = "gateway.v1.QueueService";
+/// The methods of `gateway.v1.QueueService`, in contract order.
+pub const QUEUE_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "JoinQueue",
+        path: "/gateway.v1.QueueService/JoinQueue",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "GetQueueStatus",
+        path: "/gateway.v1.QueueService/GetQueueStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "RequestAdmission",
+        path: "/gateway.v1.QueueService/RequestAdmission",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "LeaveQueue",
+        path: "/gateway.v1.QueueService/LeaveQueue",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.QueueService",
+        name: "GetQueueStats",
+        path: "/gateway.v1.QueueService/GetQueueStats",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.QueueService` (additional bindings included).
+pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("join"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("status"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("enter"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Delete,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("leave"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.QueueService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetQueueStats"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &QUEUE_SERVICE_METHODS[4],
+    },
+];
+/// The tonic service of `gateway.v1.QueueService`, calling a [`QueueService`] handler.
+pub struct QueueServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> QueueServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for QueueServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: QueueService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for QueueServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.QueueService/JoinQueue" => {
+                let policy = inner.method_policy("JoinQueue");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.join_queue(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/GetQueueStatus" => {
+                let policy = inner.method_policy("GetQueueStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.get_queue_status(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/RequestAdmission" => {
+                let policy = inner.method_policy("RequestAdmission");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.request_admission(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/LeaveQueue" => {
+                let policy = inner.method_policy("LeaveQueue");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.leave_queue(request).await },
+                )
+            }
+            "/gateway.v1.QueueService/GetQueueStats" => {
+                let policy = inner.method_policy("GetQueueStats");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &QUEUE_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_queue_stats(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for QueueServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.QueueService";
+}
+fn __queue_service_join_queue_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<JoinQueueRequest, ::tacos_runtime::__private::Status> {
+    let message: JoinQueueRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_get_queue_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetQueueStatusRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetQueueStatusRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_request_admission_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    RequestAdmissionRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: RequestAdmissionRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_leave_queue_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<LeaveQueueRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <LeaveQueueRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __queue_service_get_queue_stats_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetQueueStatsRequest, ::tacos_runtime::__private::Status> {
+    let message: GetQueueStatsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.QueueService` with `handler` on both protocols.
+pub fn queue_service<T: QueueService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            QUEUE_SERVICE_SERVICE_NAME,
+            QUEUE_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            QueueServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("JoinQueue"),
+                __queue_service_join_queue_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.join_queue(request).await
+                },
+                |message: JoinQueueResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetQueueStatus"),
+                __queue_service_get_queue_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_queue_status(request).await
+                },
+                |message: GetQueueStatusResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("RequestAdmission"),
+                __queue_service_request_admission_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.request_admission(request).await
+                },
+                |message: RequestAdmissionResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("LeaveQueue"),
+                __queue_service_leave_queue_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.leave_queue(request).await
+                },
+                |message: LeaveQueueResponse| message,
+            ),
+        )
+        .with_route(
+            &QUEUE_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetQueueStats"),
+                __queue_service_get_queue_stats_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_queue_stats(request).await
+                },
+                |message: GetQueueStatsResponse| message,
+            ),
+        )
+}
+/// Handler of `gateway.v1.WebhookService`: implement it once, serve it over gRPC and REST.
+///
+pub trait WebhookService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `ReceivePaymentWebhook`.
+    fn receive_payment_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReceivePaymentWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceivePaymentWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ReceiveExpiryWebhook`.
+    fn receive_expiry_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReceiveExpiryWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceiveExpiryWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `RegisterWebhook`.
+    fn register_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<RegisterWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<RegisterWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ValidateWebhook`.
+    fn validate_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ValidateWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.WebhookService`.
+pub const WEBHOOK_SERVICE_SERVICE_NAME: &str = "gateway.v1.WebhookService";
+/// The methods of `gateway.v1.WebhookService`, in contract order.
+pub const WEBHOOK_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "ReceivePaymentWebhook",
+        path: "/gateway.v1.WebhookService/ReceivePaymentWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "ReceiveExpiryWebhook",
+        path: "/gateway.v1.WebhookService/ReceiveExpiryWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "RegisterWebhook",
+        path: "/gateway.v1.WebhookService/RegisterWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebhookService",
+        name: "ValidateWebhook",
+        path: "/gateway.v1.WebhookService/ValidateWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.WebhookService` (additional bindings included).
+pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.WebhookService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("ReceivePaymentWebhook"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.WebhookService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("ReceiveExpiryWebhook"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.WebhookService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("RegisterWebhook"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("gateway.v1.WebhookService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("ValidateWebhook"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEBHOOK_SERVICE_METHODS[3],
+    },
+];
+/// The tonic service of `gateway.v1.WebhookService`, calling a [`WebhookService`] handler.
+pub struct WebhookServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> WebhookServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for WebhookServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: WebhookService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for WebhookServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.WebhookService/ReceivePaymentWebhook" => {
+                let policy = inner.method_policy("ReceivePaymentWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.receive_payment_webhook(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebhookService/ReceiveExpiryWebhook" => {
+                let policy = inner.method_policy("ReceiveExpiryWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move {
+                        inner.receive_expiry_webhook(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebhookService/RegisterWebhook" => {
+                let policy = inner.method_policy("RegisterWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.register_webhook(request).await },
+                )
+            }
+            "/gateway.v1.WebhookService/ValidateWebhook" => {
+                let policy = inner.method_policy("ValidateWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEBHOOK_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.validate_webhook(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for WebhookServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.WebhookService";
+}
+fn __webhook_service_receive_payment_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ReceivePaymentWebhookRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ReceivePaymentWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __webhook_service_receive_expiry_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ReceiveExpiryWebhookRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ReceiveExpiryWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __webhook_service_register_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<RegisterWebhookRequest, ::tacos_runtime::__private::Status> {
+    let message: RegisterWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __webhook_service_validate_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ValidateWebhookRequest, ::tacos_runtime::__private::Status> {
+    let message: ValidateWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.WebhookService` with `handler` on both protocols.
+pub fn webhook_service<T: WebhookService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            WEBHOOK_SERVICE_SERVICE_NAME,
+            WEBHOOK_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            WebhookServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReceivePaymentWebhook"),
+                __webhook_service_receive_payment_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.receive_payment_webhook(request).await
+                },
+                |message: ReceivePaymentWebhookResponse| message,
+            ),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReceiveExpiryWebhook"),
+                __webhook_service_receive_expiry_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.receive_expiry_webhook(request).await
+                },
+                |message: ReceiveExpiryWebhookResponse| message,
+            ),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("RegisterWebhook"),
+                __webhook_service_register_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.register_webhook(request).await
+                },
+                |message: RegisterWebhookResponse| message,
+            ),
+        )
+        .with_route(
+            &WEBHOOK_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ValidateWebhook"),
+                __webhook_service_validate_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.validate_webhook(request).await
+                },
+                |message: ValidateWebhookResponse| message,
+            ),
+        )
+}
+/// Handler of `gateway.v1.WebSocketService`: implement it once, serve it over gRPC and REST.
+///
+pub trait WebSocketService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `StreamQueueUpdates`.
+    fn stream_queue_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamQueueUpdatesRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamQueueUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `StreamReservationUpdates`.
+    fn stream_reservation_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamReservationUpdatesRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<
+                    StreamReservationUpdatesResponse,
+                >,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `StreamPaymentUpdates`.
+    fn stream_payment_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamPaymentUpdatesRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamPaymentUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `SendMessage`.
+    fn send_message(
+        &self,
+        request: ::tacos_runtime::__private::Request<SendMessageRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<SendMessageResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `gateway.v1.WebSocketService`.
+pub const WEB_SOCKET_SERVICE_SERVICE_NAME: &str = "gateway.v1.WebSocketService";
+/// The methods of `gateway.v1.WebSocketService`, in contract order.
+pub const WEB_SOCKET_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "StreamQueueUpdates",
+        path: "/gateway.v1.WebSocketService/StreamQueueUpdates",
+        kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "StreamReservationUpdates",
+        path: "/gateway.v1.WebSocketService/StreamReservationUpdates",
+        kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "StreamPaymentUpdates",
+        path: "/gateway.v1.WebSocketService/StreamPaymentUpdates",
+        kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "gateway.v1.WebSocketService",
+        name: "SendMessage",
+        path: "/gateway.v1.WebSocketService/SendMessage",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `gateway.v1.WebSocketService` (additional bindings included).
+pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("api"),
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("queue"),
+                ::tacos_runtime::__private::rest::Seg::Lit("stream"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "gateway.v1.WebSocketService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("StreamReservationUpdates"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "gateway.v1.WebSocketService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("StreamPaymentUpdates"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "gateway.v1.WebSocketService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("SendMessage"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WEB_SOCKET_SERVICE_METHODS[3],
+    },
+];
+/// The tonic service of `gateway.v1.WebSocketService`, calling a [`WebSocketService`] handler.
+pub struct WebSocketServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> WebSocketServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for WebSocketServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: WebSocketService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for WebSocketServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/gateway.v1.WebSocketService/StreamQueueUpdates" => {
+                let policy = inner.method_policy("StreamQueueUpdates");
+                ::tacos_runtime::__private::grpc::server_streaming(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.stream_queue_updates(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebSocketService/StreamReservationUpdates" => {
+                let policy = inner.method_policy("StreamReservationUpdates");
+                ::tacos_runtime::__private::grpc::server_streaming(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move {
+                        inner.stream_reservation_updates(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebSocketService/StreamPaymentUpdates" => {
+                let policy = inner.method_policy("StreamPaymentUpdates");
+                ::tacos_runtime::__private::grpc::server_streaming(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.stream_payment_updates(request).await
+                    },
+                )
+            }
+            "/gateway.v1.WebSocketService/SendMessage" => {
+                let policy = inner.method_policy("SendMessage");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WEB_SOCKET_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.send_message(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for WebSocketServiceGrpc<T> {
+    const NAME: &'static str = "gateway.v1.WebSocketService";
+}
+fn __web_socket_service_stream_queue_updates_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    StreamQueueUpdatesRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let mut message = <StreamQueueUpdatesRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    ::core::result::Result::Ok(message)
+}
+fn __web_socket_service_stream_reservation_updates_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    StreamReservationUpdatesRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: StreamReservationUpdatesRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __web_socket_service_stream_payment_updates_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    StreamPaymentUpdatesRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: StreamPaymentUpdatesRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __web_socket_service_send_message_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<SendMessageRequest, ::tacos_runtime::__private::Status> {
+    let message: SendMessageRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `gateway.v1.WebSocketService` with `handler` on both protocols.
+pub fn web_socket_service<T: WebSocketService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            WEB_SOCKET_SERVICE_SERVICE_NAME,
+            WEB_SOCKET_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            WebSocketServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::server_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("StreamQueueUpdates"),
+                __web_socket_service_stream_queue_updates_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.stream_queue_updates(request).await
+                },
+                |message: StreamQueueUpdatesResponse| message,
+            ),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::server_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("StreamReservationUpdates"),
+                __web_socket_service_stream_reservation_updates_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.stream_reservation_updates(request).await
+                },
+                |message: StreamReservationUpdatesResponse| message,
+            ),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::server_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("StreamPaymentUpdates"),
+                __web_socket_service_stream_payment_updates_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.stream_payment_updates(request).await
+                },
+                |message: StreamPaymentUpdatesResponse| message,
+            ),
+        )
+        .with_route(
+            &WEB_SOCKET_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("SendMessage"),
+                __web_socket_service_send_message_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.send_message(request).await
+                },
+                |message: SendMessageResponse| message,
+            ),
+        )
+}

@@ -547,3 +547,4818 @@ impl PaymentScenario {
         }
     }
 }
+use ::tacos_runtime::__private::json as __tacos_json;
+impl __tacos_json::Serialize for CreatePaymentIntentRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.amount {
+            __map
+                .serialize_entry(
+                    "amount",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentMethod,
+        > as __tacos_json::Defaulted>::is_default(&self.method) {
+            __map
+                .serialize_entry(
+                    "method",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentMethod>,
+                    >::new(&self.method),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentScenario,
+        > as __tacos_json::Defaulted>::is_default(&self.scenario) {
+            __map
+                .serialize_entry(
+                    "scenario",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentScenario>,
+                    >::new(&self.scenario),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.webhook_url,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_url" } else { "webhookUrl" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_url),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.metadata {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<PaymentMetadata>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreatePaymentIntentRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreatePaymentIntentRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.CreatePaymentIntentRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 8usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "amount" => 1u32,
+                                "user_id" | "userId" => 2u32,
+                                "method" => 3u32,
+                                "scenario" => 4u32,
+                                "webhook_url" | "webhookUrl" => 5u32,
+                                "idempotency_key" | "idempotencyKey" => 6u32,
+                                "metadata" => 7u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("amount"),
+                                )?
+                            {
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "method")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentMethod>,
+                                    >::new("method"),
+                                )?
+                            {
+                                __message.method = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "scenario")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentScenario>,
+                                    >::new("scenario"),
+                                )?
+                            {
+                                __message.scenario = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "webhook_url")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("webhook_url"),
+                                )?
+                            {
+                                __message.webhook_url = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        7u32 => {
+                            __tacos_json::mark_seen(&mut __seen[7], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentMetadata>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreatePaymentIntentResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.client_secret,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "client_secret" } else { "clientSecret" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.client_secret),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_url,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_url" } else { "paymentUrl" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expires_at" } else { "expiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreatePaymentIntentResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreatePaymentIntentResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.CreatePaymentIntentResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreatePaymentIntentResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "status" => 1u32,
+                                "client_secret" | "clientSecret" => 2u32,
+                                "payment_url" | "paymentUrl" => 3u32,
+                                "expires_at" | "expiresAt" => 4u32,
+                                "error" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "client_secret")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("client_secret"),
+                                )?
+                            {
+                                __message.client_secret = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "payment_url")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_url"),
+                                )?
+                            {
+                                __message.payment_url = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expires_at"),
+                                )?
+                            {
+                                __message.expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreatePaymentIntentResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessPaymentRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.payment_details {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_details" } else { "paymentDetails" },
+                    &__tacos_json::Ser::<__tacos_json::Msg<PaymentDetails>>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessPaymentRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessPaymentRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.ProcessPaymentRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "payment_details" | "paymentDetails" => 1u32,
+                                "idempotency_key" | "idempotencyKey" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "payment_details")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentDetails>,
+                                    >::new("payment_details"),
+                                )?
+                            {
+                                __message.payment_details = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessPaymentResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_id" } else { "paymentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.transaction_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "transaction_id" } else { "transactionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.result {
+            __map
+                .serialize_entry(
+                    "result",
+                    &__tacos_json::Ser::<__tacos_json::Msg<PaymentResult>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessPaymentResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessPaymentResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.ProcessPaymentResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_id" | "paymentId" => 0u32,
+                                "status" => 1u32,
+                                "processed_at" | "processedAt" => 2u32,
+                                "transaction_id" | "transactionId" => 3u32,
+                                "result" => 4u32,
+                                "error" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "payment_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_id"),
+                                )?
+                            {
+                                __message.payment_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "transaction_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("transaction_id"),
+                                )?
+                            {
+                                __message.transaction_id = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "result")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentResult>,
+                                    >::new("result"),
+                                )?
+                            {
+                                __message.result = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetPaymentStatusRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetPaymentStatusRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetPaymentStatusRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.GetPaymentStatusRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetPaymentStatusResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.payment {
+            __map
+                .serialize_entry(
+                    "payment",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Payment>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetPaymentStatusResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetPaymentStatusResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.GetPaymentStatusResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetPaymentStatusResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment" => 0u32,
+                                "error" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "payment")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Payment>,
+                                    >::new("payment"),
+                                )?
+                            {
+                                __message.payment = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetPaymentStatusResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CancelPaymentRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.refund_amount {
+            __map
+                .serialize_entry(
+                    if __proto_names { "refund_amount" } else { "refundAmount" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CancelPaymentRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CancelPaymentRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.CancelPaymentRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelPaymentRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "reason" => 1u32,
+                                "refund_amount" | "refundAmount" => 2u32,
+                                "idempotency_key" | "idempotencyKey" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "refund_amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("refund_amount"),
+                                )?
+                            {
+                                __message.refund_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CancelPaymentRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CancelPaymentResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "cancelled_at" } else { "cancelledAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.refunded_amount {
+            __map
+                .serialize_entry(
+                    if __proto_names { "refunded_amount" } else { "refundedAmount" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.refund_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "refund_id" } else { "refundId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.refund_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CancelPaymentResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CancelPaymentResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.CancelPaymentResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelPaymentResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "cancelled_at" | "cancelledAt" => 1u32,
+                                "refunded_amount" | "refundedAmount" => 2u32,
+                                "refund_id" | "refundId" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("cancelled_at"),
+                                )?
+                            {
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "refunded_amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("refunded_amount"),
+                                )?
+                            {
+                                __message.refunded_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "refund_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("refund_id"),
+                                )?
+                            {
+                                __message.refund_id = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CancelPaymentResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ListPaymentsRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.pagination {
+            __map
+                .serialize_entry(
+                    "pagination",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Pagination>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ListPaymentsRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ListPaymentsRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.ListPaymentsRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListPaymentsRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "user_id" | "userId" => 0u32,
+                                "status" => 1u32,
+                                "reservation_id" | "reservationId" => 2u32,
+                                "pagination" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "pagination")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Pagination>,
+                                    >::new("pagination"),
+                                )?
+                            {
+                                __message.pagination = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ListPaymentsRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ListPaymentsResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.payments.is_empty() {
+            __map
+                .serialize_entry(
+                    "payments",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<Payment>>,
+                    >::new(&self.payments),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.page_info {
+            __map
+                .serialize_entry(
+                    if __proto_names { "page_info" } else { "pageInfo" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::PageInfo>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ListPaymentsResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ListPaymentsResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.ListPaymentsResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListPaymentsResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payments" => 0u32,
+                                "page_info" | "pageInfo" => 1u32,
+                                "error" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "payments")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<Payment>>,
+                                    >::new("payments"),
+                                )?
+                            {
+                                __message.payments = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "page_info")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::PageInfo>,
+                                    >::new("page_info"),
+                                )?
+                            {
+                                __message.page_info = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ListPaymentsResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for SimulateWebhookRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.target_status) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "target_status" } else { "targetStatus" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentStatus>,
+                    >::new(&self.target_status),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.delay_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "delay_seconds" } else { "delaySeconds" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.delay_seconds),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.force_trigger,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "force_trigger" } else { "forceTrigger" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.force_trigger),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for SimulateWebhookRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = SimulateWebhookRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.SimulateWebhookRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SimulateWebhookRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "target_status" | "targetStatus" => 1u32,
+                                "delay_seconds" | "delaySeconds" => 2u32,
+                                "force_trigger" | "forceTrigger" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "target_status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentStatus>,
+                                    >::new("target_status"),
+                                )?
+                            {
+                                __message.target_status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "delay_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("delay_seconds"),
+                                )?
+                            {
+                                __message.delay_seconds = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "force_trigger")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("force_trigger"),
+                                )?
+                            {
+                                __message.force_trigger = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SimulateWebhookRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for SimulateWebhookResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.webhook_sent,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_sent" } else { "webhookSent" },
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.webhook_sent),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.webhook_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "webhook_id" } else { "webhookId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.scheduled_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "scheduled_at" } else { "scheduledAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for SimulateWebhookResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = SimulateWebhookResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.SimulateWebhookResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SimulateWebhookResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "webhook_sent" | "webhookSent" => 0u32,
+                                "webhook_id" | "webhookId" => 1u32,
+                                "scheduled_at" | "scheduledAt" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "webhook_sent")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("webhook_sent"),
+                                )?
+                            {
+                                __message.webhook_sent = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "webhook_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("webhook_id"),
+                                )?
+                            {
+                                __message.webhook_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "scheduled_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("scheduled_at"),
+                                )?
+                            {
+                                __message.scheduled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SimulateWebhookResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Payment {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_id" } else { "paymentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.amount {
+            __map
+                .serialize_entry(
+                    "amount",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentMethod,
+        > as __tacos_json::Defaulted>::is_default(&self.method) {
+            __map
+                .serialize_entry(
+                    "method",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentMethod>,
+                    >::new(&self.method),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.created_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "created_at" } else { "createdAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.updated_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "updated_at" } else { "updatedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.transaction_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "transaction_id" } else { "transactionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.result {
+            __map
+                .serialize_entry(
+                    "result",
+                    &__tacos_json::Ser::<__tacos_json::Msg<PaymentResult>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.metadata {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<PaymentMetadata>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Payment {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Payment;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "payment.v1.Payment")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Payment as ::core::default::Default>::default();
+                let mut __seen = [false; 13usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "payment_id" | "paymentId" => 1u32,
+                                "reservation_id" | "reservationId" => 2u32,
+                                "user_id" | "userId" => 3u32,
+                                "status" => 4u32,
+                                "amount" => 5u32,
+                                "method" => 6u32,
+                                "created_at" | "createdAt" => 7u32,
+                                "updated_at" | "updatedAt" => 8u32,
+                                "processed_at" | "processedAt" => 9u32,
+                                "transaction_id" | "transactionId" => 10u32,
+                                "result" => 11u32,
+                                "metadata" => 12u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "payment_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_id"),
+                                )?
+                            {
+                                __message.payment_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("amount"),
+                                )?
+                            {
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "method")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentMethod>,
+                                    >::new("method"),
+                                )?
+                            {
+                                __message.method = __value;
+                            }
+                        }
+                        7u32 => {
+                            __tacos_json::mark_seen(&mut __seen[7], "created_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("created_at"),
+                                )?
+                            {
+                                __message.created_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        8u32 => {
+                            __tacos_json::mark_seen(&mut __seen[8], "updated_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("updated_at"),
+                                )?
+                            {
+                                __message.updated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        9u32 => {
+                            __tacos_json::mark_seen(&mut __seen[9], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        10u32 => {
+                            __tacos_json::mark_seen(&mut __seen[10], "transaction_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("transaction_id"),
+                                )?
+                            {
+                                __message.transaction_id = __value;
+                            }
+                        }
+                        11u32 => {
+                            __tacos_json::mark_seen(&mut __seen[11], "result")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentResult>,
+                                    >::new("result"),
+                                )?
+                            {
+                                __message.result = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        12u32 => {
+                            __tacos_json::mark_seen(&mut __seen[12], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentMetadata>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Payment {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PaymentDetails {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            PaymentMethod,
+        > as __tacos_json::Defaulted>::is_default(&self.method) {
+            __map
+                .serialize_entry(
+                    "method",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentMethod>,
+                    >::new(&self.method),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.credit_card {
+            __map
+                .serialize_entry(
+                    if __proto_names { "credit_card" } else { "creditCard" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<CreditCardDetails>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.bank_transfer {
+            __map
+                .serialize_entry(
+                    if __proto_names { "bank_transfer" } else { "bankTransfer" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<BankTransferDetails>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.mobile_pay {
+            __map
+                .serialize_entry(
+                    if __proto_names { "mobile_pay" } else { "mobilePay" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<MobilePayDetails>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PaymentDetails {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PaymentDetails;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "payment.v1.PaymentDetails")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentDetails as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "method" => 0u32,
+                                "credit_card" | "creditCard" => 1u32,
+                                "bank_transfer" | "bankTransfer" => 2u32,
+                                "mobile_pay" | "mobilePay" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "method")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentMethod>,
+                                    >::new("method"),
+                                )?
+                            {
+                                __message.method = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "credit_card")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<CreditCardDetails>,
+                                    >::new("credit_card"),
+                                )?
+                            {
+                                __message.credit_card = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "bank_transfer")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<BankTransferDetails>,
+                                    >::new("bank_transfer"),
+                                )?
+                            {
+                                __message.bank_transfer = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "mobile_pay")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<MobilePayDetails>,
+                                    >::new("mobile_pay"),
+                                )?
+                            {
+                                __message.mobile_pay = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentDetails {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreditCardDetails {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.card_number,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "card_number" } else { "cardNumber" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.card_number),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.expiry_month,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expiry_month" } else { "expiryMonth" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.expiry_month),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.expiry_year,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expiry_year" } else { "expiryYear" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.expiry_year),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.cardholder_name,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "cardholder_name" } else { "cardholderName" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.cardholder_name),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.cvv) {
+            __map
+                .serialize_entry(
+                    "cvv",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.cvv),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreditCardDetails {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreditCardDetails;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.CreditCardDetails",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreditCardDetails as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "card_number" | "cardNumber" => 0u32,
+                                "expiry_month" | "expiryMonth" => 1u32,
+                                "expiry_year" | "expiryYear" => 2u32,
+                                "cardholder_name" | "cardholderName" => 3u32,
+                                "cvv" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "card_number")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("card_number"),
+                                )?
+                            {
+                                __message.card_number = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "expiry_month")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("expiry_month"),
+                                )?
+                            {
+                                __message.expiry_month = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "expiry_year")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("expiry_year"),
+                                )?
+                            {
+                                __message.expiry_year = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "cardholder_name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("cardholder_name"),
+                                )?
+                            {
+                                __message.cardholder_name = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "cvv")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("cvv"),
+                                )?
+                            {
+                                __message.cvv = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreditCardDetails {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for BankTransferDetails {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.bank_code) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "bank_code" } else { "bankCode" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.bank_code),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.account_number,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "account_number" } else { "accountNumber" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.account_number),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.account_holder,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "account_holder" } else { "accountHolder" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.account_holder),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for BankTransferDetails {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = BankTransferDetails;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.BankTransferDetails",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <BankTransferDetails as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "bank_code" | "bankCode" => 0u32,
+                                "account_number" | "accountNumber" => 1u32,
+                                "account_holder" | "accountHolder" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "bank_code")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("bank_code"),
+                                )?
+                            {
+                                __message.bank_code = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "account_number")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("account_number"),
+                                )?
+                            {
+                                __message.account_number = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "account_holder")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("account_holder"),
+                                )?
+                            {
+                                __message.account_holder = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for BankTransferDetails {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for MobilePayDetails {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.provider) {
+            __map
+                .serialize_entry(
+                    "provider",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.provider),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.mobile_number,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "mobile_number" } else { "mobileNumber" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.mobile_number),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for MobilePayDetails {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = MobilePayDetails;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.MobilePayDetails",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <MobilePayDetails as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "provider" => 0u32,
+                                "mobile_number" | "mobileNumber" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "provider")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("provider"),
+                                )?
+                            {
+                                __message.provider = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "mobile_number")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("mobile_number"),
+                                )?
+                            {
+                                __message.mobile_number = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for MobilePayDetails {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PaymentMetadata {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+            __map
+                .serialize_entry(
+                    "source",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.user_agent,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_agent" } else { "userAgent" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.ip_address,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "ip_address" } else { "ipAddress" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "session_id" } else { "sessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentScenario,
+        > as __tacos_json::Defaulted>::is_default(&self.scenario) {
+            __map
+                .serialize_entry(
+                    "scenario",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentScenario>,
+                    >::new(&self.scenario),
+                )?;
+        }
+        if !self.tags.is_empty() {
+            __map
+                .serialize_entry(
+                    "tags",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.tags),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PaymentMetadata {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PaymentMetadata;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "payment.v1.PaymentMetadata",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentMetadata as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "source" => 0u32,
+                                "user_agent" | "userAgent" => 1u32,
+                                "ip_address" | "ipAddress" => 2u32,
+                                "session_id" | "sessionId" => 3u32,
+                                "scenario" => 4u32,
+                                "tags" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "source")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
+                                )?
+                            {
+                                __message.source = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("user_agent"),
+                                )?
+                            {
+                                __message.user_agent = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "ip_address")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("ip_address"),
+                                )?
+                            {
+                                __message.ip_address = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "session_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("session_id"),
+                                )?
+                            {
+                                __message.session_id = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "scenario")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentScenario>,
+                                    >::new("scenario"),
+                                )?
+                            {
+                                __message.scenario = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "tags")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("tags"),
+                                )?
+                            {
+                                __message.tags = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentMetadata {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PaymentResult {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
+            __map
+                .serialize_entry(
+                    "success",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.failure_reason,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "failure_reason" } else { "failureReason" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.failure_reason),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.gateway_response,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "gateway_response" } else { "gatewayResponse" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.gateway_response),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.response_code,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "response_code" } else { "responseCode" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.response_code),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PaymentResult {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PaymentResult;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "payment.v1.PaymentResult")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentResult as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "success" => 0u32,
+                                "failure_reason" | "failureReason" => 1u32,
+                                "gateway_response" | "gatewayResponse" => 2u32,
+                                "response_code" | "responseCode" => 3u32,
+                                "processed_at" | "processedAt" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "success")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("success"),
+                                )?
+                            {
+                                __message.success = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "failure_reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("failure_reason"),
+                                )?
+                            {
+                                __message.failure_reason = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "gateway_response")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("gateway_response"),
+                                )?
+                            {
+                                __message.gateway_response = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "response_code")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("response_code"),
+                                )?
+                            {
+                                __message.response_code = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentResult {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::ProtoEnum for PaymentMethod {
+    const TYPE_NAME: &'static str = "payment.v1.PaymentMethod";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PAYMENT_METHOD_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_METHOD_CREDIT_CARD"),
+            2 => ::core::option::Option::Some("PAYMENT_METHOD_DEBIT_CARD"),
+            3 => ::core::option::Option::Some("PAYMENT_METHOD_BANK_TRANSFER"),
+            4 => ::core::option::Option::Some("PAYMENT_METHOD_MOBILE_PAY"),
+            5 => ::core::option::Option::Some("PAYMENT_METHOD_DIGITAL_WALLET"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PAYMENT_METHOD_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_METHOD_CREDIT_CARD" => ::core::option::Option::Some(1),
+            "PAYMENT_METHOD_DEBIT_CARD" => ::core::option::Option::Some(2),
+            "PAYMENT_METHOD_BANK_TRANSFER" => ::core::option::Option::Some(3),
+            "PAYMENT_METHOD_MOBILE_PAY" => ::core::option::Option::Some(4),
+            "PAYMENT_METHOD_DIGITAL_WALLET" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for PaymentMethod {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            PaymentMethod,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentMethod {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            PaymentMethod,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "payment.v1.PaymentMethod"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for PaymentStatus {
+    const TYPE_NAME: &'static str = "payment.v1.PaymentStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PAYMENT_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("PAYMENT_STATUS_PROCESSING"),
+            3 => ::core::option::Option::Some("PAYMENT_STATUS_COMPLETED"),
+            4 => ::core::option::Option::Some("PAYMENT_STATUS_FAILED"),
+            5 => ::core::option::Option::Some("PAYMENT_STATUS_CANCELLED"),
+            6 => ::core::option::Option::Some("PAYMENT_STATUS_REFUNDED"),
+            7 => ::core::option::Option::Some("PAYMENT_STATUS_EXPIRED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PAYMENT_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "PAYMENT_STATUS_PROCESSING" => ::core::option::Option::Some(2),
+            "PAYMENT_STATUS_COMPLETED" => ::core::option::Option::Some(3),
+            "PAYMENT_STATUS_FAILED" => ::core::option::Option::Some(4),
+            "PAYMENT_STATUS_CANCELLED" => ::core::option::Option::Some(5),
+            "PAYMENT_STATUS_REFUNDED" => ::core::option::Option::Some(6),
+            "PAYMENT_STATUS_EXPIRED" => ::core::option::Option::Some(7),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for PaymentStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            PaymentStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "payment.v1.PaymentStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for PaymentScenario {
+    const TYPE_NAME: &'static str = "payment.v1.PaymentScenario";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PAYMENT_SCENARIO_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_SCENARIO_APPROVE"),
+            2 => ::core::option::Option::Some("PAYMENT_SCENARIO_FAIL"),
+            3 => ::core::option::Option::Some("PAYMENT_SCENARIO_DELAY"),
+            4 => ::core::option::Option::Some("PAYMENT_SCENARIO_RANDOM"),
+            5 => ::core::option::Option::Some("PAYMENT_SCENARIO_TIMEOUT"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PAYMENT_SCENARIO_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_SCENARIO_APPROVE" => ::core::option::Option::Some(1),
+            "PAYMENT_SCENARIO_FAIL" => ::core::option::Option::Some(2),
+            "PAYMENT_SCENARIO_DELAY" => ::core::option::Option::Some(3),
+            "PAYMENT_SCENARIO_RANDOM" => ::core::option::Option::Some(4),
+            "PAYMENT_SCENARIO_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for PaymentScenario {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            PaymentScenario,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentScenario {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            PaymentScenario,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "payment.v1.PaymentScenario"
+                    ),
+                )
+            })
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    PaymentMethod::from_str_name,
+                )
+            }
+            "scenario" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.scenario,
+                    __rest,
+                    __value,
+                    PaymentScenario::from_str_name,
+                )
+            }
+            "webhook_url" | "webhookUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreatePaymentIntentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "client_secret" | "clientSecret" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.client_secret,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "expires_at" | "expiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_details" | "paymentDetails" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment_details,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_id" | "paymentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.result,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetPaymentStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.payment,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelPaymentRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "refund_amount" | "refundAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.refund_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelPaymentResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "cancelled_at" | "cancelledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.cancelled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "refunded_amount" | "refundedAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.refunded_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "refund_id" | "refundId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.refund_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListPaymentsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "pagination" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.pagination,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListPaymentsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "page_info" | "pageInfo" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.page_info,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SimulateWebhookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "target_status" | "targetStatus" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.target_status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "delay_seconds" | "delaySeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.delay_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "force_trigger" | "forceTrigger" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.force_trigger,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SimulateWebhookResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "webhook_sent" | "webhookSent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_sent,
+                    __rest,
+                    __value,
+                )
+            }
+            "webhook_id" | "webhookId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.webhook_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "scheduled_at" | "scheduledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.scheduled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Payment {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_id" | "paymentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    PaymentStatus::from_str_name,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    PaymentMethod::from_str_name,
+                )
+            }
+            "created_at" | "createdAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.created_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "updated_at" | "updatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.updated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.result,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "method" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.method,
+                    __rest,
+                    __value,
+                    PaymentMethod::from_str_name,
+                )
+            }
+            "credit_card" | "creditCard" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.credit_card,
+                    __rest,
+                    __value,
+                )
+            }
+            "bank_transfer" | "bankTransfer" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.bank_transfer,
+                    __rest,
+                    __value,
+                )
+            }
+            "mobile_pay" | "mobilePay" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.mobile_pay,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreditCardDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "card_number" | "cardNumber" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.card_number,
+                    __rest,
+                    __value,
+                )
+            }
+            "expiry_month" | "expiryMonth" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.expiry_month,
+                    __rest,
+                    __value,
+                )
+            }
+            "expiry_year" | "expiryYear" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.expiry_year,
+                    __rest,
+                    __value,
+                )
+            }
+            "cardholder_name" | "cardholderName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.cardholder_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "cvv" => {
+                ::tacos_runtime::__private::rest::set(&mut self.cvv, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for BankTransferDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "bank_code" | "bankCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.bank_code,
+                    __rest,
+                    __value,
+                )
+            }
+            "account_number" | "accountNumber" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.account_number,
+                    __rest,
+                    __value,
+                )
+            }
+            "account_holder" | "accountHolder" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.account_holder,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for MobilePayDetails {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "provider" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.provider,
+                    __rest,
+                    __value,
+                )
+            }
+            "mobile_number" | "mobileNumber" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.mobile_number,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "scenario" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.scenario,
+                    __rest,
+                    __value,
+                    PaymentScenario::from_str_name,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentResult {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "success" => {
+                ::tacos_runtime::__private::rest::set(&mut self.success, __rest, __value)
+            }
+            "failure_reason" | "failureReason" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failure_reason,
+                    __rest,
+                    __value,
+                )
+            }
+            "gateway_response" | "gatewayResponse" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.gateway_response,
+                    __rest,
+                    __value,
+                )
+            }
+            "response_code" | "responseCode" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.response_code,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `payment.v1.PaymentService`: implement it once, serve it over gRPC and REST.
+///
+pub trait PaymentService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `CreatePaymentIntent`.
+    fn create_payment_intent(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ProcessPayment`.
+    fn process_payment(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetPaymentStatus`.
+    fn get_payment_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CancelPayment`.
+    fn cancel_payment(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelPaymentRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ListPayments`.
+    fn list_payments(
+        &self,
+        request: ::tacos_runtime::__private::Request<ListPaymentsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListPaymentsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `SimulateWebhook`.
+    fn simulate_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<SimulateWebhookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<SimulateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `payment.v1.PaymentService`.
+pub const PAYMENT_SERVICE_SERVICE_NAME: &str = "payment.v1.PaymentService";
+/// The methods of `payment.v1.PaymentService`, in contract order.
+pub const PAYMENT_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "CreatePaymentIntent",
+        path: "/payment.v1.PaymentService/CreatePaymentIntent",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "ProcessPayment",
+        path: "/payment.v1.PaymentService/ProcessPayment",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "GetPaymentStatus",
+        path: "/payment.v1.PaymentService/GetPaymentStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "CancelPayment",
+        path: "/payment.v1.PaymentService/CancelPayment",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "ListPayments",
+        path: "/payment.v1.PaymentService/ListPayments",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "payment.v1.PaymentService",
+        name: "SimulateWebhook",
+        path: "/payment.v1.PaymentService/SimulateWebhook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `payment.v1.PaymentService` (additional bindings included).
+pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment.v1.PaymentService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("CreatePaymentIntent"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment.v1.PaymentService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("ProcessPayment"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment.v1.PaymentService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetPaymentStatus"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment.v1.PaymentService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("CancelPayment"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment.v1.PaymentService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("ListPayments"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("payment.v1.PaymentService"),
+                ::tacos_runtime::__private::rest::Seg::Lit("SimulateWebhook"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &PAYMENT_SERVICE_METHODS[5],
+    },
+];
+/// The tonic service of `payment.v1.PaymentService`, calling a [`PaymentService`] handler.
+pub struct PaymentServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> PaymentServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for PaymentServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: PaymentService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for PaymentServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/payment.v1.PaymentService/CreatePaymentIntent" => {
+                let policy = inner.method_policy("CreatePaymentIntent");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.create_payment_intent(request).await
+                    },
+                )
+            }
+            "/payment.v1.PaymentService/ProcessPayment" => {
+                let policy = inner.method_policy("ProcessPayment");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.process_payment(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/GetPaymentStatus" => {
+                let policy = inner.method_policy("GetPaymentStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.get_payment_status(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/CancelPayment" => {
+                let policy = inner.method_policy("CancelPayment");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.cancel_payment(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/ListPayments" => {
+                let policy = inner.method_policy("ListPayments");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.list_payments(request).await },
+                )
+            }
+            "/payment.v1.PaymentService/SimulateWebhook" => {
+                let policy = inner.method_policy("SimulateWebhook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &PAYMENT_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move { inner.simulate_webhook(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for PaymentServiceGrpc<T> {
+    const NAME: &'static str = "payment.v1.PaymentService";
+}
+fn __payment_service_create_payment_intent_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreatePaymentIntentRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreatePaymentIntentRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_process_payment_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ProcessPaymentRequest, ::tacos_runtime::__private::Status> {
+    let message: ProcessPaymentRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_get_payment_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetPaymentStatusRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: GetPaymentStatusRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_cancel_payment_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<CancelPaymentRequest, ::tacos_runtime::__private::Status> {
+    let message: CancelPaymentRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_list_payments_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ListPaymentsRequest, ::tacos_runtime::__private::Status> {
+    let message: ListPaymentsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __payment_service_simulate_webhook_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<SimulateWebhookRequest, ::tacos_runtime::__private::Status> {
+    let message: SimulateWebhookRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `payment.v1.PaymentService` with `handler` on both protocols.
+pub fn payment_service<T: PaymentService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            PAYMENT_SERVICE_SERVICE_NAME,
+            PAYMENT_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            PaymentServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreatePaymentIntent"),
+                __payment_service_create_payment_intent_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_payment_intent(request).await
+                },
+                |message: CreatePaymentIntentResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessPayment"),
+                __payment_service_process_payment_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_payment(request).await
+                },
+                |message: ProcessPaymentResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetPaymentStatus"),
+                __payment_service_get_payment_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_payment_status(request).await
+                },
+                |message: GetPaymentStatusResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CancelPayment"),
+                __payment_service_cancel_payment_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.cancel_payment(request).await
+                },
+                |message: CancelPaymentResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ListPayments"),
+                __payment_service_list_payments_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.list_payments(request).await
+                },
+                |message: ListPaymentsResponse| message,
+            ),
+        )
+        .with_route(
+            &PAYMENT_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("SimulateWebhook"),
+                __payment_service_simulate_webhook_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.simulate_webhook(request).await
+                },
+                |message: SimulateWebhookResponse| message,
+            ),
+        )
+}

@@ -1317,3 +1317,11279 @@ impl JobInstanceStatus {
         }
     }
 }
+use ::tacos_runtime::__private::json as __tacos_json;
+impl __tacos_json::Serialize for CheckAvailabilityRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !self.seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "seat_ids" } else { "seatIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+            __map
+                .serialize_entry(
+                    "section",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CheckAvailabilityRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CheckAvailabilityRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CheckAvailabilityRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CheckAvailabilityRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "seat_ids" | "seatIds" => 1u32,
+                                "quantity" => 2u32,
+                                "section" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("seat_ids"),
+                                )?
+                            {
+                                __message.seat_ids = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "section")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
+                                )?
+                            {
+                                __message.section = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CheckAvailabilityRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CheckAvailabilityResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.available,
+        ) {
+            __map
+                .serialize_entry(
+                    "available",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.available),
+                )?;
+        }
+        if !self.available_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "available_seats" } else { "availableSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.available_seats),
+                )?;
+        }
+        if !self.unavailable_seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "unavailable_seat_ids"
+                    } else {
+                        "unavailableSeatIds"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.unavailable_seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.remaining_in_section,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "remaining_in_section"
+                    } else {
+                        "remainingInSection"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.remaining_in_section),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CheckAvailabilityResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CheckAvailabilityResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CheckAvailabilityResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CheckAvailabilityResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "available" => 0u32,
+                                "available_seats" | "availableSeats" => 1u32,
+                                "unavailable_seat_ids" | "unavailableSeatIds" => 2u32,
+                                "remaining_in_section" | "remainingInSection" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "available")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("available"),
+                                )?
+                            {
+                                __message.available = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "available_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("available_seats"),
+                                )?
+                            {
+                                __message.available_seats = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "unavailable_seat_ids",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("unavailable_seat_ids"),
+                                )?
+                            {
+                                __message.unavailable_seat_ids = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[3],
+                                "remaining_in_section",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("remaining_in_section"),
+                                )?
+                            {
+                                __message.remaining_in_section = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CheckAvailabilityResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReserveSeatRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !self.seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "seat_ids" } else { "seatIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReserveSeatRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReserveSeatRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ReserveSeatRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReserveSeatRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "event_id" | "eventId" => 1u32,
+                                "seat_ids" | "seatIds" => 2u32,
+                                "quantity" => 3u32,
+                                "user_id" | "userId" => 4u32,
+                                "hold_expires_at" | "holdExpiresAt" => 5u32,
+                                "idempotency_key" | "idempotencyKey" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("seat_ids"),
+                                )?
+                            {
+                                __message.seat_ids = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "hold_expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("hold_expires_at"),
+                                )?
+                            {
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReserveSeatRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReserveSeatResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.hold_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "hold_id" } else { "holdId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.hold_id),
+                )?;
+        }
+        if !self.reserved_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reserved_seats" } else { "reservedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.reserved_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            HoldStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<HoldStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReserveSeatResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReserveSeatResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ReserveSeatResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReserveSeatResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "hold_id" | "holdId" => 0u32,
+                                "reserved_seats" | "reservedSeats" => 1u32,
+                                "hold_expires_at" | "holdExpiresAt" => 2u32,
+                                "status" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "hold_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("hold_id"),
+                                )?
+                            {
+                                __message.hold_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "reserved_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("reserved_seats"),
+                                )?
+                            {
+                                __message.reserved_seats = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("hold_expires_at"),
+                                )?
+                            {
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<HoldStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReserveSeatResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CommitReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !self.seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "seat_ids" } else { "seatIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CommitReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CommitReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CommitReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CommitReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "event_id" | "eventId" => 1u32,
+                                "seat_ids" | "seatIds" => 2u32,
+                                "quantity" => 3u32,
+                                "payment_intent_id" | "paymentIntentId" => 4u32,
+                                "user_id" | "userId" => 5u32,
+                                "idempotency_key" | "idempotencyKey" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("seat_ids"),
+                                )?
+                            {
+                                __message.seat_ids = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[4],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CommitReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CommitReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "order_id" } else { "orderId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
+                )?;
+        }
+        if !self.sold_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "sold_seats" } else { "soldSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.sold_seats),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            CommitStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<CommitStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.committed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "committed_at" } else { "committedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CommitReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CommitReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CommitReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CommitReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "order_id" | "orderId" => 0u32,
+                                "sold_seats" | "soldSeats" => 1u32,
+                                "status" => 2u32,
+                                "committed_at" | "committedAt" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("order_id"),
+                                )?
+                            {
+                                __message.order_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "sold_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("sold_seats"),
+                                )?
+                            {
+                                __message.sold_seats = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<CommitStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "committed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("committed_at"),
+                                )?
+                            {
+                                __message.committed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CommitReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReleaseHoldRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !self.seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "seat_ids" } else { "seatIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReleaseHoldRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReleaseHoldRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ReleaseHoldRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReleaseHoldRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "event_id" | "eventId" => 1u32,
+                                "seat_ids" | "seatIds" => 2u32,
+                                "quantity" => 3u32,
+                                "reason" => 4u32,
+                                "idempotency_key" | "idempotencyKey" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("seat_ids"),
+                                )?
+                            {
+                                __message.seat_ids = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReleaseHoldRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReleaseHoldResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.released_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "released_seats" } else { "releasedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.released_seats),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            ReleaseStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ReleaseStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.released_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "released_at" } else { "releasedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReleaseHoldResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReleaseHoldResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ReleaseHoldResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReleaseHoldResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "released_seats" | "releasedSeats" => 0u32,
+                                "status" => 1u32,
+                                "released_at" | "releasedAt" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "released_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("released_seats"),
+                                )?
+                            {
+                                __message.released_seats = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ReleaseStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "released_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("released_at"),
+                                )?
+                            {
+                                __message.released_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReleaseHoldResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetInventoryStatusRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+            __map
+                .serialize_entry(
+                    "section",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetInventoryStatusRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetInventoryStatusRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.GetInventoryStatusRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetInventoryStatusRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "section" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "section")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("section"),
+                                )?
+                            {
+                                __message.section = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetInventoryStatusRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetInventoryStatusResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.event {
+            __map
+                .serialize_entry(
+                    "event",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Event>,
+                    >::new(__value),
+                )?;
+        }
+        if !self.sections.is_empty() {
+            __map
+                .serialize_entry(
+                    "sections",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<SectionInventory>>,
+                    >::new(&self.sections),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.stats {
+            __map
+                .serialize_entry(
+                    "stats",
+                    &__tacos_json::Ser::<__tacos_json::Msg<InventoryStats>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetInventoryStatusResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetInventoryStatusResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.GetInventoryStatusResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetInventoryStatusResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event" => 0u32,
+                                "sections" => 1u32,
+                                "stats" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Event>,
+                                    >::new("event"),
+                                )?
+                            {
+                                __message.event = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "sections")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<SectionInventory>>,
+                                    >::new("sections"),
+                                )?
+                            {
+                                __message.sections = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "stats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<InventoryStats>,
+                                    >::new("stats"),
+                                )?
+                            {
+                                __message.stats = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetInventoryStatusResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for SectionInventory {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.section_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "section_id" } else { "sectionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.section_name,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "section_name" } else { "sectionName" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section_name),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_seats" } else { "totalSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.available_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "available_seats" } else { "availableSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.available_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.reserved_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reserved_seats" } else { "reservedSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.reserved_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.sold_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "sold_seats" } else { "soldSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.sold_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.blocked_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "blocked_seats" } else { "blockedSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.blocked_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.min_price {
+            __map
+                .serialize_entry(
+                    if __proto_names { "min_price" } else { "minPrice" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.max_price {
+            __map
+                .serialize_entry(
+                    if __proto_names { "max_price" } else { "maxPrice" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for SectionInventory {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = SectionInventory;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.SectionInventory",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <SectionInventory as ::core::default::Default>::default();
+                let mut __seen = [false; 9usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "section_id" | "sectionId" => 0u32,
+                                "section_name" | "sectionName" => 1u32,
+                                "total_seats" | "totalSeats" => 2u32,
+                                "available_seats" | "availableSeats" => 3u32,
+                                "reserved_seats" | "reservedSeats" => 4u32,
+                                "sold_seats" | "soldSeats" => 5u32,
+                                "blocked_seats" | "blockedSeats" => 6u32,
+                                "min_price" | "minPrice" => 7u32,
+                                "max_price" | "maxPrice" => 8u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "section_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("section_id"),
+                                )?
+                            {
+                                __message.section_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "section_name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("section_name"),
+                                )?
+                            {
+                                __message.section_name = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "total_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_seats"),
+                                )?
+                            {
+                                __message.total_seats = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "available_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("available_seats"),
+                                )?
+                            {
+                                __message.available_seats = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "reserved_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("reserved_seats"),
+                                )?
+                            {
+                                __message.reserved_seats = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "sold_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("sold_seats"),
+                                )?
+                            {
+                                __message.sold_seats = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "blocked_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("blocked_seats"),
+                                )?
+                            {
+                                __message.blocked_seats = __value;
+                            }
+                        }
+                        7u32 => {
+                            __tacos_json::mark_seen(&mut __seen[7], "min_price")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("min_price"),
+                                )?
+                            {
+                                __message.min_price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        8u32 => {
+                            __tacos_json::mark_seen(&mut __seen[8], "max_price")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("max_price"),
+                                )?
+                            {
+                                __message.max_price = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for SectionInventory {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for InventoryStats {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_seats" } else { "totalSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.available_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "available_seats" } else { "availableSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.available_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.reserved_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reserved_seats" } else { "reservedSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.reserved_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.sold_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "sold_seats" } else { "soldSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.sold_seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.blocked_seats,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "blocked_seats" } else { "blockedSeats" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.blocked_seats),
+                )?;
+        }
+        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+            &self.availability_percentage,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "availability_percentage"
+                    } else {
+                        "availabilityPercentage"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Float32,
+                    >::new(&self.availability_percentage),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
+            __map
+                .serialize_entry(
+                    if __proto_names { "last_updated" } else { "lastUpdated" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for InventoryStats {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = InventoryStats;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.InventoryStats",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <InventoryStats as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "total_seats" | "totalSeats" => 0u32,
+                                "available_seats" | "availableSeats" => 1u32,
+                                "reserved_seats" | "reservedSeats" => 2u32,
+                                "sold_seats" | "soldSeats" => 3u32,
+                                "blocked_seats" | "blockedSeats" => 4u32,
+                                "availability_percentage" | "availabilityPercentage" => 5u32,
+                                "last_updated" | "lastUpdated" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "total_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_seats"),
+                                )?
+                            {
+                                __message.total_seats = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "available_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("available_seats"),
+                                )?
+                            {
+                                __message.available_seats = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "reserved_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("reserved_seats"),
+                                )?
+                            {
+                                __message.reserved_seats = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "sold_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("sold_seats"),
+                                )?
+                            {
+                                __message.sold_seats = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "blocked_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("blocked_seats"),
+                                )?
+                            {
+                                __message.blocked_seats = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[5],
+                                "availability_percentage",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Float32,
+                                    >::new("availability_percentage"),
+                                )?
+                            {
+                                __message.availability_percentage = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "last_updated")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("last_updated"),
+                                )?
+                            {
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for InventoryStats {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreateReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !self.seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "seat_ids" } else { "seatIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_token,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_token" } else { "reservationToken" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.metadata {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<ReservationMetadata>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreateReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreateReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CreateReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "event_id" | "eventId" => 0u32,
+                                "seat_ids" | "seatIds" => 1u32,
+                                "quantity" => 2u32,
+                                "user_id" | "userId" => 3u32,
+                                "reservation_token" | "reservationToken" => 4u32,
+                                "idempotency_key" | "idempotencyKey" => 5u32,
+                                "metadata" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "seat_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("seat_ids"),
+                                )?
+                            {
+                                __message.seat_ids = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[4],
+                                "reservation_token",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_token"),
+                                )?
+                            {
+                                __message.reservation_token = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<ReservationMetadata>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreateReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CreateReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ReservationStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !self.reserved_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reserved_seats" } else { "reservedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.reserved_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_amount" } else { "totalAmount" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_url,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_url" } else { "paymentUrl" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_url),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CreateReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CreateReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CreateReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CreateReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "status" => 1u32,
+                                "hold_expires_at" | "holdExpiresAt" => 2u32,
+                                "reserved_seats" | "reservedSeats" => 3u32,
+                                "total_amount" | "totalAmount" => 4u32,
+                                "payment_url" | "paymentUrl" => 5u32,
+                                "error" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ReservationStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "hold_expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("hold_expires_at"),
+                                )?
+                            {
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "reserved_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("reserved_seats"),
+                                )?
+                            {
+                                __message.reserved_seats = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "total_amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("total_amount"),
+                                )?
+                            {
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "payment_url")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_url"),
+                                )?
+                            {
+                                __message.payment_url = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CreateReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.GetReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.reservation {
+            __map
+                .serialize_entry(
+                    "reservation",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Reservation>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.GetReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation" => 0u32,
+                                "error" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Reservation>,
+                                    >::new("reservation"),
+                                )?
+                            {
+                                __message.reservation = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ConfirmReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ConfirmReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ConfirmReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ConfirmReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "payment_intent_id" | "paymentIntentId" => 1u32,
+                                "user_id" | "userId" => 2u32,
+                                "idempotency_key" | "idempotencyKey" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ConfirmReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "order_id" } else { "orderId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ReservationStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.confirmed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "confirmed_at" } else { "confirmedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !self.confirmed_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "confirmed_seats" } else { "confirmedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.confirmed_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ConfirmReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ConfirmReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ConfirmReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ConfirmReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "order_id" | "orderId" => 0u32,
+                                "status" => 1u32,
+                                "confirmed_at" | "confirmedAt" => 2u32,
+                                "confirmed_seats" | "confirmedSeats" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "order_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("order_id"),
+                                )?
+                            {
+                                __message.order_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ReservationStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "confirmed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("confirmed_at"),
+                                )?
+                            {
+                                __message.confirmed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "confirmed_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("confirmed_seats"),
+                                )?
+                            {
+                                __message.confirmed_seats = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ConfirmReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CancelReservationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CancelReservationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CancelReservationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CancelReservationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                "reason" => 2u32,
+                                "idempotency_key" | "idempotencyKey" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CancelReservationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CancelReservationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ReservationStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.cancelled_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "cancelled_at" } else { "cancelledAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !self.released_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "released_seats" } else { "releasedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.released_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CancelReservationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CancelReservationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CancelReservationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CancelReservationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "cancelled_at" | "cancelledAt" => 1u32,
+                                "released_seats" | "releasedSeats" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ReservationStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "cancelled_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("cancelled_at"),
+                                )?
+                            {
+                                __message.cancelled_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "released_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("released_seats"),
+                                )?
+                            {
+                                __message.released_seats = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CancelReservationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ListReservationsRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ReservationStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.pagination {
+            __map
+                .serialize_entry(
+                    "pagination",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Pagination>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ListReservationsRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ListReservationsRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ListReservationsRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListReservationsRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "user_id" | "userId" => 0u32,
+                                "status" => 1u32,
+                                "event_id" | "eventId" => 2u32,
+                                "pagination" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ReservationStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "pagination")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Pagination>,
+                                    >::new("pagination"),
+                                )?
+                            {
+                                __message.pagination = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ListReservationsRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ListReservationsResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.reservations.is_empty() {
+            __map
+                .serialize_entry(
+                    "reservations",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<Reservation>>,
+                    >::new(&self.reservations),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.page_info {
+            __map
+                .serialize_entry(
+                    if __proto_names { "page_info" } else { "pageInfo" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::PageInfo>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ListReservationsResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ListReservationsResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ListReservationsResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ListReservationsResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservations" => 0u32,
+                                "page_info" | "pageInfo" => 1u32,
+                                "error" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservations")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<Reservation>>,
+                                    >::new("reservations"),
+                                )?
+                            {
+                                __message.reservations = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "page_info")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::PageInfo>,
+                                    >::new("page_info"),
+                                )?
+                            {
+                                __message.page_info = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ListReservationsResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ExtendHoldRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.extension_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "extension_seconds" } else { "extensionSeconds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.extension_seconds),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+            __map
+                .serialize_entry(
+                    "reason",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.idempotency_key,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "idempotency_key" } else { "idempotencyKey" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.idempotency_key),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ExtendHoldRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ExtendHoldRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ExtendHoldRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ExtendHoldRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "user_id" | "userId" => 1u32,
+                                "extension_seconds" | "extensionSeconds" => 2u32,
+                                "reason" => 3u32,
+                                "idempotency_key" | "idempotencyKey" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "extension_seconds",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("extension_seconds"),
+                                )?
+                            {
+                                __message.extension_seconds = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("reason"),
+                                )?
+                            {
+                                __message.reason = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "idempotency_key")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("idempotency_key"),
+                                )?
+                            {
+                                __message.idempotency_key = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ExtendHoldRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ExtendHoldResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if let ::core::option::Option::Some(__value) = &self.new_expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "new_expires_at" } else { "newExpiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.extended_seconds,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "extended_seconds" } else { "extendedSeconds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.extended_seconds),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.extension_allowed,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "extension_allowed" } else { "extensionAllowed" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Bool,
+                    >::new(&self.extension_allowed),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ExtendHoldResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ExtendHoldResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ExtendHoldResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ExtendHoldResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 4usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "new_expires_at" | "newExpiresAt" => 0u32,
+                                "extended_seconds" | "extendedSeconds" => 1u32,
+                                "extension_allowed" | "extensionAllowed" => 2u32,
+                                "error" => 3u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "new_expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("new_expires_at"),
+                                )?
+                            {
+                                __message.new_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "extended_seconds")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("extended_seconds"),
+                                )?
+                            {
+                                __message.extended_seconds = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "extension_allowed",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("extension_allowed"),
+                                )?
+                            {
+                                __message.extension_allowed = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ExtendHoldResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Reservation {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_id" } else { "userId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            ReservationStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ReservationStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !self.seats.is_empty() {
+            __map
+                .serialize_entry(
+                    "seats",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.seats),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.total_amount {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_amount" } else { "totalAmount" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.created_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "created_at" } else { "createdAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.updated_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "updated_at" } else { "updatedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.hold_expires_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "hold_expires_at" } else { "holdExpiresAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "order_id" } else { "orderId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.metadata {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<ReservationMetadata>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Reservation {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Reservation;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.Reservation",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Reservation as ::core::default::Default>::default();
+                let mut __seen = [false; 13usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "event_id" | "eventId" => 1u32,
+                                "user_id" | "userId" => 2u32,
+                                "status" => 3u32,
+                                "seats" => 4u32,
+                                "quantity" => 5u32,
+                                "total_amount" | "totalAmount" => 6u32,
+                                "created_at" | "createdAt" => 7u32,
+                                "updated_at" | "updatedAt" => 8u32,
+                                "hold_expires_at" | "holdExpiresAt" => 9u32,
+                                "payment_intent_id" | "paymentIntentId" => 10u32,
+                                "order_id" | "orderId" => 11u32,
+                                "metadata" => 12u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "user_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("user_id"),
+                                )?
+                            {
+                                __message.user_id = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ReservationStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("seats"),
+                                )?
+                            {
+                                __message.seats = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "total_amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("total_amount"),
+                                )?
+                            {
+                                __message.total_amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        7u32 => {
+                            __tacos_json::mark_seen(&mut __seen[7], "created_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("created_at"),
+                                )?
+                            {
+                                __message.created_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        8u32 => {
+                            __tacos_json::mark_seen(&mut __seen[8], "updated_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("updated_at"),
+                                )?
+                            {
+                                __message.updated_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        9u32 => {
+                            __tacos_json::mark_seen(&mut __seen[9], "hold_expires_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("hold_expires_at"),
+                                )?
+                            {
+                                __message.hold_expires_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        10u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[10],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        11u32 => {
+                            __tacos_json::mark_seen(&mut __seen[11], "order_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("order_id"),
+                                )?
+                            {
+                                __message.order_id = __value;
+                            }
+                        }
+                        12u32 => {
+                            __tacos_json::mark_seen(&mut __seen[12], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<ReservationMetadata>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Reservation {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ReservationMetadata {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+            __map
+                .serialize_entry(
+                    "source",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.user_agent,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "user_agent" } else { "userAgent" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.ip_address,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "ip_address" } else { "ipAddress" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.session_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "session_id" } else { "sessionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
+                )?;
+        }
+        if !self.tags.is_empty() {
+            __map
+                .serialize_entry(
+                    "tags",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.tags),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ReservationMetadata {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ReservationMetadata;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ReservationMetadata",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ReservationMetadata as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "source" => 0u32,
+                                "user_agent" | "userAgent" => 1u32,
+                                "ip_address" | "ipAddress" => 2u32,
+                                "session_id" | "sessionId" => 3u32,
+                                "tags" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "source")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("source"),
+                                )?
+                            {
+                                __message.source = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "user_agent")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("user_agent"),
+                                )?
+                            {
+                                __message.user_agent = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "ip_address")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("ip_address"),
+                                )?
+                            {
+                                __message.ip_address = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "session_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("session_id"),
+                                )?
+                            {
+                                __message.session_id = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "tags")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("tags"),
+                                )?
+                            {
+                                __message.tags = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReservationMetadata {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_id" } else { "eventId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
+                )?;
+        }
+        if !self.seat_ids.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "seat_ids" } else { "seatIds" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.seat_ids),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.quantity,
+        ) {
+            __map
+                .serialize_entry(
+                    "quantity",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.expired_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "expired_at" } else { "expiredAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.retry_count,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "retry_count" } else { "retryCount" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.retry_count),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessReservationExpiryRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessReservationExpiryRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ProcessReservationExpiryRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessReservationExpiryRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "event_id" | "eventId" => 1u32,
+                                "seat_ids" | "seatIds" => 2u32,
+                                "quantity" => 3u32,
+                                "expired_at" | "expiredAt" => 4u32,
+                                "correlation_id" | "correlationId" => 5u32,
+                                "retry_count" | "retryCount" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_id"),
+                                )?
+                            {
+                                __message.event_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "seat_ids")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("seat_ids"),
+                                )?
+                            {
+                                __message.seat_ids = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "quantity")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("quantity"),
+                                )?
+                            {
+                                __message.quantity = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "expired_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("expired_at"),
+                                )?
+                            {
+                                __message.expired_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "retry_count")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("retry_count"),
+                                )?
+                            {
+                                __message.retry_count = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessReservationExpiryRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            ProcessingStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ProcessingStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !self.released_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "released_seats" } else { "releasedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.released_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.next_action,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "next_action" } else { "nextAction" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessReservationExpiryResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessReservationExpiryResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ProcessReservationExpiryResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessReservationExpiryResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "released_seats" | "releasedSeats" => 1u32,
+                                "processed_at" | "processedAt" => 2u32,
+                                "next_action" | "nextAction" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ProcessingStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "released_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("released_seats"),
+                                )?
+                            {
+                                __message.released_seats = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "next_action")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("next_action"),
+                                )?
+                            {
+                                __message.next_action = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessReservationExpiryResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessPaymentResultRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            PaymentResultType,
+        > as __tacos_json::Defaulted>::is_default(&self.result_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "result_type" } else { "resultType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<PaymentResultType>,
+                    >::new(&self.result_type),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.event_data {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_data" } else { "eventData" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<PaymentEventData>,
+                    >::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.retry_count,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "retry_count" } else { "retryCount" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.retry_count),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessPaymentResultRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessPaymentResultRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ProcessPaymentResultRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResultRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "payment_intent_id" | "paymentIntentId" => 1u32,
+                                "result_type" | "resultType" => 2u32,
+                                "event_data" | "eventData" => 3u32,
+                                "correlation_id" | "correlationId" => 4u32,
+                                "retry_count" | "retryCount" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "result_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<PaymentResultType>,
+                                    >::new("result_type"),
+                                )?
+                            {
+                                __message.result_type = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "event_data")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<PaymentEventData>,
+                                    >::new("event_data"),
+                                )?
+                            {
+                                __message.event_data = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "retry_count")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("retry_count"),
+                                )?
+                            {
+                                __message.retry_count = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResultRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessPaymentResultResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            ProcessingStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ProcessingStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "order_id" } else { "orderId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
+                )?;
+        }
+        if !self.affected_seats.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "affected_seats" } else { "affectedSeats" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<
+                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                        >,
+                    >::new(&self.affected_seats),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.next_action,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "next_action" } else { "nextAction" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_action),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessPaymentResultResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessPaymentResultResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ProcessPaymentResultResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessPaymentResultResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "order_id" | "orderId" => 1u32,
+                                "affected_seats" | "affectedSeats" => 2u32,
+                                "processed_at" | "processedAt" => 3u32,
+                                "next_action" | "nextAction" => 4u32,
+                                "error" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ProcessingStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "order_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("order_id"),
+                                )?
+                            {
+                                __message.order_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "affected_seats")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<super::super::common::v1::Seat>,
+                                        >,
+                                    >::new("affected_seats"),
+                                )?
+                            {
+                                __message.affected_seats = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "next_action")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("next_action"),
+                                )?
+                            {
+                                __message.next_action = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessPaymentResultResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessCompensationRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.reservation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "reservation_id" } else { "reservationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            CompensationType,
+        > as __tacos_json::Defaulted>::is_default(&self.compensation_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "compensation_type" } else { "compensationType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<CompensationType>,
+                    >::new(&self.compensation_type),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.original_operation,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "original_operation"
+                    } else {
+                        "originalOperation"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Str,
+                    >::new(&self.original_operation),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.failure_reason,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "failure_reason" } else { "failureReason" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.failure_reason),
+                )?;
+        }
+        if !self.context.is_empty() {
+            __map
+                .serialize_entry(
+                    "context",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.context),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.correlation_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "correlation_id" } else { "correlationId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.retry_count,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "retry_count" } else { "retryCount" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.retry_count),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessCompensationRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessCompensationRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ProcessCompensationRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessCompensationRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "reservation_id" | "reservationId" => 0u32,
+                                "compensation_type" | "compensationType" => 1u32,
+                                "original_operation" | "originalOperation" => 2u32,
+                                "failure_reason" | "failureReason" => 3u32,
+                                "context" => 4u32,
+                                "correlation_id" | "correlationId" => 5u32,
+                                "retry_count" | "retryCount" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "reservation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("reservation_id"),
+                                )?
+                            {
+                                __message.reservation_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "compensation_type",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<CompensationType>,
+                                    >::new("compensation_type"),
+                                )?
+                            {
+                                __message.compensation_type = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "original_operation",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("original_operation"),
+                                )?
+                            {
+                                __message.original_operation = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "failure_reason")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("failure_reason"),
+                                )?
+                            {
+                                __message.failure_reason = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "context")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("context"),
+                                )?
+                            {
+                                __message.context = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "correlation_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("correlation_id"),
+                                )?
+                            {
+                                __message.correlation_id = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "retry_count")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("retry_count"),
+                                )?
+                            {
+                                __message.retry_count = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessCompensationRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ProcessCompensationResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            ProcessingStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<ProcessingStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !self.actions_taken.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "actions_taken" } else { "actionsTaken" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<CompensationAction>>,
+                    >::new(&self.actions_taken),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+            &self.requires_manual_intervention,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "requires_manual_intervention"
+                    } else {
+                        "requiresManualIntervention"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Bool,
+                    >::new(&self.requires_manual_intervention),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ProcessCompensationResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ProcessCompensationResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.ProcessCompensationResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ProcessCompensationResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "actions_taken" | "actionsTaken" => 1u32,
+                                "processed_at" | "processedAt" => 2u32,
+                                "requires_manual_intervention"
+                                | "requiresManualIntervention" => 3u32,
+                                "error" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<ProcessingStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "actions_taken")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<
+                                            __tacos_json::Msg<CompensationAction>,
+                                        >,
+                                    >::new("actions_taken"),
+                                )?
+                            {
+                                __message.actions_taken = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[3],
+                                "requires_manual_intervention",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("requires_manual_intervention"),
+                                )?
+                            {
+                                __message.requires_manual_intervention = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessCompensationResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for HealthCheckRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.worker_instance_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "worker_instance_id"
+                    } else {
+                        "workerInstanceId"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Str,
+                    >::new(&self.worker_instance_id),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for HealthCheckRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = HealthCheckRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.HealthCheckRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 1usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "worker_instance_id" | "workerInstanceId" => 0u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "worker_instance_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("worker_instance_id"),
+                                )?
+                            {
+                                __message.worker_instance_id = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HealthCheckRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for HealthCheckResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            WorkerStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<WorkerStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.processed_events_count,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "processed_events_count"
+                    } else {
+                        "processedEventsCount"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.processed_events_count),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.failed_events_count,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "failed_events_count"
+                    } else {
+                        "failedEventsCount"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.failed_events_count),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.last_processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "last_processed_at" } else { "lastProcessedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.queue_depth,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "queue_depth" } else { "queueDepth" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.queue_depth),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.started_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "started_at" } else { "startedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for HealthCheckResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = HealthCheckResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.HealthCheckResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <HealthCheckResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "status" => 0u32,
+                                "processed_events_count" | "processedEventsCount" => 1u32,
+                                "failed_events_count" | "failedEventsCount" => 2u32,
+                                "last_processed_at" | "lastProcessedAt" => 3u32,
+                                "queue_depth" | "queueDepth" => 4u32,
+                                "started_at" | "startedAt" => 5u32,
+                                "error" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<WorkerStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "processed_events_count",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("processed_events_count"),
+                                )?
+                            {
+                                __message.processed_events_count = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "failed_events_count",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("failed_events_count"),
+                                )?
+                            {
+                                __message.failed_events_count = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[3],
+                                "last_processed_at",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("last_processed_at"),
+                                )?
+                            {
+                                __message.last_processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "queue_depth")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("queue_depth"),
+                                )?
+                            {
+                                __message.queue_depth = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "started_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("started_at"),
+                                )?
+                            {
+                                __message.started_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HealthCheckResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetJobStatusRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "job_id" } else { "jobId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.job_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.event_type,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "event_type" } else { "eventType" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_type),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetJobStatusRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetJobStatusRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.GetJobStatusRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetJobStatusRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "job_id" | "jobId" => 0u32,
+                                "event_type" | "eventType" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "job_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("job_id"),
+                                )?
+                            {
+                                __message.job_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "event_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("event_type"),
+                                )?
+                            {
+                                __message.event_type = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetJobStatusRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for GetJobStatusResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !self.jobs.is_empty() {
+            __map
+                .serialize_entry(
+                    "jobs",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Msg<JobInstance>>,
+                    >::new(&self.jobs),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.metrics {
+            __map
+                .serialize_entry(
+                    "metrics",
+                    &__tacos_json::Ser::<__tacos_json::Msg<JobMetrics>>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.error {
+            __map
+                .serialize_entry(
+                    "error",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Error>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetJobStatusResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetJobStatusResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.GetJobStatusResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetJobStatusResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "jobs" => 0u32,
+                                "metrics" => 1u32,
+                                "error" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "jobs")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Msg<JobInstance>>,
+                                    >::new("jobs"),
+                                )?
+                            {
+                                __message.jobs = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "metrics")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<JobMetrics>,
+                                    >::new("metrics"),
+                                )?
+                            {
+                                __message.metrics = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "error")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Error>,
+                                    >::new("error"),
+                                )?
+                            {
+                                __message.error = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetJobStatusResponse {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PaymentEventData {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.payment_intent_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.transaction_id,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "transaction_id" } else { "transactionId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.amount {
+            __map
+                .serialize_entry(
+                    "amount",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<super::super::common::v1::Money>,
+                    >::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.processed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "processed_at" } else { "processedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.gateway_response,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "gateway_response" } else { "gatewayResponse" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.gateway_response),
+                )?;
+        }
+        if !self.metadata.is_empty() {
+            __map
+                .serialize_entry(
+                    "metadata",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                    >::new(&self.metadata),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PaymentEventData {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PaymentEventData;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.PaymentEventData",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PaymentEventData as ::core::default::Default>::default();
+                let mut __seen = [false; 6usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "payment_intent_id" | "paymentIntentId" => 0u32,
+                                "transaction_id" | "transactionId" => 1u32,
+                                "amount" => 2u32,
+                                "processed_at" | "processedAt" => 3u32,
+                                "gateway_response" | "gatewayResponse" => 4u32,
+                                "metadata" => 5u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "payment_intent_id",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("payment_intent_id"),
+                                )?
+                            {
+                                __message.payment_intent_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "transaction_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("transaction_id"),
+                                )?
+                            {
+                                __message.transaction_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "amount")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<super::super::common::v1::Money>,
+                                    >::new("amount"),
+                                )?
+                            {
+                                __message.amount = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "processed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("processed_at"),
+                                )?
+                            {
+                                __message.processed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "gateway_response")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("gateway_response"),
+                                )?
+                            {
+                                __message.gateway_response = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "metadata")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Str>,
+                                    >::new("metadata"),
+                                )?
+                            {
+                                __message.metadata = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentEventData {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for CompensationAction {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Enum<
+            CompensationActionType,
+        > as __tacos_json::Defaulted>::is_default(&self.action_type) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "action_type" } else { "actionType" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<CompensationActionType>,
+                    >::new(&self.action_type),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.target_service,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "target_service" } else { "targetService" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_service),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+            &self.action_description,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "action_description"
+                    } else {
+                        "actionDescription"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Str,
+                    >::new(&self.action_description),
+                )?;
+        }
+        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
+            __map
+                .serialize_entry(
+                    "success",
+                    &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.executed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "executed_at" } else { "executedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for CompensationAction {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = CompensationAction;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.CompensationAction",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <CompensationAction as ::core::default::Default>::default();
+                let mut __seen = [false; 5usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "action_type" | "actionType" => 0u32,
+                                "target_service" | "targetService" => 1u32,
+                                "action_description" | "actionDescription" => 2u32,
+                                "success" => 3u32,
+                                "executed_at" | "executedAt" => 4u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "action_type")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<CompensationActionType>,
+                                    >::new("action_type"),
+                                )?
+                            {
+                                __message.action_type = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "target_service")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("target_service"),
+                                )?
+                            {
+                                __message.target_service = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "action_description",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("action_description"),
+                                )?
+                            {
+                                __message.action_description = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "success")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Bool,
+                                    >::new("success"),
+                                )?
+                            {
+                                __message.success = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "executed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("executed_at"),
+                                )?
+                            {
+                                __message.executed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CompensationAction {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for JobInstance {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "job_id" } else { "jobId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.job_id),
+                )?;
+        }
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.worker_id) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "worker_id" } else { "workerId" },
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.worker_id),
+                )?;
+        }
+        if !<__tacos_json::Enum<
+            JobInstanceStatus,
+        > as __tacos_json::Defaulted>::is_default(&self.status) {
+            __map
+                .serialize_entry(
+                    "status",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Enum<JobInstanceStatus>,
+                    >::new(&self.status),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.started_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "started_at" } else { "startedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.completed_at {
+            __map
+                .serialize_entry(
+                    if __proto_names { "completed_at" } else { "completedAt" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.events_processed,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "events_processed" } else { "eventsProcessed" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.events_processed),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.events_failed,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "events_failed" } else { "eventsFailed" },
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.events_failed),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for JobInstance {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = JobInstance;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "reservation.v1.JobInstance",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JobInstance as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "job_id" | "jobId" => 0u32,
+                                "worker_id" | "workerId" => 1u32,
+                                "status" => 2u32,
+                                "started_at" | "startedAt" => 3u32,
+                                "completed_at" | "completedAt" => 4u32,
+                                "events_processed" | "eventsProcessed" => 5u32,
+                                "events_failed" | "eventsFailed" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "job_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("job_id"),
+                                )?
+                            {
+                                __message.job_id = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "worker_id")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("worker_id"),
+                                )?
+                            {
+                                __message.worker_id = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "status")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Enum<JobInstanceStatus>,
+                                    >::new("status"),
+                                )?
+                            {
+                                __message.status = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(&mut __seen[3], "started_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("started_at"),
+                                )?
+                            {
+                                __message.started_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(&mut __seen[4], "completed_at")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("completed_at"),
+                                )?
+                            {
+                                __message.completed_at = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(&mut __seen[5], "events_processed")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("events_processed"),
+                                )?
+                            {
+                                __message.events_processed = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "events_failed")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("events_failed"),
+                                )?
+                            {
+                                __message.events_failed = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for JobInstance {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for JobMetrics {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_active_jobs,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names { "total_active_jobs" } else { "totalActiveJobs" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_active_jobs),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_events_pending,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "total_events_pending"
+                    } else {
+                        "totalEventsPending"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_events_pending),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_events_processing,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "total_events_processing"
+                    } else {
+                        "totalEventsProcessing"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_events_processing),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_events_completed,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "total_events_completed"
+                    } else {
+                        "totalEventsCompleted"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_events_completed),
+                )?;
+        }
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+            &self.total_events_failed,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "total_events_failed"
+                    } else {
+                        "totalEventsFailed"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Int32,
+                    >::new(&self.total_events_failed),
+                )?;
+        }
+        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+            &self.average_processing_time_ms,
+        ) {
+            __map
+                .serialize_entry(
+                    if __proto_names {
+                        "average_processing_time_ms"
+                    } else {
+                        "averageProcessingTimeMs"
+                    },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Float32,
+                    >::new(&self.average_processing_time_ms),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.last_updated {
+            __map
+                .serialize_entry(
+                    if __proto_names { "last_updated" } else { "lastUpdated" },
+                    &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for JobMetrics {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = JobMetrics;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "reservation.v1.JobMetrics")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <JobMetrics as ::core::default::Default>::default();
+                let mut __seen = [false; 7usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "total_active_jobs" | "totalActiveJobs" => 0u32,
+                                "total_events_pending" | "totalEventsPending" => 1u32,
+                                "total_events_processing" | "totalEventsProcessing" => 2u32,
+                                "total_events_completed" | "totalEventsCompleted" => 3u32,
+                                "total_events_failed" | "totalEventsFailed" => 4u32,
+                                "average_processing_time_ms" | "averageProcessingTimeMs" => {
+                                    5u32
+                                }
+                                "last_updated" | "lastUpdated" => 6u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[0],
+                                "total_active_jobs",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_active_jobs"),
+                                )?
+                            {
+                                __message.total_active_jobs = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[1],
+                                "total_events_pending",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_events_pending"),
+                                )?
+                            {
+                                __message.total_events_pending = __value;
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[2],
+                                "total_events_processing",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_events_processing"),
+                                )?
+                            {
+                                __message.total_events_processing = __value;
+                            }
+                        }
+                        3u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[3],
+                                "total_events_completed",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_events_completed"),
+                                )?
+                            {
+                                __message.total_events_completed = __value;
+                            }
+                        }
+                        4u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[4],
+                                "total_events_failed",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int32,
+                                    >::new("total_events_failed"),
+                                )?
+                            {
+                                __message.total_events_failed = __value;
+                            }
+                        }
+                        5u32 => {
+                            __tacos_json::mark_seen(
+                                &mut __seen[5],
+                                "average_processing_time_ms",
+                            )?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Float32,
+                                    >::new("average_processing_time_ms"),
+                                )?
+                            {
+                                __message.average_processing_time_ms = __value;
+                            }
+                        }
+                        6u32 => {
+                            __tacos_json::mark_seen(&mut __seen[6], "last_updated")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Timestamp,
+                                    >::new("last_updated"),
+                                )?
+                            {
+                                __message.last_updated = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for JobMetrics {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::ProtoEnum for HoldStatus {
+    const TYPE_NAME: &'static str = "reservation.v1.HoldStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("HOLD_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("HOLD_STATUS_ACTIVE"),
+            2 => ::core::option::Option::Some("HOLD_STATUS_EXPIRED"),
+            3 => ::core::option::Option::Some("HOLD_STATUS_RELEASED"),
+            4 => ::core::option::Option::Some("HOLD_STATUS_COMMITTED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "HOLD_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "HOLD_STATUS_ACTIVE" => ::core::option::Option::Some(1),
+            "HOLD_STATUS_EXPIRED" => ::core::option::Option::Some(2),
+            "HOLD_STATUS_RELEASED" => ::core::option::Option::Some(3),
+            "HOLD_STATUS_COMMITTED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for HoldStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            HoldStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for HoldStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            HoldStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.HoldStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for CommitStatus {
+    const TYPE_NAME: &'static str = "reservation.v1.CommitStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("COMMIT_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("COMMIT_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_PAYMENT"),
+            3 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_EXPIRED"),
+            4 => ::core::option::Option::Some("COMMIT_STATUS_FAILED_CONFLICT"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "COMMIT_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMMIT_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "COMMIT_STATUS_FAILED_PAYMENT" => ::core::option::Option::Some(2),
+            "COMMIT_STATUS_FAILED_EXPIRED" => ::core::option::Option::Some(3),
+            "COMMIT_STATUS_FAILED_CONFLICT" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for CommitStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            CommitStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CommitStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            CommitStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.CommitStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for ReleaseStatus {
+    const TYPE_NAME: &'static str = "reservation.v1.ReleaseStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("RELEASE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RELEASE_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("RELEASE_STATUS_ALREADY_RELEASED"),
+            3 => ::core::option::Option::Some("RELEASE_STATUS_NOT_FOUND"),
+            4 => ::core::option::Option::Some("RELEASE_STATUS_FAILED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "RELEASE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RELEASE_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "RELEASE_STATUS_ALREADY_RELEASED" => ::core::option::Option::Some(2),
+            "RELEASE_STATUS_NOT_FOUND" => ::core::option::Option::Some(3),
+            "RELEASE_STATUS_FAILED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for ReleaseStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            ReleaseStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReleaseStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            ReleaseStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.ReleaseStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for ReservationStatus {
+    const TYPE_NAME: &'static str = "reservation.v1.ReservationStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("RESERVATION_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("RESERVATION_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("RESERVATION_STATUS_HOLD"),
+            3 => ::core::option::Option::Some("RESERVATION_STATUS_CONFIRMED"),
+            4 => ::core::option::Option::Some("RESERVATION_STATUS_CANCELLED"),
+            5 => ::core::option::Option::Some("RESERVATION_STATUS_EXPIRED"),
+            6 => ::core::option::Option::Some("RESERVATION_STATUS_FAILED"),
+            7 => ::core::option::Option::Some("RESERVATION_STATUS_REFUNDED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "RESERVATION_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "RESERVATION_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "RESERVATION_STATUS_HOLD" => ::core::option::Option::Some(2),
+            "RESERVATION_STATUS_CONFIRMED" => ::core::option::Option::Some(3),
+            "RESERVATION_STATUS_CANCELLED" => ::core::option::Option::Some(4),
+            "RESERVATION_STATUS_EXPIRED" => ::core::option::Option::Some(5),
+            "RESERVATION_STATUS_FAILED" => ::core::option::Option::Some(6),
+            "RESERVATION_STATUS_REFUNDED" => ::core::option::Option::Some(7),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for ReservationStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            ReservationStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ReservationStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            ReservationStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.ReservationStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for ProcessingStatus {
+    const TYPE_NAME: &'static str = "reservation.v1.ProcessingStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PROCESSING_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PROCESSING_STATUS_SUCCESS"),
+            2 => ::core::option::Option::Some("PROCESSING_STATUS_FAILED"),
+            3 => ::core::option::Option::Some("PROCESSING_STATUS_RETRY"),
+            4 => ::core::option::Option::Some("PROCESSING_STATUS_SKIPPED"),
+            5 => ::core::option::Option::Some("PROCESSING_STATUS_DLQ"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PROCESSING_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PROCESSING_STATUS_SUCCESS" => ::core::option::Option::Some(1),
+            "PROCESSING_STATUS_FAILED" => ::core::option::Option::Some(2),
+            "PROCESSING_STATUS_RETRY" => ::core::option::Option::Some(3),
+            "PROCESSING_STATUS_SKIPPED" => ::core::option::Option::Some(4),
+            "PROCESSING_STATUS_DLQ" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for ProcessingStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            ProcessingStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ProcessingStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            ProcessingStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.ProcessingStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for PaymentResultType {
+    const TYPE_NAME: &'static str = "reservation.v1.PaymentResultType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_APPROVED"),
+            2 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_FAILED"),
+            3 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_CANCELLED"),
+            4 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_REFUNDED"),
+            5 => ::core::option::Option::Some("PAYMENT_RESULT_TYPE_TIMEOUT"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "PAYMENT_RESULT_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "PAYMENT_RESULT_TYPE_APPROVED" => ::core::option::Option::Some(1),
+            "PAYMENT_RESULT_TYPE_FAILED" => ::core::option::Option::Some(2),
+            "PAYMENT_RESULT_TYPE_CANCELLED" => ::core::option::Option::Some(3),
+            "PAYMENT_RESULT_TYPE_REFUNDED" => ::core::option::Option::Some(4),
+            "PAYMENT_RESULT_TYPE_TIMEOUT" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for PaymentResultType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            PaymentResultType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PaymentResultType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            PaymentResultType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.PaymentResultType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for CompensationType {
+    const TYPE_NAME: &'static str = "reservation.v1.CompensationType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("COMPENSATION_TYPE_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("COMPENSATION_TYPE_RELEASE_SEATS"),
+            2 => ::core::option::Option::Some("COMPENSATION_TYPE_REFUND_PAYMENT"),
+            3 => ::core::option::Option::Some("COMPENSATION_TYPE_CANCEL_RESERVATION"),
+            4 => ::core::option::Option::Some("COMPENSATION_TYPE_CLEANUP_ORPHANED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "COMPENSATION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMPENSATION_TYPE_RELEASE_SEATS" => ::core::option::Option::Some(1),
+            "COMPENSATION_TYPE_REFUND_PAYMENT" => ::core::option::Option::Some(2),
+            "COMPENSATION_TYPE_CANCEL_RESERVATION" => ::core::option::Option::Some(3),
+            "COMPENSATION_TYPE_CLEANUP_ORPHANED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for CompensationType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            CompensationType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CompensationType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            CompensationType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.CompensationType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for WorkerStatus {
+    const TYPE_NAME: &'static str = "reservation.v1.WorkerStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("WORKER_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("WORKER_STATUS_HEALTHY"),
+            2 => ::core::option::Option::Some("WORKER_STATUS_DEGRADED"),
+            3 => ::core::option::Option::Some("WORKER_STATUS_UNHEALTHY"),
+            4 => ::core::option::Option::Some("WORKER_STATUS_TERMINATED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "WORKER_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "WORKER_STATUS_HEALTHY" => ::core::option::Option::Some(1),
+            "WORKER_STATUS_DEGRADED" => ::core::option::Option::Some(2),
+            "WORKER_STATUS_UNHEALTHY" => ::core::option::Option::Some(3),
+            "WORKER_STATUS_TERMINATED" => ::core::option::Option::Some(4),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for WorkerStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            WorkerStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for WorkerStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            WorkerStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.WorkerStatus"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for CompensationActionType {
+    const TYPE_NAME: &'static str = "reservation.v1.CompensationActionType";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_UNSPECIFIED"),
+            1 => {
+                ::core::option::Option::Some(
+                    "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE",
+                )
+            }
+            2 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_PAYMENT_REFUND"),
+            3 => {
+                ::core::option::Option::Some(
+                    "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL",
+                )
+            }
+            4 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH"),
+            5 => ::core::option::Option::Some("COMPENSATION_ACTION_TYPE_MANUAL_REVIEW"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "COMPENSATION_ACTION_TYPE_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "COMPENSATION_ACTION_TYPE_INVENTORY_RELEASE" => {
+                ::core::option::Option::Some(1)
+            }
+            "COMPENSATION_ACTION_TYPE_PAYMENT_REFUND" => ::core::option::Option::Some(2),
+            "COMPENSATION_ACTION_TYPE_RESERVATION_CANCEL" => {
+                ::core::option::Option::Some(3)
+            }
+            "COMPENSATION_ACTION_TYPE_EVENT_REPUBLISH" => ::core::option::Option::Some(4),
+            "COMPENSATION_ACTION_TYPE_MANUAL_REVIEW" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for CompensationActionType {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            CompensationActionType,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for CompensationActionType {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            CompensationActionType,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.CompensationActionType"
+                    ),
+                )
+            })
+    }
+}
+impl __tacos_json::ProtoEnum for JobInstanceStatus {
+    const TYPE_NAME: &'static str = "reservation.v1.JobInstanceStatus";
+    fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
+        match __value {
+            0 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_UNSPECIFIED"),
+            1 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_PENDING"),
+            2 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_RUNNING"),
+            3 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_COMPLETED"),
+            4 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_FAILED"),
+            5 => ::core::option::Option::Some("JOB_INSTANCE_STATUS_TERMINATED"),
+            _ => ::core::option::Option::None,
+        }
+    }
+    fn value_of(__name: &str) -> ::core::option::Option<i32> {
+        match __name {
+            "JOB_INSTANCE_STATUS_UNSPECIFIED" => ::core::option::Option::Some(0),
+            "JOB_INSTANCE_STATUS_PENDING" => ::core::option::Option::Some(1),
+            "JOB_INSTANCE_STATUS_RUNNING" => ::core::option::Option::Some(2),
+            "JOB_INSTANCE_STATUS_COMPLETED" => ::core::option::Option::Some(3),
+            "JOB_INSTANCE_STATUS_FAILED" => ::core::option::Option::Some(4),
+            "JOB_INSTANCE_STATUS_TERMINATED" => ::core::option::Option::Some(5),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl __tacos_json::Serialize for JobInstanceStatus {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        <__tacos_json::Enum<
+            JobInstanceStatus,
+        > as __tacos_json::Codec>::serialize(&(*self as i32), __serializer)
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for JobInstanceStatus {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        let __value = <__tacos_json::Enum<
+            JobInstanceStatus,
+        > as __tacos_json::Codec>::deserialize(__deserializer, "")?;
+        <Self as ::core::convert::TryFrom<i32>>::try_from(__value)
+            .map_err(|_| {
+                <D::Error as __tacos_json::DeError>::custom(
+                    ::core::format_args!(
+                        "{} is not a value of enum `{}`", __value,
+                        "reservation.v1.JobInstanceStatus"
+                    ),
+                )
+            })
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CheckAvailabilityRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CheckAvailabilityResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "available" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.available,
+                    __rest,
+                    __value,
+                )
+            }
+            "unavailable_seat_ids" | "unavailableSeatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.unavailable_seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "remaining_in_section" | "remainingInSection" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.remaining_in_section,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReserveSeatRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReserveSeatResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "hold_id" | "holdId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.hold_id, __rest, __value)
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    HoldStatus::from_str_name,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CommitReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CommitReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    CommitStatus::from_str_name,
+                )
+            }
+            "committed_at" | "committedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.committed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReleaseHoldRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReleaseHoldResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReleaseStatus::from_str_name,
+                )
+            }
+            "released_at" | "releasedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.released_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetInventoryStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "section" => {
+                ::tacos_runtime::__private::rest::set(&mut self.section, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetInventoryStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.event,
+                    __rest,
+                    __value,
+                )
+            }
+            "stats" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.stats,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for SectionInventory {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "section_id" | "sectionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.section_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "section_name" | "sectionName" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.section_name,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_seats" | "totalSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "available_seats" | "availableSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.available_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "reserved_seats" | "reservedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reserved_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "sold_seats" | "soldSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.sold_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "blocked_seats" | "blockedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.blocked_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "min_price" | "minPrice" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.min_price,
+                    __rest,
+                    __value,
+                )
+            }
+            "max_price" | "maxPrice" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.max_price,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for InventoryStats {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_seats" | "totalSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "available_seats" | "availableSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.available_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "reserved_seats" | "reservedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reserved_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "sold_seats" | "soldSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.sold_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "blocked_seats" | "blockedSeats" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.blocked_seats,
+                    __rest,
+                    __value,
+                )
+            }
+            "availability_percentage" | "availabilityPercentage" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.availability_percentage,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reservation_token" | "reservationToken" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_token,
+                    __rest,
+                    __value,
+                )
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CreateReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_amount" | "totalAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.total_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_url" | "paymentUrl" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_url,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.reservation,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ConfirmReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "confirmed_at" | "confirmedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.confirmed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CancelReservationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "cancelled_at" | "cancelledAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.cancelled_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListReservationsRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "pagination" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.pagination,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ListReservationsResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "page_info" | "pageInfo" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.page_info,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ExtendHoldRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "extension_seconds" | "extensionSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.extension_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "reason" => {
+                ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "idempotency_key" | "idempotencyKey" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.idempotency_key,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ExtendHoldResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "new_expires_at" | "newExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.new_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "extended_seconds" | "extendedSeconds" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.extended_seconds,
+                    __rest,
+                    __value,
+                )
+            }
+            "extension_allowed" | "extensionAllowed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.extension_allowed,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Reservation {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "user_id" | "userId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.user_id, __rest, __value)
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ReservationStatus::from_str_name,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_amount" | "totalAmount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.total_amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "created_at" | "createdAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.created_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "updated_at" | "updatedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.updated_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "hold_expires_at" | "holdExpiresAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.hold_expires_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ReservationMetadata {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "source" => {
+                ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "user_agent" | "userAgent" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.user_agent,
+                    __rest,
+                    __value,
+                )
+            }
+            "ip_address" | "ipAddress" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.ip_address,
+                    __rest,
+                    __value,
+                )
+            }
+            "session_id" | "sessionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.session_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessReservationExpiryRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "event_id" | "eventId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "seat_ids" | "seatIds" => {
+                ::tacos_runtime::__private::rest::push(
+                    &mut self.seat_ids,
+                    __rest,
+                    __value,
+                )
+            }
+            "quantity" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.quantity,
+                    __rest,
+                    __value,
+                )
+            }
+            "expired_at" | "expiredAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.expired_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessReservationExpiryResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ProcessingStatus::from_str_name,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_action" | "nextAction" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_action,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentResultRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "result_type" | "resultType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.result_type,
+                    __rest,
+                    __value,
+                    PaymentResultType::from_str_name,
+                )
+            }
+            "event_data" | "eventData" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.event_data,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessPaymentResultResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ProcessingStatus::from_str_name,
+                )
+            }
+            "order_id" | "orderId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.order_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "next_action" | "nextAction" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.next_action,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessCompensationRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "reservation_id" | "reservationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.reservation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "compensation_type" | "compensationType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.compensation_type,
+                    __rest,
+                    __value,
+                    CompensationType::from_str_name,
+                )
+            }
+            "original_operation" | "originalOperation" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.original_operation,
+                    __rest,
+                    __value,
+                )
+            }
+            "failure_reason" | "failureReason" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failure_reason,
+                    __rest,
+                    __value,
+                )
+            }
+            "correlation_id" | "correlationId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.correlation_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "retry_count" | "retryCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.retry_count,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ProcessCompensationResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    ProcessingStatus::from_str_name,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "requires_manual_intervention" | "requiresManualIntervention" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.requires_manual_intervention,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "worker_instance_id" | "workerInstanceId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.worker_instance_id,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for HealthCheckResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    WorkerStatus::from_str_name,
+                )
+            }
+            "processed_events_count" | "processedEventsCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.processed_events_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "failed_events_count" | "failedEventsCount" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.failed_events_count,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_processed_at" | "lastProcessedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "queue_depth" | "queueDepth" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.queue_depth,
+                    __rest,
+                    __value,
+                )
+            }
+            "started_at" | "startedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.started_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetJobStatusRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "job_id" | "jobId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.job_id, __rest, __value)
+            }
+            "event_type" | "eventType" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.event_type,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for GetJobStatusResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "metrics" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.metrics,
+                    __rest,
+                    __value,
+                )
+            }
+            "error" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.error,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PaymentEventData {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "payment_intent_id" | "paymentIntentId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.payment_intent_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "transaction_id" | "transactionId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.transaction_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "amount" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.amount,
+                    __rest,
+                    __value,
+                )
+            }
+            "processed_at" | "processedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.processed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "gateway_response" | "gatewayResponse" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.gateway_response,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for CompensationAction {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "action_type" | "actionType" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.action_type,
+                    __rest,
+                    __value,
+                    CompensationActionType::from_str_name,
+                )
+            }
+            "target_service" | "targetService" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.target_service,
+                    __rest,
+                    __value,
+                )
+            }
+            "action_description" | "actionDescription" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.action_description,
+                    __rest,
+                    __value,
+                )
+            }
+            "success" => {
+                ::tacos_runtime::__private::rest::set(&mut self.success, __rest, __value)
+            }
+            "executed_at" | "executedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.executed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JobInstance {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "job_id" | "jobId" => {
+                ::tacos_runtime::__private::rest::set(&mut self.job_id, __rest, __value)
+            }
+            "worker_id" | "workerId" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.worker_id,
+                    __rest,
+                    __value,
+                )
+            }
+            "status" => {
+                ::tacos_runtime::__private::rest::set_enum(
+                    &mut self.status,
+                    __rest,
+                    __value,
+                    JobInstanceStatus::from_str_name,
+                )
+            }
+            "started_at" | "startedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.started_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "completed_at" | "completedAt" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.completed_at,
+                    __rest,
+                    __value,
+                )
+            }
+            "events_processed" | "eventsProcessed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.events_processed,
+                    __rest,
+                    __value,
+                )
+            }
+            "events_failed" | "eventsFailed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.events_failed,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for JobMetrics {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "total_active_jobs" | "totalActiveJobs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_active_jobs,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_pending" | "totalEventsPending" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_pending,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_processing" | "totalEventsProcessing" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_processing,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_completed" | "totalEventsCompleted" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_completed,
+                    __rest,
+                    __value,
+                )
+            }
+            "total_events_failed" | "totalEventsFailed" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.total_events_failed,
+                    __rest,
+                    __value,
+                )
+            }
+            "average_processing_time_ms" | "averageProcessingTimeMs" => {
+                ::tacos_runtime::__private::rest::set(
+                    &mut self.average_processing_time_ms,
+                    __rest,
+                    __value,
+                )
+            }
+            "last_updated" | "lastUpdated" => {
+                ::tacos_runtime::__private::rest::set_optional(
+                    &mut self.last_updated,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+/// Handler of `reservation.v1.InventoryService`: implement it once, serve it over gRPC and REST.
+///
+pub trait InventoryService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `CheckAvailability`.
+    fn check_availability(
+        &self,
+        request: ::tacos_runtime::__private::Request<CheckAvailabilityRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CheckAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ReserveSeat`.
+    fn reserve_seat(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReserveSeatRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReserveSeatResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CommitReservation`.
+    fn commit_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CommitReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CommitReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ReleaseHold`.
+    fn release_hold(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReleaseHoldRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReleaseHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetInventoryStatus`.
+    fn get_inventory_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetInventoryStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetInventoryStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `reservation.v1.InventoryService`.
+pub const INVENTORY_SERVICE_SERVICE_NAME: &str = "reservation.v1.InventoryService";
+/// The methods of `reservation.v1.InventoryService`, in contract order.
+pub const INVENTORY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "CheckAvailability",
+        path: "/reservation.v1.InventoryService/CheckAvailability",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "ReserveSeat",
+        path: "/reservation.v1.InventoryService/ReserveSeat",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "CommitReservation",
+        path: "/reservation.v1.InventoryService/CommitReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "ReleaseHold",
+        path: "/reservation.v1.InventoryService/ReleaseHold",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.InventoryService",
+        name: "GetInventoryStatus",
+        path: "/reservation.v1.InventoryService/GetInventoryStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `reservation.v1.InventoryService` (additional bindings included).
+pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CheckAvailability"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ReserveSeat"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CommitReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ReleaseHold"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.InventoryService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetInventoryStatus"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &INVENTORY_SERVICE_METHODS[4],
+    },
+];
+/// The tonic service of `reservation.v1.InventoryService`, calling a [`InventoryService`] handler.
+pub struct InventoryServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> InventoryServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for InventoryServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: InventoryService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for InventoryServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/reservation.v1.InventoryService/CheckAvailability" => {
+                let policy = inner.method_policy("CheckAvailability");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.check_availability(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/ReserveSeat" => {
+                let policy = inner.method_policy("ReserveSeat");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.reserve_seat(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/CommitReservation" => {
+                let policy = inner.method_policy("CommitReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move { inner.commit_reservation(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/ReleaseHold" => {
+                let policy = inner.method_policy("ReleaseHold");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.release_hold(request).await },
+                )
+            }
+            "/reservation.v1.InventoryService/GetInventoryStatus" => {
+                let policy = inner.method_policy("GetInventoryStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &INVENTORY_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move {
+                        inner.get_inventory_status(request).await
+                    },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for InventoryServiceGrpc<T> {
+    const NAME: &'static str = "reservation.v1.InventoryService";
+}
+fn __inventory_service_check_availability_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CheckAvailabilityRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CheckAvailabilityRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_reserve_seat_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ReserveSeatRequest, ::tacos_runtime::__private::Status> {
+    let message: ReserveSeatRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_commit_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CommitReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CommitReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_release_hold_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ReleaseHoldRequest, ::tacos_runtime::__private::Status> {
+    let message: ReleaseHoldRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __inventory_service_get_inventory_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    GetInventoryStatusRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: GetInventoryStatusRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `reservation.v1.InventoryService` with `handler` on both protocols.
+pub fn inventory_service<T: InventoryService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            INVENTORY_SERVICE_SERVICE_NAME,
+            INVENTORY_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            InventoryServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CheckAvailability"),
+                __inventory_service_check_availability_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.check_availability(request).await
+                },
+                |message: CheckAvailabilityResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReserveSeat"),
+                __inventory_service_reserve_seat_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.reserve_seat(request).await
+                },
+                |message: ReserveSeatResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CommitReservation"),
+                __inventory_service_commit_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.commit_reservation(request).await
+                },
+                |message: CommitReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ReleaseHold"),
+                __inventory_service_release_hold_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.release_hold(request).await
+                },
+                |message: ReleaseHoldResponse| message,
+            ),
+        )
+        .with_route(
+            &INVENTORY_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetInventoryStatus"),
+                __inventory_service_get_inventory_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_inventory_status(request).await
+                },
+                |message: GetInventoryStatusResponse| message,
+            ),
+        )
+}
+/// Handler of `reservation.v1.ReservationService`: implement it once, serve it over gRPC and REST.
+///
+pub trait ReservationService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `CreateReservation`.
+    fn create_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetReservation`.
+    fn get_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ConfirmReservation`.
+    fn confirm_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `CancelReservation`.
+    fn cancel_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ListReservations`.
+    fn list_reservations(
+        &self,
+        request: ::tacos_runtime::__private::Request<ListReservationsRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListReservationsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ExtendHold`.
+    fn extend_hold(
+        &self,
+        request: ::tacos_runtime::__private::Request<ExtendHoldRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ExtendHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `reservation.v1.ReservationService`.
+pub const RESERVATION_SERVICE_SERVICE_NAME: &str = "reservation.v1.ReservationService";
+/// The methods of `reservation.v1.ReservationService`, in contract order.
+pub const RESERVATION_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "CreateReservation",
+        path: "/reservation.v1.ReservationService/CreateReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "GetReservation",
+        path: "/reservation.v1.ReservationService/GetReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "ConfirmReservation",
+        path: "/reservation.v1.ReservationService/ConfirmReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "CancelReservation",
+        path: "/reservation.v1.ReservationService/CancelReservation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "ListReservations",
+        path: "/reservation.v1.ReservationService/ListReservations",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.ReservationService",
+        name: "ExtendHold",
+        path: "/reservation.v1.ReservationService/ExtendHold",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `reservation.v1.ReservationService` (additional bindings included).
+pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CreateReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ConfirmReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("CancelReservation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ListReservations"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[4],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.ReservationService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ExtendHold"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &RESERVATION_SERVICE_METHODS[5],
+    },
+];
+/// The tonic service of `reservation.v1.ReservationService`, calling a [`ReservationService`] handler.
+pub struct ReservationServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> ReservationServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for ReservationServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: ReservationService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for ReservationServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/reservation.v1.ReservationService/CreateReservation" => {
+                let policy = inner.method_policy("CreateReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move { inner.create_reservation(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/GetReservation" => {
+                let policy = inner.method_policy("GetReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move { inner.get_reservation(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/ConfirmReservation" => {
+                let policy = inner.method_policy("ConfirmReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.confirm_reservation(request).await
+                    },
+                )
+            }
+            "/reservation.v1.ReservationService/CancelReservation" => {
+                let policy = inner.method_policy("CancelReservation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.cancel_reservation(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/ListReservations" => {
+                let policy = inner.method_policy("ListReservations");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.list_reservations(request).await },
+                )
+            }
+            "/reservation.v1.ReservationService/ExtendHold" => {
+                let policy = inner.method_policy("ExtendHold");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &RESERVATION_SERVICE_METHODS[5],
+                    policy,
+                    move |request| async move { inner.extend_hold(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for ReservationServiceGrpc<T> {
+    const NAME: &'static str = "reservation.v1.ReservationService";
+}
+fn __reservation_service_create_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CreateReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CreateReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_get_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetReservationRequest, ::tacos_runtime::__private::Status> {
+    let message: GetReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_confirm_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ConfirmReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ConfirmReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_cancel_reservation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    CancelReservationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: CancelReservationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_list_reservations_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ListReservationsRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ListReservationsRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __reservation_service_extend_hold_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ExtendHoldRequest, ::tacos_runtime::__private::Status> {
+    let message: ExtendHoldRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `reservation.v1.ReservationService` with `handler` on both protocols.
+pub fn reservation_service<T: ReservationService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            RESERVATION_SERVICE_SERVICE_NAME,
+            RESERVATION_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            ReservationServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CreateReservation"),
+                __reservation_service_create_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.create_reservation(request).await
+                },
+                |message: CreateReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetReservation"),
+                __reservation_service_get_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_reservation(request).await
+                },
+                |message: GetReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ConfirmReservation"),
+                __reservation_service_confirm_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.confirm_reservation(request).await
+                },
+                |message: ConfirmReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("CancelReservation"),
+                __reservation_service_cancel_reservation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.cancel_reservation(request).await
+                },
+                |message: CancelReservationResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ListReservations"),
+                __reservation_service_list_reservations_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.list_reservations(request).await
+                },
+                |message: ListReservationsResponse| message,
+            ),
+        )
+        .with_route(
+            &RESERVATION_SERVICE_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ExtendHold"),
+                __reservation_service_extend_hold_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.extend_hold(request).await
+                },
+                |message: ExtendHoldResponse| message,
+            ),
+        )
+}
+/// Handler of `reservation.v1.WorkerService`: implement it once, serve it over gRPC and REST.
+///
+pub trait WorkerService: ::core::marker::Send + ::core::marker::Sync + 'static {
+    /// `ProcessReservationExpiry`.
+    fn process_reservation_expiry(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessReservationExpiryRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessReservationExpiryResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ProcessPaymentResult`.
+    fn process_payment_result(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentResultRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResultResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `ProcessCompensation`.
+    fn process_compensation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessCompensationRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessCompensationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `HealthCheck`.
+    fn health_check(
+        &self,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// `GetJobStatus`.
+    fn get_job_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetJobStatusRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetJobStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// The declared policy of `method` (its name in the contract); the service
+    /// attribute macro overrides this.
+    fn method_policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        let _ = method;
+        ::core::option::Option::None
+    }
+}
+/// The fully qualified name of `reservation.v1.WorkerService`.
+pub const WORKER_SERVICE_SERVICE_NAME: &str = "reservation.v1.WorkerService";
+/// The methods of `reservation.v1.WorkerService`, in contract order.
+pub const WORKER_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "ProcessReservationExpiry",
+        path: "/reservation.v1.WorkerService/ProcessReservationExpiry",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "ProcessPaymentResult",
+        path: "/reservation.v1.WorkerService/ProcessPaymentResult",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "ProcessCompensation",
+        path: "/reservation.v1.WorkerService/ProcessCompensation",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "HealthCheck",
+        path: "/reservation.v1.WorkerService/HealthCheck",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "reservation.v1.WorkerService",
+        name: "GetJobStatus",
+        path: "/reservation.v1.WorkerService/GetJobStatus",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+    },
+];
+/// The REST bindings of `reservation.v1.WorkerService` (additional bindings included).
+pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ProcessReservationExpiry"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[0],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ProcessPaymentResult"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("ProcessCompensation"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("HealthCheck"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[3],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit(
+                    "reservation.v1.WorkerService",
+                ),
+                ::tacos_runtime::__private::rest::Seg::Lit("GetJobStatus"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &WORKER_SERVICE_METHODS[4],
+    },
+];
+/// The tonic service of `reservation.v1.WorkerService`, calling a [`WorkerService`] handler.
+pub struct WorkerServiceGrpc<T> {
+    inner: ::tacos_runtime::__private::Arc<T>,
+}
+impl<T> WorkerServiceGrpc<T> {
+    /// Wraps a handler.
+    pub fn new(inner: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self { inner }
+    }
+}
+impl<T> ::core::clone::Clone for WorkerServiceGrpc<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: ::tacos_runtime::__private::Arc::clone(&self.inner),
+        }
+    }
+}
+impl<
+    T: WorkerService,
+> ::tacos_runtime::__private::grpc::Service<
+    ::tacos_runtime::__private::http::Request<::tacos_runtime::__private::grpc::Body>,
+> for WorkerServiceGrpc<T> {
+    type Response = ::tacos_runtime::__private::http::Response<
+        ::tacos_runtime::__private::grpc::Body,
+    >;
+    type Error = ::tacos_runtime::__private::Infallible;
+    type Future = ::tacos_runtime::__private::grpc::GrpcFuture;
+    fn poll_ready(
+        &mut self,
+        _cx: &mut ::tacos_runtime::__private::TaskContext<'_>,
+    ) -> ::tacos_runtime::__private::Poll<::core::result::Result<(), Self::Error>> {
+        ::tacos_runtime::__private::Poll::Ready(::core::result::Result::Ok(()))
+    }
+    fn call(
+        &mut self,
+        request: ::tacos_runtime::__private::http::Request<
+            ::tacos_runtime::__private::grpc::Body,
+        >,
+    ) -> Self::Future {
+        let inner = ::tacos_runtime::__private::Arc::clone(&self.inner);
+        match request.uri().path() {
+            "/reservation.v1.WorkerService/ProcessReservationExpiry" => {
+                let policy = inner.method_policy("ProcessReservationExpiry");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[0],
+                    policy,
+                    move |request| async move {
+                        inner.process_reservation_expiry(request).await
+                    },
+                )
+            }
+            "/reservation.v1.WorkerService/ProcessPaymentResult" => {
+                let policy = inner.method_policy("ProcessPaymentResult");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[1],
+                    policy,
+                    move |request| async move {
+                        inner.process_payment_result(request).await
+                    },
+                )
+            }
+            "/reservation.v1.WorkerService/ProcessCompensation" => {
+                let policy = inner.method_policy("ProcessCompensation");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[2],
+                    policy,
+                    move |request| async move {
+                        inner.process_compensation(request).await
+                    },
+                )
+            }
+            "/reservation.v1.WorkerService/HealthCheck" => {
+                let policy = inner.method_policy("HealthCheck");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[3],
+                    policy,
+                    move |request| async move { inner.health_check(request).await },
+                )
+            }
+            "/reservation.v1.WorkerService/GetJobStatus" => {
+                let policy = inner.method_policy("GetJobStatus");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &WORKER_SERVICE_METHODS[4],
+                    policy,
+                    move |request| async move { inner.get_job_status(request).await },
+                )
+            }
+            path => ::tacos_runtime::__private::grpc::unimplemented(path),
+        }
+    }
+}
+impl<T> ::tacos_runtime::__private::grpc::NamedService for WorkerServiceGrpc<T> {
+    const NAME: &'static str = "reservation.v1.WorkerService";
+}
+fn __worker_service_process_reservation_expiry_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ProcessReservationExpiryRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ProcessReservationExpiryRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_process_payment_result_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ProcessPaymentResultRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ProcessPaymentResultRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_process_compensation_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ProcessCompensationRequest,
+    ::tacos_runtime::__private::Status,
+> {
+    let message: ProcessCompensationRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_health_check_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<HealthCheckRequest, ::tacos_runtime::__private::Status> {
+    let message: HealthCheckRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+fn __worker_service_get_job_status_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetJobStatusRequest, ::tacos_runtime::__private::Status> {
+    let message: GetJobStatusRequest = call.body_message()?;
+    ::core::result::Result::Ok(message)
+}
+/// Everything a server needs to serve `reservation.v1.WorkerService` with `handler` on both protocols.
+pub fn worker_service<T: WorkerService>(
+    handler: ::tacos_runtime::__private::Arc<T>,
+) -> ::tacos_runtime::__private::ServiceRegistration {
+    ::tacos_runtime::__private::ServiceRegistration::new(
+            WORKER_SERVICE_SERVICE_NAME,
+            WORKER_SERVICE_METHODS,
+            super::super::FILE_DESCRIPTOR_SET,
+        )
+        .with_grpc(
+            WorkerServiceGrpc::new(::tacos_runtime::__private::Arc::clone(&handler)),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[0],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessReservationExpiry"),
+                __worker_service_process_reservation_expiry_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_reservation_expiry(request).await
+                },
+                |message: ProcessReservationExpiryResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[1],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessPaymentResult"),
+                __worker_service_process_payment_result_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_payment_result(request).await
+                },
+                |message: ProcessPaymentResultResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[2],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ProcessCompensation"),
+                __worker_service_process_compensation_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.process_compensation(request).await
+                },
+                |message: ProcessCompensationResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("HealthCheck"),
+                __worker_service_health_check_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.health_check(request).await
+                },
+                |message: HealthCheckResponse| message,
+            ),
+        )
+        .with_route(
+            &WORKER_SERVICE_ROUTES[4],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetJobStatus"),
+                __worker_service_get_job_status_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_job_status(request).await
+                },
+                |message: GetJobStatusResponse| message,
+            ),
+        )
+}
