@@ -41,10 +41,6 @@ pub mod pb {
 #[allow(missing_docs)] // docs come from the .proto comments only
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/tacos/mod.rs"));
-
-    /// The encoded `FileDescriptorSet` of `bench.proto`, for reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/tacos/descriptor.bin"));
 }
 
 /// The two protocols the bench compares separately.
