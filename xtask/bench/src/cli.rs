@@ -50,7 +50,7 @@ impl Args {
         &self.positionals
     }
 
-    /// Fails on a flag not in `known` and on a value flag given without its value.
+    /// Fails on a flag not in `known` (a missing value is reported by [`Args::value`]).
     pub fn check_known(&self, known: &[&str]) -> Result<(), ArgError> {
         for (name, _) in &self.flags {
             if !known.contains(&name.as_str()) {
