@@ -2,6 +2,7 @@
 //!
 //! Each task lives in its own module; this file only dispatches on the first argument.
 
+mod bench;
 mod conformance;
 mod generate;
 mod redis_server;
@@ -22,7 +23,9 @@ tasks:
       generated serde impls; fails on any failure not in xtask/conformance/failure_list.txt
   test [-- TEST-ARGS]
       the one test command: fmt check, clippy -D warnings, generate --check, and every test
-      against a real Redis (REDIS_URL when it answers, else a private redis-server)";
+      against a real Redis (REDIS_URL when it answers, else a private redis-server)
+  bench [--quick] [--reps N] [--duration SECS] [--warmup SECS] [--protocol grpc|rest] ...
+      hand-written tonic/axum vs the generated surfaces: req/s, p50/p99, server CPU/request";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +49,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         "generate" => generate::run(rest),
         "conformance" => conformance::run(rest),
         "test" => test::run(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
