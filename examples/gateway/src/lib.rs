@@ -21,9 +21,13 @@ pub mod updates;
 use std::future::Future;
 use std::sync::Arc;
 
+use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
 use tacos_runtime::server::{Server, ServerError};
 use tacos_runtime::waiting_room::{RedisBackend, RedisOptions, WaitingRoom, WaitingRoomError};
-use traffic_tacos_contracts::gateway::v1::{gateway_service, queue_service, web_socket_service};
+use traffic_tacos_contracts::gateway::v1::{
+    gateway_service, queue_service, web_socket_service, GATEWAY_SERVICE_SERVICE_NAME,
+    QUEUE_SERVICE_SERVICE_NAME, WEB_SOCKET_SERVICE_SERVICE_NAME,
+};
 
 use crate::config::GatewayConfig;
 use crate::gateway_service::GatewayHandler;
@@ -40,6 +44,9 @@ pub enum GatewayError {
     /// The server could not start or stopped abnormally.
     #[error(transparent)]
     Server(#[from] ServerError),
+    /// The contract's OpenAPI document could not be narrowed to the served services.
+    #[error("openapi document: {0}")]
+    OpenApi(#[from] OpenApiError),
 }
 
 /// The waiting room `config` asks for: Redis when `REDIS_URL` is set, else in memory.
@@ -64,8 +71,18 @@ pub fn build_waiting_room(config: &GatewayConfig) -> Result<WaitingRoom, Gateway
 pub fn build_server(config: &GatewayConfig, room: WaitingRoom) -> Result<Server, GatewayError> {
     let feed = ChangeFeed::default();
     let ticketing = Arc::new(MemoryTicketing::new(config.inventory.clone(), feed.clone()));
+    // Document exactly the services this binary serves, at `/openapi.json`.
+    let openapi = OpenApiDocument::for_services(
+        &[traffic_tacos_contracts::OPENAPI_JSON],
+        &[
+            QUEUE_SERVICE_SERVICE_NAME,
+            GATEWAY_SERVICE_SERVICE_NAME,
+            WEB_SOCKET_SERVICE_SERVICE_NAME,
+        ],
+    )?;
     let server = Server::builder()
         .config(&config.server)
+        .layer(openapi.layer())
         .add(queue_service(Arc::new(QueueHandler::new(room.clone()))))
         .add(gateway_service(Arc::new(GatewayHandler::new(
             room.clone(),

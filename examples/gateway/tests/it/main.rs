@@ -2,6 +2,7 @@
 //! gRPC and REST.
 
 mod gateway;
+mod openapi;
 mod queue;
 mod redis;
 mod streams;
