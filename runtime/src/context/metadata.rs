@@ -33,31 +33,31 @@ use super::deadline::{GRPC_TIMEOUT, REQUEST_TIMEOUT};
 /// The prefix REST puts before the name of a response trailer.
 pub const TRAILER_PREFIX: &str = "grpc-trailer-";
 
-const STRIPPED: [&str; 16] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "content-type",
-    "content-encoding",
-    "accept-encoding",
-    "grpc-encoding",
-    "grpc-accept-encoding",
-    GRPC_TIMEOUT,
-    REQUEST_TIMEOUT,
+// Pre-built names: looking up a `HeaderName` skips parsing and validating a string per
+// header per request, which showed up in REST profiles.
+const STRIPPED: [HeaderName; 16] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+    header::CONTENT_LENGTH,
+    header::CONTENT_TYPE,
+    header::CONTENT_ENCODING,
+    header::ACCEPT_ENCODING,
+    HeaderName::from_static("grpc-encoding"),
+    HeaderName::from_static("grpc-accept-encoding"),
+    HeaderName::from_static(GRPC_TIMEOUT),
+    HeaderName::from_static(REQUEST_TIMEOUT),
 ];
 
 /// Turns request headers into handler metadata (in place: only the stripped headers are removed).
 pub fn request_metadata(mut headers: HeaderMap) -> HeaderMap {
-    for name in STRIPPED {
-        if headers.contains_key(name) {
-            headers.remove(name);
-        }
+    for name in &STRIPPED {
+        headers.remove(name);
     }
     headers
 }
