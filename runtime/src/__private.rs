@@ -13,7 +13,8 @@ pub use std::sync::Arc;
 pub use std::task::{Context as TaskContext, Poll};
 
 pub use crate::context::{Request, Response, ServerStream};
-pub use crate::server::{MethodInfo, MethodKind, MethodPolicy, ServiceRegistration};
+pub use crate::method::{MethodInfo, MethodKind, MethodPolicy};
+pub use crate::server::ServiceRegistration;
 pub use crate::status::Status;
 
 /// Proto3 JSON support for the generated `serde` impls.

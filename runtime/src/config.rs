@@ -19,7 +19,15 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::server::Bind;
+/// Where [`Server::start`](crate::Server::start) listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bind {
+    /// The REST address (`SERVER_PORT`).
+    pub rest: SocketAddr,
+    /// The gRPC address (`GRPC_PORT`); `None`, or the REST address (port other than 0), serves
+    /// both on one port.
+    pub grpc: Option<SocketAddr>,
+}
 
 /// How the server uses threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,13 +133,52 @@ impl fmt::Display for ConfigError {
     }
 }
 
-struct Reader<'a> {
+/// Reads variables through a lookup function and collects every problem, so a start-up error
+/// names all bad variables at once. Each policy module reads its own settings with it.
+pub(crate) struct Reader<'a> {
     get: &'a dyn Fn(&str) -> Option<String>,
     problems: Vec<ConfigProblem>,
 }
 
-impl Reader<'_> {
-    fn parse<T>(
+impl<'a> Reader<'a> {
+    /// A reader over `get` with no problems yet.
+    pub(crate) fn new(get: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self {
+            get,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The raw value of `var`, if set.
+    #[allow(dead_code)] // for settings with their own grammar
+    pub(crate) fn get(&self, var: &str) -> Option<String> {
+        (self.get)(var)
+    }
+
+    /// Records a problem with `var`.
+    #[allow(dead_code)] // for settings with their own grammar
+    pub(crate) fn problem(&mut self, var: &'static str, value: String, expected: &'static str) {
+        self.problems.push(ConfigProblem {
+            var,
+            value,
+            expected,
+        });
+    }
+
+    /// `Ok(value)` when no problem was recorded, otherwise every problem.
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, ConfigError> {
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+
+    /// Parses `var` with `parse`, or `default` when unset; a value that does not parse is a
+    /// problem described by `expected`.
+    pub(crate) fn parse<T>(
         &mut self,
         var: &'static str,
         default: T,
@@ -155,7 +202,7 @@ impl Reader<'_> {
     }
 }
 
-fn parse_bool(value: &str) -> Option<bool> {
+pub(crate) fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),
@@ -176,10 +223,7 @@ impl ServerConfig {
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
-        let mut r = Reader {
-            get,
-            problems: Vec::new(),
-        };
+        let mut r = Reader::new(get);
         let host = r.parse("SERVER_HOST", defaults.host, "an IP address", |v| {
             v.parse().ok()
         });
@@ -234,12 +278,7 @@ impl ServerConfig {
             "proto" => Some(true),
             _ => None,
         });
-        if !r.problems.is_empty() {
-            return Err(ConfigError {
-                problems: r.problems,
-            });
-        }
-        Ok(Self {
+        r.finish(Self {
             host,
             server_port,
             grpc_enabled,

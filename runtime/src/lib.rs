@@ -7,6 +7,8 @@
 //! - [`grpc`]: helpers the generated tonic services are built on.
 //! - [`rest`]: `google.api.http` transcoding: routes, path templates, query parameters, JSON,
 //!   SSE/NDJSON streaming.
+//! - [`method`]: static facts about methods ([`MethodInfo`]) and their declared policy.
+//! - `invoke`: running one call the same way on both protocols: deadline, cancellation.
 //! - [`server`]: the builder serving both protocols, health, reflection, runtime layouts.
 //! - [`json`]: proto3 JSON support for the generated `serde` impls.
 //! - [`config`]: start-up configuration from environment variables.
@@ -17,7 +19,9 @@
 pub mod config;
 pub mod context;
 pub mod grpc;
+pub(crate) mod invoke;
 pub mod json;
+pub mod method;
 pub mod openapi;
 pub mod rest;
 pub mod server;
@@ -28,7 +32,8 @@ pub mod waiting_room;
 pub mod __private;
 
 pub use context::{server_stream, Context, Principal, Protocol, Request, Response, ServerStream};
-pub use server::{MethodInfo, MethodKind, MethodPolicy, Server, ServiceRegistration};
+pub use method::{MethodInfo, MethodKind, MethodPolicy};
+pub use server::{Server, ServiceRegistration};
 pub use status::{Code, Status};
 /// Binds a handler impl to its contract; see the macro's own documentation.
 pub use tacos_macros::service;

@@ -442,7 +442,7 @@ impl<'a> ServiceEmitter<'a> {
             pub const #name_const: &str = #full_name;
 
             #[doc = #methods_doc]
-            pub const #methods_const: &[#rt::MethodInfo] = &[#(#infos),*];
+            pub static #methods_const: &[#rt::MethodInfo] = &[#(#infos),*];
 
             #[doc = #routes_doc]
             pub static #routes_static: &[#rt::rest::RouteSpec] = &[#(#routes),*];

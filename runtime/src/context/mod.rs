@@ -7,6 +7,9 @@
 
 pub mod deadline;
 pub mod metadata;
+mod scope;
+
+pub use scope::{current_call, CallScope};
 
 use std::fmt;
 use std::pin::Pin;
@@ -17,7 +20,7 @@ use futures::Stream;
 use http::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::MethodInfo;
+use crate::method::MethodInfo;
 use crate::status::Status;
 
 /// The protocol a call arrived on.

@@ -15,8 +15,8 @@ use super::trailers;
 use super::unary::to_tonic_response;
 use super::{Body, GrpcFuture};
 use crate::context::{Protocol, Request, Response, ServerStream};
-use crate::server::invoke::{self, Deadlined, Invoke};
-use crate::server::{MethodInfo, MethodPolicy};
+use crate::invoke::{self, Deadlined, Invoke};
+use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
 
 /// Serves one server-streaming call: the handler returns a [`ServerStream`] whose items are sent

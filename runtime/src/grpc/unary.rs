@@ -12,8 +12,8 @@ use tonic_prost::ProstCodec;
 use super::trailers::{self, ExtraTrailers};
 use super::{Body, GrpcFuture};
 use crate::context::{Protocol, Request, Response};
-use crate::server::invoke::{self, Invoke};
-use crate::server::{MethodInfo, MethodPolicy};
+use crate::invoke::{self, Invoke};
+use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
 
 /// Serves one unary call: decodes `Req`, runs `call` under the call's deadline, encodes `Resp`.

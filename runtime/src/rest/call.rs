@@ -17,10 +17,10 @@ use super::value::FromParam;
 use super::{json, response};
 use crate::context::{Protocol, Request, Response, ServerStream};
 use crate::grpc::Body;
+use crate::invoke::{self, Deadlined, Invoke};
 use crate::json::generated::Codec;
 use crate::json::JsonOptions;
-use crate::server::invoke::{self, Deadlined, Invoke};
-use crate::server::MethodPolicy;
+use crate::method::MethodPolicy;
 use crate::status::Status;
 
 /// The future a REST handler returns.

@@ -1,7 +1,7 @@
 //! The static description of one REST binding, emitted per `google.api.http` rule.
 
 use super::template::PathTemplate;
-use crate::server::MethodInfo;
+use crate::method::MethodInfo;
 
 /// The HTTP method of a binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

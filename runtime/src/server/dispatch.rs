@@ -15,6 +15,7 @@ use tower::{Service, ServiceExt};
 use super::health::Health;
 use super::registration::GrpcHandler;
 use crate::grpc::{self, Body, GrpcFuture};
+use crate::invoke::ServerShutdown;
 use crate::rest::service::RestRoutes;
 
 /// Which protocols a listener serves.
@@ -37,11 +38,6 @@ pub type BoxHttpService =
 /// [`Context::extensions`](crate::Context::extensions)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
-
-/// The server's shutdown signal, carried in request extensions so response streams can end
-/// cleanly when the server stops.
-#[derive(Clone, Debug)]
-pub(crate) struct ServerShutdown(pub(crate) CancellationToken);
 
 /// What every listener dispatches into.
 pub(crate) struct Shared {

@@ -15,8 +15,9 @@
 //!
 //! Parts: [`registration`](ServiceRegistration) (what generated code hands over), `dispatch`
 //! (protocol and service routing), [`health`] (gRPC health, `/healthz`, `/readyz`), `listen`
-//! (sockets, connections, graceful shutdown), [`method`](MethodInfo) (method tables and
-//! policies), `invoke` (deadlines and cancellation shared by both protocols).
+//! (sockets, connections, graceful shutdown). Method tables and policies live in
+//! [`crate::method`], and what happens to each call in the crate's `invoke` module, both below
+//! the server so the protocols and the policies need nothing from it.
 //!
 //! **Runtime layout.** [`RuntimeLayout::PerCore`] runs one current-thread tokio runtime per
 //! thread, each with its own `SO_REUSEPORT` listeners; [`RuntimeLayout::MultiThread`] runs one
@@ -30,9 +31,7 @@
 
 mod dispatch;
 pub mod health;
-pub(crate) mod invoke;
 mod listen;
-mod method;
 mod registration;
 
 use std::collections::HashMap;
@@ -48,10 +47,10 @@ use tokio_util::sync::CancellationToken;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 
-pub(crate) use dispatch::ServerShutdown;
+pub use crate::config::Bind;
+pub use crate::method::{MethodInfo, MethodKind, MethodPolicy};
 pub use dispatch::{BoxHttpService, HttpService, ListenerRole, RemoteAddr};
 pub use health::Health;
-pub use method::{MethodInfo, MethodKind, MethodPolicy};
 pub use registration::ServiceRegistration;
 
 use dispatch::{Shared, Stack};
@@ -352,25 +351,14 @@ impl Listeners {
     }
 }
 
-/// Where [`Server::start`] listens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bind {
-    /// The REST address (`SERVER_PORT`).
-    pub rest: SocketAddr,
-    /// The gRPC address (`GRPC_PORT`); `None`, or the REST address (port other than 0), serves
-    /// both on one port.
-    pub grpc: Option<SocketAddr>,
-}
-
-impl Bind {
-    fn roles(&self) -> Vec<(SocketAddr, ListenerRole)> {
-        match self.grpc {
-            // Port 0 asks for a fresh port each: two listeners even when the addresses match.
-            Some(grpc) if grpc != self.rest || grpc.port() == 0 => {
-                vec![(self.rest, ListenerRole::Rest), (grpc, ListenerRole::Grpc)]
-            }
-            _ => vec![(self.rest, ListenerRole::Both)],
+/// The listeners a [`Bind`] asks for, each with its role.
+fn roles(bind: &Bind) -> Vec<(SocketAddr, ListenerRole)> {
+    match bind.grpc {
+        // Port 0 asks for a fresh port each: two listeners even when the addresses match.
+        Some(grpc) if grpc != bind.rest || grpc.port() == 0 => {
+            vec![(bind.rest, ListenerRole::Rest), (grpc, ListenerRole::Grpc)]
         }
+        _ => vec![(bind.rest, ListenerRole::Both)],
     }
 }
 
@@ -459,7 +447,7 @@ impl Server {
 
     /// Binds `bind` and serves on threads of the configured runtime layout; returns at once.
     pub fn start(self, bind: Bind) -> Result<RunningServer, ServerError> {
-        let roles = bind.roles();
+        let roles = roles(&bind);
         let threads = self.layout.threads();
         let per_core = matches!(self.layout, RuntimeLayout::PerCore { .. });
         let copies = if per_core { threads } else { 1 };

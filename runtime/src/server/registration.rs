@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use tower::{Service, ServiceExt};
 
-use super::method::MethodInfo;
 use crate::grpc::{Body, GrpcFuture};
+use crate::method::MethodInfo;
 use crate::rest::{RestHandler, RouteSpec};
 
 /// A gRPC service behind one function call per request.

@@ -7087,7 +7087,7 @@ pub trait AdminService: ::core::marker::Send + ::core::marker::Sync + 'static {
 /// The fully qualified name of `common.v1.AdminService`.
 pub const ADMIN_SERVICE_SERVICE_NAME: &str = "common.v1.AdminService";
 /// The methods of `common.v1.AdminService`, in contract order.
-pub const ADMIN_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static ADMIN_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "common.v1.AdminService",
         name: "GetSystemHealth",

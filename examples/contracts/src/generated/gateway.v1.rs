@@ -14720,7 +14720,7 @@ pub trait GatewayService: ::core::marker::Send + ::core::marker::Sync + 'static 
 /// The fully qualified name of `gateway.v1.GatewayService`.
 pub const GATEWAY_SERVICE_SERVICE_NAME: &str = "gateway.v1.GatewayService";
 /// The methods of `gateway.v1.GatewayService`, in contract order.
-pub const GATEWAY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static GATEWAY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "gateway.v1.GatewayService",
         name: "HealthCheck",
@@ -15386,7 +15386,7 @@ pub trait QueueService: ::core::marker::Send + ::core::marker::Sync + 'static {
 /// The fully qualified name of `gateway.v1.QueueService`.
 pub const QUEUE_SERVICE_SERVICE_NAME: &str = "gateway.v1.QueueService";
 /// The methods of `gateway.v1.QueueService`, in contract order.
-pub const QUEUE_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static QUEUE_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "gateway.v1.QueueService",
         name: "JoinQueue",
@@ -15795,7 +15795,7 @@ pub trait WebhookService: ::core::marker::Send + ::core::marker::Sync + 'static 
 /// The fully qualified name of `gateway.v1.WebhookService`.
 pub const WEBHOOK_SERVICE_SERVICE_NAME: &str = "gateway.v1.WebhookService";
 /// The methods of `gateway.v1.WebhookService`, in contract order.
-pub const WEBHOOK_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static WEBHOOK_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "gateway.v1.WebhookService",
         name: "ReceivePaymentWebhook",
@@ -16127,7 +16127,7 @@ pub trait WebSocketService: ::core::marker::Send + ::core::marker::Sync + 'stati
 /// The fully qualified name of `gateway.v1.WebSocketService`.
 pub const WEB_SOCKET_SERVICE_SERVICE_NAME: &str = "gateway.v1.WebSocketService";
 /// The methods of `gateway.v1.WebSocketService`, in contract order.
-pub const WEB_SOCKET_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static WEB_SOCKET_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "gateway.v1.WebSocketService",
         name: "StreamQueueUpdates",

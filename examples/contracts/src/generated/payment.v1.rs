@@ -5144,7 +5144,7 @@ pub trait PaymentService: ::core::marker::Send + ::core::marker::Sync + 'static 
 /// The fully qualified name of `payment.v1.PaymentService`.
 pub const PAYMENT_SERVICE_SERVICE_NAME: &str = "payment.v1.PaymentService";
 /// The methods of `payment.v1.PaymentService`, in contract order.
-pub const PAYMENT_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static PAYMENT_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "payment.v1.PaymentService",
         name: "CreatePaymentIntent",

@@ -11445,7 +11445,7 @@ pub trait InventoryService: ::core::marker::Send + ::core::marker::Sync + 'stati
 /// The fully qualified name of `reservation.v1.InventoryService`.
 pub const INVENTORY_SERVICE_SERVICE_NAME: &str = "reservation.v1.InventoryService";
 /// The methods of `reservation.v1.InventoryService`, in contract order.
-pub const INVENTORY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static INVENTORY_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "reservation.v1.InventoryService",
         name: "CheckAvailability",
@@ -11838,7 +11838,7 @@ pub trait ReservationService: ::core::marker::Send + ::core::marker::Sync + 'sta
 /// The fully qualified name of `reservation.v1.ReservationService`.
 pub const RESERVATION_SERVICE_SERVICE_NAME: &str = "reservation.v1.ReservationService";
 /// The methods of `reservation.v1.ReservationService`, in contract order.
-pub const RESERVATION_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static RESERVATION_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "reservation.v1.ReservationService",
         name: "CreateReservation",
@@ -12272,7 +12272,7 @@ pub trait WorkerService: ::core::marker::Send + ::core::marker::Sync + 'static {
 /// The fully qualified name of `reservation.v1.WorkerService`.
 pub const WORKER_SERVICE_SERVICE_NAME: &str = "reservation.v1.WorkerService";
 /// The methods of `reservation.v1.WorkerService`, in contract order.
-pub const WORKER_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static WORKER_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "reservation.v1.WorkerService",
         name: "ProcessReservationExpiry",

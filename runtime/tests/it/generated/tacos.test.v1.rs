@@ -3372,7 +3372,7 @@ pub trait Library: ::core::marker::Send + ::core::marker::Sync + 'static {
 /// The fully qualified name of `tacos.test.v1.Library`.
 pub const LIBRARY_SERVICE_NAME: &str = "tacos.test.v1.Library";
 /// The methods of `tacos.test.v1.Library`, in contract order.
-pub const LIBRARY_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
+pub static LIBRARY_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     ::tacos_runtime::__private::MethodInfo {
         service: "tacos.test.v1.Library",
         name: "GetBook",

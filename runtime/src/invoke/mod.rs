@@ -14,8 +14,13 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 
-use super::method::MethodPolicy;
+use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
+
+/// The server's shutdown signal, carried in request extensions so response streams can end
+/// cleanly when the server stops.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerShutdown(pub(crate) CancellationToken);
 
 /// The handler's deadline: the client's timeout capped by the method's policy timeout.
 pub(crate) fn effective_deadline(
@@ -178,7 +183,7 @@ where
 pub(crate) fn start<Req, R, F, Fut>(
     call: F,
     protocol: crate::context::Protocol,
-    method: &'static super::method::MethodInfo,
+    method: &'static MethodInfo,
     policy: Option<&'static MethodPolicy>,
     headers: http::HeaderMap,
     extensions: http::Extensions,
@@ -211,7 +216,7 @@ pub(crate) struct CallSetup {
 /// The handler context for a call, its deadline and the server's shutdown signal.
 pub(crate) fn call_context(
     protocol: crate::context::Protocol,
-    method: &'static super::method::MethodInfo,
+    method: &'static MethodInfo,
     policy: Option<&'static MethodPolicy>,
     headers: http::HeaderMap,
     extensions: http::Extensions,
@@ -224,9 +229,7 @@ pub(crate) fn call_context(
     } else {
         None
     };
-    let shutdown = extensions
-        .get::<super::ServerShutdown>()
-        .map(|s| s.0.clone());
+    let shutdown = extensions.get::<ServerShutdown>().map(|s| s.0.clone());
     let context = crate::context::Context::for_call(
         protocol,
         method,

@@ -1,0 +1,56 @@
+//! The call a task is serving, so that outgoing client calls made while handling it carry its
+//! deadline, request id and trace context without threading them through by hand.
+//!
+//! The runtime enters the scope around every handler it runs; a spawned task leaves it (wrap
+//! the task's future with [`CallScope::enter`] to keep it).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::HeaderMap;
+
+tokio::task_local! {
+    static CURRENT: Arc<CallScope>;
+}
+
+/// What an incoming call hands on to the calls its handler makes.
+#[derive(Clone, Debug, Default)]
+pub struct CallScope {
+    deadline: Option<Instant>,
+    propagated: HeaderMap,
+}
+
+impl CallScope {
+    /// A scope with a deadline and headers to copy onto outgoing calls (`x-request-id`,
+    /// `traceparent`, `tracestate`).
+    pub fn new(deadline: Option<Instant>, propagated: HeaderMap) -> Self {
+        Self {
+            deadline,
+            propagated,
+        }
+    }
+
+    /// The incoming call's deadline, which outgoing calls must not outlive.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Headers every outgoing call copies from the incoming one.
+    pub fn propagated(&self) -> &HeaderMap {
+        &self.propagated
+    }
+
+    /// Runs `future` inside this scope.
+    pub fn enter<F: Future>(
+        self: Arc<Self>,
+        future: F,
+    ) -> tokio::task::futures::TaskLocalFuture<Arc<CallScope>, F> {
+        CURRENT.scope(self, future)
+    }
+}
+
+/// The scope of the call the current task is serving, if any.
+pub fn current_call() -> Option<Arc<CallScope>> {
+    CURRENT.try_with(Arc::clone).ok()
+}
