@@ -9,6 +9,8 @@
 //! | `TACOS_RUNTIME` | `per-core` | `per-core` (one current-thread runtime per thread, `SO_REUSEPORT`) or `multi` (one work-stealing runtime) |
 //! | `TACOS_THREADS` | cores | threads (per-core) or workers (multi) |
 //! | `MAX_BODY_BYTES` | `4194304` | largest REST request body |
+//! | `MAX_MESSAGE_BYTES` | `4194304` | largest gRPC request message |
+//! | `MAX_HEADER_BYTES` | `65536` | largest request header section (both protocols) |
 //! | `SHUTDOWN_TIMEOUT_SECONDS` | `30` | how long shutdown drains in-flight calls |
 //! | `JSON_FIELD_NAMES` | `json` | REST output field names: `json` (lowerCamel) or `proto` (snake_case) |
 //!
@@ -81,6 +83,10 @@ pub struct ServerConfig {
     pub runtime: RuntimeLayout,
     /// `MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
+    /// `MAX_MESSAGE_BYTES`.
+    pub max_message_bytes: usize,
+    /// `MAX_HEADER_BYTES`.
+    pub max_header_bytes: usize,
     /// `SHUTDOWN_TIMEOUT_SECONDS`.
     pub shutdown_timeout: Duration,
     /// `JSON_FIELD_NAMES=proto`: REST output uses proto field names.
@@ -96,6 +102,8 @@ impl Default for ServerConfig {
             grpc_port: 9090,
             runtime: RuntimeLayout::default(),
             max_body_bytes: 4 * 1024 * 1024,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             json_proto_names: false,
         }
@@ -262,6 +270,18 @@ impl ServerConfig {
             "a byte count above 0",
             |v| v.parse().ok().filter(|n| *n > 0),
         );
+        let max_message_bytes = r.parse(
+            "MAX_MESSAGE_BYTES",
+            defaults.max_message_bytes,
+            "a byte count above 0",
+            |v| v.parse().ok().filter(|n| *n > 0),
+        );
+        let max_header_bytes = r.parse(
+            "MAX_HEADER_BYTES",
+            defaults.max_header_bytes,
+            "a byte count from 1024 to 16777216",
+            |v| v.parse().ok().filter(|n| (1024..=16 * 1024 * 1024).contains(n)),
+        );
         let shutdown_timeout = r.parse(
             "SHUTDOWN_TIMEOUT_SECONDS",
             defaults.shutdown_timeout,
@@ -285,6 +305,8 @@ impl ServerConfig {
             grpc_port,
             runtime,
             max_body_bytes,
+            max_message_bytes,
+            max_header_bytes,
             shutdown_timeout,
             json_proto_names,
         })

@@ -9,7 +9,7 @@ pub mod deadline;
 pub mod metadata;
 mod scope;
 
-pub use scope::{current_call, CallScope};
+pub use scope::{current_call, CallScope, Scoped};
 
 use std::fmt;
 use std::pin::Pin;

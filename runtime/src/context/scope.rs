@@ -5,10 +5,14 @@
 //! the task's future with [`CallScope::enter`] to keep it).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
+use futures::Stream;
 use http::HeaderMap;
+use pin_project_lite::pin_project;
 
 tokio::task_local! {
     static CURRENT: Arc<CallScope>;
@@ -47,6 +51,33 @@ impl CallScope {
         future: F,
     ) -> tokio::task::futures::TaskLocalFuture<Arc<CallScope>, F> {
         CURRENT.scope(self, future)
+    }
+
+    /// Polls `stream` inside this scope, so a response stream's own calls inherit it too.
+    pub fn enter_stream<S: Stream>(self: Arc<Self>, stream: S) -> Scoped<S> {
+        Scoped {
+            scope: self,
+            inner: stream,
+        }
+    }
+}
+
+pin_project! {
+    /// A stream polled inside a [`CallScope`].
+    pub struct Scoped<S> {
+        scope: Arc<CallScope>,
+        #[pin]
+        inner: S,
+    }
+}
+
+impl<S: Stream> Stream for Scoped<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let inner = this.inner;
+        CURRENT.sync_scope(Arc::clone(this.scope), || inner.poll_next(cx))
     }
 }
 

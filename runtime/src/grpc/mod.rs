@@ -27,6 +27,11 @@ pub type Body = tonic::body::Body;
 pub type GrpcFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send + 'static>>;
 
+/// The largest request message the server accepts, checked by tonic before decoding.
+fn max_message_bytes(request: &http::Request<Body>) -> usize {
+    crate::invoke::Policies::of(request.extensions()).max_message_bytes
+}
+
 /// Answers `UNIMPLEMENTED` for a path the service does not have.
 pub fn unimplemented(path: &str) -> GrpcFuture {
     let status = tonic::Status::unimplemented(format!("unknown method {path}"));

@@ -3,11 +3,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
-use std::time::Instant;
 
 use futures::Stream;
-use pin_project_lite::pin_project;
-use tokio_util::sync::CancellationToken;
 use tonic::server::{Grpc, ServerStreamingService};
 use tonic_prost::ProstCodec;
 
@@ -15,7 +12,7 @@ use super::trailers;
 use super::unary::to_tonic_response;
 use super::{Body, GrpcFuture};
 use crate::context::{Protocol, Request, Response, ServerStream};
-use crate::invoke::{self, Deadlined, Invoke};
+use crate::invoke::{self, CallFuture, CallParts};
 use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
 
@@ -35,7 +32,8 @@ where
     Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default());
+        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
+        .max_decoding_message_size(super::max_message_bytes(&request));
         let service = StreamingCall {
             call: Some(call),
             method,
@@ -57,100 +55,63 @@ impl<Req, Resp, F, Fut> ServerStreamingService<Req> for StreamingCall<F>
 where
     Req: Send + 'static,
     Resp: Send + 'static,
-    F: FnOnce(Request<Req>) -> Fut,
-    Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>>,
+    F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
     type Response = Resp;
     type ResponseStream = TonicStream<Resp>;
-    type Future = ToTonicStream<Fut>;
+    type Future = ToTonicStream<Resp>;
 
     fn call(&mut self, request: tonic::Request<Req>) -> Self::Future {
-        let Some(call) = self.call.take() else {
-            return ToTonicStream {
-                invoke: Invoke::rejected(Status::internal("streaming handler called twice")),
-                deadline: None,
-                shutdown: None,
-                token: None,
-            };
-        };
-        let (metadata, extensions, message) = request.into_parts();
-        match invoke::call_context(
-            Protocol::Grpc,
-            self.method,
-            self.policy,
-            metadata.into_headers(),
-            extensions,
-        ) {
-            Ok(setup) => {
-                let token = setup.context.cancellation().clone();
-                ToTonicStream {
-                    invoke: Invoke::running(
-                        call(Request::from_parts(message, setup.context)),
-                        setup.deadline,
-                        &token,
-                    ),
-                    deadline: setup.deadline,
-                    shutdown: setup.shutdown,
-                    token: Some(token),
-                }
+        let outcome = match self.call.take() {
+            Some(call) => {
+                let (metadata, extensions, message) = request.into_parts();
+                let parts = CallParts {
+                    protocol: Protocol::Grpc,
+                    method: self.method,
+                    policy: self.policy,
+                    headers: metadata.into_headers(),
+                    extensions,
+                };
+                invoke::server_streaming(parts, move || Ok(message), call)
             }
-            Err(status) => ToTonicStream {
-                invoke: Invoke::rejected(status),
-                deadline: None,
-                shutdown: None,
-                token: None,
-            },
-        }
+            None => Box::pin(std::future::ready(Err(Status::internal(
+                "streaming handler called twice",
+            )))),
+        };
+        ToTonicStream { outcome }
     }
 }
 
-pin_project! {
-    /// Waits for the handler to return its stream, then puts the stream under the deadline.
-    pub(crate) struct ToTonicStream<Fut> {
-        #[pin]
-        invoke: Invoke<Fut>,
-        deadline: Option<Instant>,
-        shutdown: Option<CancellationToken>,
-        token: Option<CancellationToken>,
-    }
+/// Waits for the handler's stream (already under the call's deadline) and hands it to tonic.
+pub(crate) struct ToTonicStream<Resp> {
+    outcome: CallFuture<ServerStream<Resp>>,
 }
 
-impl<Fut, Resp> Future for ToTonicStream<Fut>
-where
-    Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>>,
-{
+impl<Resp> Future for ToTonicStream<Resp> {
     type Output = Result<tonic::Response<TonicStream<Resp>>, tonic::Status>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let outcome = ready!(this.invoke.poll(cx));
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let outcome = ready!(self.outcome.as_mut().poll(cx));
         Poll::Ready(match outcome {
-            Ok(response) => {
-                let guard = this.token.take().map(CancellationToken::drop_guard);
-                let deadline = *this.deadline;
-                let shutdown = this.shutdown.take();
-                Ok(to_tonic_response(response.map(|stream| TonicStream {
-                    inner: Deadlined::new(stream, deadline, shutdown, guard),
-                })))
-            }
+            Ok(response) => Ok(to_tonic_response(
+                response.map(|inner| TonicStream { inner }),
+            )),
             Err(status) => Err(status.into()),
         })
     }
 }
 
-pin_project! {
-    /// The handler's stream with errors converted to `tonic::Status`.
-    pub struct TonicStream<T> {
-        #[pin]
-        inner: Deadlined<ServerStream<T>>,
-    }
+/// The handler's stream with errors converted to `tonic::Status`.
+pub struct TonicStream<T> {
+    inner: ServerStream<T>,
 }
 
 impl<T> Stream for TonicStream<T> {
     type Item = Result<T, tonic::Status>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        let item = ready!(self.project().inner.poll_next(cx));
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let item = ready!(self.inner.as_mut().poll_next(cx));
         Poll::Ready(item.map(|r| r.map_err(tonic::Status::from)))
     }
 }

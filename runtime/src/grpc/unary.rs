@@ -4,7 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
 
-use pin_project_lite::pin_project;
 use tonic::metadata::MetadataMap;
 use tonic::server::{Grpc, UnaryService};
 use tonic_prost::ProstCodec;
@@ -12,7 +11,7 @@ use tonic_prost::ProstCodec;
 use super::trailers::{self, ExtraTrailers};
 use super::{Body, GrpcFuture};
 use crate::context::{Protocol, Request, Response};
-use crate::invoke::{self, Invoke};
+use crate::invoke::{self, CallFuture, CallParts};
 use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
 
@@ -30,7 +29,8 @@ where
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default());
+        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
+        .max_decoding_message_size(super::max_message_bytes(&request));
         let service = UnaryCall {
             call: Some(call),
             method,
@@ -51,48 +51,43 @@ impl<Req, Resp, F, Fut> UnaryService<Req> for UnaryCall<F>
 where
     Req: Send + 'static,
     Resp: Send + 'static,
-    F: FnOnce(Request<Req>) -> Fut,
-    Fut: Future<Output = Result<Response<Resp>, Status>>,
+    F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     type Response = Resp;
-    type Future = ToTonic<Fut>;
+    type Future = ToTonic<Resp>;
 
     fn call(&mut self, request: tonic::Request<Req>) -> Self::Future {
-        let invoke = match self.call.take() {
+        let outcome = match self.call.take() {
             Some(call) => {
                 let (metadata, extensions, message) = request.into_parts();
-                invoke::start(
-                    call,
-                    Protocol::Grpc,
-                    self.method,
-                    self.policy,
-                    metadata.into_headers(),
+                let parts = CallParts {
+                    protocol: Protocol::Grpc,
+                    method: self.method,
+                    policy: self.policy,
+                    headers: metadata.into_headers(),
                     extensions,
-                    message,
-                )
+                };
+                invoke::unary(parts, move || Ok(message), call)
             }
-            None => Invoke::rejected(Status::internal("unary handler called twice")),
+            None => Box::pin(std::future::ready(Err(Status::internal(
+                "unary handler called twice",
+            )))),
         };
-        ToTonic { invoke }
+        ToTonic { outcome }
     }
 }
 
-pin_project! {
-    /// Maps the handler's outcome to tonic's response types.
-    pub(crate) struct ToTonic<Fut> {
-        #[pin]
-        invoke: Invoke<Fut>,
-    }
+/// Maps the call's outcome to tonic's response types.
+pub(crate) struct ToTonic<Resp> {
+    outcome: CallFuture<Resp>,
 }
 
-impl<Fut, Resp> Future for ToTonic<Fut>
-where
-    Fut: Future<Output = Result<Response<Resp>, Status>>,
-{
+impl<Resp> Future for ToTonic<Resp> {
     type Output = Result<tonic::Response<Resp>, tonic::Status>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let outcome = ready!(self.project().invoke.poll(cx));
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let outcome = ready!(self.outcome.as_mut().poll(cx));
         Poll::Ready(match outcome {
             Ok(response) => Ok(to_tonic_response(response)),
             Err(status) => Err(status.into()),

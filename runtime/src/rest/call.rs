@@ -17,7 +17,7 @@ use super::value::FromParam;
 use super::{json, response};
 use crate::context::{Protocol, Request, Response, ServerStream};
 use crate::grpc::Body;
-use crate::invoke::{self, Deadlined, Invoke};
+use crate::invoke::{self, CallParts};
 use crate::json::generated::Codec;
 use crate::json::JsonOptions;
 use crate::method::MethodPolicy;
@@ -116,8 +116,53 @@ impl RestCall {
     }
 }
 
-fn rejected(status: Status) -> RestFuture {
-    Box::pin(std::future::ready(response::error(status)))
+impl RestCall {
+    /// Splits the call into what the policy stack needs and a builder of the request message,
+    /// run only once the call is admitted.
+    fn into_pipeline<Req: 'static>(
+        self,
+        policy: Option<&'static MethodPolicy>,
+        build: fn(&RestCall) -> Result<Req, Status>,
+    ) -> (CallParts, impl FnOnce() -> Result<Req, Status> + Send + 'static) {
+        let RestCall {
+            parts,
+            body,
+            vars,
+            route,
+            json,
+        } = self;
+        let http::request::Parts {
+            method,
+            uri,
+            version,
+            headers,
+            extensions,
+            ..
+        } = parts;
+        let call_parts = CallParts {
+            protocol: Protocol::Rest,
+            method: route.rpc,
+            policy,
+            headers,
+            extensions,
+        };
+        let build = move || {
+            // The message builders read only the URI, body, path variables and options.
+            let mut request = http::Request::new(());
+            *request.method_mut() = method;
+            *request.uri_mut() = uri;
+            *request.version_mut() = version;
+            let (parts, ()) = request.into_parts();
+            build(&RestCall {
+                parts,
+                body,
+                vars,
+                route,
+                json,
+            })
+        };
+        (call_parts, build)
+    }
 }
 
 /// A unary route: `build` makes the request message, `call` runs the handler, `project` picks
@@ -137,25 +182,15 @@ where
     F: Fn(Arc<T>, Request<Req>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
+    let call = Arc::new(call);
     Arc::new(move |rest: RestCall| -> RestFuture {
-        let message = match build(&rest) {
-            Ok(message) => message,
-            Err(status) => return rejected(status),
-        };
-        let method = rest.route.rpc;
         let options = rest.json;
+        let (parts, build) = rest.into_pipeline(policy, build);
         let handler = Arc::clone(&handler);
-        let invoke = invoke::start(
-            |request| call(handler, request),
-            Protocol::Rest,
-            method,
-            policy,
-            rest.parts.headers,
-            rest.parts.extensions,
-            message,
-        );
+        let call = Arc::clone(&call);
+        let outcome = invoke::unary(parts, build, move |request| call(handler, request));
         Box::pin(async move {
-            match invoke.await {
+            match outcome.await {
                 Ok(response) => {
                     let (message, headers, trailers) = response.into_parts();
                     match json::encode(&project(message), options) {
@@ -185,40 +220,20 @@ where
     F: Fn(Arc<T>, Request<Req>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
+    let call = Arc::new(call);
     Arc::new(move |rest: RestCall| -> RestFuture {
-        let message = match build(&rest) {
-            Ok(message) => message,
-            Err(status) => return rejected(status),
-        };
         let format = StreamFormat::from_accept(&rest.parts.headers);
         let options = rest.json;
-        let setup = match invoke::call_context(
-            Protocol::Rest,
-            rest.route.rpc,
-            policy,
-            rest.parts.headers,
-            rest.parts.extensions,
-        ) {
-            Ok(setup) => setup,
-            Err(status) => return rejected(status),
-        };
-        let (deadline, shutdown) = (setup.deadline, setup.shutdown);
-        let token = setup.context.cancellation().clone();
-        let invoke: Invoke<Fut> = Invoke::running(
-            call(
-                Arc::clone(&handler),
-                Request::from_parts(message, setup.context),
-            ),
-            deadline,
-            &token,
-        );
+        let (parts, build) = rest.into_pipeline(policy, build);
+        let handler = Arc::clone(&handler);
+        let call = Arc::clone(&call);
+        let outcome =
+            invoke::server_streaming(parts, build, move |request| call(handler, request));
         Box::pin(async move {
-            match invoke.await {
+            match outcome.await {
                 Ok(response) => {
                     let (stream, headers, trailers) = response.into_parts();
-                    let guarded =
-                        Deadlined::new(stream, deadline, shutdown, Some(token.drop_guard()));
-                    stream::response(format, options, guarded, project, headers, &trailers)
+                    stream::response(format, options, stream, project, headers, &trailers)
                 }
                 Err(status) => response::error(status),
             }

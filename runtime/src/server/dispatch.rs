@@ -15,7 +15,7 @@ use tower::{Service, ServiceExt};
 use super::health::Health;
 use super::registration::GrpcHandler;
 use crate::grpc::{self, Body, GrpcFuture};
-use crate::invoke::ServerShutdown;
+use crate::invoke::{Policies, ServerShutdown};
 use crate::rest::service::RestRoutes;
 
 /// Which protocols a listener serves.
@@ -45,6 +45,7 @@ pub(crate) struct Shared {
     pub(crate) grpc_enabled: bool,
     pub(crate) rest: RestRoutes,
     pub(crate) health: Health,
+    pub(crate) policies: Arc<Policies>,
 }
 
 /// The innermost HTTP service of one listener role.
@@ -73,7 +74,10 @@ impl HttpService {
         }
     }
 
-    pub(crate) fn dispatch(&self, request: http::Request<Body>) -> GrpcFuture {
+    pub(crate) fn dispatch(&self, mut request: http::Request<Body>) -> GrpcFuture {
+        request
+            .extensions_mut()
+            .insert(Arc::clone(&self.shared.policies));
         if self.is_grpc(&request) {
             if !self.shared.grpc_enabled {
                 return grpc::unimplemented(request.uri().path());

@@ -38,15 +38,32 @@ pub(crate) fn bind_shared(
     Ok(listeners)
 }
 
+/// How connections are served.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnSettings {
+    /// How long shutdown waits for in-flight calls.
+    pub(crate) drain: Duration,
+    /// Largest request header section, refused by hyper before any handler runs.
+    pub(crate) max_header_bytes: usize,
+}
+
 /// One listener's accept loop, until `shutdown`; connections are spawned on `tracker`.
-pub(crate) async fn accept_loop(
+async fn accept_loop(
     listener: TcpListener,
     role: ListenerRole,
     stack: Stack,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    settings: ConnSettings,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1 answers 431 past its read buffer; HTTP/2 refuses larger header lists.
+    builder
+        .http1()
+        .max_buf_size(settings.max_header_bytes.max(8192));
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(settings.max_header_bytes).unwrap_or(u32::MAX));
     if role == ListenerRole::Grpc {
         builder = builder.http2_only();
     }
@@ -98,7 +115,7 @@ pub(crate) async fn accept_loop(
 pub(crate) async fn serve_listeners(
     listeners: Vec<(TcpListener, ListenerRole, Stack)>,
     shutdown: CancellationToken,
-    drain: Duration,
+    settings: ConnSettings,
 ) {
     let tracker = TaskTracker::new();
     let mut loops = Vec::with_capacity(listeners.len());
@@ -109,13 +126,14 @@ pub(crate) async fn serve_listeners(
             stack,
             shutdown.clone(),
             tracker.clone(),
+            settings,
         )));
     }
     for accept in loops {
         let _ = accept.await;
     }
     tracker.close();
-    if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(settings.drain, tracker.wait()).await.is_err() {
         tracing::warn!(
             remaining = tracker.len(),
             "drain timeout: closing remaining connections"

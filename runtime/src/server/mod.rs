@@ -58,6 +58,7 @@ use registration::{boxed_tonic_service, GrpcHandler};
 
 use crate::config::{RuntimeLayout, ServerConfig};
 use crate::grpc::Body;
+use crate::invoke::Policies;
 use crate::rest::service::RestRoutes;
 
 /// Why the server could not start.
@@ -106,6 +107,8 @@ pub struct ServerBuilder {
     tonic_services: Vec<(&'static str, GrpcHandler)>,
     layers: Vec<LayerFn>,
     max_body_bytes: usize,
+    max_message_bytes: usize,
+    max_header_bytes: usize,
     drain_timeout: Duration,
     grpc_enabled: bool,
     reflection: bool,
@@ -130,6 +133,8 @@ impl Default for ServerBuilder {
             tonic_services: Vec::new(),
             layers: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
             drain_timeout: Duration::from_secs(30),
             grpc_enabled: true,
             reflection: true,
@@ -186,6 +191,8 @@ impl ServerBuilder {
     /// Applies the start-up configuration (limits, gRPC switch, runtime layout).
     pub fn config(mut self, config: &ServerConfig) -> Self {
         self.max_body_bytes = config.max_body_bytes;
+        self.max_message_bytes = config.max_message_bytes;
+        self.max_header_bytes = config.max_header_bytes;
         self.drain_timeout = config.shutdown_timeout;
         self.grpc_enabled = config.grpc_enabled;
         self.layout = config.runtime;
@@ -196,6 +203,19 @@ impl ServerBuilder {
     /// The largest REST request body accepted (default 4 MiB); larger ones get 413.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The largest gRPC request message accepted (default 4 MiB); larger ones get
+    /// `RESOURCE_EXHAUSTED` before decoding.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
+
+    /// The largest request header section accepted (default 64 KiB), on both protocols.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
         self
     }
 
@@ -313,12 +333,16 @@ impl ServerBuilder {
             grpc_enabled: self.grpc_enabled,
             rest: RestRoutes::new(routes, self.max_body_bytes, self.json),
             health: health.clone(),
+            policies: Arc::new(Policies {
+                max_message_bytes: self.max_message_bytes,
+            }),
         });
         Ok(Server {
             shared,
             services: names,
             layers: self.layers,
             drain_timeout: self.drain_timeout,
+            max_header_bytes: self.max_header_bytes,
             layout: self.layout,
             health,
         })
@@ -368,6 +392,7 @@ pub struct Server {
     services: Vec<&'static str>,
     layers: Vec<LayerFn>,
     drain_timeout: Duration,
+    max_header_bytes: usize,
     layout: RuntimeLayout,
     health: Health,
 }
@@ -415,6 +440,13 @@ impl Server {
         Stack::Layered(service)
     }
 
+    fn conn_settings(&self) -> listen::ConnSettings {
+        listen::ConnSettings {
+            drain: self.drain_timeout,
+            max_header_bytes: self.max_header_bytes,
+        }
+    }
+
     async fn mark_serving(&self) {
         for name in &self.services {
             self.health.set_serving(name, true).await;
@@ -437,7 +469,7 @@ impl Server {
         let serving = tokio::spawn(listen::serve_listeners(
             entries,
             token.clone(),
-            self.drain_timeout,
+            self.conn_settings(),
         ));
         shutdown.await;
         self.health.shutting_down().await;
@@ -486,7 +518,7 @@ impl Server {
             }
             .map_err(ServerError::Runtime)?;
             let token = token.clone();
-            let drain = self.drain_timeout;
+            let settings = self.conn_settings();
             let handle = std::thread::Builder::new()
                 .name(format!("tacos-server-{index}"))
                 .spawn(move || {
@@ -498,7 +530,7 @@ impl Server {
                                 Err(err) => tracing::error!(error = %err, "listener unusable"),
                             }
                         }
-                        listen::serve_listeners(entries, token, drain).await;
+                        listen::serve_listeners(entries, token, settings).await;
                     });
                 })
                 .map_err(ServerError::Runtime)?;
