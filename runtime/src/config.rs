@@ -280,7 +280,11 @@ impl ServerConfig {
             "MAX_HEADER_BYTES",
             defaults.max_header_bytes,
             "a byte count from 1024 to 16777216",
-            |v| v.parse().ok().filter(|n| (1024..=16 * 1024 * 1024).contains(n)),
+            |v| {
+                v.parse()
+                    .ok()
+                    .filter(|n| (1024..=16 * 1024 * 1024).contains(n))
+            },
         );
         let shutdown_timeout = r.parse(
             "SHUTDOWN_TIMEOUT_SECONDS",

@@ -16,18 +16,20 @@ pub(crate) fn default_runtime() -> syn::Path {
     syn::parse_quote!(::tacos_runtime)
 }
 
-/// Adds the `method_policy` override to `item` for the methods that declare a policy.
+/// Adds the `method_policy` override to `item`: every method the impl binds gets a policy, the
+/// default one (authenticated, no roles, no limits) when it declares none, so that leaving out
+/// `#[tacos(public)]` can never make a method public by accident.
 pub(crate) fn add_policy_method(
     item: &mut syn::ItemImpl,
     bindings: &[Binding<'_>],
     runtime: &syn::Path,
 ) {
+    let undeclared = Policy::default();
     let declared: Vec<(&Rpc, &Policy)> = bindings
         .iter()
-        .filter_map(|b| Some((b.rpc, b.method.policy.as_ref()?)))
+        .map(|b| (b.rpc, b.method.policy.as_ref().unwrap_or(&undeclared)))
         .collect();
     if declared.is_empty() {
-        // The trait's default (no policy for any method) is already right.
         return;
     }
     let policy_type = quote!(#runtime::__private::MethodPolicy);

@@ -107,10 +107,14 @@ fn a_correct_impl_expands_without_errors() {
         ),
         "{text}"
     );
-    assert!(text.contains(r#""GetQueueStats"|"/shop.v1.QueueService/GetQueueStats"=>::core::option::Option::Some(&POLICIES[1usize])"#), "{text}");
     assert!(
-        !text.contains("LeaveQueue"),
-        "methods without attributes get no entry: {text}"
+        text.contains(r#""LeaveQueue"|"/shop.v1.QueueService/LeaveQueue"=>::core::option::Option::Some(&POLICIES[1usize])"#),
+        "methods without attributes get the default policy: {text}"
+    );
+    assert!(text.contains(r#""GetQueueStats"|"/shop.v1.QueueService/GetQueueStats"=>::core::option::Option::Some(&POLICIES[2usize])"#), "{text}");
+    assert!(
+        text.contains(r#"public:false,roles:&[],scopes:&[],idempotent:false,rate_class:::core::option::Option::None,timeout:::core::option::Option::None"#),
+        "{text}"
     );
     assert!(text.contains(r#"public:true,roles:&[],scopes:&[],idempotent:false,rate_class:::core::option::Option::Some("join"),timeout:::core::option::Option::Some(::core::time::Duration::new(2u64,0u32))"#), "{text}");
     assert!(text.contains(r#"public:false,roles:&["admin","ops"],scopes:&["queue:read"],idempotent:true,rate_class:::core::option::Option::None,timeout:::core::option::Option::Some(::core::time::Duration::new(0u64,1500000u32))"#), "{text}");
@@ -124,7 +128,7 @@ fn a_correct_impl_expands_without_errors() {
 }
 
 #[test]
-fn an_impl_without_policies_keeps_the_default() {
+fn an_impl_without_policies_protects_every_method() {
     let (file, errors) = run(
         &shop_env(),
         TokenStream::new(),
@@ -137,7 +141,10 @@ fn an_impl_without_policies_keeps_the_default() {
         },
     );
     assert_eq!(errors, Vec::<String>::new());
-    assert_eq!(the_impl(&file).items.len(), 1);
+    let item = the_impl(&file);
+    assert_eq!(item.items.len(), 2);
+    let text = quote!(#item).to_string().replace(' ', "");
+    assert!(text.contains("public:false"), "{text}");
 }
 
 #[test]

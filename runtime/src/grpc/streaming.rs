@@ -33,7 +33,7 @@ where
 {
     Box::pin(async move {
         let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
-        .max_decoding_message_size(super::max_message_bytes(&request));
+            .max_decoding_message_size(super::max_message_bytes(&request));
         let service = StreamingCall {
             call: Some(call),
             method,

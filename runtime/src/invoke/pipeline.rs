@@ -110,7 +110,9 @@ where
         let run = async move {
             admit(&policies, policy, &mut context).await?;
             let message = build()?;
-            scope.enter(call(Request::from_parts(message, context))).await
+            scope
+                .enter(call(Request::from_parts(message, context)))
+                .await
         };
         Invoke::running(run, deadline, &token).await
     })
@@ -145,7 +147,9 @@ where
         let run = async move {
             admit(&policies, policy, &mut context).await?;
             let message = build()?;
-            scope.enter(call(Request::from_parts(message, context))).await
+            scope
+                .enter(call(Request::from_parts(message, context)))
+                .await
         };
         let response = Invoke::running(run, deadline, &token).await?;
         Ok(response.map(|stream| -> ServerStream<Resp> {

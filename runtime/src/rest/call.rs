@@ -123,7 +123,10 @@ impl RestCall {
         self,
         policy: Option<&'static MethodPolicy>,
         build: fn(&RestCall) -> Result<Req, Status>,
-    ) -> (CallParts, impl FnOnce() -> Result<Req, Status> + Send + 'static) {
+    ) -> (
+        CallParts,
+        impl FnOnce() -> Result<Req, Status> + Send + 'static,
+    ) {
         let RestCall {
             parts,
             body,
@@ -227,8 +230,7 @@ where
         let (parts, build) = rest.into_pipeline(policy, build);
         let handler = Arc::clone(&handler);
         let call = Arc::clone(&call);
-        let outcome =
-            invoke::server_streaming(parts, build, move |request| call(handler, request));
+        let outcome = invoke::server_streaming(parts, build, move |request| call(handler, request));
         Box::pin(async move {
             match outcome.await {
                 Ok(response) => {

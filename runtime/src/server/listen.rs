@@ -133,7 +133,10 @@ pub(crate) async fn serve_listeners(
         let _ = accept.await;
     }
     tracker.close();
-    if tokio::time::timeout(settings.drain, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(settings.drain, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             remaining = tracker.len(),
             "drain timeout: closing remaining connections"

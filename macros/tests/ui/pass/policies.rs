@@ -68,8 +68,13 @@ fn main() {
     assert_eq!(stats.rate_class, None);
     assert_eq!(stats.timeout, Some(Duration::from_millis(1500)));
 
-    assert!(QueueService::method_policy(&gateway, "/shop.v1.QueueService/LeaveQueue").is_none());
-    assert!(QueueService::method_policy(&gateway, "LeaveQueue").is_none());
+    // A method without attributes is protected: the default policy, never none.
+    let leave = QueueService::method_policy(&gateway, "LeaveQueue").unwrap();
+    assert_eq!(*leave, tacos_runtime::MethodPolicy::DEFAULT);
+    assert!(QueueService::method_policy(&gateway, "/shop.v1.QueueService/LeaveQueue").is_some());
     assert!(QueueService::method_policy(&gateway, "/shop.v1.QueueService/Nope").is_none());
-    assert!(UpdatesService::method_policy(&gateway, "StreamUpdates").is_none());
+    assert_eq!(
+        UpdatesService::method_policy(&gateway, "StreamUpdates"),
+        Some(&tacos_runtime::MethodPolicy::DEFAULT)
+    );
 }
