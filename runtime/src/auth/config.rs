@@ -52,7 +52,7 @@ impl TypPolicy {
             None => self.allow_absent,
             Some(value) => {
                 let value = normalize_typ(value);
-                self.accepted.iter().any(|a| *a == value)
+                self.accepted.contains(&value)
             }
         }
     }
