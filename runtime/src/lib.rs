@@ -8,6 +8,8 @@
 //! - [`rest`]: `google.api.http` transcoding: routes, path templates, query parameters, JSON,
 //!   SSE/NDJSON streaming.
 //! - [`method`]: static facts about methods ([`MethodInfo`]) and their declared policy.
+//! - [`auth`]: JWT bearer authentication (HS256, RS256/ES256 through JWKS) and per-method
+//!   role and scope checks.
 //! - `invoke`: running one call the same way on both protocols: deadline, cancellation.
 //! - [`server`]: the builder serving both protocols, health, reflection, runtime layouts.
 //! - [`json`]: proto3 JSON support for the generated `serde` impls.
@@ -16,6 +18,7 @@
 //! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod context;
 pub mod grpc;

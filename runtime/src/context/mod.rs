@@ -52,6 +52,9 @@ pub struct Principal {
     pub roles: Vec<String>,
     /// OAuth-style scopes granted to the subject.
     pub scopes: Vec<String>,
+    /// Every claim of the verified token (empty for principals not made from a token); shared,
+    /// so cloning a principal stays cheap.
+    pub claims: Arc<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Principal {
@@ -73,6 +76,17 @@ impl Principal {
     pub fn with_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.scopes.extend(scopes.into_iter().map(Into::into));
         self
+    }
+
+    /// Sets the token's claims.
+    pub fn with_claims(mut self, claims: Arc<serde_json::Map<String, serde_json::Value>>) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// One claim of the verified token, such as `tenant` or `email`.
+    pub fn claim(&self, name: &str) -> Option<&serde_json::Value> {
+        self.claims.get(name)
     }
 }
 

@@ -85,7 +85,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, DecodeError> {
         _ => bytes,
     };
     // Padding, when present, must complete a group of four.
-    if unpadded.len() != bytes.len() && bytes.len() % 4 != 0 {
+    if unpadded.len() != bytes.len() && !bytes.len().is_multiple_of(4) {
         return Err(DecodeError);
     }
     if unpadded.len() % 4 == 1 {
