@@ -15,9 +15,11 @@ mod support;
 
 mod deadlines;
 mod errors;
+mod idempotency;
 mod json;
 mod lifecycle;
 mod openapi;
+mod rate_limit;
 mod streaming;
 mod transcoding;
 mod unary;
