@@ -27,9 +27,10 @@ pub enum StoreError {
     /// The in-memory store reached its size limit and accepts no new keys until some expire.
     #[error("policy store full: {0}")]
     Full(String),
-    /// The store answered something this version cannot read (a bug or a foreign writer).
-    #[error("policy store answered unexpectedly: {0}")]
-    Corrupt(String),
+    /// The store refused a call as malformed or answered something this version cannot read
+    /// (a bug, a foreign writer, a missing permission); retrying will not help.
+    #[error("policy store failed: {0}")]
+    Internal(String),
 }
 
 /// Default deadline of one Redis call.
@@ -91,9 +92,15 @@ impl RedisLink {
 }
 
 fn redis_error(err: redis::RedisError) -> StoreError {
-    use redis::ErrorKind;
+    use redis::{ErrorKind, ServerErrorKind};
     match err.kind() {
-        ErrorKind::UnexpectedReturnType | ErrorKind::Parse => StoreError::Corrupt(err.to_string()),
+        // The script failed or its reply makes no sense: a retry would fail the same way.
+        ErrorKind::Server(ServerErrorKind::ResponseError)
+        | ErrorKind::Server(ServerErrorKind::NoPerm)
+        | ErrorKind::Server(ServerErrorKind::CrossSlot)
+        | ErrorKind::UnexpectedReturnType
+        | ErrorKind::Parse => StoreError::Internal(err.to_string()),
+        // Connection loss, timeouts, Redis loading or busy: try later.
         _ => StoreError::Unavailable(err.to_string()),
     }
 }

@@ -17,7 +17,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use prost::encoding::{decode_varint, encode_varint, encoded_len_varint};
 
-use crate::status::Code;
+use crate::status::{Code, Status};
 
 const VERSION: u8 = 1;
 const KIND_RESPONSE: u8 = 0;
@@ -92,6 +92,33 @@ impl StoredOutcome {
             StoredOutcome::Error {
                 message, details, ..
             } => 1 + field(message.len()) + field(details.len()),
+        }
+    }
+
+    /// The error outcome of a failed call: code, message and the `google.rpc.Status` details
+    /// exactly as gRPC sends them. The status's metadata is not kept.
+    pub fn from_status(status: &Status) -> Self {
+        let grpc = tonic::Status::from(status.clone());
+        StoredOutcome::Error {
+            code: grpc.code(),
+            message: grpc.message().to_owned(),
+            details: Bytes::copy_from_slice(grpc.details()),
+        }
+    }
+
+    /// The [`Status`] an error outcome stands for (`None` for a response).
+    pub fn to_status(&self) -> Option<Status> {
+        match self {
+            StoredOutcome::Response { .. } => None,
+            StoredOutcome::Error {
+                code,
+                message,
+                details,
+            } => Some(Status::from(tonic::Status::with_details(
+                *code,
+                message.clone(),
+                details.clone(),
+            ))),
         }
     }
 
@@ -197,6 +224,26 @@ mod tests {
             assert_eq!(encoded.len(), outcome.encoded_len());
             assert_eq!(StoredOutcome::decode(encoded).unwrap(), outcome);
         }
+    }
+
+    #[test]
+    fn statuses_survive_storage() {
+        let status = Status::resource_exhausted("slow down")
+            .with_retry_after(std::time::Duration::from_secs(3))
+            .with_error_info(
+                "QUOTA",
+                "tacos.test",
+                [("limit".to_owned(), "5".to_owned())],
+            );
+        let stored = StoredOutcome::from_status(&status);
+        let replayed = StoredOutcome::decode(stored.encode())
+            .unwrap()
+            .to_status()
+            .expect("an error outcome");
+        assert_eq!(replayed.code(), Code::ResourceExhausted);
+        assert_eq!(replayed.message(), "slow down");
+        assert_eq!(replayed.details(), status.details());
+        assert!(response().to_status().is_none());
     }
 
     #[test]

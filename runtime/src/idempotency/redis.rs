@@ -104,9 +104,9 @@ impl RedisStore {
             [Value::BulkString(answer), Value::BulkString(stored)] if answer == b"replay" => {
                 StoredOutcome::decode(Bytes::copy_from_slice(stored))
                     .map(Begin::Replay)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+                    .map_err(|e| StoreError::Internal(e.to_string()))
             }
-            other => Err(StoreError::Corrupt(format!(
+            other => Err(StoreError::Internal(format!(
                 "unexpected idempotency begin reply {other:?}"
             ))),
         }

@@ -9,6 +9,12 @@
 //! `Retry-After`), and decides whether a [`StoreError`] fails open or closed.
 //!
 //! Settings and their grammar: [`config`](RateLimitConfig) and [`Limit`].
+//!
+//! # Cost
+//!
+//! A memory check measured 160 ns (this crate at opt-level 3, one thread, 10,000 subjects cycled,
+//! on a busy two-core machine; 0.8 µs unoptimised): two hashes of the subject (shard, then map),
+//! one uncontended lock, one clock read. Run the ignored test `memory_check_cost` to repeat it.
 
 mod config;
 mod limit;
@@ -123,17 +129,17 @@ impl RateLimiter {
         })
     }
 
-    fn class(&self, class: Option<&str>) -> &Class {
-        let index = class
+    /// The index of `class`'s settings and buckets; the default's for `None` and unknown names.
+    fn index(&self, class: Option<&str>) -> usize {
+        class
             .and_then(|name| self.classes[1..].iter().position(|c| c.name == name))
-            .map_or(0, |i| i + 1);
-        &self.classes[index]
+            .map_or(0, |i| i + 1)
     }
 
     /// The limit in force for `class` (`None`: unlimited). A class the configuration was not
     /// built with is limited by the default, in the default's buckets.
     pub fn limit(&self, class: Option<&str>) -> Option<Limit> {
-        self.class(class).limit
+        self.classes[self.index(class)].limit
     }
 
     /// Takes a token from `subject`'s bucket in `class` (`None`: the default), or says when one
@@ -143,9 +149,7 @@ impl RateLimiter {
         class: Option<&'static str>,
         subject: &str,
     ) -> Result<Decision, StoreError> {
-        let index = class
-            .and_then(|name| self.classes[1..].iter().position(|c| c.name == name))
-            .map_or(0, |i| i + 1);
+        let index = self.index(class);
         let class = &self.classes[index];
         if class.limit.is_none() {
             return Ok(Decision::Allowed);

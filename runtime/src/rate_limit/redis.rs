@@ -61,7 +61,7 @@ impl RedisBuckets {
                 retry_after: Duration::from_micros(micros),
             },
             Err(_) => {
-                return Err(StoreError::Corrupt(format!(
+                return Err(StoreError::Internal(format!(
                     "negative rate-limit wait {wait}"
                 )))
             }
