@@ -155,9 +155,16 @@ impl Idempotency {
         std::str::from_utf8(key).map_err(|_| InvalidKey::NotVisibleAscii)
     }
 
-    /// Claims `scope` for a call whose request has `fingerprint`, or reports why not.
-    /// The caller builds `scope` from the method path, the principal (or client id) and the key,
-    /// with separators that cannot occur inside the parts.
+    /// The scope of `key` for `method` (its path, the same over both protocols) called by
+    /// `principal` (the subject, or a client id when anonymous). No two different triples give
+    /// the same scope: the principal, which may hold any character, is length-prefixed, and the
+    /// method path and a valid key hold no space.
+    pub fn scope(method: &str, principal: &str, key: &str) -> String {
+        format!("{method} {}:{principal} {key}", principal.len())
+    }
+
+    /// Claims `scope` (see [`scope`](Self::scope)) for a call whose request has `fingerprint`,
+    /// or reports why not.
     pub async fn begin(&self, scope: &str, fingerprint: [u8; 32]) -> Result<Begin, StoreError> {
         match &self.backend {
             Backend::Memory(m) => m.begin(scope, fingerprint, self.config.lock),
@@ -214,6 +221,22 @@ mod tests {
         for bad in [&b"a b"[..], b"a\tb", b"caf\xc3\xa9", b"a\x7f", b"\0"] {
             assert_eq!(store.validate_key(bad), Err(InvalidKey::NotVisibleAscii));
         }
+    }
+
+    #[test]
+    fn scopes_do_not_collide() {
+        assert_eq!(
+            Idempotency::scope("/shop.v1.Shop/Pay", "alice", "k-1"),
+            "/shop.v1.Shop/Pay 5:alice k-1"
+        );
+        assert_ne!(
+            Idempotency::scope("/m", "a 1:b", "k"),
+            Idempotency::scope("/m", "a", "1:b k")
+        );
+        assert_ne!(
+            Idempotency::scope("/m", "a b", "k"),
+            Idempotency::scope("/m", "a", "b k")
+        );
     }
 
     #[test]
