@@ -15,7 +15,9 @@
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, ScriptInvocation};
+use redis::{FromRedisValue, IntoConnectionInfo, ScriptInvocation};
+
+use crate::config::Reader;
 
 /// A policy store could not answer. The caller fails closed (or open, by its own policy); the
 /// store never guesses an answer.
@@ -45,6 +47,39 @@ pub struct RedisSettings {
     pub prefix: String,
     /// Deadline of every call, reconnecting included.
     pub timeout: Duration,
+}
+
+/// Reads a store's Redis settings: its key prefix from `prefix_var`, the server from
+/// `REDIS_URL` when `wanted` (a missing or unparsable URL is a problem described by
+/// `url_expected`). `None` when the store is not on Redis or the settings are bad.
+pub(crate) fn read_redis(
+    r: &mut Reader<'_>,
+    wanted: bool,
+    prefix_var: &'static str,
+    default_prefix: &str,
+    url_expected: &'static str,
+) -> Option<RedisSettings> {
+    let prefix = r.parse(
+        prefix_var,
+        default_prefix.to_owned(),
+        "a key prefix of at most 64 bytes",
+        |v| (v.len() <= 64).then(|| v.to_owned()),
+    );
+    if !wanted {
+        return None;
+    }
+    let url = r.get("REDIS_URL").unwrap_or_default();
+    let url = url.trim();
+    // Parsing checks the scheme, host and database without connecting.
+    if url.is_empty() || url.into_connection_info().is_err() {
+        r.problem("REDIS_URL", url.to_owned(), url_expected);
+        return None;
+    }
+    Some(RedisSettings {
+        url: url.to_owned(),
+        prefix,
+        timeout: REDIS_TIMEOUT,
+    })
 }
 
 /// One multiplexed connection with a per-call deadline.

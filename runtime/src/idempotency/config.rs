@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use crate::config::{ConfigError, Reader};
-use crate::store::{RedisSettings, REDIS_TIMEOUT};
+use crate::store::{read_redis, RedisSettings};
 
 /// Which store holds idempotency keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,30 +106,15 @@ impl IdempotencyConfig {
             "a key count above 0",
             |v| v.parse().ok().filter(|n| *n > 0),
         );
-        let prefix = r.parse(
+        let store = match read_redis(
+            &mut r,
+            redis,
             "IDEMPOTENCY_REDIS_PREFIX",
-            "idem:".to_owned(),
-            "a key prefix of at most 64 bytes",
-            |v| (v.len() <= 64).then(|| v.to_owned()),
-        );
-        let store = if redis {
-            match r.get("REDIS_URL").filter(|u| !u.trim().is_empty()) {
-                Some(url) => IdempotencyStore::Redis(RedisSettings {
-                    url: url.trim().to_owned(),
-                    prefix,
-                    timeout: REDIS_TIMEOUT,
-                }),
-                None => {
-                    r.problem(
-                        "REDIS_URL",
-                        String::new(),
-                        "a redis:// URL (IDEMPOTENCY_STORE=redis needs it)",
-                    );
-                    IdempotencyStore::Memory
-                }
-            }
-        } else {
-            IdempotencyStore::Memory
+            "idem:",
+            "a redis:// URL (IDEMPOTENCY_STORE=redis needs it)",
+        ) {
+            Some(settings) => IdempotencyStore::Redis(settings),
+            None => IdempotencyStore::Memory,
         };
         r.finish(Self {
             store,
@@ -202,6 +187,12 @@ mod tests {
     fn redis_needs_a_url_and_lock_fits_in_ttl() {
         let err = read(&[("IDEMPOTENCY_STORE", "redis")]).unwrap_err();
         assert_eq!(err.problems[0].var, "REDIS_URL");
+        let err = read(&[
+            ("IDEMPOTENCY_STORE", "redis"),
+            ("REDIS_URL", "localhost:6379"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.problems[0].value, "localhost:6379");
         let err = read(&[
             ("IDEMPOTENCY_TTL_SECONDS", "10"),
             ("IDEMPOTENCY_LOCK_SECONDS", "20"),

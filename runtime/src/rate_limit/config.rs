@@ -14,7 +14,7 @@
 //! `_` and `.`.
 
 use crate::config::{ConfigError, Reader};
-use crate::store::{RedisSettings, REDIS_TIMEOUT};
+use crate::store::{read_redis, RedisSettings};
 
 use super::limit::{parse_limit, Limit};
 
@@ -118,30 +118,15 @@ impl RateLimitConfig {
             "a bucket count above 0",
             |v| v.parse().ok().filter(|n| *n > 0),
         );
-        let prefix = r.parse(
+        let store = match read_redis(
+            &mut r,
+            redis,
             "RATE_LIMIT_REDIS_PREFIX",
-            "rl:".to_owned(),
-            "a key prefix of at most 64 bytes",
-            |v| (v.len() <= 64).then(|| v.to_owned()),
-        );
-        let store = if redis {
-            match r.get("REDIS_URL").filter(|u| !u.trim().is_empty()) {
-                Some(url) => RateLimitStore::Redis(RedisSettings {
-                    url: url.trim().to_owned(),
-                    prefix,
-                    timeout: REDIS_TIMEOUT,
-                }),
-                None => {
-                    r.problem(
-                        "REDIS_URL",
-                        String::new(),
-                        "a redis:// URL (RATE_LIMIT_STORE=redis needs it)",
-                    );
-                    RateLimitStore::Memory
-                }
-            }
-        } else {
-            RateLimitStore::Memory
+            "rl:",
+            "a redis:// URL (RATE_LIMIT_STORE=redis needs it)",
+        ) {
+            Some(settings) => RateLimitStore::Redis(settings),
+            None => RateLimitStore::Memory,
         };
         r.finish(Self {
             default,
