@@ -12,7 +12,7 @@
 //!
 //! # Cost
 //!
-//! A memory check measured 160 ns (this crate at opt-level 3, one thread, 10,000 subjects cycled,
+//! A memory check measured 130–190 ns (this crate at opt-level 3, one thread, 10,000 subjects cycled,
 //! on a busy two-core machine; 0.8 µs unoptimised): two hashes of the subject (shard, then map),
 //! one uncontended lock, one clock read. Run the ignored test `memory_check_cost` to repeat it.
 
