@@ -1,14 +1,4 @@
-//! Idempotency settings from environment variables.
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `IDEMPOTENCY_STORE` | `memory` | `memory` (this process only) or `redis` (shared, uses `REDIS_URL`) |
-//! | `IDEMPOTENCY_TTL_SECONDS` | `86400` | how long a finished call's outcome is replayed |
-//! | `IDEMPOTENCY_LOCK_SECONDS` | `60` | lease of a running call; past it the key may run again |
-//! | `IDEMPOTENCY_KEY_MAX_BYTES` | `256` | longest accepted `Idempotency-Key` |
-//! | `IDEMPOTENCY_MAX_KEYS` | `100000` | memory store: most keys held at once |
-//! | `IDEMPOTENCY_REDIS_PREFIX` | `idem:` | redis store: prefix of every key |
-//! | `REDIS_URL` | — | redis store: the server |
+//! Idempotency settings from environment variables; the table is on [`IdempotencyConfig`].
 
 use std::time::Duration;
 
@@ -24,7 +14,17 @@ pub enum IdempotencyStore {
     Redis(RedisSettings),
 }
 
-/// Idempotency settings; see the module documentation for the variables.
+/// Idempotency settings.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `IDEMPOTENCY_STORE` | `memory` | `memory` (this process only) or `redis` (shared, uses `REDIS_URL`) |
+/// | `IDEMPOTENCY_TTL_SECONDS` | `86400` | how long a finished call's outcome is replayed |
+/// | `IDEMPOTENCY_LOCK_SECONDS` | `60` | lease of a running call; past it the key may run again |
+/// | `IDEMPOTENCY_KEY_MAX_BYTES` | `256` | longest accepted `Idempotency-Key` |
+/// | `IDEMPOTENCY_MAX_KEYS` | `100000` | memory store: most keys held at once |
+/// | `IDEMPOTENCY_REDIS_PREFIX` | `idem:` | redis store: prefix of every key |
+/// | `REDIS_URL` | — | redis store: the server |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyConfig {
     /// `IDEMPOTENCY_STORE` (with `REDIS_URL` and `IDEMPOTENCY_REDIS_PREFIX`).

@@ -1,17 +1,4 @@
-//! Rate-limit settings from environment variables.
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `RATE_LIMIT_<CLASS>` | `RATE_LIMIT_DEFAULT` | the limit of one rate class; see [`limit`](super::limit) for the grammar |
-//! | `RATE_LIMIT_DEFAULT` | unlimited | methods without a class, and classes without their own variable |
-//! | `RATE_LIMIT_STORE` | `memory` | `memory` (per process) or `redis` (across a fleet, uses `REDIS_URL`) |
-//! | `RATE_LIMIT_MAX_SUBJECTS` | `1000000` | memory store: most buckets held at once |
-//! | `RATE_LIMIT_REDIS_PREFIX` | `rl:` | redis store: prefix of every key |
-//! | `REDIS_URL` | — | redis store: the server |
-//!
-//! A class's variable is its name in upper case with `-` and `.` turned into `_`: the class
-//! `queue-join` reads `RATE_LIMIT_QUEUE_JOIN`. Class names hold only ASCII letters, digits, `-`,
-//! `_` and `.`.
+//! Rate-limit settings from environment variables; the table is on [`RateLimitConfig`].
 
 use crate::config::{ConfigError, Reader};
 use crate::store::{read_redis, RedisSettings};
@@ -27,7 +14,20 @@ pub enum RateLimitStore {
     Redis(RedisSettings),
 }
 
-/// Rate-limit settings; see the module documentation for the variables.
+/// Rate-limit settings.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `RATE_LIMIT_<CLASS>` | `RATE_LIMIT_DEFAULT` | the limit of one rate class; see [`Limit`] for the grammar |
+/// | `RATE_LIMIT_DEFAULT` | unlimited | methods without a class, and classes without their own variable |
+/// | `RATE_LIMIT_STORE` | `memory` | `memory` (per process) or `redis` (across a fleet, uses `REDIS_URL`) |
+/// | `RATE_LIMIT_MAX_SUBJECTS` | `1000000` | memory store: most buckets held at once |
+/// | `RATE_LIMIT_REDIS_PREFIX` | `rl:` | redis store: prefix of every key |
+/// | `REDIS_URL` | — | redis store: the server |
+///
+/// A class's variable is its name in upper case with `-` and `.` turned into `_`: the class
+/// `queue-join` reads `RATE_LIMIT_QUEUE_JOIN`. Class names hold only ASCII letters, digits, `-`,
+/// `_` and `.`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimitConfig {
     /// `RATE_LIMIT_DEFAULT`: the limit of methods without a class (`None`: unlimited).

@@ -1,16 +1,6 @@
 //! One rate, its grammar, and the bucket arithmetic.
 //!
-//! # Grammar
-//!
-//! ```text
-//! <count>/<unit> [burst <size>]      e.g. 20/s   600/m   20/s burst 40   1000/h burst 50
-//! off                                 no limit (also: unlimited)
-//! ```
-//!
-//! `unit` is `s`, `m` or `h` (also `sec`, `second`, `min`, `minute`, `hour`); words are
-//! case-insensitive and separated by any whitespace. `count` and `size` are whole numbers from 1
-//! to 1,000,000,000. Without `burst`, the bucket holds `count` calls: `600/m` allows 600 calls
-//! at once, then one every 100 ms.
+//! The grammar is on [`Limit`].
 //!
 //! # Arithmetic
 //!
@@ -26,6 +16,18 @@ use std::time::Duration;
 const MAX_COUNT: u64 = 1_000_000_000;
 
 /// A configured rate: `count` calls per `period`, bursts of up to `burst`.
+///
+/// # Grammar
+///
+/// ```text
+/// <count>/<unit> [burst <size>]      e.g. 20/s   600/m   20/s burst 40   1000/h burst 50
+/// off                                 no limit (also: unlimited)
+/// ```
+///
+/// `unit` is `s`, `m` or `h` (also `sec`, `second`, `min`, `minute`, `hour`); words are
+/// case-insensitive and separated by any whitespace. `count` and `size` are whole numbers from 1
+/// to 1,000,000,000. Without `burst`, the bucket holds `count` calls: `600/m` allows 600 calls
+/// at once, then one every 100 ms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit {
     /// Calls per period.
