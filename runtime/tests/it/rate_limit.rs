@@ -265,3 +265,34 @@ async fn redis_outage_is_a_quick_store_error() {
     }
     drop(server);
 }
+
+/// Prints the latency of a Redis check and the server time per script call, against a private
+/// `redis-server`; run with `--ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing, not a correctness test"]
+async fn redis_check_cost() {
+    let server = RedisProcess::start(&[]);
+    let limiter = RateLimiter::redis(
+        &settings(server.url(), &unique_prefix(), Duration::from_secs(2)),
+        &config(&[("RATE_LIMIT_DEFAULT", "1000000/s")], &[]),
+    )
+    .unwrap();
+    limiter.check(None, "warm-up").await.unwrap();
+    server.cli(&["config", "resetstat"]);
+    let calls = 2_000u32;
+    let started = Instant::now();
+    for i in 0..calls {
+        limiter
+            .check(None, &format!("user-{}", i % 100))
+            .await
+            .unwrap();
+    }
+    let per_call = started.elapsed() / calls;
+    let stats = server.cli(&["info", "commandstats"]).unwrap_or_default();
+    let evalsha = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_evalsha:"))
+        .unwrap_or("cmdstat_evalsha: none");
+    println!("redis check: {per_call:?} per call, sequential; server: {evalsha}");
+    drop(server);
+}
