@@ -16,19 +16,26 @@
 //! - [`config`]: start-up configuration from environment variables.
 //! - [`waiting_room`]: the admission-control queue (memory, Redis, Redis Cluster).
 //! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
+//! - [`idempotency`]: `Idempotency-Key` replays: the first call runs, later ones get its outcome
+//!   (memory or Redis).
+//! - [`rate_limit`]: token buckets per principal and rate class (memory or Redis).
+//! - [`store`]: the error type and Redis connection the policy stores share.
 #![deny(missing_docs)]
 
 pub mod auth;
 pub mod config;
 pub mod context;
 pub mod grpc;
+pub mod idempotency;
 pub(crate) mod invoke;
 pub mod json;
 pub mod method;
 pub mod openapi;
+pub mod rate_limit;
 pub mod rest;
 pub mod server;
 pub mod status;
+pub mod store;
 pub mod waiting_room;
 
 #[doc(hidden)]

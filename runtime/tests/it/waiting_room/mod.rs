@@ -3,7 +3,7 @@
 mod cleanup;
 mod conformance;
 mod faults;
-mod support;
+pub(crate) mod support;
 
 /// Instantiates every conformance test for one store.
 macro_rules! suite {
