@@ -48,8 +48,13 @@ impl ClientMethodSeries {
         self.inner.retries.inc();
     }
 
+    /// Writes the series of the transports this method was called over (a client usually
+    /// speaks one; the other's zeros would only be noise).
     pub(crate) fn render(&self, exposition: &mut Exposition<'_>) {
         for transport in PROTOCOLS {
+            if !self.inner.transports[protocol_index(transport)].used() {
+                continue;
+            }
             let labels = [
                 ("target", &*self.inner.target),
                 ("service", self.inner.service),

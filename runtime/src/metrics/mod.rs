@@ -24,6 +24,8 @@
 //!
 //! Latency histograms share one set of buckets, 0.1 ms to 10 s ([`latency_buckets`]). Request
 //! counters only show the codes that occurred; `code` is the canonical name (`OK`, `NOT_FOUND`).
+//! Server histograms and in-flight gauges exist from server start for every method and both
+//! protocols; client ones appear for a transport once a call used it.
 //!
 //! # Application metrics
 //!

@@ -52,6 +52,11 @@ impl CallStats {
         self.latency.record(elapsed);
     }
 
+    /// Whether any call was started here.
+    pub(crate) fn used(&self) -> bool {
+        self.in_flight.load(Relaxed) != 0 || self.codes.iter().any(|c| c.load(Relaxed) != 0)
+    }
+
     /// Writes the request counter (non-zero codes only) and the histogram under `labels`.
     pub(crate) fn render_counts(
         &self,
