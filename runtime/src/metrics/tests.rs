@@ -157,7 +157,7 @@ fn server_calls_are_counted_by_method_protocol_and_code() {
         &labels3("GetBook", "grpc"),
     ));
     assert_eq!(count, 2);
-    assert!(sum >= 0.0 && sum < 10.0);
+    assert!((0.0..10.0).contains(&sum));
     let bounds: Vec<f64> = buckets.iter().map(|b| b.0).collect();
     let mut expected: Vec<f64> = latency_buckets().collect();
     expected.push(f64::INFINITY);
