@@ -558,10 +558,13 @@ mod waiting_room {
         };
         let backend =
             RedisBackend::standalone(&format!("redis://127.0.0.1:{port}"), options).unwrap();
+        let logs = crate::telemetry::tests::Capture::default();
+        let _logging = tracing::subscriber::set_default(logs.subscriber("warn"));
         let metrics = Arc::new(Metrics::new());
         let room = WaitingRoom::new(backend, EventConfig::default())
             .unwrap()
             .with_metrics(&metrics);
+        let started = std::time::Instant::now();
         for _ in 0..2 {
             let err = room
                 .join("concert", &Visitor::User("u".into()))
@@ -580,5 +583,21 @@ mod waiting_room {
             )),
             2.0
         );
+        // Logged with its cause, once for failures close together.
+        let warnings: Vec<serde_json::Value> = logs
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|l: &serde_json::Value| l["target"] == "tacos::waiting_room")
+            .collect();
+        let expected = if started.elapsed() < Duration::from_millis(900) {
+            1
+        } else {
+            warnings.len().max(1)
+        };
+        assert_eq!(warnings.len(), expected, "{}", logs.text());
+        assert_eq!(warnings[0]["level"], "WARN");
+        let error = warnings[0]["error"].as_str().unwrap();
+        assert!(error.starts_with("waiting room unavailable: "), "{error}");
     }
 }

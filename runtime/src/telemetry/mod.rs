@@ -16,7 +16,7 @@ mod request_id;
 mod trace;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use self::access::{access_log, AccessEntry, ACCESS_TARGET};
 pub use self::call::CallTelemetry;

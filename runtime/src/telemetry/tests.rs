@@ -15,10 +15,19 @@ use crate::status::Code;
 
 /// Collects everything written, for reading back.
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Capture {
-    fn text(&self) -> String {
+    /// A JSON-lines subscriber at `filter` writing here.
+    pub(crate) fn subscriber(&self, filter: &str) -> Box<dyn tracing::Subscriber + Send + Sync> {
+        let config = LogConfig {
+            format: LogFormat::Json,
+            filter: filter.to_owned(),
+        };
+        subscriber(&config, self.clone(), false).unwrap()
+    }
+
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
