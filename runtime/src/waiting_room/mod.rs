@@ -10,6 +10,8 @@
 //! * [`RedisBackend`]: Redis standalone or Redis Cluster, one Lua script per operation, all
 //!   keys of an event under one hash tag.
 //! * `updates`: one refresh loop per watched event fanning changes out to watchers.
+//! * `report`: metrics from the figures calls compute anyway ([`WaitingRoom::with_metrics`]),
+//!   store failures counted and logged as warnings with their cause.
 //!
 //! # Guarantees
 //!
@@ -53,8 +55,6 @@ mod view;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-
-use crate::metrics::Metrics;
 use std::time::{Duration, SystemTime};
 
 pub use self::config::EventConfig;
@@ -72,6 +72,7 @@ use self::report::{rate_per_minute, Reporter};
 use self::types::{from_millis, now_millis};
 use self::updates::Hub;
 use self::view::view_of;
+use crate::metrics::Metrics;
 
 /// Longest user or session id accepted.
 const MAX_VISITOR_ID_LEN: usize = 256;
