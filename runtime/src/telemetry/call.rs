@@ -4,7 +4,7 @@
 use http::HeaderMap;
 
 use super::request_id::{RequestId, REQUEST_ID_HEADER};
-use super::trace::{TraceContext, TRACEPARENT_HEADER, TRACESTATE_HEADER};
+use super::trace::{SpanId, TraceContext, TraceId, TRACEPARENT_HEADER, TRACESTATE_HEADER};
 
 /// Request id and trace context of one call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +36,12 @@ impl CallTelemetry {
     /// The trace context.
     pub fn trace(&self) -> &TraceContext {
         &self.trace
+    }
+
+    /// Takes the ids of the span an exporter recorded for this call.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn adopt(&mut self, trace_id: TraceId, span_id: SpanId, sampled: bool) {
+        self.trace.adopt(trace_id, span_id, sampled);
     }
 
     /// Headers for calls made on behalf of this one: `traceparent` (this call's span as the

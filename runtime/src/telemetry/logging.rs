@@ -4,14 +4,16 @@
 //! |---|---|---|
 //! | `LOG_FORMAT` | `text` | `text` (human-readable) or `json` (one JSON object per line) |
 //! | `LOG_LEVEL` | `info` | a level (`error`, `warn`, `info`, `debug`, `trace`, `off`) or filter directives such as `info,tacos::access=off`; `RUST_LOG` is read when unset |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP/HTTP base URL (`http://collector:4318`): export server spans (needs the `otlp` feature) |
 
 use std::io::IsTerminal as _;
 use std::sync::Mutex;
 
 use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, Layer as _, Registry};
 
 use crate::config::{ConfigError, Reader};
 
@@ -32,6 +34,8 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// `LOG_LEVEL` (or `RUST_LOG`): `tracing_subscriber` filter directives.
     pub filter: String,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: where server spans are exported, if anywhere.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for LogConfig {
@@ -39,8 +43,17 @@ impl Default for LogConfig {
         Self {
             format: LogFormat::Text,
             filter: "info".to_owned(),
+            otlp_endpoint: None,
         }
     }
+}
+
+/// An `http://` URL with a host. (Export has no TLS client built in; collectors usually run
+/// beside the service.)
+fn parse_endpoint(value: &str) -> Option<Option<String>> {
+    let uri: http::Uri = value.parse().ok()?;
+    (uri.scheme_str() == Some("http") && uri.host().is_some_and(|h| !h.is_empty()))
+        .then(|| Some(value.to_owned()))
 }
 
 const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
@@ -89,7 +102,17 @@ impl LogConfig {
             "a level (error, warn, info, debug, trace, off) or filter directives such as info,tacos::access=off",
             parse_filter,
         );
-        r.finish(Self { format, filter })
+        let otlp_endpoint = r.parse(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            None,
+            "an http:// URL such as http://127.0.0.1:4318",
+            parse_endpoint,
+        );
+        r.finish(Self {
+            format,
+            filter,
+            otlp_endpoint,
+        })
     }
 }
 
@@ -107,55 +130,104 @@ pub enum LoggingError {
     /// Another global `tracing` subscriber (or `log` logger) was installed first.
     #[error("a global logger is already installed: {0}")]
     AlreadyInstalled(String),
+    /// The OTLP exporter could not be set up.
+    #[error("OTLP export: {0}")]
+    Otlp(String),
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set but this build has no OTLP exporter.
+    #[error("OTEL_EXPORTER_OTLP_ENDPOINT is set, but this build lacks the `otlp` feature")]
+    OtlpNotBuilt,
 }
 
-/// Installs the process's logger from `config`. Calling it again after it succeeded does
-/// nothing (the first configuration stays); if something else installed a global subscriber
-/// first, it returns [`LoggingError::AlreadyInstalled`] instead of panicking.
+/// Installs the process's logger (and, with an endpoint, OTLP span export) from `config`.
+/// Calling it again after it succeeded does nothing (the first configuration stays); if
+/// something else installed a global subscriber first, it returns
+/// [`LoggingError::AlreadyInstalled`] instead of panicking.
 pub fn init_logging(config: &LogConfig) -> Result<(), LoggingError> {
     static INSTALLED: Mutex<bool> = Mutex::new(false);
-    // Built first, so a bad configuration is reported even on a repeated call.
-    let ansi = std::io::stdout().is_terminal();
-    let subscriber = subscriber(config, std::io::stdout, ansi)?;
+    #[cfg(not(feature = "otlp"))]
+    if config.otlp_endpoint.is_some() {
+        return Err(LoggingError::OtlpNotBuilt);
+    }
+    // Checked first, so a bad configuration is reported even on a repeated call.
+    parse_filter_directives(&config.filter)?;
     let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
     if *installed {
         return Ok(());
     }
-    subscriber
+    let ansi = std::io::stdout().is_terminal();
+    #[cfg(feature = "otlp")]
+    {
+        let provider = match &config.otlp_endpoint {
+            Some(endpoint) => Some(super::otlp::provider(endpoint)?),
+            None => None,
+        };
+        let tracer = provider.as_ref().map(super::otlp::tracer);
+        let installed_now = subscriber(config, std::io::stdout, ansi, tracer)?
+            .try_init()
+            .map_err(|e| LoggingError::AlreadyInstalled(e.to_string()));
+        match (installed_now, provider) {
+            (Ok(()), Some(provider)) => super::otlp::activate(provider),
+            (Ok(()), None) => {}
+            (Err(err), provider) => {
+                if let Some(provider) = provider {
+                    let _ = provider.shutdown();
+                }
+                return Err(err);
+            }
+        }
+    }
+    #[cfg(not(feature = "otlp"))]
+    subscriber(config, std::io::stdout, ansi)?
         .try_init()
         .map_err(|e| LoggingError::AlreadyInstalled(e.to_string()))?;
     *installed = true;
     Ok(())
 }
 
-/// The subscriber `init_logging` installs, writing to `writer`.
+fn parse_filter_directives(filter: &str) -> Result<EnvFilter, LoggingError> {
+    EnvFilter::builder()
+        .parse(filter)
+        .map_err(|e| LoggingError::InvalidFilter {
+            filter: filter.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// The subscriber `init_logging` installs, writing to `writer` (and exporting spans of
+/// [`SERVER_SPAN_TARGET`](super::SERVER_SPAN_TARGET) through `tracer`, when given).
 pub(crate) fn subscriber<W>(
     config: &LogConfig,
     writer: W,
     ansi: bool,
+    #[cfg(feature = "otlp")] tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
 ) -> Result<Box<dyn Subscriber + Send + Sync>, LoggingError>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter =
-        EnvFilter::builder()
-            .parse(&config.filter)
-            .map_err(|e| LoggingError::InvalidFilter {
-                filter: config.filter.clone(),
-                reason: e.to_string(),
-            })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    Ok(match config.format {
-        LogFormat::Text => Box::new(builder.with_ansi(ansi).finish()),
-        LogFormat::Json => Box::new(
-            builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
-                .finish(),
-        ),
-    })
+    let filter = parse_filter_directives(&config.filter)?;
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
+    let fmt = match config.format {
+        LogFormat::Text => fmt.with_ansi(ansi).with_filter(filter).boxed(),
+        LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_filter(filter)
+            .boxed(),
+    };
+    let registry = Registry::default().with(fmt);
+    // Not an `Option` layer: an absent one would report everything enabled and defeat the
+    // filter's cheap rejection of disabled spans and events.
+    #[cfg(feature = "otlp")]
+    if let Some(tracer) = tracer {
+        // Export has its own filter: server spans whatever the log level.
+        let spans = tracing_subscriber::filter::Targets::new()
+            .with_target(super::SERVER_SPAN_TARGET, tracing::Level::INFO);
+        let export = tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(spans);
+        return Ok(Box::new(registry.with(export)));
+    }
+    Ok(Box::new(registry))
 }

@@ -23,8 +23,16 @@ impl Capture {
         let config = LogConfig {
             format: LogFormat::Json,
             filter: filter.to_owned(),
+            otlp_endpoint: None,
         };
-        subscriber(&config, self.clone(), false).unwrap()
+        subscriber(
+            &config,
+            self.clone(),
+            false,
+            #[cfg(feature = "otlp")]
+            None,
+        )
+        .unwrap()
     }
 
     pub(crate) fn text(&self) -> String {
@@ -56,8 +64,16 @@ fn logged(format: LogFormat, filter: &str, f: impl FnOnce()) -> String {
     let config = LogConfig {
         format,
         filter: filter.to_owned(),
+        otlp_endpoint: None,
     };
-    let sub = subscriber(&config, capture.clone(), false).unwrap();
+    let sub = subscriber(
+        &config,
+        capture.clone(),
+        false,
+        #[cfg(feature = "otlp")]
+        None,
+    )
+    .unwrap();
     tracing::subscriber::with_default(sub, f);
     capture.text()
 }
@@ -180,6 +196,7 @@ fn a_bad_hand_built_filter_is_an_error() {
     let config = LogConfig {
         format: LogFormat::Text,
         filter: "info,[unclosed".to_owned(),
+        otlp_endpoint: None,
     };
     assert!(matches!(
         init_logging(&config),
@@ -193,6 +210,7 @@ fn logging_is_installed_once() {
     let config = LogConfig {
         format: LogFormat::Json,
         filter: "off".to_owned(),
+        otlp_endpoint: None,
     };
     match init_logging(&config) {
         Ok(()) => {
@@ -205,4 +223,60 @@ fn logging_is_installed_once() {
         // Another test of this process installed one first: reported, not a panic.
         Err(err) => assert!(matches!(err, LoggingError::AlreadyInstalled(_)), "{err}"),
     }
+}
+
+#[test]
+fn otlp_endpoint_setting() {
+    assert_eq!(config(&[]).unwrap().otlp_endpoint, None);
+    let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")]).unwrap();
+    assert_eq!(c.otlp_endpoint.as_deref(), Some("http://127.0.0.1:4318"));
+    for bad in [
+        "collector:4318",
+        "https://collector:4318",
+        "http://",
+        "not a url",
+    ] {
+        let err = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", bad)]).unwrap_err();
+        assert_eq!(err.problems[0].var, "OTEL_EXPORTER_OTLP_ENDPOINT", "{bad}");
+    }
+}
+
+#[cfg(not(feature = "otlp"))]
+#[test]
+fn an_endpoint_without_the_exporter_is_refused() {
+    let config = LogConfig {
+        otlp_endpoint: Some("http://127.0.0.1:4318".to_owned()),
+        ..LogConfig::default()
+    };
+    assert!(matches!(
+        init_logging(&config),
+        Err(LoggingError::OtlpNotBuilt)
+    ));
+}
+
+#[test]
+fn lines_logged_in_a_server_span_carry_its_ids() {
+    static METHOD: crate::method::MethodInfo = crate::method::MethodInfo {
+        service: "pkg.v1.Library",
+        name: "GetBook",
+        path: "/pkg.v1.Library/GetBook",
+        kind: crate::method::MethodKind::Unary,
+    };
+    let mut call = CallTelemetry::from_headers(&http::HeaderMap::new());
+    let out = logged(LogFormat::Json, "info", || {
+        let span = server_span(&mut call, &METHOD, Protocol::Grpc);
+        span.in_scope(|| tracing::info!(target: "app", "handled"));
+    });
+    let line: HashMap<String, Value> = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["message"], "handled");
+    let span = &line["span"];
+    assert_eq!(span["name"], "call");
+    assert_eq!(span["method"], "GetBook");
+    assert_eq!(span["request_id"], call.request_id().as_str());
+    assert_eq!(span["trace_id"], call.trace().trace_id().to_string());
+    // Switched off, the span costs nothing and logs nothing.
+    let quiet = logged(LogFormat::Json, "info,tacos::server=off", || {
+        assert!(server_span(&mut call, &METHOD, Protocol::Rest).is_disabled());
+    });
+    assert!(quiet.is_empty());
 }

@@ -225,6 +225,18 @@ impl TraceContext {
         self.tracestate.as_ref()
     }
 
+    /// Takes the ids of the span an exporter recorded for this call.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn adopt(&mut self, trace_id: TraceId, span_id: SpanId, sampled: bool) {
+        if trace_id != self.trace_id {
+            // A new root from the exporter's generator: its ids are random too.
+            self.trace_id = trace_id;
+            self.flags |= RANDOM_TRACE_ID;
+        }
+        self.span_id = span_id;
+        self.flags = (self.flags & !SAMPLED) | if sampled { SAMPLED } else { 0 };
+    }
+
     /// The `traceparent` for calls made on behalf of this one: version 00, this trace, this
     /// call's span as the parent.
     pub fn traceparent(&self) -> HeaderValue {
