@@ -15,6 +15,8 @@
 //! - [`json`]: proto3 JSON support for the generated `serde` impls.
 //! - [`config`]: start-up configuration from environment variables.
 //! - [`waiting_room`]: the admission-control queue (memory, Redis, Redis Cluster).
+//! - [`metrics`]: Prometheus metrics: server, client and waiting-room series, `/metrics` text.
+//! - [`telemetry`]: request ids, W3C trace context, logging set-up and the access log.
 //! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
 //! - [`idempotency`]: `Idempotency-Key` replays: the first call runs, later ones get its outcome
 //!   (memory or Redis).
@@ -30,12 +32,14 @@ pub mod idempotency;
 pub(crate) mod invoke;
 pub mod json;
 pub mod method;
+pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod rest;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod telemetry;
 pub mod waiting_room;
 
 #[doc(hidden)]

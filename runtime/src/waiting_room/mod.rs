@@ -10,6 +10,8 @@
 //! * [`RedisBackend`]: Redis standalone or Redis Cluster, one Lua script per operation, all
 //!   keys of an event under one hash tag.
 //! * `updates`: one refresh loop per watched event fanning changes out to watchers.
+//! * `report`: metrics from the figures calls compute anyway ([`WaitingRoom::with_metrics`]),
+//!   store failures counted and logged as warnings with their cause.
 //!
 //! # Guarantees
 //!
@@ -45,6 +47,7 @@ mod error;
 mod memory;
 mod order_index;
 mod redis;
+mod report;
 mod token;
 mod types;
 mod updates;
@@ -65,10 +68,11 @@ pub use self::types::{
 pub use self::updates::QueueUpdates;
 
 use self::backend::{AdmitArgs, AdmitOutcome, Backend, ConsumeArgs, JoinArgs, TokenState};
-use self::config::RATE_WINDOW_MS;
+use self::report::{rate_per_minute, Reporter};
 use self::types::{from_millis, now_millis};
 use self::updates::Hub;
 use self::view::view_of;
+use crate::metrics::Metrics;
 
 /// Longest user or session id accepted.
 const MAX_VISITOR_ID_LEN: usize = 256;
@@ -99,6 +103,7 @@ struct Inner {
     configs: Arc<RwLock<HashMap<String, EventConfig>>>,
     default_config: EventConfig,
     hub: Hub,
+    report: Reporter,
 }
 
 /// The waiting room. Clones share the same store and watchers.
@@ -145,6 +150,7 @@ impl WaitingRoom {
                 backend,
                 configs,
                 default_config,
+                report: Reporter::default(),
             }),
         })
     }
@@ -153,6 +159,19 @@ impl WaitingRoom {
     pub fn in_memory() -> Self {
         Self::new(MemoryBackend::new(), EventConfig::default())
             .expect("the default settings are valid")
+    }
+
+    /// Records the room's figures in `metrics`: per event the queue length, admitted visitors
+    /// and admission rate, plus store errors (see
+    /// [`WaitingRoomMetrics`](crate::metrics::WaitingRoomMetrics)). The figures come from
+    /// the replies of joins, status polls and stats; nothing extra is asked of the store.
+    ///
+    /// A room records into one registry: clones share it, and once set it stays.
+    pub fn with_metrics(self, metrics: &Arc<Metrics>) -> Self {
+        if !self.inner.report.attach(metrics) {
+            tracing::debug!("waiting room already records metrics; keeping the first registry");
+        }
+        self
     }
 
     /// Sets `event_id`'s admission settings from now on.
@@ -206,17 +225,28 @@ impl WaitingRoom {
         let config = self.event_config(event_id);
         let new_token = token::new_waiting_token(event_id);
         let visitor_key = visitor.key();
-        let joined = self
-            .inner
-            .backend
-            .join(JoinArgs {
-                event: event_id,
-                visitor_key: &visitor_key,
-                visitor_id,
-                new_token: &new_token,
-                config: &config,
-            })
-            .await?;
+        let joined = self.inner.report.check(
+            self.inner
+                .backend
+                .join(JoinArgs {
+                    event: event_id,
+                    visitor_key: &visitor_key,
+                    visitor_id,
+                    new_token: &new_token,
+                    config: &config,
+                })
+                .await,
+        )?;
+        if let Some(metrics) = self.inner.report.metrics() {
+            let rate = rate_per_minute(joined.observed.admitted_in_window);
+            match joined.observed.state {
+                // A newcomer's place is the queue's length.
+                TokenState::Waiting { position, .. } if joined.token == new_token => {
+                    metrics.joined(event_id, position, rate)
+                }
+                _ => metrics.rate(event_id, rate),
+            }
+        }
         let view = view_of(&joined.observed, &config);
         Ok(JoinTicket {
             waiting_token: joined.token,
@@ -236,13 +266,20 @@ impl WaitingRoom {
             .ok_or_else(|| WaitingRoomError::invalid("waiting_token", "malformed waiting token"))?;
         let config = self.event_config(&event);
         let tokens = [waiting_token.to_owned()];
-        let seen = self.inner.backend.status(&event, &tokens, &config).await?;
-        let seen = seen
-            .into_iter()
-            .next()
-            .ok_or_else(|| WaitingRoomError::Internal("empty status reply".into()))?;
+        let seen = self
+            .inner
+            .report
+            .check(self.inner.backend.status(&event, &tokens, &config).await)?;
+        let seen = self.inner.report.check(
+            seen.into_iter()
+                .next()
+                .ok_or_else(|| WaitingRoomError::Internal("empty status reply".into())),
+        )?;
         if seen.state == TokenState::Unknown {
             return Err(WaitingRoomError::NotFound);
+        }
+        if let Some(metrics) = self.inner.report.metrics() {
+            metrics.rate(&event, rate_per_minute(seen.admitted_in_window));
         }
         Ok(view_of(&seen, &config))
     }
@@ -266,17 +303,18 @@ impl WaitingRoom {
         }
         let config = self.event_config(&event);
         let reservation = token::new_reservation_token();
-        let outcome = self
-            .inner
-            .backend
-            .admit(AdmitArgs {
-                event: &event,
-                token: waiting_token,
-                user_id,
-                new_reservation_token: &reservation,
-                config: &config,
-            })
-            .await?;
+        let outcome = self.inner.report.check(
+            self.inner
+                .backend
+                .admit(AdmitArgs {
+                    event: &event,
+                    token: waiting_token,
+                    user_id,
+                    new_reservation_token: &reservation,
+                    config: &config,
+                })
+                .await,
+        )?;
         Ok(match outcome {
             AdmitOutcome::Granted {
                 reservation_token,
@@ -344,22 +382,27 @@ impl WaitingRoom {
         }
         // Prefixed so that no caller key can equal the marker a leave writes.
         let nonce = format!("k:{idempotency_key}");
-        self.inner
-            .backend
-            .consume(ConsumeArgs {
-                event: event_id,
-                reservation_token,
-                user_id,
-                nonce: &nonce,
-            })
-            .await
+        self.inner.report.check(
+            self.inner
+                .backend
+                .consume(ConsumeArgs {
+                    event: event_id,
+                    reservation_token,
+                    user_id,
+                    nonce: &nonce,
+                })
+                .await,
+        )
     }
 
     /// Leaves the queue (or gives up an unused grant).
     pub async fn leave(&self, waiting_token: &str) -> Result<LeaveOutcome, WaitingRoomError> {
         let event = token::waiting_token_event(waiting_token)
             .ok_or_else(|| WaitingRoomError::invalid("waiting_token", "malformed waiting token"))?;
-        let left = self.inner.backend.leave(&event, waiting_token).await?;
+        let left = self
+            .inner
+            .report
+            .check(self.inner.backend.leave(&event, waiting_token).await)?;
         Ok(LeaveOutcome {
             left,
             left_at: SystemTime::now(),
@@ -369,12 +412,24 @@ impl WaitingRoom {
     /// Figures for one event.
     pub async fn stats(&self, event_id: &str) -> Result<EventStats, WaitingRoomError> {
         check_event(event_id)?;
-        let raw = self.inner.backend.stats(event_id).await?;
+        let raw = self
+            .inner
+            .report
+            .check(self.inner.backend.stats(event_id).await)?;
+        let admission_rate_per_minute = rate_per_minute(raw.admitted_in_window);
+        if let Some(metrics) = self.inner.report.metrics() {
+            metrics.stats(
+                event_id,
+                raw.waiting,
+                raw.admitted,
+                admission_rate_per_minute,
+            );
+        }
         Ok(EventStats {
             event_id: event_id.to_owned(),
             total_waiting: raw.waiting,
             total_admitted: raw.admitted,
-            admission_rate_per_minute: raw.admitted_in_window * 60_000 / RATE_WINDOW_MS,
+            admission_rate_per_minute,
             average_wait_seconds: raw
                 .total_wait_ms
                 .checked_div(raw.admitted)
@@ -385,7 +440,10 @@ impl WaitingRoom {
 
     /// Figures across every event active in the last hour (read from a registry, no scans).
     pub async fn system_stats(&self) -> Result<SystemStats, WaitingRoomError> {
-        let events = self.inner.backend.active_events().await?;
+        let events = self
+            .inner
+            .report
+            .check(self.inner.backend.active_events().await)?;
         let all = futures::future::try_join_all(events.iter().map(|e| self.stats(e))).await?;
         let capacity_per_minute: f64 = events
             .iter()
