@@ -14,6 +14,8 @@
 //! - [`config`]: start-up configuration from environment variables.
 //! - [`waiting_room`]: the admission-control queue (memory, Redis, Redis Cluster).
 //! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
+//! - [`resilience`]: client retries (gRFC A6), retry budget and circuit breaker per target, the
+//!   same on every transport.
 #![deny(missing_docs)]
 
 pub mod config;
@@ -23,6 +25,7 @@ pub(crate) mod invoke;
 pub mod json;
 pub mod method;
 pub mod openapi;
+pub mod resilience;
 pub mod rest;
 pub mod server;
 pub mod status;
