@@ -16,6 +16,8 @@
 //! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
 //! - [`resilience`]: client retries (gRFC A6), retry budget and circuit breaker per target, the
 //!   same on every transport.
+//! - [`migration`]: moving client traffic between transports: a live percentage split and
+//!   shadow calls compared field by field.
 #![deny(missing_docs)]
 
 pub mod config;
@@ -24,6 +26,7 @@ pub mod grpc;
 pub(crate) mod invoke;
 pub mod json;
 pub mod method;
+pub mod migration;
 pub mod openapi;
 pub mod resilience;
 pub mod rest;
