@@ -32,6 +32,8 @@ use crate::status::{Code, Status};
 
 /// Buckets in the sliding window; the window slides by a tenth of its length.
 const BUCKETS: usize = 10;
+/// The longest window or cool-down accepted (one day).
+const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Where a breaker is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -194,7 +196,8 @@ impl CircuitBreaker {
     /// A closed breaker for `target` (a name used in logs, errors and transitions).
     ///
     /// Out-of-range settings are brought into range: a failure rate outside `(0, 1]` becomes 1,
-    /// zero probes become one, a zero window becomes one second.
+    /// zero probes become one, a zero window becomes one second, windows and cool-downs longer
+    /// than a day become a day.
     pub fn new(target: impl Into<Arc<str>>, mut config: BreakerConfig) -> Self {
         if !(config.failure_rate > 0.0 && config.failure_rate <= 1.0) {
             config.failure_rate = 1.0;
@@ -204,6 +207,9 @@ impl CircuitBreaker {
         if config.window.is_zero() {
             config.window = Duration::from_secs(1);
         }
+        // Bounded so that instants computed from them cannot overflow.
+        config.window = config.window.min(MAX_DURATION);
+        config.open_duration = config.open_duration.min(MAX_DURATION);
         let now = Instant::now();
         Self {
             target: target.into(),
@@ -357,7 +363,9 @@ impl CircuitBreaker {
     fn count(&self, inner: &mut Inner, now: Instant, failed: bool) -> Option<BreakerTransition> {
         let slot = ((now - self.epoch).as_nanos() / self.bucket.as_nanos()) as u64;
         let bucket = &mut inner.window[(slot % BUCKETS as u64) as usize];
-        if bucket.slot != slot {
+        // A caller that read the clock just before another may find its bucket already moved
+        // on; it counts there rather than wiping newer counts.
+        if bucket.slot < slot {
             *bucket = Bucket {
                 slot,
                 ..Bucket::default()
@@ -372,7 +380,7 @@ impl CircuitBreaker {
         inner.consecutive += 1;
         let (mut total, mut failures) = (0u64, 0u64);
         for b in &inner.window {
-            if slot - b.slot < BUCKETS as u64 && b.succeeded + b.failed > 0 {
+            if slot.saturating_sub(b.slot) < BUCKETS as u64 && b.succeeded + b.failed > 0 {
                 total += u64::from(b.succeeded + b.failed);
                 failures += u64::from(b.failed);
             }

@@ -146,13 +146,14 @@ impl Resilience {
             };
             permit.record(Err(&status));
             let decision = self.policy.decide(&status);
-            if decision.is_retryable() {
+            if decision.is_transient() {
                 self.budget.on_failure();
             }
             let Some(wait) = self.retry_wait(safe_to_retry, number, decision, &status) else {
                 return Err(status);
             };
-            if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            let resume = Instant::now().checked_add(wait);
+            if deadline.is_some_and(|d| resume.is_none_or(|at| at >= d)) {
                 tracing::debug!(
                     target_name = self.target(),
                     attempt = number,
@@ -219,6 +220,14 @@ impl Resilience {
         }
         let wait = match decision {
             RetryDecision::Fatal => return None,
+            RetryDecision::TooLong(delay) => {
+                tracing::debug!(
+                    target_name = self.target(),
+                    pushback_ms = delay.as_millis() as u64,
+                    "not retrying: the server asked for a longer wait than the policy allows"
+                );
+                return None;
+            }
             RetryDecision::Backoff => self.policy.backoff(number),
             RetryDecision::After(delay) => delay,
         };

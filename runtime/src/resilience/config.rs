@@ -6,6 +6,7 @@
 //! | `CLIENT_RETRY_INITIAL_BACKOFF_MS` | `100` | the first retry waits a random time up to this |
 //! | `CLIENT_RETRY_MAX_BACKOFF_MS` | `1000` | no retry waits longer (at least the initial backoff) |
 //! | `CLIENT_RETRY_BACKOFF_MULTIPLIER` | `2` | growth of the backoff per retry (1–10) |
+//! | `CLIENT_RETRY_MAX_PUSHBACK_MS` | `5000` | longest server `RetryInfo` delay waited for (0–300000); longer ones end the call with the server's answer |
 //! | `CLIENT_RETRY_CODES` | `UNAVAILABLE` | codes retried, comma-separated names; `RESOURCE_EXHAUSTED` is retried only with `RetryInfo` |
 //! | `CLIENT_RETRY_BUDGET_MAX_TOKENS` | `10` | retry budget per target (1–1000); retries stop at half |
 //! | `CLIENT_RETRY_BUDGET_TOKEN_RATIO` | `0.1` | tokens a success gives back (0.001–1) |
@@ -100,6 +101,17 @@ impl ResilienceConfig {
             "a number from 1 to 10",
             |v| v.parse().ok().filter(|m: &f64| (1.0..=10.0).contains(m)),
         );
+        let max_pushback = r.parse(
+            "CLIENT_RETRY_MAX_PUSHBACK_MS",
+            defaults.retry.max_pushback(),
+            "milliseconds from 0 to 300000",
+            |v| {
+                v.parse()
+                    .ok()
+                    .filter(|ms| *ms <= 300_000)
+                    .map(Duration::from_millis)
+            },
+        );
         let codes = r.parse(
             "CLIENT_RETRY_CODES",
             defaults.retry.retryable_codes().iter().collect(),
@@ -170,7 +182,8 @@ impl ResilienceConfig {
         let retry = RetryPolicy::default()
             .with_max_attempts(max_attempts)
             .with_backoff(initial, max, multiplier)
-            .with_retryable_codes(codes);
+            .with_retryable_codes(codes)
+            .with_max_pushback(max_pushback);
         r.finish(Self {
             retry,
             budget_max_tokens,
@@ -249,6 +262,7 @@ mod tests {
             ("CLIENT_RETRY_MAX_BACKOFF_MS", "300"),
             ("CLIENT_RETRY_BACKOFF_MULTIPLIER", "1.5"),
             ("CLIENT_RETRY_CODES", "unavailable, ABORTED"),
+            ("CLIENT_RETRY_MAX_PUSHBACK_MS", "0"),
             ("CLIENT_RETRY_BUDGET_MAX_TOKENS", "20"),
             ("CLIENT_RETRY_BUDGET_TOKEN_RATIO", "0.25"),
             ("CLIENT_BREAKER_ENABLED", "false"),
@@ -264,6 +278,7 @@ mod tests {
         assert_eq!(config.retry.initial_backoff(), Duration::from_millis(20));
         assert_eq!(config.retry.max_backoff(), Duration::from_millis(300));
         assert_eq!(config.retry.multiplier(), 1.5);
+        assert_eq!(config.retry.max_pushback(), Duration::ZERO);
         assert_eq!(
             config.retry.retryable_codes().iter().collect::<Vec<_>>(),
             [Code::Aborted, Code::Unavailable]

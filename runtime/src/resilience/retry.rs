@@ -2,7 +2,9 @@
 //!
 //! The `n`-th retry waits a random duration in `[0, min(initial × multiplier^(n-1), max)]`
 //! ("full jitter"), so clients that failed together do not come back together. A status carrying
-//! `google.rpc.RetryInfo` is the server pushing back: its delay is used as given, not randomised.
+//! `google.rpc.RetryInfo` is the server pushing back: its delay is used as given, not randomised;
+//! a delay longer than the policy's `max_pushback` ends the call instead, handing the `RetryInfo`
+//! to the caller rather than holding the call for that long.
 
 use std::time::Duration;
 
@@ -53,11 +55,20 @@ pub enum RetryDecision {
     Backoff,
     /// The server said when to come back (`RetryInfo`); wait exactly this long.
     After(Duration),
+    /// The server asked for a wait longer than the policy's `max_pushback`: no retry here, the
+    /// caller gets the status and its `RetryInfo`.
+    TooLong(Duration),
 }
 
 impl RetryDecision {
     /// Whether the failure is worth another attempt.
     pub fn is_retryable(&self) -> bool {
+        matches!(self, RetryDecision::Backoff | RetryDecision::After(_))
+    }
+
+    /// Whether the failure is one of the retryable kind, retried or not: such failures take a
+    /// token from the retry budget (gRFC A6 counts server pushback as a failure too).
+    pub fn is_transient(&self) -> bool {
         !matches!(self, RetryDecision::Fatal)
     }
 }
@@ -75,10 +86,12 @@ pub struct RetryPolicy {
     max_backoff: Duration,
     multiplier: f64,
     retryable: CodeSet,
+    max_pushback: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 3 attempts, 100 ms initial backoff doubling up to 1 s, retrying `UNAVAILABLE`.
+    /// 3 attempts, 100 ms initial backoff doubling up to 1 s, retrying `UNAVAILABLE`, waiting
+    /// at most 5 s for a server's `RetryInfo`.
     fn default() -> Self {
         Self {
             max_attempts: 3,
@@ -86,6 +99,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(1),
             multiplier: 2.0,
             retryable: CodeSet::EMPTY.with(Code::Unavailable),
+            max_pushback: Duration::from_secs(5),
         }
     }
 }
@@ -126,6 +140,12 @@ impl RetryPolicy {
         self
     }
 
+    /// Sets the longest `RetryInfo` delay waited for; a server asking for more gets no retry.
+    pub fn with_max_pushback(mut self, max: Duration) -> Self {
+        self.max_pushback = max;
+        self
+    }
+
     /// Attempts per call, the first one included.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
@@ -151,6 +171,11 @@ impl RetryPolicy {
         self.retryable
     }
 
+    /// The longest `RetryInfo` delay waited for.
+    pub fn max_pushback(&self) -> Duration {
+        self.max_pushback
+    }
+
     /// What `status` means for the call: final, retry after backoff, or retry after the server's
     /// `RetryInfo` delay.
     pub fn decide(&self, status: &Status) -> RetryDecision {
@@ -160,6 +185,12 @@ impl RetryPolicy {
             .as_ref()
             .and_then(|info| info.retry_delay);
         match (status.code(), pushback) {
+            (code, Some(delay))
+                if delay > self.max_pushback
+                    && (code == Code::ResourceExhausted || self.retryable.contains(code)) =>
+            {
+                RetryDecision::TooLong(delay)
+            }
             (Code::ResourceExhausted, Some(delay)) => RetryDecision::After(delay),
             (Code::ResourceExhausted, None) => RetryDecision::Fatal,
             (code, _) if !self.retryable.contains(code) => RetryDecision::Fatal,
@@ -322,6 +353,33 @@ mod tests {
             p.decide(&Status::invalid_argument("bad").with_retry_after(delay)),
             RetryDecision::Fatal
         );
+    }
+
+    #[test]
+    fn pushback_beyond_the_limit_is_not_waited_for() {
+        let p = RetryPolicy::default().with_max_pushback(Duration::from_secs(2));
+        let long = Duration::from_secs(30);
+        let decision = p.decide(&Status::resource_exhausted("later").with_retry_after(long));
+        assert_eq!(decision, RetryDecision::TooLong(long));
+        assert!(!decision.is_retryable());
+        // Still the retryable kind: it counts against the retry budget.
+        assert!(decision.is_transient());
+        assert_eq!(
+            p.decide(&Status::unavailable("later").with_retry_after(long)),
+            RetryDecision::TooLong(long)
+        );
+        // The limit itself is still waited for.
+        let two = Duration::from_secs(2);
+        assert_eq!(
+            p.decide(&Status::resource_exhausted("soon").with_retry_after(two)),
+            RetryDecision::After(two)
+        );
+        // Codes never retried stay fatal, whatever the delay.
+        assert_eq!(
+            p.decide(&Status::not_found("gone").with_retry_after(long)),
+            RetryDecision::Fatal
+        );
+        assert!(!RetryDecision::Fatal.is_transient());
     }
 
     #[test]

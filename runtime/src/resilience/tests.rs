@@ -182,6 +182,38 @@ async fn retry_info_sets_the_wait() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_pushback_longer_than_allowed_ends_the_call() {
+    let long = Status::unavailable("maintenance").with_retry_after(Duration::from_secs(60));
+    let script = Script::new([Step::Answer(Err(long)), ok(1)]);
+    let target = target(RetryPolicy::default());
+    let tokens = target.budget().tokens();
+    let started = Instant::now();
+    let err = target
+        .call(true, None, |n| script.attempt(n))
+        .await
+        .unwrap_err();
+    // The caller gets the server's answer, RetryInfo included, at once.
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(
+        err.details().retry_info.as_ref().unwrap().retry_delay,
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(script.attempts(), [1]);
+    assert_eq!(target.budget().tokens(), tokens - 1.0);
+
+    // An absurd delay with an unlimited policy and a deadline: no overflow, no retry.
+    let absurd = Status::unavailable("x").with_retry_after(Duration::MAX);
+    let script = Script::new([Step::Answer(Err(absurd)), ok(1)]);
+    let target = self::target(RetryPolicy::default().with_max_pushback(Duration::MAX));
+    let err = target
+        .call(true, in_ms(1000), |n| script.attempt(n))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(script.attempts(), [1]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn one_deadline_covers_all_attempts() {
     // The first attempt fails after 300 ms, the second never answers: the call ends at the
     // deadline, not 300 ms + backoff + a fresh timeout later.
