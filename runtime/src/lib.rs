@@ -22,6 +22,10 @@
 //!   (memory or Redis).
 //! - [`rate_limit`]: token buckets per principal and rate class (memory or Redis).
 //! - [`store`]: the error type and Redis connection the policy stores share.
+//! - [`resilience`]: client retries (gRFC A6), retry budget and circuit breaker per target, the
+//!   same on every transport.
+//! - [`migration`]: moving client traffic between transports: a live percentage split and
+//!   shadow calls compared field by field.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -35,6 +39,9 @@ pub mod method;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
+pub mod migration;
+pub mod openapi;
+pub mod resilience;
 pub mod rest;
 pub mod server;
 pub mod status;
