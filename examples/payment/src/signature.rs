@@ -169,11 +169,15 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 /// The canonical bytes of a payment webhook: its proto3 JSON with object keys sorted, and the
 /// `signature` field empty.
 pub fn canonical_body(webhook: &ReceivePaymentWebhookRequest) -> Vec<u8> {
-    let unsigned = ReceivePaymentWebhookRequest {
+    canonical_json(&ReceivePaymentWebhookRequest {
         signature: String::new(),
         ..webhook.clone()
-    };
-    let json = tacos_runtime::json::to_vec(&unsigned).expect("a message always encodes");
+    })
+}
+
+/// The canonical bytes of any message: its proto3 JSON with object keys sorted.
+pub fn canonical_json<T: serde::Serialize>(message: &T) -> Vec<u8> {
+    let json = tacos_runtime::json::to_vec(message).expect("a message always encodes");
     let value: serde_json::Value =
         serde_json::from_slice(&json).expect("the runtime writes valid JSON");
     serde_json::to_vec(&sorted(value)).expect("a JSON value always encodes")
