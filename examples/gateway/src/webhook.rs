@@ -161,15 +161,17 @@ impl WebhookHandler {
         self.secret
             .verify(header, body, SystemTime::now())
             .map(|_| ())
-            .map_err(|e| errors::status(Code::Unauthenticated, ErrorCode::Unauthenticated, e.to_string()))
+            .map_err(|e| {
+                errors::status(
+                    Code::Unauthenticated,
+                    ErrorCode::Unauthenticated,
+                    e.to_string(),
+                )
+            })
     }
 
     /// Runs `apply` once per webhook id; a repeat gets `None`.
-    async fn once(
-        &self,
-        webhook_id: &str,
-        event: WebhookEvent,
-    ) -> Result<Option<String>, Status> {
+    async fn once(&self, webhook_id: &str, event: WebhookEvent) -> Result<Option<String>, Status> {
         let now = Instant::now();
         {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());

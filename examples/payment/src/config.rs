@@ -89,7 +89,9 @@ impl PaymentConfig {
             Some(v) => Some(v),
             None => Some(DEFAULT_WEBHOOK_URL.to_owned()),
         };
-        let number = |lo: u64, hi: u64| move |v: &str| v.parse::<u64>().is_ok_and(|n| (lo..=hi).contains(&n));
+        let number = |lo: u64, hi: u64| {
+            move |v: &str| v.parse::<u64>().is_ok_and(|n| (lo..=hi).contains(&n))
+        };
         let max_attempts = read("WEBHOOK_MAX_ATTEMPTS", "1 to 20", &number(1, 20))
             .map_or(5, |v| v.parse().unwrap_or(5));
         let initial_backoff = read(
@@ -110,9 +112,11 @@ impl PaymentConfig {
             &number(0, 600_000),
         )
         .map_or(2000, |v| v.parse().unwrap_or(2000));
-        let random_approval = read("PAYMENT_RANDOM_APPROVAL", "a probability from 0 to 1", &|v| {
-            v.parse::<f64>().is_ok_and(|p| (0.0..=1.0).contains(&p))
-        })
+        let random_approval = read(
+            "PAYMENT_RANDOM_APPROVAL",
+            "a probability from 0 to 1",
+            &|v| v.parse::<f64>().is_ok_and(|p| (0.0..=1.0).contains(&p)),
+        )
         .map_or(0.5, |v| v.parse().unwrap_or(0.5));
         let intent_ttl = read(
             "PAYMENT_INTENT_TTL_SECONDS",

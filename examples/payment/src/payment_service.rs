@@ -8,8 +8,7 @@ use traffic_tacos_contracts::payment::v1::{
     CancelPaymentRequest, CancelPaymentResponse, CreatePaymentIntentRequest,
     CreatePaymentIntentResponse, GetPaymentStatusRequest, GetPaymentStatusResponse,
     ListPaymentsRequest, ListPaymentsResponse, PaymentScenario, PaymentService, PaymentStatus,
-    ProcessPaymentRequest, ProcessPaymentResponse, SimulateWebhookRequest,
-    SimulateWebhookResponse,
+    ProcessPaymentRequest, ProcessPaymentResponse, SimulateWebhookRequest, SimulateWebhookResponse,
 };
 
 use crate::errors;
@@ -39,8 +38,9 @@ impl PaymentService for PaymentHandler {
         request: Request<CreatePaymentIntentRequest>,
     ) -> Result<Response<CreatePaymentIntentResponse>, Status> {
         let req = request.into_message();
-        let scenario = PaymentScenario::try_from(req.scenario)
-            .map_err(|_| errors::invalid("scenario", format!("unknown scenario {}", req.scenario)))?;
+        let scenario = PaymentScenario::try_from(req.scenario).map_err(|_| {
+            errors::invalid("scenario", format!("unknown scenario {}", req.scenario))
+        })?;
         let intent = self.simulator.create(NewIntent {
             reservation_id: req.reservation_id,
             amount: req.amount,
@@ -123,7 +123,10 @@ impl PaymentService for PaymentHandler {
         let status = PaymentStatus::try_from(req.status)
             .map_err(|_| errors::invalid("status", format!("unknown status {}", req.status)))?;
         let (page, size) = req.pagination.map_or((1, 20), |p| {
-            (p.page.max(1), if p.page_size <= 0 { 20 } else { p.page_size })
+            (
+                p.page.max(1),
+                if p.page_size <= 0 { 20 } else { p.page_size },
+            )
         });
         if size > 100 {
             return Err(errors::invalid("pagination.page_size", "at most 100"));
@@ -132,7 +135,9 @@ impl PaymentService for PaymentHandler {
             .simulator
             .list(&req.user_id, &req.reservation_id, status)?;
         let total = all.len();
-        let start = ((page - 1) as usize).saturating_mul(size as usize).min(total);
+        let start = ((page - 1) as usize)
+            .saturating_mul(size as usize)
+            .min(total);
         let end = start.saturating_add(size as usize).min(total);
         Ok(Response::new(ListPaymentsResponse {
             payments: all[start..end].to_vec(),

@@ -85,11 +85,12 @@ impl WebhookSecret {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
         let production = get("TACOS_ENV").is_some_and(|v| v.trim() == "production");
         match get("PAYMENT_WEBHOOK_SECRET").filter(|v| !v.is_empty()) {
-            Some(value) => Self::new(value.into_bytes())
-                .map_err(|e| format!("PAYMENT_WEBHOOK_SECRET: {e}")),
-            None if production => Err(
-                "PAYMENT_WEBHOOK_SECRET is required when TACOS_ENV=production".to_owned(),
-            ),
+            Some(value) => {
+                Self::new(value.into_bytes()).map_err(|e| format!("PAYMENT_WEBHOOK_SECRET: {e}"))
+            }
+            None if production => {
+                Err("PAYMENT_WEBHOOK_SECRET is required when TACOS_ENV=production".to_owned())
+            }
             None => Ok(Self::development()),
         }
     }
@@ -116,11 +117,14 @@ impl WebhookSecret {
     }
 
     /// Checks `header` against `body` at time `now`; returns the signed timestamp.
-    pub fn verify(&self, header: &str, body: &[u8], now: SystemTime) -> Result<u64, SignatureError> {
+    pub fn verify(
+        &self,
+        header: &str,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<u64, SignatureError> {
         let (timestamp, tag) = parse(header)?;
-        let now = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let skew = now.abs_diff(timestamp);
         if skew > REPLAY_WINDOW.as_secs() {
             return Err(SignatureError::Stale {

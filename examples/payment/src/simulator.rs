@@ -144,19 +144,17 @@ impl Intent {
     /// The webhook reporting this intent's current state as `status`.
     pub fn webhook(&self, status: PaymentStatus) -> ReceivePaymentWebhookRequest {
         let (event_type, webhook_status) = match status {
-            PaymentStatus::Completed => (
-                PaymentWebhookType::Approved,
-                PaymentWebhookStatus::Success,
-            ),
+            PaymentStatus::Completed => {
+                (PaymentWebhookType::Approved, PaymentWebhookStatus::Success)
+            }
             PaymentStatus::Failed => (PaymentWebhookType::Failed, PaymentWebhookStatus::Failed),
             PaymentStatus::Cancelled => (
                 PaymentWebhookType::Cancelled,
                 PaymentWebhookStatus::Cancelled,
             ),
-            PaymentStatus::Refunded => (
-                PaymentWebhookType::Refunded,
-                PaymentWebhookStatus::Refunded,
-            ),
+            PaymentStatus::Refunded => {
+                (PaymentWebhookType::Refunded, PaymentWebhookStatus::Refunded)
+            }
             PaymentStatus::Expired => (PaymentWebhookType::Failed, PaymentWebhookStatus::Timeout),
             _ => (
                 PaymentWebhookType::Pending,
@@ -259,8 +257,7 @@ impl Simulator {
         if amount.amount <= 0 {
             return Err(errors::invalid("amount", "the amount must be above zero"));
         }
-        if amount.currency.len() != 3 || !amount.currency.chars().all(|c| c.is_ascii_uppercase())
-        {
+        if amount.currency.len() != 3 || !amount.currency.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(errors::invalid(
                 "amount.currency",
                 "a three-letter upper-case ISO currency code is required",

@@ -9,10 +9,9 @@ use std::time::SystemTime;
 use tacos_runtime::{Code, Request, Response, Status};
 use traffic_tacos_contracts::reservation::v1::{
     CheckAvailabilityRequest, CheckAvailabilityResponse, CommitReservationRequest,
-    CommitReservationResponse, CommitStatus, GetInventoryStatusRequest,
-    GetInventoryStatusResponse, HoldStatus, InventoryService, ReleaseHoldRequest,
-    ReleaseHoldResponse, ReleaseStatus, ReservationStatus, ReserveSeatRequest,
-    ReserveSeatResponse,
+    CommitReservationResponse, CommitStatus, GetInventoryStatusRequest, GetInventoryStatusResponse,
+    HoldStatus, InventoryService, ReleaseHoldRequest, ReleaseHoldResponse, ReleaseStatus,
+    ReservationStatus, ReserveSeatRequest, ReserveSeatResponse,
 };
 
 use crate::errors;
@@ -128,10 +127,7 @@ impl<P: PaymentLookup> InventoryService for InventoryHandler<P> {
         if !req.event_id.is_empty() && req.event_id != before.event_id {
             return Err(errors::invalid(
                 "event_id",
-                format!(
-                    "reservation {} is for another event",
-                    req.reservation_id
-                ),
+                format!("reservation {} is for another event", req.reservation_id),
             ));
         }
         let already = [ReservationStatus::Cancelled, ReservationStatus::Expired]

@@ -77,9 +77,8 @@ impl PaymentLookup for GrpcPaymentLookup {
             .ready()
             .await
             .map_err(|e| unavailable(e.to_string()))?;
-        let path = http::uri::PathAndQuery::from_static(
-            "/payment.v1.PaymentService/GetPaymentStatus",
-        );
+        let path =
+            http::uri::PathAndQuery::from_static("/payment.v1.PaymentService/GetPaymentStatus");
         let request = GetPaymentStatusRequest {
             payment_intent_id: payment_intent_id.to_owned(),
             user_id: String::new(),

@@ -123,10 +123,11 @@ impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
     ) -> Result<Response<ConfirmReservationResponse>, Status> {
         let req = request.into_message();
         // Ownership and state first, so a wrong user hears that, not a payment lookup failure.
-        if let Some(done) =
-            self.store
-                .check_confirmable(&req.reservation_id, &req.user_id, &req.payment_intent_id)?
-        {
+        if let Some(done) = self.store.check_confirmable(
+            &req.reservation_id,
+            &req.user_id,
+            &req.payment_intent_id,
+        )? {
             return Ok(Response::new(done));
         }
         let facts = self.payments.payment(&req.payment_intent_id).await?;
@@ -160,9 +161,7 @@ impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
         let req = request.into_message();
         let status = ReservationStatus::try_from(req.status)
             .map_err(|_| errors::invalid("status", format!("unknown status {}", req.status)))?;
-        let (page, size) = req
-            .pagination
-            .map_or((1, 0), |p| (p.page, p.page_size));
+        let (page, size) = req.pagination.map_or((1, 0), |p| (p.page, p.page_size));
         Ok(Response::new(self.store.list(
             &req.user_id,
             status,

@@ -302,9 +302,7 @@ impl ReservationStore {
     pub fn new(config: StoreConfig) -> Self {
         let mut state = State::default();
         for event in &config.events {
-            state
-                .events
-                .insert(event.clone(), EventSeats::new(&config));
+            state.events.insert(event.clone(), EventSeats::new(&config));
         }
         Self {
             inner: Arc::new(Inner {
@@ -406,7 +404,11 @@ impl ReservationStore {
         let key = (request.user_id.clone(), request.idempotency_key.clone());
         let mut state = self.lock();
         if !key.1.is_empty() {
-            if let Some(existing) = state.keys.get(&key).and_then(|id| state.reservations.get(id)) {
+            if let Some(existing) = state
+                .keys
+                .get(&key)
+                .and_then(|id| state.reservations.get(id))
+            {
                 if existing.event_id != request.event_id {
                     return Err(errors::status(
                         Code::InvalidArgument,
@@ -543,7 +545,11 @@ impl ReservationStore {
     }
 
     /// Cancels a held reservation and returns its seats; cancelling twice answers the same.
-    pub fn cancel(&self, id: &str, user_id: &str) -> Result<res::CancelReservationResponse, Status> {
+    pub fn cancel(
+        &self,
+        id: &str,
+        user_id: &str,
+    ) -> Result<res::CancelReservationResponse, Status> {
         errors::required("reservation_id", id)?;
         let mut state = self.lock();
         let reservation = state.owned(id, user_id)?;
@@ -673,7 +679,11 @@ impl ReservationStore {
             ));
         }
         let page = page.max(1) as usize;
-        let size = if page_size == 0 { 20 } else { page_size as usize };
+        let size = if page_size == 0 {
+            20
+        } else {
+            page_size as usize
+        };
         let state = self.lock();
         let mut mine: Vec<&res::Reservation> = state
             .reservations
@@ -819,7 +829,11 @@ impl ReservationStore {
 }
 
 /// Chooses `wanted` seats: the given ones if free, else the first free ones.
-fn pick_seats(event: &mut EventSeats, seat_ids: &[String], wanted: usize) -> Result<Vec<Seat>, Status> {
+fn pick_seats(
+    event: &mut EventSeats,
+    seat_ids: &[String],
+    wanted: usize,
+) -> Result<Vec<Seat>, Status> {
     let free = |s: &Seat| s.status == SeatStatus::Available as i32;
     let indices: Vec<usize> = if seat_ids.is_empty() {
         let indices: Vec<usize> = (0..event.seats.len())
@@ -932,7 +946,12 @@ mod tests {
     }
 
     fn available(store: &ReservationStore) -> i32 {
-        store.inventory("e1", "").unwrap().stats.unwrap().available_seats
+        store
+            .inventory("e1", "")
+            .unwrap()
+            .stats
+            .unwrap()
+            .available_seats
     }
 
     #[test]
@@ -970,7 +989,10 @@ mod tests {
         };
         let id = pending.commit().unwrap().reservation_id;
         let first = store.extend(&id, "u1", 15, "k1").unwrap();
-        assert_eq!((first.extended_seconds, first.extension_allowed), (15, true));
+        assert_eq!(
+            (first.extended_seconds, first.extension_allowed),
+            (15, true)
+        );
         assert_eq!(store.extend(&id, "u1", 15, "k1").unwrap(), first);
         let capped = store.extend(&id, "u1", 60, "k2").unwrap();
         assert!(capped.extended_seconds <= 5, "{capped:?}");

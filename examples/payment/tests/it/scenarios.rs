@@ -46,25 +46,47 @@ async fn status_of(p: &Payments, id: &str) -> PaymentStatus {
 #[tokio::test]
 async fn each_scenario_ends_as_it_says() {
     let p = Payments::start(None).await;
-    let approved: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Approve, "")).await.unwrap();
+    let approved: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Approve, ""))
+        .await
+        .unwrap();
     assert_eq!(approved.status, PaymentStatus::Completed as i32);
     let failed: CreatePaymentIntentResponse = p
-        .rest(Method::POST, "/payment/v1/intents", json(&intent(PaymentScenario::Fail, "")))
+        .rest(
+            Method::POST,
+            "/payment/v1/intents",
+            json(&intent(PaymentScenario::Fail, "")),
+        )
         .await
         .unwrap();
     assert_eq!(failed.status, PaymentStatus::Failed as i32);
-    let random: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Random, "")).await.unwrap();
-    assert!([PaymentStatus::Completed as i32, PaymentStatus::Failed as i32].contains(&random.status));
-    let delayed: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Delay, "")).await.unwrap();
+    let random: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Random, ""))
+        .await
+        .unwrap();
+    assert!([
+        PaymentStatus::Completed as i32,
+        PaymentStatus::Failed as i32
+    ]
+    .contains(&random.status));
+    let delayed: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Delay, ""))
+        .await
+        .unwrap();
     assert_eq!(delayed.status, PaymentStatus::Processing as i32);
-    let timeout: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Timeout, "")).await.unwrap();
+    let timeout: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Timeout, ""))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(status_of(&p, &delayed.payment_intent_id).await, PaymentStatus::Completed);
-    assert_eq!(status_of(&p, &timeout.payment_intent_id).await, PaymentStatus::Processing);
+    assert_eq!(
+        status_of(&p, &delayed.payment_intent_id).await,
+        PaymentStatus::Completed
+    );
+    assert_eq!(
+        status_of(&p, &timeout.payment_intent_id).await,
+        PaymentStatus::Processing
+    );
     let err = p
         .grpc::<_, ProcessPaymentResponse>(
             PROCESS,
@@ -81,11 +103,15 @@ async fn each_scenario_ends_as_it_says() {
 #[tokio::test]
 async fn an_unspecified_scenario_waits_for_process_and_charges_once() {
     let p = Payments::start(None).await;
-    let pending: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Unspecified, "k1")).await.unwrap();
+    let pending: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Unspecified, "k1"))
+        .await
+        .unwrap();
     assert_eq!(pending.status, PaymentStatus::Pending as i32);
-    let same: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Unspecified, "k1")).await.unwrap();
+    let same: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Unspecified, "k1"))
+        .await
+        .unwrap();
     assert_eq!(same.payment_intent_id, pending.payment_intent_id);
     let path = format!("/payment/v1/intents/{}:process", pending.payment_intent_id);
     let body = ProcessPaymentRequest {
@@ -107,7 +133,10 @@ async fn an_unspecified_scenario_waits_for_process_and_charges_once() {
         )
         .await
         .unwrap_err();
-    assert_eq!((err.code, err.reason.as_str()), (Code::PermissionDenied, "ERROR_CODE_FORBIDDEN"));
+    assert_eq!(
+        (err.code, err.reason.as_str()),
+        (Code::PermissionDenied, "ERROR_CODE_FORBIDDEN")
+    );
     // A completed payment is refunded, in full by default.
     let refunded: CancelPaymentResponse = p
         .grpc(
@@ -139,12 +168,18 @@ async fn bad_intents_are_refused_with_the_field_named() {
     let p = Payments::start(None).await;
     let mut no_amount = intent(PaymentScenario::Approve, "");
     no_amount.amount = None;
-    let err = p.grpc::<_, CreatePaymentIntentResponse>(CREATE, no_amount).await.unwrap_err();
+    let err = p
+        .grpc::<_, CreatePaymentIntentResponse>(CREATE, no_amount)
+        .await
+        .unwrap_err();
     assert_eq!(err.code, Code::InvalidArgument);
     assert!(err.message.contains("amount"), "{err:?}");
     let mut unknown = intent(PaymentScenario::Approve, "");
     unknown.scenario = 42;
-    let err = p.grpc::<_, CreatePaymentIntentResponse>(CREATE, unknown).await.unwrap_err();
+    let err = p
+        .grpc::<_, CreatePaymentIntentResponse>(CREATE, unknown)
+        .await
+        .unwrap_err();
     assert!(err.message.contains("scenario"), "{err:?}");
     let err = p
         .grpc::<_, GetPaymentStatusResponse>(

@@ -103,9 +103,13 @@ impl Payments {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Outcome<Resp> {
-        let mut request = self.http.request(method, format!("http://{}{path}", self.rest));
+        let mut request = self
+            .http
+            .request(method, format!("http://{}{path}", self.rest));
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
         let response = request.send().await.expect("rest call completes");
         let status = response.status();

@@ -31,8 +31,10 @@ fn intent(scenario: PaymentScenario) -> CreatePaymentIntentRequest {
 async fn an_approval_is_delivered_signed() {
     let mut rx = receiver(0).await;
     let p = Payments::start(Some(rx.url.clone())).await;
-    let created: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Approve)).await.unwrap();
+    let created: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Approve))
+        .await
+        .unwrap();
     let post = rx.next().await;
     let timestamp = secret()
         .verify(&post.signature, &post.body, SystemTime::now())
@@ -61,7 +63,8 @@ async fn an_approval_is_delivered_signed() {
 async fn a_failing_receiver_gets_retries_of_the_same_webhook() {
     let mut rx = receiver(2).await;
     let p = Payments::start(Some(rx.url.clone())).await;
-    let _: CreatePaymentIntentResponse = p.grpc(CREATE, intent(PaymentScenario::Fail)).await.unwrap();
+    let _: CreatePaymentIntentResponse =
+        p.grpc(CREATE, intent(PaymentScenario::Fail)).await.unwrap();
     let mut ids = Vec::new();
     for attempt in 1..=3 {
         let post = rx.next().await;
@@ -74,7 +77,10 @@ async fn a_failing_receiver_gets_retries_of_the_same_webhook() {
         assert_eq!(webhook.event_type, PaymentWebhookType::Failed as i32);
         ids.push(webhook.webhook_id);
     }
-    assert!(ids.windows(2).all(|w| w[0] == w[1]), "one webhook id: {ids:?}");
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "one webhook id: {ids:?}"
+    );
     // Accepted on the third attempt: nothing more comes.
     let more = tokio::time::timeout(std::time::Duration::from_millis(500), rx.posts.recv()).await;
     assert!(more.is_err(), "no delivery after acceptance");
@@ -84,8 +90,10 @@ async fn a_failing_receiver_gets_retries_of_the_same_webhook() {
 async fn a_delayed_approval_and_a_simulated_webhook_are_delivered() {
     let mut rx = receiver(0).await;
     let p = Payments::start(Some(rx.url.clone())).await;
-    let created: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Timeout)).await.unwrap();
+    let created: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Timeout))
+        .await
+        .unwrap();
     let simulated: SimulateWebhookResponse = p
         .grpc(
             SIMULATE,
@@ -99,13 +107,20 @@ async fn a_delayed_approval_and_a_simulated_webhook_are_delivered() {
         .await
         .unwrap();
     let post = rx.next().await;
-    let webhook: ReceivePaymentWebhookRequest = tacos_runtime::json::from_slice(&post.body).unwrap();
+    let webhook: ReceivePaymentWebhookRequest =
+        tacos_runtime::json::from_slice(&post.body).unwrap();
     assert_eq!(webhook.webhook_id, simulated.webhook_id);
-    assert_eq!(webhook.data.unwrap().status, PaymentWebhookStatus::Failed as i32);
-    let delayed: CreatePaymentIntentResponse =
-        p.grpc(CREATE, intent(PaymentScenario::Delay)).await.unwrap();
+    assert_eq!(
+        webhook.data.unwrap().status,
+        PaymentWebhookStatus::Failed as i32
+    );
+    let delayed: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Delay))
+        .await
+        .unwrap();
     let post = rx.next().await;
-    let webhook: ReceivePaymentWebhookRequest = tacos_runtime::json::from_slice(&post.body).unwrap();
+    let webhook: ReceivePaymentWebhookRequest =
+        tacos_runtime::json::from_slice(&post.body).unwrap();
     let data = webhook.data.unwrap();
     assert_eq!(data.payment_intent_id, delayed.payment_intent_id);
     assert_eq!(data.status, PaymentWebhookStatus::Success as i32);

@@ -45,7 +45,12 @@ async fn available(svc: &Service, event: &str) -> i32 {
     inventory.stats.unwrap().available_seats
 }
 
-async fn reserve(svc: &Service, event: &str, user: &str, quantity: i32) -> CreateReservationResponse {
+async fn reserve(
+    svc: &Service,
+    event: &str,
+    user: &str,
+    quantity: i32,
+) -> CreateReservationResponse {
     let token = svc.admitted(event, user).await;
     svc.grpc(CREATE, create(event, user, &token, quantity))
         .await
@@ -77,16 +82,32 @@ async fn a_hold_takes_seats_and_lapses_back_into_sale() {
     let held = reserve(&svc, "e1", "u1", 2).await;
     assert_eq!(held.status, ReservationStatus::Hold as i32);
     assert_eq!(held.reserved_seats.len(), 2);
-    assert_eq!(held.total_amount, Some(Money { amount: 100_000, currency: "KRW".into() }));
+    assert_eq!(
+        held.total_amount,
+        Some(Money {
+            amount: 100_000,
+            currency: "KRW".into()
+        })
+    );
     assert_eq!(svc.store.sweep(), 0);
     assert_eq!(available(&svc, "e1").await, 3);
     // The sweeper, not a call, releases it: wait without touching the store.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(svc.store.sweep(), 0, "the sweeper already released the hold");
+    assert_eq!(
+        svc.store.sweep(),
+        0,
+        "the sweeper already released the hold"
+    );
     assert_eq!(available(&svc, "e1").await, 5);
-    let path = format!("/reservation/v1/reservations/{}?user_id=u1", held.reservation_id);
+    let path = format!(
+        "/reservation/v1/reservations/{}?user_id=u1",
+        held.reservation_id
+    );
     let got: GetReservationResponse = svc.rest(Method::GET, &path, None).await.unwrap();
-    assert_eq!(got.reservation.unwrap().status, ReservationStatus::Expired as i32);
+    assert_eq!(
+        got.reservation.unwrap().status,
+        ReservationStatus::Expired as i32
+    );
 }
 
 #[tokio::test]
@@ -100,13 +121,20 @@ async fn confirm_needs_a_completed_payment_of_the_same_user_and_reservation() {
         idempotency_key: String::new(),
     };
     // Another user: told the reservation is someone else's, on both protocols.
-    let path = format!("/reservation/v1/reservations/{}:confirm", held.reservation_id);
+    let path = format!(
+        "/reservation/v1/reservations/{}:confirm",
+        held.reservation_id
+    );
     let grpc = svc
         .grpc::<_, ConfirmReservationResponse>(CONFIRM, confirm("u2", "pi_whatever"))
         .await
         .unwrap_err();
     let rest = svc
-        .rest::<ConfirmReservationResponse>(Method::POST, &path, json(&confirm("u2", "pi_whatever")))
+        .rest::<ConfirmReservationResponse>(
+            Method::POST,
+            &path,
+            json(&confirm("u2", "pi_whatever")),
+        )
         .await
         .unwrap_err();
     assert_eq!(grpc, rest);
@@ -130,7 +158,10 @@ async fn confirm_needs_a_completed_payment_of_the_same_user_and_reservation() {
         .grpc::<_, ConfirmReservationResponse>(CONFIRM, confirm("u1", &pending.payment_intent_id))
         .await
         .unwrap_err();
-    assert_eq!((err.code, err.reason.as_str()), (Code::FailedPrecondition, "ERROR_CODE_PAYMENT_NOT_APPROVED"));
+    assert_eq!(
+        (err.code, err.reason.as_str()),
+        (Code::FailedPrecondition, "ERROR_CODE_PAYMENT_NOT_APPROVED")
+    );
     // A payment for another reservation.
     let other = reserve(&svc, "e1", "u1", 1).await;
     let other_payment = approved_payment(&svc, &other, "u1").await;
@@ -148,7 +179,8 @@ async fn confirm_needs_a_completed_payment_of_the_same_user_and_reservation() {
     assert!(err.message.contains("payment intent pi_missing"), "{err:?}");
     // The right payment confirms, once; a retry answers the same order.
     let payment = approved_payment(&svc, &held, "u1").await;
-    let done: ConfirmReservationResponse = svc.grpc(CONFIRM, confirm("u1", &payment)).await.unwrap();
+    let done: ConfirmReservationResponse =
+        svc.grpc(CONFIRM, confirm("u1", &payment)).await.unwrap();
     assert_eq!(done.status, ReservationStatus::Confirmed as i32);
     assert!(done.order_id.starts_with("ord_"));
     let again: ConfirmReservationResponse = svc
@@ -203,7 +235,10 @@ async fn an_expired_hold_cannot_be_confirmed_and_cancel_releases_seats() {
     let err = svc
         .grpc::<_, CancelReservationResponse>(
             CANCEL,
-            CancelReservationRequest { user_id: "u2".into(), ..cancel.clone() },
+            CancelReservationRequest {
+                user_id: "u2".into(),
+                ..cancel.clone()
+            },
         )
         .await
         .unwrap_err();
@@ -212,8 +247,12 @@ async fn an_expired_hold_cannot_be_confirmed_and_cancel_releases_seats() {
     assert_eq!(done.status, ReservationStatus::Cancelled as i32);
     assert_eq!(done.released_seats.len(), 3);
     assert_eq!(available(&svc, "e1").await, 4);
-    let path = format!("/reservation/v1/reservations/{}:cancel", held.reservation_id);
-    let again: CancelReservationResponse = svc.rest(Method::POST, &path, json(&cancel)).await.unwrap();
+    let path = format!(
+        "/reservation/v1/reservations/{}:cancel",
+        held.reservation_id
+    );
+    let again: CancelReservationResponse =
+        svc.rest(Method::POST, &path, json(&cancel)).await.unwrap();
     assert_eq!(again.status, ReservationStatus::Cancelled as i32);
     assert_eq!(available(&svc, "e1").await, 4);
 }
@@ -231,9 +270,11 @@ async fn a_hundred_concurrent_buyers_get_exactly_ten_seats() {
         tokio::spawn(async move {
             let request = create("e1", &user, &token, 1);
             if i % 2 == 0 {
-                svc.grpc::<_, CreateReservationResponse>(CREATE, request).await
+                svc.grpc::<_, CreateReservationResponse>(CREATE, request)
+                    .await
             } else {
-                svc.rest(Method::POST, "/reservation/v1/reservations", json(&request)).await
+                svc.rest(Method::POST, "/reservation/v1/reservations", json(&request))
+                    .await
             }
         })
     });
@@ -264,17 +305,31 @@ async fn client_mistakes_keep_the_token_and_a_used_token_is_refused() {
     config.events = vec!["e1".into()];
     let svc = Service::start(config).await;
     let token = svc.admitted("e1", "u1").await;
-    let taken = reserve(&svc, "e1", "u2", 1).await.reserved_seats[0].id.clone();
+    let taken = reserve(&svc, "e1", "u2", 1).await.reserved_seats[0]
+        .id
+        .clone();
     let mistakes = [
-        (CreateReservationRequest { quantity: 0, ..create("e1", "u1", &token, 0) }, Code::InvalidArgument),
+        (
+            CreateReservationRequest {
+                quantity: 0,
+                ..create("e1", "u1", &token, 0)
+            },
+            Code::InvalidArgument,
+        ),
         (create("e1", "u1", &token, 11), Code::InvalidArgument),
         (create("e1", "u1", &token, 4), Code::FailedPrecondition),
         (
-            CreateReservationRequest { seat_ids: vec!["Z-9".into()], ..create("e1", "u1", &token, 0) },
+            CreateReservationRequest {
+                seat_ids: vec!["Z-9".into()],
+                ..create("e1", "u1", &token, 0)
+            },
             Code::InvalidArgument,
         ),
         (
-            CreateReservationRequest { seat_ids: vec![taken], ..create("e1", "u1", &token, 0) },
+            CreateReservationRequest {
+                seat_ids: vec![taken],
+                ..create("e1", "u1", &token, 0)
+            },
             Code::Aborted,
         ),
     ];
@@ -330,7 +385,10 @@ async fn the_same_idempotency_key_returns_the_same_reservation() {
     assert_eq!(first, again);
     assert_eq!(available(&svc, "e1").await, 8);
     // Another key with the spent token is refused.
-    let other = CreateReservationRequest { idempotency_key: "k2".into(), ..request };
+    let other = CreateReservationRequest {
+        idempotency_key: "k2".into(),
+        ..request
+    };
     let err = svc
         .grpc::<_, CreateReservationResponse>(CREATE, other)
         .await

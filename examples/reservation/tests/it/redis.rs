@@ -22,10 +22,17 @@ async fn a_token_admitted_elsewhere_is_consumed_once_through_redis() {
         eprintln!("REDIS_URL is not set: skipping");
         return;
     };
-    let svc = Service::start_with(store_config(5, Duration::from_secs(60)), Arc::new(service_room)).await;
+    let svc = Service::start_with(
+        store_config(5, Duration::from_secs(60)),
+        Arc::new(service_room),
+    )
+    .await;
     let event = format!("rsv-{}-{}", std::process::id(), rand_suffix());
     let ticket = gateway_room
-        .join(&event, &tacos_runtime::waiting_room::Visitor::User("u1".into()))
+        .join(
+            &event,
+            &tacos_runtime::waiting_room::Visitor::User("u1".into()),
+        )
         .await
         .expect("join");
     let admission = gateway_room
@@ -40,11 +47,20 @@ async fn a_token_admitted_elsewhere_is_consumed_once_through_redis() {
         ..Default::default()
     };
     const CREATE: &str = "/reservation.v1.ReservationService/CreateReservation";
-    let mistake = svc.grpc::<_, CreateReservationResponse>(CREATE, create(50)).await.unwrap_err();
+    let mistake = svc
+        .grpc::<_, CreateReservationResponse>(CREATE, create(50))
+        .await
+        .unwrap_err();
     assert_eq!(mistake.code, Code::InvalidArgument);
-    let held: CreateReservationResponse = svc.grpc(CREATE, create(2)).await.expect("token still valid");
+    let held: CreateReservationResponse = svc
+        .grpc(CREATE, create(2))
+        .await
+        .expect("token still valid");
     assert_eq!(held.reserved_seats.len(), 2);
-    let again = svc.grpc::<_, CreateReservationResponse>(CREATE, create(1)).await.unwrap_err();
+    let again = svc
+        .grpc::<_, CreateReservationResponse>(CREATE, create(1))
+        .await
+        .unwrap_err();
     assert_eq!(again.code, Code::PermissionDenied);
 }
 

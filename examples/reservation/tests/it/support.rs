@@ -55,10 +55,16 @@ pub struct Service {
 
 impl Service {
     pub async fn start(config: StoreConfig) -> Self {
-        Self::start_with(config, Arc::new(WaitingRoom::new(
-            tacos_runtime::waiting_room::MemoryBackend::new(),
-            generous(),
-        ).unwrap()))
+        Self::start_with(
+            config,
+            Arc::new(
+                WaitingRoom::new(
+                    tacos_runtime::waiting_room::MemoryBackend::new(),
+                    generous(),
+                )
+                .unwrap(),
+            ),
+        )
         .await
     }
 
@@ -160,9 +166,13 @@ impl Service {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Outcome<Resp> {
-        let mut request = self.http.request(method, format!("http://{}{path}", self.rest));
+        let mut request = self
+            .http
+            .request(method, format!("http://{}{path}", self.rest));
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
         let response = request.send().await.expect("rest call completes");
         let status = response.status();
