@@ -114,12 +114,12 @@ impl std::fmt::Debug for WebhookHandler {
 /// valid: after that a replay fails the timestamp check anyway.
 #[derive(Default)]
 struct Seen {
-    ids: HashMap<String, Seen1>,
+    ids: HashMap<String, Mark>,
     last_prune: Option<Instant>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Seen1 {
+enum Mark {
     InProgress(Instant),
     Applied(Instant),
 }
@@ -136,7 +136,7 @@ impl Seen {
         }
         self.last_prune = Some(now);
         self.ids.retain(|_, s| {
-            let (Seen1::InProgress(at) | Seen1::Applied(at)) = *s;
+            let (Mark::InProgress(at) | Mark::Applied(at)) = *s;
             now.duration_since(at) < REMEMBER
         });
     }
@@ -177,8 +177,8 @@ impl WebhookHandler {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             seen.prune(now);
             match seen.ids.get(webhook_id) {
-                Some(Seen1::Applied(_)) => return Ok(None),
-                Some(Seen1::InProgress(_)) => {
+                Some(Mark::Applied(_)) => return Ok(None),
+                Some(Mark::InProgress(_)) => {
                     return Err(errors::status(
                         Code::Aborted,
                         ErrorCode::ConcurrentModification,
@@ -187,7 +187,7 @@ impl WebhookHandler {
                 }
                 None => {
                     seen.ids
-                        .insert(webhook_id.to_owned(), Seen1::InProgress(now));
+                        .insert(webhook_id.to_owned(), Mark::InProgress(now));
                 }
             }
         }
@@ -196,7 +196,7 @@ impl WebhookHandler {
         match applied {
             Ok(next) => {
                 seen.ids
-                    .insert(webhook_id.to_owned(), Seen1::Applied(Instant::now()));
+                    .insert(webhook_id.to_owned(), Mark::Applied(Instant::now()));
                 Ok(Some(next))
             }
             Err(status) => {

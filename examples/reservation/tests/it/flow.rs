@@ -445,3 +445,31 @@ async fn holds_extend_within_the_maximum_and_list_per_user() {
         .unwrap_err();
     assert_eq!(err.code, Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn one_token_raced_by_many_requests_buys_once() {
+    let svc = Arc::new(Service::start(store_config(50, Duration::from_secs(60))).await);
+    let token = svc.admitted("e1", "u1").await;
+    let calls = (0..10).map(|i| {
+        let svc = svc.clone();
+        let request = CreateReservationRequest {
+            idempotency_key: format!("k{i}"),
+            ..create("e1", "u1", &token, 2)
+        };
+        tokio::spawn(async move {
+            svc.grpc::<_, CreateReservationResponse>(CREATE, request)
+                .await
+        })
+    });
+    let results = futures::future::join_all(calls).await;
+    let (won, lost): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .partition(Result::is_ok);
+    assert_eq!(won.len(), 1, "exactly one request spends the token");
+    for failure in lost.into_iter().map(Result::unwrap_err) {
+        assert_eq!(failure.code, Code::PermissionDenied, "{failure:?}");
+    }
+    // The losers' pending holds were given back.
+    assert_eq!(available(&svc, "e1").await, 48);
+}
