@@ -322,10 +322,23 @@ impl Simulator {
         if let Some(webhook) = webhook {
             self.inner.webhooks.send_later(webhook);
         }
-        if new.scenario == PaymentScenario::Delay {
-            self.settle_later(id, self.inner.config.delay, true);
+        match new.scenario {
+            PaymentScenario::Delay => self.settle_later(id, self.inner.config.delay, true),
+            // The provider never answers: the intent lapses at its expiry, and says so.
+            PaymentScenario::Timeout => self.expire_later(id, self.inner.config.intent_ttl),
+            _ => {}
         }
         Ok(intent)
+    }
+
+    /// Lapses intent `id` once `after` has passed, if it is still open then.
+    fn expire_later(&self, id: String, after: Duration) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            // Touching the intent lapses it and sends the expiry webhook.
+            let _ = this.with_intent(&id, |_| Ok(((), None)));
+        });
     }
 
     /// Settles an open intent after `delay`, on the current Tokio runtime.

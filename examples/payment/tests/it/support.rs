@@ -37,9 +37,15 @@ pub struct Payments {
 impl Payments {
     /// Delivering webhooks to `webhook_url`, if any.
     pub async fn start(webhook_url: Option<String>) -> Self {
+        Self::start_with_ttl(webhook_url, SimulatorConfig::default().intent_ttl).await
+    }
+
+    /// Like [`Payments::start`], with intents open for `intent_ttl`.
+    pub async fn start_with_ttl(webhook_url: Option<String>, intent_ttl: Duration) -> Self {
         let handler = traffic_tacos_payment::handler(
             SimulatorConfig {
                 delay: Duration::from_millis(200),
+                intent_ttl,
                 ..SimulatorConfig::default()
             },
             DeliveryConfig {

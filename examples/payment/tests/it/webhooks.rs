@@ -125,3 +125,21 @@ async fn a_delayed_approval_and_a_simulated_webhook_are_delivered() {
     assert_eq!(data.payment_intent_id, delayed.payment_intent_id);
     assert_eq!(data.status, PaymentWebhookStatus::Success as i32);
 }
+
+#[tokio::test]
+async fn a_timed_out_intent_expires_and_reports_it() {
+    let mut rx = receiver(0).await;
+    let p =
+        Payments::start_with_ttl(Some(rx.url.clone()), std::time::Duration::from_millis(300)).await;
+    let created: CreatePaymentIntentResponse = p
+        .grpc(CREATE, intent(PaymentScenario::Timeout))
+        .await
+        .unwrap();
+    assert_eq!(created.status, PaymentStatus::Processing as i32);
+    let post = rx.next().await;
+    let webhook: ReceivePaymentWebhookRequest =
+        tacos_runtime::json::from_slice(&post.body).unwrap();
+    let data = webhook.data.unwrap();
+    assert_eq!(data.payment_intent_id, created.payment_intent_id);
+    assert_eq!(data.status, PaymentWebhookStatus::Timeout as i32);
+}
