@@ -6,6 +6,7 @@
 //! * [`gateway_service`]: `gateway.v1.GatewayService` over a [`backend::Ticketing`] backend.
 //! * [`memory`]: the in-process ticketing backend.
 //! * [`updates`]: `gateway.v1.WebSocketService`, the server-push streams.
+//! * [`webhook`]: `gateway.v1.WebhookService`, signed payment callbacks.
 //!
 //! [`build_server`] assembles the server; [`run`] serves it until a shutdown signal.
 #![deny(missing_docs)]
@@ -17,6 +18,7 @@ pub mod gateway_service;
 pub mod memory;
 pub mod queue;
 pub mod updates;
+pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,15 +27,18 @@ use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
 use tacos_runtime::server::{Server, ServerError};
 use tacos_runtime::waiting_room::{RedisBackend, RedisOptions, WaitingRoom, WaitingRoomError};
 use traffic_tacos_contracts::gateway::v1::{
-    gateway_service, queue_service, web_socket_service, GATEWAY_SERVICE_SERVICE_NAME,
-    QUEUE_SERVICE_SERVICE_NAME, WEB_SOCKET_SERVICE_SERVICE_NAME,
+    gateway_service, queue_service, web_socket_service, webhook_service,
+    GATEWAY_SERVICE_SERVICE_NAME, QUEUE_SERVICE_SERVICE_NAME, WEBHOOK_SERVICE_SERVICE_NAME,
+    WEB_SOCKET_SERVICE_SERVICE_NAME,
 };
+use traffic_tacos_payment::signature::WebhookSecret;
 
 use crate::config::GatewayConfig;
 use crate::gateway_service::GatewayHandler;
 use crate::memory::MemoryTicketing;
 use crate::queue::QueueHandler;
 use crate::updates::{ChangeFeed, UpdatesHandler};
+use crate::webhook::{LogOnly, WebhookHandler};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +52,9 @@ pub enum GatewayError {
     /// The contract's OpenAPI document could not be narrowed to the served services.
     #[error("openapi document: {0}")]
     OpenApi(#[from] OpenApiError),
+    /// The webhook secret is missing or unusable.
+    #[error("webhooks: {0}")]
+    Webhook(String),
 }
 
 /// The waiting room `config` asks for: Redis when `REDIS_URL` is set, else in memory.
@@ -67,8 +75,21 @@ pub fn build_waiting_room(config: &GatewayConfig) -> Result<WaitingRoom, Gateway
     Ok(room)
 }
 
-/// The server with the three gateway services over `room` and an in-memory ticketing backend.
+/// The server with the gateway services over `room` and an in-memory ticketing backend; payment
+/// webhooks are verified with `PAYMENT_WEBHOOK_SECRET` and logged until a reservation flow is
+/// connected through [`build_server_with_webhooks`].
 pub fn build_server(config: &GatewayConfig, room: WaitingRoom) -> Result<Server, GatewayError> {
+    let secret = WebhookSecret::from_lookup(&|name| std::env::var(name).ok())
+        .map_err(GatewayError::Webhook)?;
+    build_server_with_webhooks(config, room, WebhookHandler::new(secret, Arc::new(LogOnly)))
+}
+
+/// [`build_server`] with the given webhook handler (its secret and outcome sink).
+pub fn build_server_with_webhooks(
+    config: &GatewayConfig,
+    room: WaitingRoom,
+    webhooks: WebhookHandler,
+) -> Result<Server, GatewayError> {
     let feed = ChangeFeed::default();
     let ticketing = Arc::new(MemoryTicketing::new(config.inventory.clone(), feed.clone()));
     // Document exactly the services this binary serves, at `/openapi.json`.
@@ -78,6 +99,7 @@ pub fn build_server(config: &GatewayConfig, room: WaitingRoom) -> Result<Server,
             QUEUE_SERVICE_SERVICE_NAME,
             GATEWAY_SERVICE_SERVICE_NAME,
             WEB_SOCKET_SERVICE_SERVICE_NAME,
+            WEBHOOK_SERVICE_SERVICE_NAME,
         ],
     )?;
     let server = Server::builder()
@@ -91,6 +113,7 @@ pub fn build_server(config: &GatewayConfig, room: WaitingRoom) -> Result<Server,
         .add(web_socket_service(Arc::new(UpdatesHandler::new(
             room, feed,
         ))))
+        .add(webhook_service(Arc::new(webhooks)))
         .build()?;
     Ok(server)
 }

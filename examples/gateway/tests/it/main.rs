@@ -7,3 +7,4 @@ mod queue;
 mod redis;
 mod streams;
 mod support;
+mod webhook;
