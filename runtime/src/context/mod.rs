@@ -23,6 +23,11 @@ use tokio_util::sync::CancellationToken;
 use crate::method::MethodInfo;
 use crate::status::Status;
 
+/// The peer address of the connection a request came on, in the request extensions (and so in
+/// [`Context::extensions`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub std::net::SocketAddr);
+
 /// The protocol a call arrived on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Protocol {

@@ -24,7 +24,7 @@ pub fn unary<Req, Resp, F, Fut>(
 ) -> GrpcFuture
 where
     Req: prost::Message + Default + Send + 'static,
-    Resp: prost::Message + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
     F: FnOnce(Request<Req>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
@@ -49,8 +49,8 @@ struct UnaryCall<F> {
 
 impl<Req, Resp, F, Fut> UnaryService<Req> for UnaryCall<F>
 where
-    Req: Send + 'static,
-    Resp: Send + 'static,
+    Req: prost::Message + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
     F: FnOnce(Request<Req>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {

@@ -32,7 +32,7 @@ pub(crate) fn effective_deadline(
     now.checked_add(timeout)
 }
 
-fn deadline_status() -> Status {
+pub(crate) fn deadline_status() -> Status {
     Status::deadline_exceeded("deadline exceeded before the handler finished")
 }
 

@@ -18,9 +18,12 @@
 //!    and the handler, which runs inside a [`CallScope`](crate::context::CallScope) so its
 //!    outgoing calls inherit the deadline, request id and trace context.
 
+mod admission;
 mod deadline;
+mod idempotent;
 mod pipeline;
 mod policies;
+mod record;
 
 pub(crate) use pipeline::{server_streaming, unary, CallFuture, CallParts};
 pub(crate) use policies::{Policies, ServerShutdown};

@@ -6,24 +6,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderMap;
 
-use super::deadline::{effective_deadline, Deadlined, Invoke};
+use tracing::Instrument;
+
+use super::admission::admit;
+use super::deadline::{deadline_status, effective_deadline, Deadlined, Invoke};
+use super::idempotent;
 use super::policies::{Policies, ServerShutdown};
+use super::record::{CallRecord, Recorded};
 use crate::context::{CallScope, Context, Protocol, Request, Response, ServerStream};
 use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
+use crate::telemetry::CallTelemetry;
 
 /// The outcome of a unary call.
 pub(crate) type CallFuture<T> =
     Pin<Box<dyn Future<Output = Result<Response<T>, Status>> + Send + 'static>>;
-
-/// Headers an incoming call hands on to the calls its handler makes.
-static PROPAGATED: [HeaderName; 3] = [
-    HeaderName::from_static("x-request-id"),
-    HeaderName::from_static("traceparent"),
-    HeaderName::from_static("tracestate"),
-];
 
 /// Where a call came from: its headers (gRPC metadata or REST headers) and request extensions.
 pub(crate) struct CallParts {
@@ -43,7 +42,7 @@ struct Prepared {
 }
 
 /// The handler context, deadline and outgoing-call scope of a call.
-fn prepare(parts: CallParts) -> Result<Prepared, Status> {
+fn prepare(parts: CallParts, telemetry: &CallTelemetry) -> Result<Prepared, Status> {
     let CallParts {
         protocol,
         method,
@@ -61,13 +60,7 @@ fn prepare(parts: CallParts) -> Result<Prepared, Status> {
     };
     let shutdown = extensions.get::<ServerShutdown>().map(|s| s.0.clone());
     let metadata = crate::context::metadata::request_metadata(headers);
-    let mut propagated = HeaderMap::new();
-    for name in &PROPAGATED {
-        if let Some(value) = metadata.get(name) {
-            propagated.insert(name.clone(), value.clone());
-        }
-    }
-    let scope = Arc::new(CallScope::new(deadline, propagated));
+    let scope = Arc::new(CallScope::new(deadline, telemetry.outgoing_headers()));
     let context = Context::for_call(protocol, method, metadata, extensions, deadline);
     Ok(Prepared {
         context,
@@ -77,49 +70,83 @@ fn prepare(parts: CallParts) -> Result<Prepared, Status> {
     })
 }
 
-/// Runs the policies that decide whether the handler may run at all.
-async fn admit(
-    _policies: &Policies,
-    _policy: Option<&'static MethodPolicy>,
-    _context: &mut Context,
-) -> Result<(), Status> {
-    Ok(())
+/// Runs `admission` under the call's deadline.
+async fn within<T>(
+    deadline: Option<Instant>,
+    admission: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match deadline {
+        None => admission.await,
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), admission)
+            .await
+            .unwrap_or_else(|_| Err(deadline_status())),
+    }
 }
 
 /// Runs a unary call: policies, then `build` (the request message, decoded only once the call
 /// is admitted), then the handler, all under the call's deadline.
 pub(crate) fn unary<Req, Resp, B, F, Fut>(parts: CallParts, build: B, call: F) -> CallFuture<Resp>
 where
-    Req: Send + 'static,
-    Resp: Send + 'static,
+    Req: prost::Message + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
     B: FnOnce() -> Result<Req, Status> + Send + 'static,
     F: FnOnce(Request<Req>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     let policies = Policies::of(&parts.extensions);
-    let policy = parts.policy;
     Box::pin(async move {
-        let prepared = prepare(parts)?;
-        let token = prepared.context.cancellation().clone();
-        let Prepared {
-            mut context,
-            deadline,
-            scope,
-            ..
-        } = prepared;
-        let run = async move {
-            admit(&policies, policy, &mut context).await?;
-            let message = build()?;
-            scope
-                .enter(call(Request::from_parts(message, context)))
-                .await
-        };
-        Invoke::running(run, deadline, &token).await
+        let mut record = CallRecord::start(&policies, &parts);
+        let span = record.span.clone();
+        let outcome = run_unary(&policies, &mut record, parts, build, call)
+            .instrument(span)
+            .await;
+        record.finish_with(&outcome);
+        outcome
     })
 }
 
+async fn run_unary<Req, Resp, B, F, Fut>(
+    policies: &Arc<Policies>,
+    record: &mut CallRecord,
+    parts: CallParts,
+    build: B,
+    call: F,
+) -> Result<Response<Resp>, Status>
+where
+    Req: prost::Message + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
+    B: FnOnce() -> Result<Req, Status> + Send + 'static,
+    F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+{
+    let (method, policy) = (parts.method, parts.policy);
+    let Prepared {
+        mut context,
+        deadline,
+        scope,
+        ..
+    } = prepare(parts, &record.telemetry)?;
+    let token = context.cancellation().clone();
+    record.principal = within(deadline, admit(policies, method, policy, &mut context)).await?;
+    let idempotency = policies
+        .idempotency
+        .as_ref()
+        .filter(|_| policy.is_some_and(|p| p.idempotent))
+        .map(Arc::clone);
+    let run = async move {
+        let message = build()?;
+        let call = move |request| scope.enter(call(request));
+        match idempotency {
+            Some(store) => idempotent::run(&store, method, message, context, call).await,
+            None => call(Request::from_parts(message, context)).await,
+        }
+    };
+    Invoke::running(run, deadline, &token).await
+}
+
 /// Runs a server-streaming call like [`unary`]; the returned stream stays under the deadline,
-/// ends with `UNAVAILABLE` when the server shuts down, and cancels the handler when dropped.
+/// ends with `UNAVAILABLE` when the server shuts down, cancels the handler when dropped, and is
+/// recorded when it ends.
 pub(crate) fn server_streaming<Req, Resp, B, F, Fut>(
     parts: CallParts,
     build: B,
@@ -133,28 +160,56 @@ where
     Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
     let policies = Policies::of(&parts.extensions);
-    let policy = parts.policy;
     Box::pin(async move {
-        let prepared = prepare(parts)?;
-        let token = prepared.context.cancellation().clone();
-        let Prepared {
-            mut context,
-            deadline,
-            shutdown,
-            scope,
-        } = prepared;
-        let stream_scope = Arc::clone(&scope);
-        let run = async move {
-            admit(&policies, policy, &mut context).await?;
-            let message = build()?;
-            scope
-                .enter(call(Request::from_parts(message, context)))
-                .await
-        };
-        let response = Invoke::running(run, deadline, &token).await?;
-        Ok(response.map(|stream| -> ServerStream<Resp> {
-            let guarded = Deadlined::new(stream, deadline, shutdown, Some(token.drop_guard()));
-            Box::pin(stream_scope.enter_stream(guarded))
-        }))
+        let mut record = CallRecord::start(&policies, &parts);
+        let span = record.span.clone();
+        match start_stream(&policies, &mut record, parts, build, call)
+            .instrument(span)
+            .await
+        {
+            Ok(response) => Ok(response
+                .map(|stream| -> ServerStream<Resp> { Box::pin(Recorded::new(stream, record)) })),
+            Err(status) => {
+                record.finish(status.code());
+                Err(status)
+            }
+        }
     })
+}
+
+async fn start_stream<Req, Resp, B, F, Fut>(
+    policies: &Arc<Policies>,
+    record: &mut CallRecord,
+    parts: CallParts,
+    build: B,
+    call: F,
+) -> Result<Response<ServerStream<Resp>>, Status>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    B: FnOnce() -> Result<Req, Status> + Send + 'static,
+    F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
+{
+    let (method, policy) = (parts.method, parts.policy);
+    let Prepared {
+        mut context,
+        deadline,
+        shutdown,
+        scope,
+    } = prepare(parts, &record.telemetry)?;
+    let token = context.cancellation().clone();
+    record.principal = within(deadline, admit(policies, method, policy, &mut context)).await?;
+    let stream_scope = Arc::clone(&scope);
+    let run = async move {
+        let message = build()?;
+        scope
+            .enter(call(Request::from_parts(message, context)))
+            .await
+    };
+    let response = Invoke::running(run, deadline, &token).await?;
+    Ok(response.map(|stream| -> ServerStream<Resp> {
+        let guarded = Deadlined::new(stream, deadline, shutdown, Some(token.drop_guard()));
+        Box::pin(stream_scope.enter_stream(guarded))
+    }))
 }

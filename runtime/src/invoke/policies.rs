@@ -4,6 +4,11 @@ use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Authenticator;
+use crate::idempotency::Idempotency;
+use crate::metrics::ServerMetrics;
+use crate::rate_limit::RateLimiter;
+
 /// The server's shutdown signal, carried in request extensions so response streams can end
 /// cleanly when the server stops.
 #[derive(Clone, Debug)]
@@ -11,17 +16,29 @@ pub(crate) struct ServerShutdown(pub(crate) CancellationToken);
 
 /// Everything the policy stack needs, built once with the server and shared by every listener
 /// and runtime thread (it travels in each request's extensions as an `Arc`).
-#[derive(Debug)]
+#[derive(Default)]
 pub(crate) struct Policies {
     /// Largest gRPC request message accepted, checked by tonic before decoding.
     pub(crate) max_message_bytes: usize,
+    /// Per-method series, resolved when the server was built.
+    pub(crate) metrics: Option<ServerMetrics>,
+    /// Bearer-token verification; without it, methods that are not public are refused.
+    pub(crate) auth: Option<Authenticator>,
+    /// Token buckets per principal and rate class.
+    pub(crate) rate_limit: Option<Arc<RateLimiter>>,
+    /// `Idempotency-Key` replays for methods marked idempotent.
+    pub(crate) idempotency: Option<Arc<Idempotency>>,
 }
 
-impl Default for Policies {
-    fn default() -> Self {
-        Self {
-            max_message_bytes: 4 * 1024 * 1024,
-        }
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies")
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("metrics", &self.metrics.is_some())
+            .field("auth", &self.auth.is_some())
+            .field("rate_limit", &self.rate_limit.is_some())
+            .field("idempotency", &self.idempotency.is_some())
+            .finish()
     }
 }
 
@@ -32,7 +49,12 @@ impl Policies {
         static DEFAULT: OnceLock<Arc<Policies>> = OnceLock::new();
         match extensions.get::<Arc<Policies>>() {
             Some(policies) => Arc::clone(policies),
-            None => Arc::clone(DEFAULT.get_or_init(Default::default)),
+            None => Arc::clone(DEFAULT.get_or_init(|| {
+                Arc::new(Policies {
+                    max_message_bytes: 4 * 1024 * 1024,
+                    ..Policies::default()
+                })
+            })),
         }
     }
 }

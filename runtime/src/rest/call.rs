@@ -179,8 +179,8 @@ pub fn unary<T, Req, Resp, Out, F, Fut>(
 ) -> RestHandler
 where
     T: Send + Sync + 'static,
-    Req: Send + 'static,
-    Resp: Send + 'static,
+    Req: prost::Message + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
     Out: Serialize + 'static,
     F: Fn(Arc<T>, Request<Req>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,

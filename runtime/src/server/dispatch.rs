@@ -8,15 +8,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::CONTENT_TYPE;
+use http::HeaderValue;
 use tokio_util::sync::CancellationToken;
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
 use super::health::Health;
 use super::registration::GrpcHandler;
+pub use crate::context::RemoteAddr;
 use crate::grpc::{self, Body, GrpcFuture};
 use crate::invoke::{Policies, ServerShutdown};
+use crate::metrics::Metrics;
 use crate::rest::service::RestRoutes;
+use crate::telemetry::{CallTelemetry, REQUEST_ID_HEADER};
 
 /// Which protocols a listener serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,11 +38,6 @@ pub enum ListenerRole {
 pub type BoxHttpService =
     BoxCloneSyncService<http::Request<Body>, http::Response<Body>, tower::BoxError>;
 
-/// The peer address of the connection a request came on, in the request extensions (and so in
-/// [`Context::extensions`](crate::Context::extensions)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RemoteAddr(pub SocketAddr);
-
 /// What every listener dispatches into.
 pub(crate) struct Shared {
     pub(crate) grpc: HashMap<&'static str, GrpcHandler>,
@@ -46,6 +45,7 @@ pub(crate) struct Shared {
     pub(crate) rest: RestRoutes,
     pub(crate) health: Health,
     pub(crate) policies: Arc<Policies>,
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
 /// The innermost HTTP service of one listener role.
@@ -75,9 +75,6 @@ impl HttpService {
     }
 
     pub(crate) fn dispatch(&self, mut request: http::Request<Body>) -> GrpcFuture {
-        request
-            .extensions_mut()
-            .insert(Arc::clone(&self.shared.policies));
         if self.is_grpc(&request) {
             if !self.shared.grpc_enabled {
                 return grpc::unimplemented(request.uri().path());
@@ -87,21 +84,62 @@ impl HttpService {
                 .get(1..)
                 .and_then(|p| p.split('/').next())
                 .unwrap_or("");
-            return match self.shared.grpc.get(service) {
-                Some(handler) => handler(request),
-                None => grpc::unimplemented(path),
+            let Some(handler) = self.shared.grpc.get(service) else {
+                return grpc::unimplemented(path);
             };
+            let request_id = self.attach_policies(&mut request);
+            return with_request_id(handler(request), request_id);
         }
-        if let Some(response) = self
-            .shared
-            .health
-            .answer(request.method(), request.uri().path())
-        {
+        let (method, path) = (request.method(), request.uri().path());
+        if let Some(response) = self.shared.health.answer(method, path) {
             return Box::pin(std::future::ready(Ok(response)));
         }
+        if path == METRICS_PATH && (method == http::Method::GET || method == http::Method::HEAD) {
+            if let Some(metrics) = &self.shared.metrics {
+                return Box::pin(std::future::ready(Ok(metrics_response(metrics))));
+            }
+        }
+        let request_id = self.attach_policies(&mut request);
         let shared = Arc::clone(&self.shared);
-        Box::pin(async move { Ok(shared.rest.serve(request).await) })
+        with_request_id(
+            Box::pin(async move { Ok(shared.rest.serve(request).await) }),
+            request_id,
+        )
     }
+
+    /// Hands the call its policies and telemetry identity (request id, trace context, read once
+    /// per request); returns the request id to send back.
+    fn attach_policies(&self, request: &mut http::Request<Body>) -> HeaderValue {
+        let telemetry = CallTelemetry::from_headers(request.headers());
+        let request_id = telemetry.request_id().header_value().clone();
+        let extensions = request.extensions_mut();
+        extensions.insert(Arc::clone(&self.shared.policies));
+        extensions.insert(telemetry);
+        request_id
+    }
+}
+
+/// Where the Prometheus text is served (REST listeners).
+const METRICS_PATH: &str = "/metrics";
+
+fn metrics_response(metrics: &Metrics) -> http::Response<Body> {
+    let mut response = http::Response::new(Body::new(http_body_util::Full::new(
+        bytes::Bytes::from(metrics.render()),
+    )));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    response
+}
+
+/// Returns the request id on the response, on both protocols (for gRPC it is initial metadata).
+fn with_request_id(call: GrpcFuture, request_id: HeaderValue) -> GrpcFuture {
+    Box::pin(async move {
+        let mut response = call.await?;
+        response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
+        Ok(response)
+    })
 }
 
 impl Service<http::Request<Body>> for HttpService {

@@ -56,9 +56,13 @@ pub use registration::ServiceRegistration;
 use dispatch::{Shared, Stack};
 use registration::{boxed_tonic_service, GrpcHandler};
 
+use crate::auth::Authenticator;
 use crate::config::{RuntimeLayout, ServerConfig};
 use crate::grpc::Body;
+use crate::idempotency::Idempotency;
 use crate::invoke::Policies;
+use crate::metrics::{Metrics, ServerMetrics};
+use crate::rate_limit::RateLimiter;
 use crate::rest::service::RestRoutes;
 
 /// Why the server could not start.
@@ -114,6 +118,10 @@ pub struct ServerBuilder {
     reflection: bool,
     layout: RuntimeLayout,
     json: crate::json::JsonOptions,
+    metrics: Option<Arc<Metrics>>,
+    auth: Option<Authenticator>,
+    rate_limit: Option<Arc<RateLimiter>>,
+    idempotency: Option<Arc<Idempotency>>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -140,6 +148,10 @@ impl Default for ServerBuilder {
             reflection: true,
             layout: RuntimeLayout::default(),
             json: crate::json::JsonOptions::new(),
+            metrics: Some(Arc::clone(Metrics::global())),
+            auth: None,
+            rate_limit: None,
+            idempotency: None,
         }
     }
 }
@@ -237,6 +249,39 @@ impl ServerBuilder {
         self
     }
 
+    /// The registry the server's series are kept in and `/metrics` serves (default: the
+    /// process-wide [`Metrics::global`]).
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Serves no metrics at all: no series, no `/metrics`.
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = None;
+        self
+    }
+
+    /// Verifies bearer tokens on every method that is not `public`. Without an authenticator,
+    /// such methods are refused with `UNAUTHENTICATED`.
+    pub fn authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.auth = Some(authenticator);
+        self
+    }
+
+    /// Applies rate limits by each method's rate class, per principal (client IP when
+    /// anonymous).
+    pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.rate_limit = Some(limiter);
+        self
+    }
+
+    /// Replays `Idempotency-Key` outcomes on methods marked `idempotent`.
+    pub fn idempotency(mut self, store: Arc<Idempotency>) -> Self {
+        self.idempotency = Some(store);
+        self
+    }
+
     /// Whether gRPC server reflection is served (default true).
     pub fn reflection(mut self, enabled: bool) -> Self {
         self.reflection = enabled;
@@ -259,6 +304,7 @@ impl ServerBuilder {
         let mut seen_routes: HashMap<(&'static str, crate::rest::PathTemplate), &'static str> =
             HashMap::new();
         let mut names = Vec::new();
+        let mut methods: Vec<&'static MethodInfo> = Vec::new();
         let mut descriptor_sets: Vec<&'static [u8]> = Vec::new();
         for registration in self.registrations {
             // Generated services of one crate share one descriptor set; register it once.
@@ -270,6 +316,7 @@ impl ServerBuilder {
                 return Err(ServerError::DuplicateService(registration.name.to_owned()));
             }
             names.push(registration.name);
+            methods.extend(registration.methods.iter());
             if let Some(handler) = registration.grpc {
                 grpc.insert(registration.name, handler);
             }
@@ -335,7 +382,15 @@ impl ServerBuilder {
             health: health.clone(),
             policies: Arc::new(Policies {
                 max_message_bytes: self.max_message_bytes,
+                metrics: self
+                    .metrics
+                    .as_ref()
+                    .map(|metrics| ServerMetrics::new(metrics, methods.iter().copied())),
+                auth: self.auth,
+                rate_limit: self.rate_limit,
+                idempotency: self.idempotency,
             }),
+            metrics: self.metrics,
         });
         Ok(Server {
             shared,

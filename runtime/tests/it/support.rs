@@ -29,6 +29,7 @@ pub struct TestLibrary {
 }
 
 static SLOW_POLICY: MethodPolicy = MethodPolicy {
+    public: true,
     timeout: Some(Duration::from_millis(1500)),
     ..MethodPolicy::DEFAULT
 };

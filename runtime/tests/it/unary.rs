@@ -118,7 +118,11 @@ async fn errors_carry_the_same_status_both_ways() {
         let body = rest.bytes().await.unwrap();
         let from_rest = Status::from_json(&body).expect("a status body");
         let from_grpc = Status::from(grpc);
-        assert_eq!(from_rest, from_grpc, "{name}");
+        // gRPC metadata also carries the call's own headers (its request id); the status is
+        // code, message and details.
+        assert_eq!(from_rest.code(), from_grpc.code(), "{name}");
+        assert_eq!(from_rest.message(), from_grpc.message(), "{name}");
+        assert_eq!(from_rest.details(), from_grpc.details(), "{name}");
         if name.ends_with("busy") {
             assert_eq!(retry_after.unwrap(), "2");
             assert!(from_grpc.details().retry_info.is_some());
