@@ -11,11 +11,13 @@
 //! - `invoke`: running one call the same way on both protocols: deadline, cancellation.
 //! - [`server`]: the builder serving both protocols, health, reflection, runtime layouts.
 //! - [`json`]: proto3 JSON support for the generated `serde` impls.
+//! - [`client`]: transports and options of the generated clients (gRPC, REST, in-process).
 //! - [`config`]: start-up configuration from environment variables.
 //! - [`waiting_room`]: the admission-control queue (memory, Redis, Redis Cluster).
 //! - [`openapi`]: serving the contract's OpenAPI document at `/openapi.json`.
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod grpc;
