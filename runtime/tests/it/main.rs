@@ -13,6 +13,7 @@ mod library {
 
 mod support;
 
+mod client;
 mod deadlines;
 mod errors;
 mod json;
