@@ -62,7 +62,8 @@ fn served_methods(package: &str, service: &Service) -> Vec<ClientMethod> {
         .filter(|(_, m)| matches!(m.streaming, Streaming::Unary | Streaming::Server))
         .map(|(index, method)| {
             // The route table lists every binding of every served method, in this order.
-            let route = (!method.bindings.is_empty()).then(|| Literal::usize_unsuffixed(next_route));
+            let route =
+                (!method.bindings.is_empty()).then(|| Literal::usize_unsuffixed(next_route));
             next_route += method.bindings.len();
             ClientMethod {
                 index: Literal::usize_unsuffixed(index),
@@ -167,9 +168,8 @@ fn emit_client(package: &str, service: &Service, rt: &TokenStream) -> TokenStrea
          in-process handler, with the same results, errors, metadata and deadlines on each."
     );
     let client_doc_more = " Cheap to clone: clones share the transport and its connections.";
-    let local_doc = format!(
-        " Calls an in-process [`{trait_ident}`] handler without knowing its type."
-    );
+    let local_doc =
+        format!(" Calls an in-process [`{trait_ident}`] handler without knowing its type.");
     quote! {
         #[doc = #client_doc]
         #[doc = ""]

@@ -74,9 +74,7 @@ impl Client {
         let call = async {
             match self.transport() {
                 Some(Transport::Grpc(grpc)) => grpc.unary(method, message, outgoing).await,
-                Some(Transport::Rest(rest)) => {
-                    rest.unary(method, route, message, outgoing).await
-                }
+                Some(Transport::Rest(rest)) => rest.unary(method, route, message, outgoing).await,
                 None => Err(no_transport(method)),
             }
         };

@@ -35,7 +35,8 @@ mod tests {
     fn finest_unit_that_fits() {
         assert_eq!(encode_timeout(Duration::from_nanos(5)), "5n");
         assert_eq!(encode_timeout(Duration::from_millis(250)), "250000u");
-        assert_eq!(encode_timeout(Duration::from_secs(5)), "5000m");
+        assert_eq!(encode_timeout(Duration::from_secs(5)), "5000000u");
+        assert_eq!(encode_timeout(Duration::from_secs(500)), "500000m");
         assert_eq!(encode_timeout(Duration::from_secs(1_000_000)), "1000000S");
         assert_eq!(encode_timeout(Duration::MAX), "99999999H");
     }

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use http::HeaderMap;
-use tacos_runtime::client::{
-    ClientOptions, GrpcTransport, RestTransport, StreamFormat, TlsConfig,
-};
+use tacos_runtime::client::{ClientOptions, GrpcTransport, RestTransport, StreamFormat, TlsConfig};
 use tacos_runtime::context::CallScope;
 use tacos_runtime::{Code, Request, Response, Status};
 
@@ -217,16 +215,20 @@ async fn reserved_characters_in_path_variables() {
     // `**` keeps `/` and the sub-delimiters; spaces, `%` and non-ASCII are encoded and decoded.
     let path = "dir one/50%/ü:x@y+z,(1)";
     let file = same_everywhere(&clients, |c| async move {
-        ok(c.get_file(Request::new(GetFileRequest { path: path.into() }))
-            .await)
+        ok(
+            c.get_file(Request::new(GetFileRequest { path: path.into() }))
+                .await,
+        )
     })
     .await;
     assert_eq!(file.path, path);
     // Segments inside a multi-segment pattern carry spaces, `%` and non-ASCII text.
     let name = "shelves/a b%/books/c é~";
     let book = same_everywhere(&clients, |c| async move {
-        ok(c.get_book(Request::new(GetBookRequest { name: name.into() }))
-            .await)
+        ok(
+            c.get_book(Request::new(GetBookRequest { name: name.into() }))
+                .await,
+        )
     })
     .await;
     assert_eq!(book.name, name);
@@ -370,7 +372,11 @@ async fn deadlines_reach_the_handler_and_expire_locally() {
     ));
     let tags = same_everywhere(&clients(&server, ClientOptions::new()), |c| {
         let scope = Arc::clone(&scope);
-        async move { scope.enter(async move { ok(c.get_book(timed()).await).tags }).await }
+        async move {
+            scope
+                .enter(async move { ok(c.get_book(timed()).await).tags })
+                .await
+        }
     })
     .await;
     assert_eq!(tags, ["deadline:true"]);
@@ -407,7 +413,10 @@ async fn watch(client: LibraryClient, count: i32, fail_at: i32) -> Vec<Result<Bo
         .await
         .expect("stream opens")
         .into_message();
-    stream.map(|item| item.map_err(|s| s.code())).collect().await
+    stream
+        .map(|item| item.map_err(|s| s.code()))
+        .collect()
+        .await
 }
 
 #[tokio::test]
@@ -489,9 +498,7 @@ async fn unreachable_targets_and_bad_settings() {
         assert_eq!(err.code(), Code::Unavailable, "{err}");
     }
 
-    let err = GrpcTransport::builder("http://[::1")
-        .build()
-        .unwrap_err();
+    let err = GrpcTransport::builder("http://[::1").build().unwrap_err();
     assert!(err.to_string().contains("not a valid address"), "{err}");
     let err = GrpcTransport::builder("localhost:1")
         .connections(0)

@@ -92,10 +92,13 @@ where
         event: Event::default(),
         done: false,
     };
-    Box::pin(futures::stream::unfold(state, move |mut state| async move {
-        let item = state.next_item::<T>(format, response_body).await?;
-        Some((item, state))
-    }))
+    Box::pin(futures::stream::unfold(
+        state,
+        move |mut state| async move {
+            let item = state.next_item::<T>(format, response_body).await?;
+            Some((item, state))
+        },
+    ))
 }
 
 /// An SSE event being assembled.
@@ -262,11 +265,10 @@ mod tests {
         StreamBody::new(futures::stream::iter(frames))
     }
 
-    async fn collect(
-        chunks: &[&'static str],
-        format: StreamFormat,
-    ) -> Vec<Result<Item, Status>> {
-        stream::<Item, _>(body(chunks), format, None).collect().await
+    async fn collect(chunks: &[&'static str], format: StreamFormat) -> Vec<Result<Item, Status>> {
+        stream::<Item, _>(body(chunks), format, None)
+            .collect()
+            .await
     }
 
     #[tokio::test]

@@ -135,11 +135,16 @@ fn scalar_text(field: &str, value: &Value) -> Result<String, Status> {
 /// Checks a path variable's value against its pattern, so a value the server could not route
 /// fails here with a clear message instead of a 404.
 fn check_pattern(field: &str, value: &str, pattern: &[Seg]) -> Result<(), Status> {
-    let pattern = if pattern.is_empty() {
-        &[Seg::Star][..]
-    } else {
-        pattern
-    };
+    // A single-segment value may hold `/`: it is sent encoded.
+    if matches!(pattern, [] | [Seg::Star]) {
+        if value.is_empty() {
+            return Err(Status::invalid_field(
+                field,
+                "must not be empty: it fills a path segment",
+            ));
+        }
+        return Ok(());
+    }
     let mut parts = value.split('/');
     let mut fits = true;
     for seg in pattern {
@@ -181,7 +186,18 @@ fn is_unreserved(byte: u8) -> bool {
 fn is_kept_in_path(byte: u8) -> bool {
     matches!(
         byte,
-        b'/' | b':' | b'@' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';'
+        b'/' | b':'
+            | b'@'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
             | b'='
     )
 }
@@ -318,7 +334,10 @@ mod tests {
         assert_eq!(out.body, None);
 
         let out = encode(&route(PATH, BodySelector::Field("book")), &message).unwrap();
-        assert_eq!(out.path_and_query, "/s/7?shelf.name=x%20y&tags=a&tags=b%26c");
+        assert_eq!(
+            out.path_and_query,
+            "/s/7?shelf.name=x%20y&tags=a&tags=b%26c"
+        );
         assert_eq!(out.body.as_deref(), Some(&br#"{"title":"T"}"#[..]));
 
         let out = encode(&route(PATH, BodySelector::Whole), &message).unwrap();
@@ -339,8 +358,11 @@ mod tests {
                 segments: &[Seg::Lit("shelves"), Seg::Star, Seg::Lit("books"), Seg::Star],
             },
         ];
-        let err = encode(&route(BOOK, BodySelector::None), &json!({"name": "books/1"}))
-            .unwrap_err();
+        let err = encode(
+            &route(BOOK, BodySelector::None),
+            &json!({"name": "books/1"}),
+        )
+        .unwrap_err();
         assert_eq!(err.code(), crate::status::Code::InvalidArgument);
         assert!(err.message().contains("shelves/*/books/*"), "{err}");
         let err = encode(&route(BOOK, BodySelector::None), &json!({})).unwrap_err();

@@ -167,9 +167,8 @@ impl RestTransport {
         outgoing: Outgoing,
         accept: &'static str,
     ) -> Result<http::Response<hyper::body::Incoming>, Status> {
-        let route = route.ok_or_else(|| {
-            Status::unimplemented(format!("{} has no REST binding", method.path))
-        })?;
+        let route = route
+            .ok_or_else(|| Status::unimplemented(format!("{} has no REST binding", method.path)))?;
         let encoded = encode::encode(route, message)?;
         let uri = Uri::builder()
             .scheme(Scheme::HTTP)
