@@ -138,25 +138,20 @@ fn emit_client(package: &str, service: &Service, rt: &TokenStream) -> TokenStrea
             (quote!(unary), quote!(local_unary))
         };
         quote! {
-            fn #ident(
-                &self,
-                request: #rt::Request<#input>,
-            ) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send {
-                async move {
-                    let method = &#methods_const[#index];
-                    match &self.local {
-                        ::core::option::Option::Some(handler) => {
-                            let handler = #rt::Arc::clone(handler);
-                            let policy = handler.policy(#name);
-                            self.client
-                                .#local_call(method, policy, request, move |request| {
-                                    handler.#ident(request)
-                                })
-                                .await
-                        }
-                        ::core::option::Option::None => {
-                            self.client.#remote(method, #route, request).await
-                        }
+            async fn #ident(&self, request: #rt::Request<#input>) -> #result {
+                let method = &#methods_const[#index];
+                match &self.local {
+                    ::core::option::Option::Some(handler) => {
+                        let handler = #rt::Arc::clone(handler);
+                        let policy = handler.policy(#name);
+                        self.client
+                            .#local_call(method, policy, request, move |request| {
+                                handler.#ident(request)
+                            })
+                            .await
+                    }
+                    ::core::option::Option::None => {
+                        self.client.#remote(method, #route, request).await
                     }
                 }
             }

@@ -7502,219 +7502,195 @@ impl ::core::fmt::Debug for AdminServiceClient {
     }
 }
 impl AdminService for AdminServiceClient {
-    fn get_system_health(
+    async fn get_system_health(
         &self,
         request: ::tacos_runtime::__private::Request<GetSystemHealthRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetSystemHealthResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &ADMIN_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetSystemHealth");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_system_health(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetSystemHealthResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetSystemHealth");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_system_health(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_metrics(
+    async fn get_metrics(
         &self,
         request: ::tacos_runtime::__private::Request<GetMetricsRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetMetricsResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &ADMIN_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetMetrics");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_metrics(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetMetricsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetMetrics");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_metrics(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn update_config(
+    async fn update_config(
         &self,
         request: ::tacos_runtime::__private::Request<UpdateConfigRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<UpdateConfigResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &ADMIN_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("UpdateConfig");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.update_config(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<UpdateConfigResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("UpdateConfig");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.update_config(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn trigger_operation(
+    async fn trigger_operation(
         &self,
         request: ::tacos_runtime::__private::Request<TriggerOperationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<TriggerOperationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &ADMIN_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("TriggerOperation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.trigger_operation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<TriggerOperationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("TriggerOperation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.trigger_operation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_logs(
+    async fn get_logs(
         &self,
         request: ::tacos_runtime::__private::Request<GetLogsRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetLogsResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &ADMIN_SERVICE_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetLogs");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_logs(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetLogsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetLogs");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_logs(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn emergency_action(
+    async fn emergency_action(
         &self,
         request: ::tacos_runtime::__private::Request<EmergencyActionRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<EmergencyActionResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &ADMIN_SERVICE_METHODS[5];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("EmergencyAction");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.emergency_action(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[5]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<EmergencyActionResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("EmergencyAction");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.emergency_action(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
             }
         }
     }

@@ -5585,219 +5585,195 @@ impl ::core::fmt::Debug for PaymentServiceClient {
     }
 }
 impl PaymentService for PaymentServiceClient {
-    fn create_payment_intent(
+    async fn create_payment_intent(
         &self,
         request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &PAYMENT_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CreatePaymentIntent");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.create_payment_intent(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreatePaymentIntent");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_payment_intent(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn process_payment(
+    async fn process_payment(
         &self,
         request: ::tacos_runtime::__private::Request<ProcessPaymentRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ProcessPaymentResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &PAYMENT_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ProcessPayment");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.process_payment(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessPaymentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessPayment");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_payment(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_payment_status(
+    async fn get_payment_status(
         &self,
         request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &PAYMENT_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetPaymentStatus");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_payment_status(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetPaymentStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_payment_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn cancel_payment(
+    async fn cancel_payment(
         &self,
         request: ::tacos_runtime::__private::Request<CancelPaymentRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CancelPaymentResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &PAYMENT_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CancelPayment");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.cancel_payment(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CancelPaymentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CancelPayment");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.cancel_payment(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn list_payments(
+    async fn list_payments(
         &self,
         request: ::tacos_runtime::__private::Request<ListPaymentsRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ListPaymentsResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &PAYMENT_SERVICE_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ListPayments");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.list_payments(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ListPaymentsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ListPayments");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.list_payments(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn simulate_webhook(
+    async fn simulate_webhook(
         &self,
         request: ::tacos_runtime::__private::Request<SimulateWebhookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<SimulateWebhookResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &PAYMENT_SERVICE_METHODS[5];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("SimulateWebhook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.simulate_webhook(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[5]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SimulateWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("SimulateWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.simulate_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
             }
         }
     }

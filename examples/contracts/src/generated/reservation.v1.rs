@@ -13099,183 +13099,163 @@ impl ::core::fmt::Debug for InventoryServiceClient {
     }
 }
 impl InventoryService for InventoryServiceClient {
-    fn check_availability(
+    async fn check_availability(
         &self,
         request: ::tacos_runtime::__private::Request<CheckAvailabilityRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CheckAvailabilityResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &INVENTORY_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CheckAvailability");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.check_availability(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CheckAvailabilityResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CheckAvailability");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.check_availability(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn reserve_seat(
+    async fn reserve_seat(
         &self,
         request: ::tacos_runtime::__private::Request<ReserveSeatRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ReserveSeatResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &INVENTORY_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ReserveSeat");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.reserve_seat(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReserveSeatResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReserveSeat");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.reserve_seat(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn commit_reservation(
+    async fn commit_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<CommitReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CommitReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &INVENTORY_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CommitReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.commit_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CommitReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CommitReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.commit_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn release_hold(
+    async fn release_hold(
         &self,
         request: ::tacos_runtime::__private::Request<ReleaseHoldRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ReleaseHoldResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &INVENTORY_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ReleaseHold");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.release_hold(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReleaseHoldResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReleaseHold");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.release_hold(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_inventory_status(
+    async fn get_inventory_status(
         &self,
         request: ::tacos_runtime::__private::Request<GetInventoryStatusRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetInventoryStatusResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &INVENTORY_SERVICE_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetInventoryStatus");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_inventory_status(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetInventoryStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetInventoryStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_inventory_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }
@@ -13470,219 +13450,195 @@ impl ::core::fmt::Debug for ReservationServiceClient {
     }
 }
 impl ReservationService for ReservationServiceClient {
-    fn create_reservation(
+    async fn create_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CreateReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &RESERVATION_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CreateReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.create_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreateReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreateReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_reservation(
+    async fn get_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<GetReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &RESERVATION_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn confirm_reservation(
+    async fn confirm_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &RESERVATION_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ConfirmReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.confirm_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ConfirmReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.confirm_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn cancel_reservation(
+    async fn cancel_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CancelReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &RESERVATION_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CancelReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.cancel_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CancelReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CancelReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.cancel_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn list_reservations(
+    async fn list_reservations(
         &self,
         request: ::tacos_runtime::__private::Request<ListReservationsRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ListReservationsResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &RESERVATION_SERVICE_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ListReservations");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.list_reservations(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ListReservationsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ListReservations");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.list_reservations(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn extend_hold(
+    async fn extend_hold(
         &self,
         request: ::tacos_runtime::__private::Request<ExtendHoldRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ExtendHoldResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &RESERVATION_SERVICE_METHODS[5];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ExtendHold");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.extend_hold(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[5]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ExtendHoldResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ExtendHold");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.extend_hold(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
             }
         }
     }
@@ -13897,185 +13853,163 @@ impl ::core::fmt::Debug for WorkerServiceClient {
     }
 }
 impl WorkerService for WorkerServiceClient {
-    fn process_reservation_expiry(
+    async fn process_reservation_expiry(
         &self,
         request: ::tacos_runtime::__private::Request<ProcessReservationExpiryRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ProcessReservationExpiryResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WORKER_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ProcessReservationExpiry");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| {
-                                handler.process_reservation_expiry(request)
-                            },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessReservationExpiryResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessReservationExpiry");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_reservation_expiry(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn process_payment_result(
+    async fn process_payment_result(
         &self,
         request: ::tacos_runtime::__private::Request<ProcessPaymentResultRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ProcessPaymentResultResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WORKER_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ProcessPaymentResult");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.process_payment_result(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessPaymentResultResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessPaymentResult");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_payment_result(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn process_compensation(
+    async fn process_compensation(
         &self,
         request: ::tacos_runtime::__private::Request<ProcessCompensationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ProcessCompensationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WORKER_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ProcessCompensation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.process_compensation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessCompensationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessCompensation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_compensation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn health_check(
+    async fn health_check(
         &self,
         request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<HealthCheckResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WORKER_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("HealthCheck");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.health_check(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<HealthCheckResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("HealthCheck");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.health_check(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_job_status(
+    async fn get_job_status(
         &self,
         request: ::tacos_runtime::__private::Request<GetJobStatusRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetJobStatusResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WORKER_SERVICE_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetJobStatus");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_job_status(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetJobStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetJobStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_job_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }

@@ -15976,327 +15976,291 @@ impl ::core::fmt::Debug for GatewayServiceClient {
     }
 }
 impl GatewayService for GatewayServiceClient {
-    fn health_check(
+    async fn health_check(
         &self,
         request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<HealthCheckResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("HealthCheck");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.health_check(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<HealthCheckResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("HealthCheck");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.health_check(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn validate_token(
+    async fn validate_token(
         &self,
         request: ::tacos_runtime::__private::Request<ValidateTokenRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ValidateTokenResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ValidateToken");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.validate_token(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ValidateTokenResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ValidateToken");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.validate_token(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_event_availability(
+    async fn get_event_availability(
         &self,
         request: ::tacos_runtime::__private::Request<GetEventAvailabilityRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetEventAvailabilityResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetEventAvailability");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_event_availability(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetEventAvailabilityResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetEventAvailability");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_event_availability(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn create_reservation(
+    async fn create_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CreateReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CreateReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.create_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreateReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreateReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_reservation(
+    async fn get_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<GetReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn confirm_reservation(
+    async fn confirm_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[5];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ConfirmReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.confirm_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[5]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ConfirmReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.confirm_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn cancel_reservation(
+    async fn cancel_reservation(
         &self,
         request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CancelReservationResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[6];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CancelReservation");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.cancel_reservation(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[6]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CancelReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[6];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CancelReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.cancel_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[6]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn create_payment_intent(
+    async fn create_payment_intent(
         &self,
         request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[7];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CreatePaymentIntent");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.create_payment_intent(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[7]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[7];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreatePaymentIntent");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_payment_intent(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[7]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_payment_status(
+    async fn get_payment_status(
         &self,
         request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &GATEWAY_SERVICE_METHODS[8];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetPaymentStatus");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_payment_status(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[8]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[8];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetPaymentStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_payment_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[8]),
+                        request,
+                    )
+                    .await
             }
         }
     }
@@ -16577,183 +16541,163 @@ impl ::core::fmt::Debug for QueueServiceClient {
     }
 }
 impl QueueService for QueueServiceClient {
-    fn join_queue(
+    async fn join_queue(
         &self,
         request: ::tacos_runtime::__private::Request<JoinQueueRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<JoinQueueResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &QUEUE_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("JoinQueue");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.join_queue(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<JoinQueueResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("JoinQueue");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.join_queue(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_queue_status(
+    async fn get_queue_status(
         &self,
         request: ::tacos_runtime::__private::Request<GetQueueStatusRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetQueueStatusResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &QUEUE_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetQueueStatus");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_queue_status(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetQueueStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetQueueStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_queue_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn request_admission(
+    async fn request_admission(
         &self,
         request: ::tacos_runtime::__private::Request<RequestAdmissionRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<RequestAdmissionResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &QUEUE_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("RequestAdmission");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.request_admission(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<RequestAdmissionResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("RequestAdmission");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.request_admission(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn leave_queue(
+    async fn leave_queue(
         &self,
         request: ::tacos_runtime::__private::Request<LeaveQueueRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<LeaveQueueResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &QUEUE_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("LeaveQueue");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.leave_queue(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<LeaveQueueResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("LeaveQueue");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.leave_queue(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_queue_stats(
+    async fn get_queue_stats(
         &self,
         request: ::tacos_runtime::__private::Request<GetQueueStatsRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<GetQueueStatsResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &QUEUE_SERVICE_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetQueueStats");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_queue_stats(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetQueueStatsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetQueueStats");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_queue_stats(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }
@@ -16948,147 +16892,131 @@ impl ::core::fmt::Debug for WebhookServiceClient {
     }
 }
 impl WebhookService for WebhookServiceClient {
-    fn receive_payment_webhook(
+    async fn receive_payment_webhook(
         &self,
         request: ::tacos_runtime::__private::Request<ReceivePaymentWebhookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ReceivePaymentWebhookResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEBHOOK_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ReceivePaymentWebhook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.receive_payment_webhook(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReceivePaymentWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReceivePaymentWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.receive_payment_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn receive_expiry_webhook(
+    async fn receive_expiry_webhook(
         &self,
         request: ::tacos_runtime::__private::Request<ReceiveExpiryWebhookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ReceiveExpiryWebhookResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEBHOOK_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ReceiveExpiryWebhook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.receive_expiry_webhook(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReceiveExpiryWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReceiveExpiryWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.receive_expiry_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn register_webhook(
+    async fn register_webhook(
         &self,
         request: ::tacos_runtime::__private::Request<RegisterWebhookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<RegisterWebhookResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEBHOOK_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("RegisterWebhook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.register_webhook(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<RegisterWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("RegisterWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.register_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn validate_webhook(
+    async fn validate_webhook(
         &self,
         request: ::tacos_runtime::__private::Request<ValidateWebhookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ValidateWebhookResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEBHOOK_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ValidateWebhook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.validate_webhook(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ValidateWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ValidateWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.validate_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
@@ -17261,157 +17189,137 @@ impl ::core::fmt::Debug for WebSocketServiceClient {
     }
 }
 impl WebSocketService for WebSocketServiceClient {
-    fn stream_queue_updates(
+    async fn stream_queue_updates(
         &self,
         request: ::tacos_runtime::__private::Request<StreamQueueUpdatesRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<
-                ::tacos_runtime::__private::ServerStream<StreamQueueUpdatesResponse>,
-            >,
-            ::tacos_runtime::__private::Status,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<StreamQueueUpdatesResponse>,
         >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEB_SOCKET_SERVICE_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("StreamQueueUpdates");
-                    self.client
-                        .local_server_streaming(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.stream_queue_updates(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .server_streaming(
-                            method,
-                            ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("StreamQueueUpdates");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.stream_queue_updates(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn stream_reservation_updates(
+    async fn stream_reservation_updates(
         &self,
         request: ::tacos_runtime::__private::Request<StreamReservationUpdatesRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<
-                ::tacos_runtime::__private::ServerStream<
-                    StreamReservationUpdatesResponse,
-                >,
-            >,
-            ::tacos_runtime::__private::Status,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<StreamReservationUpdatesResponse>,
         >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEB_SOCKET_SERVICE_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("StreamReservationUpdates");
-                    self.client
-                        .local_server_streaming(
-                            method,
-                            policy,
-                            request,
-                            move |request| {
-                                handler.stream_reservation_updates(request)
-                            },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .server_streaming(
-                            method,
-                            ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[1]),
-                            request,
-                        )
-                        .await
-                }
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("StreamReservationUpdates");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.stream_reservation_updates(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn stream_payment_updates(
+    async fn stream_payment_updates(
         &self,
         request: ::tacos_runtime::__private::Request<StreamPaymentUpdatesRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<
-                ::tacos_runtime::__private::ServerStream<StreamPaymentUpdatesResponse>,
-            >,
-            ::tacos_runtime::__private::Status,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<StreamPaymentUpdatesResponse>,
         >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEB_SOCKET_SERVICE_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("StreamPaymentUpdates");
-                    self.client
-                        .local_server_streaming(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.stream_payment_updates(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .server_streaming(
-                            method,
-                            ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("StreamPaymentUpdates");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.stream_payment_updates(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn send_message(
+    async fn send_message(
         &self,
         request: ::tacos_runtime::__private::Request<SendMessageRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<SendMessageResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &WEB_SOCKET_SERVICE_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("SendMessage");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.send_message(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SendMessageResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("SendMessage");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.send_message(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }

@@ -4125,401 +4125,357 @@ impl ::core::fmt::Debug for LibraryClient {
     }
 }
 impl Library for LibraryClient {
-    fn get_book(
+    async fn get_book(
         &self,
         request: ::tacos_runtime::__private::Request<GetBookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<Book>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[0];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetBook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_book(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[0]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[0]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn create_book(
+    async fn create_book(
         &self,
         request: ::tacos_runtime::__private::Request<CreateBookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<Book>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[1];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CreateBook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.create_book(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[2]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreateBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[2]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn update_book(
+    async fn update_book(
         &self,
         request: ::tacos_runtime::__private::Request<UpdateBookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<Book>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[2];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("UpdateBook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.update_book(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[3]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("UpdateBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.update_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[3]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn delete_book(
+    async fn delete_book(
         &self,
         request: ::tacos_runtime::__private::Request<DeleteBookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<()>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[3];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("DeleteBook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.delete_book(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[4]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<()>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("DeleteBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.delete_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[4]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn archive_book(
+    async fn archive_book(
         &self,
         request: ::tacos_runtime::__private::Request<ArchiveBookRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<Book>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[4];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ArchiveBook");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.archive_book(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[5]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ArchiveBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.archive_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[5]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn search_books(
+    async fn search_books(
         &self,
         request: ::tacos_runtime::__private::Request<SearchBooksRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<SearchBooksResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[5];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("SearchBooks");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.search_books(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[6]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SearchBooksResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("SearchBooks");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.search_books(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[6]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn get_file(
+    async fn get_file(
         &self,
         request: ::tacos_runtime::__private::Request<GetFileRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<File>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[6];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("GetFile");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.get_file(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[7]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<File>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[6];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetFile");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_file(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[7]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn count_shelf(
+    async fn count_shelf(
         &self,
         request: ::tacos_runtime::__private::Request<CountShelfRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<CountShelfResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[7];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("CountShelf");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.count_shelf(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[8]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CountShelfResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[7];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CountShelf");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.count_shelf(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[8]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn list_by_genre(
+    async fn list_by_genre(
         &self,
         request: ::tacos_runtime::__private::Request<ListByGenreRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<ListBooksResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[8];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("ListByGenre");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.list_by_genre(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[9]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ListBooksResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[8];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ListByGenre");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.list_by_genre(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[9]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn slow(
+    async fn slow(
         &self,
         request: ::tacos_runtime::__private::Request<SlowRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<SlowResponse>,
-            ::tacos_runtime::__private::Status,
-        >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[9];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("Slow");
-                    self.client
-                        .local_unary(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.slow(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .unary(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[10]),
-                            request,
-                        )
-                        .await
-                }
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SlowResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[9];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("Slow");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.slow(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[10]),
+                        request,
+                    )
+                    .await
             }
         }
     }
-    fn watch_books(
+    async fn watch_books(
         &self,
         request: ::tacos_runtime::__private::Request<WatchBooksRequest>,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<
-            ::tacos_runtime::__private::Response<
-                ::tacos_runtime::__private::ServerStream<Book>,
-            >,
-            ::tacos_runtime::__private::Status,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<Book>,
         >,
-    > + ::core::marker::Send {
-        async move {
-            let method = &LIBRARY_METHODS[10];
-            match &self.local {
-                ::core::option::Option::Some(handler) => {
-                    let handler = ::tacos_runtime::__private::Arc::clone(handler);
-                    let policy = handler.policy("WatchBooks");
-                    self.client
-                        .local_server_streaming(
-                            method,
-                            policy,
-                            request,
-                            move |request| { handler.watch_books(request) },
-                        )
-                        .await
-                }
-                ::core::option::Option::None => {
-                    self.client
-                        .server_streaming(
-                            method,
-                            ::core::option::Option::Some(&LIBRARY_ROUTES[11]),
-                            request,
-                        )
-                        .await
-                }
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[10];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("WatchBooks");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.watch_books(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[11]),
+                        request,
+                    )
+                    .await
             }
         }
     }
