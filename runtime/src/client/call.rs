@@ -7,6 +7,7 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::resilience::{self, RetryPolicy};
 use super::{Client, Transport};
 use crate::context::{current_call, metadata, Context, Request, Response, ServerStream};
 use crate::invoke::Deadlined;
@@ -15,7 +16,7 @@ use crate::rest::RouteSpec;
 use crate::status::{Code, Status};
 
 /// What goes out with a call besides its message.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Outgoing {
     /// Request metadata: the context's, plus the incoming call's propagated headers.
     pub(crate) headers: HeaderMap,
@@ -65,19 +66,25 @@ impl Client {
         request: Request<Req>,
     ) -> Result<Response<Resp>, Status>
     where
-        Req: prost::Message + Serialize + Send + 'static,
+        Req: prost::Message + Clone + Serialize + Send + 'static,
         Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
     {
         let (message, context) = request.into_parts();
         let outgoing = self.outgoing(method, context);
         let deadline = outgoing.deadline;
-        let call = async {
-            match self.transport() {
-                Some(Transport::Grpc(grpc)) => grpc.unary(method, message, outgoing).await,
-                Some(Transport::Rest(rest)) => rest.unary(method, route, message, outgoing).await,
-                None => Err(no_transport(method)),
-            }
-        };
+        let transport = self.transport().ok_or_else(|| no_transport(method))?;
+        let call = self.attempts(
+            method,
+            transport,
+            message,
+            outgoing,
+            |message, outgoing| async {
+                match transport {
+                    Transport::Grpc(grpc) => grpc.unary(method, message, outgoing).await,
+                    Transport::Rest(rest) => rest.unary(method, route, message, outgoing).await,
+                }
+            },
+        );
         within(deadline, call).await
     }
 
@@ -89,26 +96,83 @@ impl Client {
         request: Request<Req>,
     ) -> Result<Response<ServerStream<Resp>>, Status>
     where
-        Req: prost::Message + Serialize + Send + 'static,
+        Req: prost::Message + Clone + Serialize + Send + 'static,
         Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
     {
         let (message, context) = request.into_parts();
         let outgoing = self.outgoing(method, context);
         let deadline = outgoing.deadline;
-        let call = async {
-            match self.transport() {
-                Some(Transport::Grpc(grpc)) => {
-                    grpc.server_streaming(method, message, outgoing).await
+        let transport = self.transport().ok_or_else(|| no_transport(method))?;
+        // Only opening the stream is retried: once it has started, its errors are final.
+        let call = self.attempts(
+            method,
+            transport,
+            message,
+            outgoing,
+            |message, outgoing| async {
+                match transport {
+                    Transport::Grpc(grpc) => grpc.server_streaming(method, message, outgoing).await,
+                    Transport::Rest(rest) => {
+                        rest.server_streaming(method, route, message, outgoing)
+                            .await
+                    }
                 }
-                Some(Transport::Rest(rest)) => {
-                    rest.server_streaming(method, route, message, outgoing)
-                        .await
-                }
-                None => Err(no_transport(method)),
-            }
-        };
+            },
+        );
         let response = within(deadline, call).await?;
         Ok(response.map(|stream| bounded(stream, deadline)))
+    }
+}
+
+impl Client {
+    /// Runs `attempt` through the target's breaker, retrying by the method's retry policy and
+    /// the target's budget. The caller bounds the whole loop by the call's deadline.
+    async fn attempts<Req, T, F, Fut>(
+        &self,
+        method: &'static MethodInfo,
+        transport: &Transport,
+        message: Req,
+        outgoing: Outgoing,
+        attempt: F,
+    ) -> Result<T, Status>
+    where
+        Req: Clone,
+        F: Fn(Req, Outgoing) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Status>>,
+    {
+        let health = transport.health();
+        let Some(policy) = self.options().retry_for(method.name) else {
+            health.admit()?;
+            let result = attempt(message, outgoing).await;
+            health.record(&result.as_ref().map(|_| ()));
+            return result;
+        };
+        let deadline = outgoing.deadline;
+        let mut backoff = policy.initial_backoff;
+        let mut attempts = 1;
+        loop {
+            health.admit()?;
+            let result = attempt(message.clone(), outgoing.clone()).await;
+            health.record(&result.as_ref().map(|_| ()));
+            let status = match result {
+                Ok(value) => return Ok(value),
+                Err(status) => status,
+            };
+            if attempts >= policy.max_attempts
+                || !RetryPolicy::is_retryable(&status)
+                || !health.retry_allowed()
+            {
+                return Err(status);
+            }
+            let delay = resilience::retry_delay(&status, backoff);
+            // A retry that cannot finish in time would only turn the answer into a timeout.
+            if deadline.is_some_and(|d| Instant::now() + delay >= d) {
+                return Err(status);
+            }
+            tokio::time::sleep(delay).await;
+            backoff = resilience::next_backoff(policy, backoff);
+            attempts += 1;
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use tonic_prost::ProstCodec;
 
 use super::call::Outgoing;
 use super::headers::grpc_metadata;
+use super::resilience::{BreakerConfig, RetryBudget, TargetHealth};
 use super::timeout::encode_timeout;
 use crate::context::deadline::GRPC_TIMEOUT;
 use crate::context::{Response, ServerStream};
@@ -82,6 +83,8 @@ pub struct GrpcConfig {
     keep_alive_interval: Option<Duration>,
     keep_alive_timeout: Duration,
     tls: Option<TlsConfig>,
+    breaker: BreakerConfig,
+    budget: RetryBudget,
 }
 
 impl GrpcConfig {
@@ -115,6 +118,18 @@ impl GrpcConfig {
     /// Connects with TLS. An `http://` address is switched to `https://`.
     pub fn tls(mut self, tls: TlsConfig) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// When the target's circuit breaker opens (see [`BreakerConfig`]'s defaults).
+    pub fn breaker(mut self, breaker: BreakerConfig) -> Self {
+        self.breaker = breaker;
+        self
+    }
+
+    /// The target's retry budget (see [`RetryBudget`]'s defaults).
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = budget;
         self
     }
 
@@ -159,6 +174,11 @@ impl GrpcConfig {
             .collect();
         Ok(GrpcTransport {
             inner: Arc::new(Inner {
+                health: Arc::new(TargetHealth::new(
+                    self.address.clone(),
+                    self.breaker,
+                    self.budget,
+                )),
                 target: self.address,
                 channels,
                 next: AtomicUsize::new(0),
@@ -176,6 +196,7 @@ pub struct GrpcTransport {
 
 struct Inner {
     target: String,
+    health: Arc<TargetHealth>,
     channels: Box<[Channel]>,
     next: AtomicUsize,
 }
@@ -200,12 +221,18 @@ impl GrpcTransport {
             keep_alive_interval: Some(Duration::from_secs(30)),
             keep_alive_timeout: Duration::from_secs(10),
             tls: None,
+            breaker: BreakerConfig::default(),
+            budget: RetryBudget::default(),
         }
     }
 
     /// The target as configured.
     pub fn target(&self) -> &str {
         &self.inner.target
+    }
+
+    pub(crate) fn health(&self) -> &TargetHealth {
+        &self.inner.health
     }
 
     fn channel(&self) -> Channel {

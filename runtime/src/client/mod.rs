@@ -29,14 +29,16 @@ mod call;
 mod grpc;
 mod headers;
 mod local;
+mod resilience;
 mod rest;
 mod timeout;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use grpc::{GrpcConfig, GrpcTransport, TlsConfig};
+pub use resilience::{BreakerConfig, BreakerState, RetryBudget, RetryPolicy};
 pub use rest::{RestConfig, RestTransport};
 pub use timeout::encode_timeout;
 
@@ -67,6 +69,18 @@ impl Transport {
             Transport::Rest(rest) => rest.target(),
         }
     }
+
+    /// The state of the target's circuit breaker.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.health().breaker_state()
+    }
+
+    pub(crate) fn health(&self) -> &resilience::TargetHealth {
+        match self {
+            Transport::Grpc(grpc) => grpc.health(),
+            Transport::Rest(rest) => rest.health(),
+        }
+    }
 }
 
 impl From<GrpcTransport> for Transport {
@@ -86,6 +100,8 @@ impl From<RestTransport> for Transport {
 pub struct ClientOptions {
     default_timeout: Option<Duration>,
     method_timeouts: HashMap<String, Duration>,
+    retry: Option<RetryPolicy>,
+    safe_methods: HashSet<String>,
 }
 
 impl ClientOptions {
@@ -105,6 +121,25 @@ impl ClientOptions {
     pub fn method_timeout(mut self, method: impl Into<String>, timeout: Duration) -> Self {
         self.method_timeouts.insert(method.into(), timeout);
         self
+    }
+
+    /// Retries methods marked safe with `policy` (no method is retried without it).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Marks a method (named as in the contract, `GetBook`) safe to repeat, so it is retried.
+    pub fn safe_method(mut self, method: impl Into<String>) -> Self {
+        self.safe_methods.insert(method.into());
+        self
+    }
+
+    /// The retry policy of `method`: `None` unless retries are on and the method is safe.
+    pub fn retry_for(&self, method: &str) -> Option<&RetryPolicy> {
+        self.retry
+            .as_ref()
+            .filter(|_| self.safe_methods.contains(method))
     }
 
     /// The default timeout of `method`.

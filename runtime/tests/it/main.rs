@@ -14,6 +14,7 @@ mod library {
 mod support;
 
 mod client;
+mod client_resilience;
 mod deadlines;
 mod errors;
 mod json;

@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::call::Outgoing;
 use super::headers::split_rest;
+use super::resilience::{BreakerConfig, RetryBudget, TargetHealth};
 use super::timeout::encode_timeout;
 use super::TransportError;
 use crate::context::deadline::REQUEST_TIMEOUT;
@@ -44,6 +45,8 @@ pub struct RestConfig {
     idle_timeout: Duration,
     max_idle_per_host: usize,
     stream_format: StreamFormat,
+    breaker: BreakerConfig,
+    budget: RetryBudget,
 }
 
 impl RestConfig {
@@ -68,6 +71,18 @@ impl RestConfig {
     /// How server streams are asked for: NDJSON (default) or Server-Sent Events.
     pub fn stream_format(mut self, format: StreamFormat) -> Self {
         self.stream_format = format;
+        self
+    }
+
+    /// When the target's circuit breaker opens (see [`BreakerConfig`]'s defaults).
+    pub fn breaker(mut self, breaker: BreakerConfig) -> Self {
+        self.breaker = breaker;
+        self
+    }
+
+    /// The target's retry budget (see [`RetryBudget`]'s defaults).
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = budget;
         self
     }
 
@@ -106,6 +121,11 @@ impl RestConfig {
             .build(connector);
         Ok(RestTransport {
             inner: Arc::new(Inner {
+                health: Arc::new(TargetHealth::new(
+                    self.address.clone(),
+                    self.breaker,
+                    self.budget,
+                )),
                 target: self.address,
                 authority,
                 prefix,
@@ -125,6 +145,7 @@ pub struct RestTransport {
 
 struct Inner {
     target: String,
+    health: Arc<TargetHealth>,
     authority: Authority,
     prefix: String,
     client: HttpClient,
@@ -150,12 +171,18 @@ impl RestTransport {
             idle_timeout: Duration::from_secs(90),
             max_idle_per_host: 64,
             stream_format: StreamFormat::Ndjson,
+            breaker: BreakerConfig::default(),
+            budget: RetryBudget::default(),
         }
     }
 
     /// The target as configured.
     pub fn target(&self) -> &str {
         &self.inner.target
+    }
+
+    pub(crate) fn health(&self) -> &TargetHealth {
+        &self.inner.health
     }
 
     /// Sends the request for `message` and returns the response with its body unread.
