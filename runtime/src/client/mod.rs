@@ -18,6 +18,9 @@
 //!   [`Response::trailers`] (gRPC trailers; REST `grpc-trailer-*` headers). A server stream's
 //!   gRPC trailers arrive after its last message and are not reported.
 //!
+//! - **resilience** (remote transports): retries of methods marked safe, a retry budget and a
+//!   circuit breaker per target; see [`RetryPolicy`], [`RetryBudget`] and [`BreakerConfig`].
+//!
 //! The in-process transport (`<Service>Client::local(handler)`) calls the handler directly, with
 //! no encoding, but prepares metadata and deadlines by the same rules and caps the deadline by the
 //! handler's method policy, as a server would.
