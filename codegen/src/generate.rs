@@ -129,8 +129,12 @@ pub struct PackageContext<'a> {
 pub type PackageEmitter = fn(&PackageContext<'_>) -> TokenStream;
 
 /// The emitters run for every package, in order. Service code (traits, gRPC and REST surfaces)
-/// joins here, after the JSON impls.
-const PACKAGE_EMITTERS: &[PackageEmitter] = &[json_emitter, crate::emit::service::emit_services];
+/// joins here, after the JSON impls, and the clients after the services they implement.
+const PACKAGE_EMITTERS: &[PackageEmitter] = &[
+    json_emitter,
+    crate::emit::service::emit_services,
+    crate::emit::client::emit_clients,
+];
 
 fn json_emitter(cx: &PackageContext<'_>) -> TokenStream {
     crate::emit::json::emit_json(cx.pool, cx.package, cx.runtime)

@@ -33,6 +33,15 @@ pub mod grpc {
     pub use tower::Service;
 }
 
+/// What generated clients are made of.
+pub mod client {
+    pub use crate::client::{Client, ClientOptions, Transport};
+
+    /// The future an in-process client's dispatch returns.
+    pub type BoxFuture<T> =
+        ::std::pin::Pin<::std::boxed::Box<dyn ::std::future::Future<Output = T> + Send + 'static>>;
+}
+
 /// What generated route tables and request builders are made of.
 pub mod rest {
     pub use crate::rest::query::{

@@ -10,9 +10,10 @@
 //! - [`method`]: static facts about methods ([`MethodInfo`]) and their declared policy.
 //! - [`auth`]: JWT bearer authentication (HS256, RS256/ES256 through JWKS) and per-method
 //!   role and scope checks.
-//! - `invoke`: running one call the same way on both protocols: deadline, cancellation.
+//! - `invoke`: the policy stack every call passes, the same on both protocols (order in its docs).
 //! - [`server`]: the builder serving both protocols, health, reflection, runtime layouts.
 //! - [`json`]: proto3 JSON support for the generated `serde` impls.
+//! - [`client`]: transports and options of the generated clients (gRPC, REST, in-process).
 //! - [`config`]: start-up configuration from environment variables.
 //! - [`waiting_room`]: the admission-control queue (memory, Redis, Redis Cluster).
 //! - [`metrics`]: Prometheus metrics: server, client and waiting-room series, `/metrics` text.
@@ -29,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod grpc;

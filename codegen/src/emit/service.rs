@@ -51,7 +51,7 @@ pub fn emit_services(cx: &PackageContext<'_>) -> TokenStream {
 }
 
 /// The Rust type of a message as prost-build names it from `package`'s module.
-fn message_type(package: &str, full_name: &str) -> TokenStream {
+pub(super) fn message_type(package: &str, full_name: &str) -> TokenStream {
     let full_name = full_name.trim_start_matches('.');
     match full_name {
         "google.protobuf.Empty" => quote!(()),

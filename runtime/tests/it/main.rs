@@ -14,6 +14,8 @@ mod library {
 mod support;
 
 mod auth;
+mod client;
+mod client_resilience;
 mod deadlines;
 mod errors;
 mod idempotency;

@@ -79,6 +79,11 @@ impl Library for TestLibrary {
         if let Some(echo) = request.metadata().get("x-echo") {
             tags.push(format!("echo:{}", echo.to_str().unwrap_or("?")));
         }
+        if name.ends_with("timed") {
+            // Lets client tests see whether a deadline reached the handler.
+            let seen = request.context().deadline().is_some();
+            tags.push(format!("deadline:{seen}"));
+        }
         let mut response = Response::new(Book {
             title: format!("Title of {name}"),
             name,

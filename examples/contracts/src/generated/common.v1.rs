@@ -7441,3 +7441,406 @@ pub fn admin_service<T: AdminService>(
             ),
         )
 }
+/// A client of `common.v1.AdminService`: implements [`AdminService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct AdminServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __AdminServiceLocal>,
+    >,
+}
+impl AdminServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: AdminService>(handler: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: AdminService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __AdminServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for AdminServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(AdminServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl AdminService for AdminServiceClient {
+    async fn get_system_health(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetSystemHealthRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetSystemHealthResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetSystemHealth");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_system_health(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_metrics(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetMetricsRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetMetricsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetMetrics");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_metrics(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn update_config(
+        &self,
+        request: ::tacos_runtime::__private::Request<UpdateConfigRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<UpdateConfigResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("UpdateConfig");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.update_config(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn trigger_operation(
+        &self,
+        request: ::tacos_runtime::__private::Request<TriggerOperationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<TriggerOperationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("TriggerOperation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.trigger_operation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_logs(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetLogsRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetLogsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetLogs");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_logs(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn emergency_action(
+        &self,
+        request: ::tacos_runtime::__private::Request<EmergencyActionRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<EmergencyActionResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &ADMIN_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("EmergencyAction");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.emergency_action(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&ADMIN_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`AdminService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __AdminServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn get_system_health(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetSystemHealthRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetSystemHealthResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_metrics(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetMetricsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetMetricsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn update_config(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<UpdateConfigRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<UpdateConfigResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn trigger_operation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<TriggerOperationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<TriggerOperationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_logs(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetLogsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetLogsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn emergency_action(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<EmergencyActionRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<EmergencyActionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: AdminService> __AdminServiceLocal for T {
+    fn get_system_health(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetSystemHealthRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetSystemHealthResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            AdminService::get_system_health(&*self, request).await
+        })
+    }
+    fn get_metrics(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetMetricsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetMetricsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            AdminService::get_metrics(&*self, request).await
+        })
+    }
+    fn update_config(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<UpdateConfigRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<UpdateConfigResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            AdminService::update_config(&*self, request).await
+        })
+    }
+    fn trigger_operation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<TriggerOperationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<TriggerOperationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            AdminService::trigger_operation(&*self, request).await
+        })
+    }
+    fn get_logs(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetLogsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetLogsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            AdminService::get_logs(&*self, request).await
+        })
+    }
+    fn emergency_action(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<EmergencyActionRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<EmergencyActionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            AdminService::emergency_action(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        AdminService::method_policy(self, method)
+    }
+}

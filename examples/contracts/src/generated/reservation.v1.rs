@@ -13036,3 +13036,1108 @@ pub fn worker_service<T: WorkerService>(
             ),
         )
 }
+/// A client of `reservation.v1.InventoryService`: implements [`InventoryService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct InventoryServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __InventoryServiceLocal>,
+    >,
+}
+impl InventoryServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: InventoryService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+    ) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: InventoryService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __InventoryServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for InventoryServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(InventoryServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl InventoryService for InventoryServiceClient {
+    async fn check_availability(
+        &self,
+        request: ::tacos_runtime::__private::Request<CheckAvailabilityRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CheckAvailabilityResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CheckAvailability");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.check_availability(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn reserve_seat(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReserveSeatRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReserveSeatResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReserveSeat");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.reserve_seat(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn commit_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CommitReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CommitReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CommitReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.commit_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn release_hold(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReleaseHoldRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReleaseHoldResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReleaseHold");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.release_hold(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_inventory_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetInventoryStatusRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetInventoryStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &INVENTORY_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetInventoryStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_inventory_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&INVENTORY_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`InventoryService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __InventoryServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn check_availability(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CheckAvailabilityRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CheckAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn reserve_seat(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReserveSeatRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReserveSeatResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn commit_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CommitReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CommitReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn release_hold(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReleaseHoldRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReleaseHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_inventory_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetInventoryStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetInventoryStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: InventoryService> __InventoryServiceLocal for T {
+    fn check_availability(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CheckAvailabilityRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CheckAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            InventoryService::check_availability(&*self, request).await
+        })
+    }
+    fn reserve_seat(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReserveSeatRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReserveSeatResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            InventoryService::reserve_seat(&*self, request).await
+        })
+    }
+    fn commit_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CommitReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CommitReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            InventoryService::commit_reservation(&*self, request).await
+        })
+    }
+    fn release_hold(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReleaseHoldRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReleaseHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            InventoryService::release_hold(&*self, request).await
+        })
+    }
+    fn get_inventory_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetInventoryStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetInventoryStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            InventoryService::get_inventory_status(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        InventoryService::method_policy(self, method)
+    }
+}
+/// A client of `reservation.v1.ReservationService`: implements [`ReservationService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct ReservationServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __ReservationServiceLocal>,
+    >,
+}
+impl ReservationServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: ReservationService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+    ) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: ReservationService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __ReservationServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for ReservationServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(ReservationServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl ReservationService for ReservationServiceClient {
+    async fn create_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreateReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreateReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn confirm_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ConfirmReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.confirm_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn cancel_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CancelReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CancelReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.cancel_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn list_reservations(
+        &self,
+        request: ::tacos_runtime::__private::Request<ListReservationsRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ListReservationsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ListReservations");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.list_reservations(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn extend_hold(
+        &self,
+        request: ::tacos_runtime::__private::Request<ExtendHoldRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ExtendHoldResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &RESERVATION_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ExtendHold");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.extend_hold(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&RESERVATION_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`ReservationService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __ReservationServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn create_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn confirm_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn cancel_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn list_reservations(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ListReservationsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListReservationsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn extend_hold(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ExtendHoldRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ExtendHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: ReservationService> __ReservationServiceLocal for T {
+    fn create_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            ReservationService::create_reservation(&*self, request).await
+        })
+    }
+    fn get_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            ReservationService::get_reservation(&*self, request).await
+        })
+    }
+    fn confirm_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            ReservationService::confirm_reservation(&*self, request).await
+        })
+    }
+    fn cancel_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            ReservationService::cancel_reservation(&*self, request).await
+        })
+    }
+    fn list_reservations(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ListReservationsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListReservationsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            ReservationService::list_reservations(&*self, request).await
+        })
+    }
+    fn extend_hold(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ExtendHoldRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ExtendHoldResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            ReservationService::extend_hold(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        ReservationService::method_policy(self, method)
+    }
+}
+/// A client of `reservation.v1.WorkerService`: implements [`WorkerService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct WorkerServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __WorkerServiceLocal>,
+    >,
+}
+impl WorkerServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: WorkerService>(handler: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: WorkerService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __WorkerServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for WorkerServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(WorkerServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl WorkerService for WorkerServiceClient {
+    async fn process_reservation_expiry(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessReservationExpiryRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessReservationExpiryResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessReservationExpiry");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_reservation_expiry(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn process_payment_result(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentResultRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessPaymentResultResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessPaymentResult");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_payment_result(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn process_compensation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessCompensationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessCompensationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessCompensation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_compensation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn health_check(
+        &self,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<HealthCheckResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("HealthCheck");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.health_check(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_job_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetJobStatusRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetJobStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WORKER_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetJobStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_job_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WORKER_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`WorkerService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __WorkerServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn process_reservation_expiry(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessReservationExpiryRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessReservationExpiryResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn process_payment_result(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentResultRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResultResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn process_compensation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessCompensationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessCompensationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn health_check(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_job_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetJobStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetJobStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: WorkerService> __WorkerServiceLocal for T {
+    fn process_reservation_expiry(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessReservationExpiryRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessReservationExpiryResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WorkerService::process_reservation_expiry(&*self, request).await
+        })
+    }
+    fn process_payment_result(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentResultRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResultResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WorkerService::process_payment_result(&*self, request).await
+        })
+    }
+    fn process_compensation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessCompensationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessCompensationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WorkerService::process_compensation(&*self, request).await
+        })
+    }
+    fn health_check(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WorkerService::health_check(&*self, request).await
+        })
+    }
+    fn get_job_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetJobStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetJobStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WorkerService::get_job_status(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        WorkerService::method_policy(self, method)
+    }
+}

@@ -15913,3 +15913,1535 @@ pub fn web_socket_service<T: WebSocketService>(
             ),
         )
 }
+/// A client of `gateway.v1.GatewayService`: implements [`GatewayService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct GatewayServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __GatewayServiceLocal>,
+    >,
+}
+impl GatewayServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: GatewayService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+    ) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: GatewayService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __GatewayServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for GatewayServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(GatewayServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl GatewayService for GatewayServiceClient {
+    async fn health_check(
+        &self,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<HealthCheckResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("HealthCheck");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.health_check(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn validate_token(
+        &self,
+        request: ::tacos_runtime::__private::Request<ValidateTokenRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ValidateTokenResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ValidateToken");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.validate_token(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_event_availability(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetEventAvailabilityRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetEventAvailabilityResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetEventAvailability");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_event_availability(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn create_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreateReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreateReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn confirm_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ConfirmReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.confirm_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn cancel_reservation(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CancelReservationResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[6];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CancelReservation");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.cancel_reservation(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[6]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn create_payment_intent(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[7];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreatePaymentIntent");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_payment_intent(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[7]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_payment_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &GATEWAY_SERVICE_METHODS[8];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetPaymentStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_payment_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&GATEWAY_SERVICE_ROUTES[8]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`GatewayService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __GatewayServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn health_check(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn validate_token(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ValidateTokenRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateTokenResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_event_availability(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetEventAvailabilityRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetEventAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn create_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn confirm_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn cancel_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn create_payment_intent(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_payment_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: GatewayService> __GatewayServiceLocal for T {
+    fn health_check(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<HealthCheckRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<HealthCheckResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::health_check(&*self, request).await
+        })
+    }
+    fn validate_token(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ValidateTokenRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateTokenResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::validate_token(&*self, request).await
+        })
+    }
+    fn get_event_availability(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetEventAvailabilityRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetEventAvailabilityResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::get_event_availability(&*self, request).await
+        })
+    }
+    fn create_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreateReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreateReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::create_reservation(&*self, request).await
+        })
+    }
+    fn get_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::get_reservation(&*self, request).await
+        })
+    }
+    fn confirm_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ConfirmReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ConfirmReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::confirm_reservation(&*self, request).await
+        })
+    }
+    fn cancel_reservation(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CancelReservationRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelReservationResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::cancel_reservation(&*self, request).await
+        })
+    }
+    fn create_payment_intent(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::create_payment_intent(&*self, request).await
+        })
+    }
+    fn get_payment_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            GatewayService::get_payment_status(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        GatewayService::method_policy(self, method)
+    }
+}
+/// A client of `gateway.v1.QueueService`: implements [`QueueService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct QueueServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __QueueServiceLocal>,
+    >,
+}
+impl QueueServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: QueueService>(handler: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: QueueService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __QueueServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for QueueServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(QueueServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl QueueService for QueueServiceClient {
+    async fn join_queue(
+        &self,
+        request: ::tacos_runtime::__private::Request<JoinQueueRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<JoinQueueResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("JoinQueue");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.join_queue(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_queue_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetQueueStatusRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetQueueStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetQueueStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_queue_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn request_admission(
+        &self,
+        request: ::tacos_runtime::__private::Request<RequestAdmissionRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<RequestAdmissionResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("RequestAdmission");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.request_admission(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn leave_queue(
+        &self,
+        request: ::tacos_runtime::__private::Request<LeaveQueueRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<LeaveQueueResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("LeaveQueue");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.leave_queue(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_queue_stats(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetQueueStatsRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetQueueStatsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &QUEUE_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetQueueStats");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_queue_stats(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&QUEUE_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`QueueService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __QueueServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn join_queue(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<JoinQueueRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<JoinQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_queue_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetQueueStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn request_admission(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<RequestAdmissionRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<RequestAdmissionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn leave_queue(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<LeaveQueueRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<LeaveQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_queue_stats(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetQueueStatsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: QueueService> __QueueServiceLocal for T {
+    fn join_queue(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<JoinQueueRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<JoinQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            QueueService::join_queue(&*self, request).await
+        })
+    }
+    fn get_queue_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetQueueStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            QueueService::get_queue_status(&*self, request).await
+        })
+    }
+    fn request_admission(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<RequestAdmissionRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<RequestAdmissionResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            QueueService::request_admission(&*self, request).await
+        })
+    }
+    fn leave_queue(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<LeaveQueueRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<LeaveQueueResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            QueueService::leave_queue(&*self, request).await
+        })
+    }
+    fn get_queue_stats(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetQueueStatsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetQueueStatsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            QueueService::get_queue_stats(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        QueueService::method_policy(self, method)
+    }
+}
+/// A client of `gateway.v1.WebhookService`: implements [`WebhookService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct WebhookServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __WebhookServiceLocal>,
+    >,
+}
+impl WebhookServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: WebhookService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+    ) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: WebhookService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __WebhookServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for WebhookServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(WebhookServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl WebhookService for WebhookServiceClient {
+    async fn receive_payment_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReceivePaymentWebhookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReceivePaymentWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReceivePaymentWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.receive_payment_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn receive_expiry_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ReceiveExpiryWebhookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ReceiveExpiryWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ReceiveExpiryWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.receive_expiry_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn register_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<RegisterWebhookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<RegisterWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("RegisterWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.register_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn validate_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<ValidateWebhookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ValidateWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEBHOOK_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ValidateWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.validate_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEBHOOK_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`WebhookService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __WebhookServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn receive_payment_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReceivePaymentWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceivePaymentWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn receive_expiry_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReceiveExpiryWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceiveExpiryWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn register_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<RegisterWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<RegisterWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn validate_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ValidateWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: WebhookService> __WebhookServiceLocal for T {
+    fn receive_payment_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReceivePaymentWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceivePaymentWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebhookService::receive_payment_webhook(&*self, request).await
+        })
+    }
+    fn receive_expiry_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ReceiveExpiryWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ReceiveExpiryWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebhookService::receive_expiry_webhook(&*self, request).await
+        })
+    }
+    fn register_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<RegisterWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<RegisterWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebhookService::register_webhook(&*self, request).await
+        })
+    }
+    fn validate_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ValidateWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ValidateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebhookService::validate_webhook(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        WebhookService::method_policy(self, method)
+    }
+}
+/// A client of `gateway.v1.WebSocketService`: implements [`WebSocketService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct WebSocketServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __WebSocketServiceLocal>,
+    >,
+}
+impl WebSocketServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: WebSocketService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+    ) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: WebSocketService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __WebSocketServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for WebSocketServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(WebSocketServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl WebSocketService for WebSocketServiceClient {
+    async fn stream_queue_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamQueueUpdatesRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<StreamQueueUpdatesResponse>,
+        >,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("StreamQueueUpdates");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.stream_queue_updates(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn stream_reservation_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamReservationUpdatesRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<StreamReservationUpdatesResponse>,
+        >,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("StreamReservationUpdates");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.stream_reservation_updates(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn stream_payment_updates(
+        &self,
+        request: ::tacos_runtime::__private::Request<StreamPaymentUpdatesRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<StreamPaymentUpdatesResponse>,
+        >,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("StreamPaymentUpdates");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.stream_payment_updates(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn send_message(
+        &self,
+        request: ::tacos_runtime::__private::Request<SendMessageRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SendMessageResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &WEB_SOCKET_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("SendMessage");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.send_message(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&WEB_SOCKET_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`WebSocketService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __WebSocketServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn stream_queue_updates(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<StreamQueueUpdatesRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamQueueUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn stream_reservation_updates(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<StreamReservationUpdatesRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<
+                    StreamReservationUpdatesResponse,
+                >,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn stream_payment_updates(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<StreamPaymentUpdatesRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamPaymentUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn send_message(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SendMessageRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SendMessageResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: WebSocketService> __WebSocketServiceLocal for T {
+    fn stream_queue_updates(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<StreamQueueUpdatesRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamQueueUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebSocketService::stream_queue_updates(&*self, request).await
+        })
+    }
+    fn stream_reservation_updates(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<StreamReservationUpdatesRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<
+                    StreamReservationUpdatesResponse,
+                >,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebSocketService::stream_reservation_updates(&*self, request).await
+        })
+    }
+    fn stream_payment_updates(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<StreamPaymentUpdatesRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<StreamPaymentUpdatesResponse>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebSocketService::stream_payment_updates(&*self, request).await
+        })
+    }
+    fn send_message(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SendMessageRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SendMessageResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            WebSocketService::send_message(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        WebSocketService::method_policy(self, method)
+    }
+}

@@ -5362,3 +5362,408 @@ pub fn payment_service<T: PaymentService>(
             ),
         )
 }
+/// A client of `payment.v1.PaymentService`: implements [`PaymentService`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct PaymentServiceClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<
+        ::tacos_runtime::__private::Arc<dyn __PaymentServiceLocal>,
+    >,
+}
+impl PaymentServiceClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: PaymentService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+    ) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: PaymentService>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __PaymentServiceLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for PaymentServiceClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(PaymentServiceClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl PaymentService for PaymentServiceClient {
+    async fn create_payment_intent(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreatePaymentIntent");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_payment_intent(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn process_payment(
+        &self,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ProcessPaymentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ProcessPayment");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.process_payment(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[1]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_payment_status(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetPaymentStatus");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_payment_status(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn cancel_payment(
+        &self,
+        request: ::tacos_runtime::__private::Request<CancelPaymentRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CancelPaymentResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CancelPayment");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.cancel_payment(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn list_payments(
+        &self,
+        request: ::tacos_runtime::__private::Request<ListPaymentsRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ListPaymentsResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ListPayments");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.list_payments(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn simulate_webhook(
+        &self,
+        request: ::tacos_runtime::__private::Request<SimulateWebhookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SimulateWebhookResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &PAYMENT_SERVICE_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("SimulateWebhook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.simulate_webhook(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&PAYMENT_SERVICE_ROUTES[5]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`PaymentService`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __PaymentServiceLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn create_payment_intent(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn process_payment(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_payment_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn cancel_payment(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CancelPaymentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn list_payments(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ListPaymentsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListPaymentsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn simulate_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SimulateWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SimulateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: PaymentService> __PaymentServiceLocal for T {
+    fn create_payment_intent(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreatePaymentIntentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CreatePaymentIntentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            PaymentService::create_payment_intent(&*self, request).await
+        })
+    }
+    fn process_payment(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ProcessPaymentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ProcessPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            PaymentService::process_payment(&*self, request).await
+        })
+    }
+    fn get_payment_status(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetPaymentStatusRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<GetPaymentStatusResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            PaymentService::get_payment_status(&*self, request).await
+        })
+    }
+    fn cancel_payment(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CancelPaymentRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CancelPaymentResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            PaymentService::cancel_payment(&*self, request).await
+        })
+    }
+    fn list_payments(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ListPaymentsRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListPaymentsResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            PaymentService::list_payments(&*self, request).await
+        })
+    }
+    fn simulate_webhook(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SimulateWebhookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SimulateWebhookResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            PaymentService::simulate_webhook(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        PaymentService::method_policy(self, method)
+    }
+}

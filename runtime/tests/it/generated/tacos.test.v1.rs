@@ -4066,3 +4066,674 @@ pub fn library_service<T: Library>(
             ),
         )
 }
+/// A client of `tacos.test.v1.Library`: implements [`Library`] over gRPC, REST or an in-process handler, with the same results, errors, metadata and deadlines on each.
+///
+/// Cheap to clone: clones share the transport and its connections.
+#[derive(Clone)]
+pub struct LibraryClient {
+    client: ::tacos_runtime::__private::client::Client,
+    local: ::core::option::Option<::tacos_runtime::__private::Arc<dyn __LibraryLocal>>,
+}
+impl LibraryClient {
+    /// A client calling over `transport` (gRPC or REST) with default options.
+    pub fn new(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+    ) -> Self {
+        Self::with_options(transport, ::core::default::Default::default())
+    }
+    /// A client calling over `transport` with `options` (default timeouts).
+    pub fn with_options(
+        transport: impl ::core::convert::Into<
+            ::tacos_runtime::__private::client::Transport,
+        >,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        Self {
+            client: ::tacos_runtime::__private::client::Client::new(transport, options),
+            local: ::core::option::Option::None,
+        }
+    }
+    /// A client calling `handler` in this process, with no encoding, under the same
+    /// metadata and deadline rules.
+    pub fn local<T: Library>(handler: ::tacos_runtime::__private::Arc<T>) -> Self {
+        Self::local_with_options(handler, ::core::default::Default::default())
+    }
+    /// A client calling `handler` in this process with `options`.
+    pub fn local_with_options<T: Library>(
+        handler: ::tacos_runtime::__private::Arc<T>,
+        options: ::tacos_runtime::__private::client::ClientOptions,
+    ) -> Self {
+        let handler: ::tacos_runtime::__private::Arc<dyn __LibraryLocal> = handler;
+        Self {
+            client: ::tacos_runtime::__private::client::Client::local(options),
+            local: ::core::option::Option::Some(handler),
+        }
+    }
+    /// The runtime client: transport and options.
+    pub fn client(&self) -> &::tacos_runtime::__private::client::Client {
+        &self.client
+    }
+}
+impl ::core::fmt::Debug for LibraryClient {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct(::core::stringify!(LibraryClient))
+            .field("client", &self.client)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+impl Library for LibraryClient {
+    async fn get_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[0];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[0]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn create_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<CreateBookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CreateBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.create_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn update_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<UpdateBookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[2];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("UpdateBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.update_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[3]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn delete_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<DeleteBookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<()>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[3];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("DeleteBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.delete_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[4]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn archive_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<ArchiveBookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[4];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ArchiveBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.archive_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[5]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn search_books(
+        &self,
+        request: ::tacos_runtime::__private::Request<SearchBooksRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SearchBooksResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[5];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("SearchBooks");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.search_books(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[6]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn get_file(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetFileRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<File>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[6];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetFile");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_file(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[7]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn count_shelf(
+        &self,
+        request: ::tacos_runtime::__private::Request<CountShelfRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<CountShelfResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[7];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("CountShelf");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.count_shelf(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[8]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn list_by_genre(
+        &self,
+        request: ::tacos_runtime::__private::Request<ListByGenreRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ListBooksResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[8];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ListByGenre");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.list_by_genre(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[9]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn slow(
+        &self,
+        request: ::tacos_runtime::__private::Request<SlowRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<SlowResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[9];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("Slow");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.slow(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[10]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn watch_books(
+        &self,
+        request: ::tacos_runtime::__private::Request<WatchBooksRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<Book>,
+        >,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[10];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("WatchBooks");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.watch_books(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[11]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+}
+/// Calls an in-process [`Library`] handler without knowing its type.
+#[allow(non_camel_case_types)]
+trait __LibraryLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
+    fn get_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn create_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreateBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn update_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<UpdateBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn delete_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<DeleteBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<()>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn archive_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ArchiveBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn search_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SearchBooksRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SearchBooksResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_file(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetFileRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<File>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn count_shelf(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CountShelfRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CountShelfResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn list_by_genre(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ListByGenreRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListBooksResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn slow(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SlowRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SlowResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn watch_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<WatchBooksRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<Book>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    /// The handler's declared policy of `method`.
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy>;
+}
+impl<T: Library> __LibraryLocal for T {
+    fn get_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move { Library::get_book(&*self, request).await })
+    }
+    fn create_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CreateBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::create_book(&*self, request).await
+        })
+    }
+    fn update_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<UpdateBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::update_book(&*self, request).await
+        })
+    }
+    fn delete_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<DeleteBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<()>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::delete_book(&*self, request).await
+        })
+    }
+    fn archive_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ArchiveBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::archive_book(&*self, request).await
+        })
+    }
+    fn search_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SearchBooksRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SearchBooksResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::search_books(&*self, request).await
+        })
+    }
+    fn get_file(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetFileRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<File>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move { Library::get_file(&*self, request).await })
+    }
+    fn count_shelf(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<CountShelfRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<CountShelfResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::count_shelf(&*self, request).await
+        })
+    }
+    fn list_by_genre(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<ListByGenreRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ListBooksResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::list_by_genre(&*self, request).await
+        })
+    }
+    fn slow(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<SlowRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<SlowResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move { Library::slow(&*self, request).await })
+    }
+    fn watch_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<WatchBooksRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<Book>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::watch_books(&*self, request).await
+        })
+    }
+    fn policy(
+        &self,
+        method: &str,
+    ) -> ::core::option::Option<&'static ::tacos_runtime::__private::MethodPolicy> {
+        Library::method_policy(self, method)
+    }
+}
