@@ -25,5 +25,6 @@ mod pipeline;
 mod policies;
 mod record;
 
+pub(crate) use deadline::Deadlined;
 pub(crate) use pipeline::{server_streaming, unary, CallFuture, CallParts};
 pub(crate) use policies::{Policies, ServerShutdown};
