@@ -32,6 +32,7 @@
 mod dispatch;
 pub mod health;
 mod listen;
+mod policy_config;
 mod registration;
 
 use std::collections::HashMap;
@@ -51,6 +52,7 @@ pub use crate::config::Bind;
 pub use crate::method::{MethodInfo, MethodKind, MethodPolicy};
 pub use dispatch::{BoxHttpService, HttpService, ListenerRole, RemoteAddr};
 pub use health::Health;
+pub use policy_config::{PolicyConfig, PolicyError};
 pub use registration::ServiceRegistration;
 
 use dispatch::{Shared, Stack};

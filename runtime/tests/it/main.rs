@@ -22,6 +22,7 @@ mod idempotency;
 mod json;
 mod lifecycle;
 mod openapi;
+mod policies;
 mod rate_limit;
 mod streaming;
 mod transcoding;

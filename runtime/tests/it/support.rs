@@ -26,6 +26,8 @@ pub struct Probe {
 #[derive(Default)]
 pub struct TestLibrary {
     pub probe: Arc<Probe>,
+    /// Replaces the handler's method policies (policy-stack tests).
+    pub policies: Option<fn(&str) -> Option<&'static MethodPolicy>>,
 }
 
 static SLOW_POLICY: MethodPolicy = MethodPolicy {
@@ -251,6 +253,9 @@ impl Library for TestLibrary {
     }
 
     fn method_policy(&self, method: &str) -> Option<&'static MethodPolicy> {
+        if let Some(policies) = self.policies {
+            return policies(method);
+        }
         match method {
             "Slow" => Some(&SLOW_POLICY),
             _ => None,
@@ -273,7 +278,13 @@ impl TestServer {
     }
 
     pub async fn start_with(builder: tacos_runtime::server::ServerBuilder) -> Self {
-        let handler = Arc::new(TestLibrary::default());
+        Self::start_handler(builder, Arc::new(TestLibrary::default())).await
+    }
+
+    pub async fn start_handler(
+        builder: tacos_runtime::server::ServerBuilder,
+        handler: Arc<TestLibrary>,
+    ) -> Self {
         let server = builder
             .add(library_service(Arc::clone(&handler)))
             .drain_timeout(Duration::from_secs(5))
