@@ -20,13 +20,21 @@
 //! | `SEAT_PRICE` | `50000` | price of one seat in minor units of `CURRENCY` |
 //! | `CURRENCY` | `KRW` | currency of prices |
 //! | `PAYMENT_DELAY_MS` | `2000` | how long the `delay` payment scenario takes to approve |
+//! | `JWT_SECRET`, `JWT_*` | unset | bearer-token verification (see `tacos_runtime::auth`); without it only public methods are served |
+//! | `BACKEND_RESERVATION_*`, `BACKEND_PAYMENT_*` | unset | where the reservation and payment services run; see [`crate::backend_config`] |
+//! | `BACKEND_AUTH_TOKEN` | unset | bearer token the gateway presents to remote backends |
+//! | `PAYMENT_WEBHOOK_URL` | this gateway's REST address | where the in-process payment simulator sends its webhooks |
+//! | `PAYMENT_WEBHOOK_SECRET` | development secret | shared HMAC secret of payment webhooks |
 //!
 //! Every variable is checked at start-up and all problems are reported together.
 
 use std::time::Duration;
 
+use tacos_runtime::auth::AuthConfig;
 use tacos_runtime::config::{ConfigError, ServerConfig};
 use tacos_runtime::waiting_room::EventConfig;
+
+use crate::backend_config::{BackendSettings, BACKEND_AUTH_TOKEN};
 
 /// Everything the gateway needs to start.
 #[derive(Clone, Debug)]
@@ -41,6 +49,17 @@ pub struct GatewayConfig {
     pub event_admission: Vec<(String, EventConfig)>,
     /// The in-memory inventory of every event and the reservation rules.
     pub inventory: InventoryConfig,
+    /// Bearer-token verification; `None` serves only public methods.
+    pub auth: Option<AuthConfig>,
+    /// Where the reservation service runs; in this process unless configured.
+    pub reservation_backend: BackendSettings,
+    /// Where the payment service runs; in this process unless configured.
+    pub payment_backend: BackendSettings,
+    /// The bearer token presented to remote backends.
+    pub backend_token: Option<String>,
+    /// Where the in-process payment simulator sends webhooks; `None` means this gateway's own
+    /// REST port on the loopback address.
+    pub payment_webhook_url: Option<String>,
 }
 
 /// The shape of the in-memory inventory.
@@ -84,7 +103,24 @@ impl Default for GatewayConfig {
             admission: EventConfig::default(),
             event_admission: Vec::new(),
             inventory: InventoryConfig::default(),
+            auth: None,
+            reservation_backend: BackendSettings::default(),
+            payment_backend: BackendSettings::default(),
+            backend_token: None,
+            payment_webhook_url: None,
         }
+    }
+}
+
+impl GatewayConfig {
+    /// Where the in-process payment simulator posts its webhooks.
+    pub fn webhook_url(&self) -> String {
+        self.payment_webhook_url.clone().unwrap_or_else(|| {
+            format!(
+                "http://127.0.0.1:{}/api/v1/webhooks/payment",
+                self.server.server_port
+            )
+        })
     }
 }
 
@@ -182,9 +218,25 @@ impl GatewayConfig {
         }) {
             inventory.payment_delay = Duration::from_millis(v.parse().unwrap_or(2000));
         }
+        let backend_token = read(BACKEND_AUTH_TOKEN, "a bearer token", &|v| {
+            v.bytes().all(|b| b.is_ascii_graphic())
+        });
+        let payment_webhook_url = read("PAYMENT_WEBHOOK_URL", "an http(s):// url", &|v| {
+            v.starts_with("http://") || v.starts_with("https://")
+        });
         if let Err(err) = admission.validate() {
             problems.push(err.to_string());
         }
+        let auth = AuthConfig::from_lookup(get)
+            .map_err(|err| problems.push(err.to_string()))
+            .ok()
+            .flatten();
+        let reservation_backend = BackendSettings::from_lookup("RESERVATION", get)
+            .map_err(|err| problems.extend(err))
+            .unwrap_or_default();
+        let payment_backend = BackendSettings::from_lookup("PAYMENT", get)
+            .map_err(|err| problems.extend(err))
+            .unwrap_or_default();
         if !problems.is_empty() {
             return Err(GatewayConfigError::Gateway(problems));
         }
@@ -194,6 +246,11 @@ impl GatewayConfig {
             admission,
             event_admission,
             inventory,
+            auth,
+            reservation_backend,
+            payment_backend,
+            backend_token,
+            payment_webhook_url,
         })
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! The handler checks what only the edge can check (admission proof, required fields), then
 //! forwards to a [`Ticketing`] backend in the backend contracts' messages. A reservation needs
-//! the reservation token a granted admission issued; creating the reservation consumes it, once.
-//! A retry with the same `idempotency_key` gets the same reservation back.
+//! the reservation token a granted admission issued; the reservation service consumes it, once,
+//! and only for a request it can fulfil. A retry with the same `idempotency_key` gets the same
+//! reservation back.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use tacos_runtime::waiting_room::{ConsumeOutcome, WaitingRoom};
+use tacos_runtime::waiting_room::WaitingRoom;
 use tacos_runtime::{Code, Request, Response, Status};
 use traffic_tacos_contracts::common::v1::ErrorCode;
 use traffic_tacos_contracts::gateway::v1::{
@@ -162,33 +163,7 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
                 "a reservation token from the waiting room is required",
             ));
         }
-        let consumed = if req.idempotency_key.is_empty() {
-            self.room
-                .consume(&req.reservation_token, &req.event_id, &req.user_id)
-                .await
-        } else {
-            self.room
-                .consume_idempotent(
-                    &req.reservation_token,
-                    &req.event_id,
-                    &req.user_id,
-                    &req.idempotency_key,
-                )
-                .await
-        }
-        .map_err(errors::waiting_room)?;
-        match consumed {
-            ConsumeOutcome::Consumed => {}
-            ConsumeOutcome::AlreadyUsed => {
-                return Err(forbidden("the reservation token was already used"))
-            }
-            ConsumeOutcome::Expired => return Err(forbidden("the reservation token expired")),
-            ConsumeOutcome::Invalid => {
-                return Err(forbidden(
-                    "the reservation token is not valid for this event and user",
-                ))
-            }
-        }
+        // The reservation service spends the token, and only on a request that can succeed.
         let metadata = req.metadata.map(|m| res::ReservationMetadata {
             source: "gateway".to_owned(),
             user_agent: m.user_agent,

@@ -4,7 +4,10 @@
 //! * [`config`]: environment variables.
 //! * [`queue`]: `gateway.v1.QueueService` over the runtime's waiting room.
 //! * [`gateway_service`]: `gateway.v1.GatewayService` over a [`backend::Ticketing`] backend.
-//! * [`memory`]: the in-process ticketing backend.
+//! * [`ticketing`]: that backend over the reservation and payment services' generated clients.
+//! * [`system`]: those services in this process, or remote ones from `BACKEND_*` settings
+//!   ([`backend_config`]).
+//! * [`settle`]: payment webhooks confirming or cancelling reservations.
 //! * [`updates`]: `gateway.v1.WebSocketService`, the server-push streams.
 //! * [`webhook`]: `gateway.v1.WebhookService`, signed payment callbacks.
 //!
@@ -12,17 +15,21 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod backend_config;
 pub mod config;
 pub mod errors;
 pub mod gateway_service;
-pub mod memory;
 pub mod queue;
+pub mod settle;
+pub mod system;
+pub mod ticketing;
 pub mod updates;
 pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use tacos_runtime::auth::{AuthError, Authenticator};
 use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
 use tacos_runtime::server::{Server, ServerError};
 use tacos_runtime::waiting_room::{RedisBackend, RedisOptions, WaitingRoom, WaitingRoomError};
@@ -35,10 +42,10 @@ use traffic_tacos_payment::signature::WebhookSecret;
 
 use crate::config::GatewayConfig;
 use crate::gateway_service::GatewayHandler;
-use crate::memory::MemoryTicketing;
 use crate::queue::QueueHandler;
+use crate::settle::SettleReservations;
 use crate::updates::{ChangeFeed, UpdatesHandler};
-use crate::webhook::{LogOnly, WebhookHandler};
+use crate::webhook::{OutcomeSink, WebhookHandler};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +62,12 @@ pub enum GatewayError {
     /// The webhook secret is missing or unusable.
     #[error("webhooks: {0}")]
     Webhook(String),
+    /// A backend client could not be set up.
+    #[error("backend: {0}")]
+    Backend(String),
+    /// The bearer-token verifier could not be set up.
+    #[error("auth: {0}")]
+    Auth(#[from] AuthError),
 }
 
 /// The waiting room `config` asks for: Redis when `REDIS_URL` is set, else in memory.
@@ -75,23 +88,28 @@ pub fn build_waiting_room(config: &GatewayConfig) -> Result<WaitingRoom, Gateway
     Ok(room)
 }
 
-/// The server with the gateway services over `room` and an in-memory ticketing backend; payment
-/// webhooks are verified with `PAYMENT_WEBHOOK_SECRET` and logged until a reservation flow is
-/// connected through [`build_server_with_webhooks`].
+/// The server with the gateway services over `room`, calling the reservation and payment
+/// services `config` names (in this process by default); payment webhooks, verified with
+/// `PAYMENT_WEBHOOK_SECRET`, confirm or cancel reservations. Must run inside the Tokio runtime
+/// that outlives the server.
 pub fn build_server(config: &GatewayConfig, room: WaitingRoom) -> Result<Server, GatewayError> {
     let secret = WebhookSecret::from_lookup(&|name| std::env::var(name).ok())
         .map_err(GatewayError::Webhook)?;
-    build_server_with_webhooks(config, room, WebhookHandler::new(secret, Arc::new(LogOnly)))
+    build_server_with(config, room, secret, None)
 }
 
-/// [`build_server`] with the given webhook handler (its secret and outcome sink).
-pub fn build_server_with_webhooks(
+/// [`build_server`] with the given webhook secret and, when given, webhook sink in place of the
+/// one that settles reservations.
+pub fn build_server_with(
     config: &GatewayConfig,
     room: WaitingRoom,
-    webhooks: WebhookHandler,
+    webhook_secret: WebhookSecret,
+    sink: Option<Arc<dyn OutcomeSink>>,
 ) -> Result<Server, GatewayError> {
     let feed = ChangeFeed::default();
-    let ticketing = Arc::new(MemoryTicketing::new(config.inventory.clone(), feed.clone()));
+    let ticketing = system::connect(config, &room, &webhook_secret, feed.clone())?;
+    let sink = sink.unwrap_or_else(|| Arc::new(SettleReservations::new(ticketing.clone())));
+    let webhooks = WebhookHandler::new(webhook_secret, sink);
     // Document exactly the services this binary serves, at `/openapi.json`.
     let openapi = OpenApiDocument::for_services(
         &[traffic_tacos_contracts::OPENAPI_JSON],
@@ -102,13 +120,17 @@ pub fn build_server_with_webhooks(
             WEBHOOK_SERVICE_SERVICE_NAME,
         ],
     )?;
-    let server = Server::builder()
+    let mut builder = Server::builder()
         .config(&config.server)
-        .layer(openapi.layer())
+        .layer(openapi.layer());
+    if let Some(auth) = &config.auth {
+        builder = builder.authenticator(Authenticator::new(auth.clone())?);
+    }
+    let server = builder
         .add(queue_service(Arc::new(QueueHandler::new(room.clone()))))
         .add(gateway_service(Arc::new(GatewayHandler::new(
             room.clone(),
-            ticketing,
+            Arc::new(ticketing),
         ))))
         .add(web_socket_service(Arc::new(UpdatesHandler::new(
             room, feed,
