@@ -7,4 +7,5 @@ mod queue;
 mod redis;
 mod streams;
 mod support;
+mod system;
 mod webhook;
