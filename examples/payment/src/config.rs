@@ -14,13 +14,11 @@
 //! | `PAYMENT_DELAY_MS` | `2000` | how long the `DELAY` scenario takes to approve |
 //! | `PAYMENT_RANDOM_APPROVAL` | `0.5` | the chance that the `RANDOM` scenario approves |
 //! | `PAYMENT_INTENT_TTL_SECONDS` | `900` | how long an intent stays payable |
-//! | `JWT_SECRET`, `JWT_*` | unset | bearer-token verification (see `tacos_runtime::auth`); without it no method is served |
 //!
 //! Every variable is checked at start-up and every problem is reported in one message.
 
 use std::time::Duration;
 
-use tacos_runtime::auth::AuthConfig;
 use tacos_runtime::config::ServerConfig;
 
 use crate::delivery::DeliveryConfig;
@@ -39,8 +37,6 @@ pub struct PaymentConfig {
     pub simulator: SimulatorConfig,
     /// Webhook delivery.
     pub delivery: DeliveryConfig,
-    /// Bearer-token verification of callers (the gateway, the reservation service).
-    pub auth: Option<AuthConfig>,
 }
 
 /// Why the configuration was refused: every bad variable, in one message.
@@ -128,10 +124,6 @@ impl PaymentConfig {
             &number(1, 86_400),
         )
         .map_or(900, |v| v.parse().unwrap_or(900));
-        let auth = AuthConfig::from_lookup(get)
-            .map_err(|err| problems.push(err.to_string()))
-            .ok()
-            .flatten();
         match (server, secret) {
             (Some(server), Some(secret)) if problems.is_empty() => Ok(Self {
                 server,
@@ -147,7 +139,6 @@ impl PaymentConfig {
                     initial_backoff: Duration::from_millis(initial_backoff),
                     attempt_timeout: Duration::from_millis(attempt_timeout),
                 },
-                auth,
             }),
             _ => Err(ConfigError(problems)),
         }

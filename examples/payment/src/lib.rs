@@ -20,7 +20,6 @@ pub mod simulator;
 use std::future::Future;
 use std::sync::Arc;
 
-use tacos_runtime::auth::Authenticator;
 use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
 use tacos_runtime::server::{Server, ServerBuilder, ServerError};
 use traffic_tacos_contracts::payment::v1::{payment_service, PAYMENT_SERVICE_SERVICE_NAME};
@@ -34,9 +33,6 @@ pub use crate::simulator::{Simulator, SimulatorConfig};
 /// Why the payment service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
-    /// The bearer-token verifier could not be set up.
-    #[error("auth: {0}")]
-    Auth(String),
     /// The server could not start or stopped abnormally.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -68,14 +64,9 @@ pub fn build_server(
         &[traffic_tacos_contracts::OPENAPI_JSON],
         &[PAYMENT_SERVICE_SERVICE_NAME],
     )?;
-    let mut builder = Server::builder()
+    let builder = Server::builder()
         .config(&config.server)
         .layer(openapi.layer());
-    if let Some(auth) = &config.auth {
-        builder = builder.authenticator(
-            Authenticator::new(auth.clone()).map_err(|e| PaymentError::Auth(e.to_string()))?,
-        );
-    }
     Ok(register(builder, handler).build()?)
 }
 

@@ -15,14 +15,11 @@
 //! | `HOLD_SECONDS` | `300` | how long a new reservation holds its seats |
 //! | `MAX_HOLD_SECONDS` | `900` | the longest a hold may last, extensions included |
 //! | `SWEEP_INTERVAL_MS` | `1000` | how often lapsed holds are released in the background |
-//! | `JWT_SECRET`, `JWT_*` | unset | bearer-token verification (see `tacos_runtime::auth`); without it no method is served |
-//! | `BACKEND_AUTH_TOKEN` | unset | bearer token presented to the payment service |
 //!
 //! Every variable is checked at start-up and every problem is reported in one message.
 
 use std::time::Duration;
 
-use tacos_runtime::auth::AuthConfig;
 use tacos_runtime::config::ServerConfig;
 
 /// The seat inventory and the hold rules.
@@ -71,10 +68,6 @@ pub struct ReservationConfig {
     pub store: StoreConfig,
     /// How often lapsed holds are released in the background.
     pub sweep_interval: Duration,
-    /// Bearer-token verification of callers (the gateway).
-    pub auth: Option<AuthConfig>,
-    /// The bearer token presented to the payment service.
-    pub payment_token: Option<String>,
 }
 
 /// Why the configuration was refused: every bad variable, in one message.
@@ -134,9 +127,6 @@ impl ReservationConfig {
                 v.starts_with("http://") || v.starts_with("https://")
             })
             .unwrap_or_else(|| "http://127.0.0.1:9020".to_owned());
-        let payment_token = read.value("BACKEND_AUTH_TOKEN", "a bearer token", |v| {
-            v.bytes().all(|b| b.is_ascii_graphic())
-        });
         let store = read_store(&mut read);
         let sweep_interval = read
             .value("SWEEP_INTERVAL_MS", "milliseconds above 0", |v| {
@@ -144,10 +134,6 @@ impl ReservationConfig {
             })
             .and_then(|v| v.parse().ok())
             .map_or(Duration::from_secs(1), Duration::from_millis);
-        let auth = AuthConfig::from_lookup(get)
-            .map_err(|err| problems.push(err.to_string()))
-            .ok()
-            .flatten();
         match (server, redis_url) {
             (Some(server), Some(redis_url)) if problems.is_empty() => Ok(Self {
                 server,
@@ -155,8 +141,6 @@ impl ReservationConfig {
                 payment_grpc_address,
                 store,
                 sweep_interval,
-                auth,
-                payment_token,
             }),
             _ => Err(ConfigError(problems)),
         }

@@ -23,7 +23,6 @@ pub mod store;
 use std::future::Future;
 use std::sync::Arc;
 
-use tacos_runtime::auth::Authenticator;
 use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
 use tacos_runtime::server::{Server, ServerBuilder, ServerError};
 use tacos_runtime::waiting_room::{
@@ -49,9 +48,6 @@ pub enum ReservationError {
     /// The payment service address is unusable.
     #[error("{0}")]
     Payment(String),
-    /// The bearer-token verifier could not be set up.
-    #[error("auth: {0}")]
-    Auth(String),
     /// The server could not start or stopped abnormally.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -104,14 +100,9 @@ pub fn build_server<P: PaymentLookup + Clone>(
             INVENTORY_SERVICE_SERVICE_NAME,
         ],
     )?;
-    let mut builder = Server::builder()
+    let builder = Server::builder()
         .config(&config.server)
         .layer(openapi.layer());
-    if let Some(auth) = &config.auth {
-        builder = builder.authenticator(
-            Authenticator::new(auth.clone()).map_err(|e| ReservationError::Auth(e.to_string()))?,
-        );
-    }
     Ok(register(builder, store, room, payments).build()?)
 }
 
@@ -125,11 +116,8 @@ pub async fn run(
         RedisBackend::standalone(&config.redis_url, RedisOptions::default())?,
         EventConfig::default(),
     )?;
-    let payments = GrpcPaymentLookup::new(
-        &config.payment_grpc_address,
-        config.payment_token.as_deref(),
-    )
-    .map_err(ReservationError::Payment)?;
+    let payments =
+        GrpcPaymentLookup::new(&config.payment_grpc_address).map_err(ReservationError::Payment)?;
     let store = ReservationStore::new(config.store.clone());
     let sweeper = store.spawn_sweeper(config.sweep_interval);
     let server = build_server(&config, &store, Arc::new(room), payments)?;

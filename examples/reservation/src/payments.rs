@@ -48,27 +48,17 @@ impl<P: PaymentService> PaymentLookup for ViaPaymentService<P> {
 #[derive(Clone, Debug)]
 pub struct GrpcPaymentLookup {
     channel: tonic::transport::Channel,
-    credential: Option<tonic::metadata::AsciiMetadataValue>,
 }
 
 impl GrpcPaymentLookup {
-    /// A lookup against `address` (`http://host:port`) presenting `token` as a bearer token;
-    /// connects on first use.
-    pub fn new(address: &str, token: Option<&str>) -> Result<Self, String> {
-        let credential = token
-            .map(|t| {
-                format!("Bearer {t}")
-                    .parse::<tonic::metadata::AsciiMetadataValue>()
-                    .map_err(|_| "the payment token cannot be a header value".to_owned())
-            })
-            .transpose()?;
+    /// A lookup against `address` (`http://host:port`); connects on first use.
+    pub fn new(address: &str) -> Result<Self, String> {
         let endpoint = tonic::transport::Endpoint::from_shared(address.to_owned())
             .map_err(|e| format!("payment address {address:?}: {e}"))?
             .connect_timeout(std::time::Duration::from_secs(2))
             .timeout(std::time::Duration::from_secs(5));
         Ok(Self {
             channel: endpoint.connect_lazy(),
-            credential,
         })
     }
 }
@@ -93,15 +83,9 @@ impl PaymentLookup for GrpcPaymentLookup {
             payment_intent_id: payment_intent_id.to_owned(),
             user_id: String::new(),
         };
-        let mut request = tonic::Request::new(request);
-        if let Some(credential) = &self.credential {
-            request
-                .metadata_mut()
-                .insert("authorization", credential.clone());
-        }
         let found = client
             .unary(
-                request,
+                tonic::Request::new(request),
                 path,
                 tonic_prost::ProstCodec::<GetPaymentStatusRequest, GetPaymentStatusResponse>::default(),
             )

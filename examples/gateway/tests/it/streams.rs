@@ -267,7 +267,6 @@ async fn sse_at<T: serde::de::DeserializeOwned>(
     let client = reqwest::Client::new();
     let response = client
         .get(format!("http://{rest}{path}"))
-        .header("authorization", crate::support::bearer(crate::support::TEST_USER))
         .header("accept", "text/event-stream")
         .send()
         .await

@@ -28,34 +28,9 @@ pub struct Gateway {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// The HS256 secret the test gateways verify bearer tokens with.
-pub const JWT_SECRET: &[u8] = b"gateway-test-jwt-secret-of-32-bytes!";
-
-/// A bearer token for `user`, valid for ten minutes.
-pub fn bearer(user: &str) -> String {
-    #[derive(serde::Serialize)]
-    struct Claims<'a> {
-        sub: &'a str,
-        exp: u64,
-    }
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &Claims { sub: user, exp },
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET).expect("a usable key"),
-    )
-    .expect("token encodes");
-    format!("Bearer {token}")
-}
-
 /// A small, fast configuration: one section of `seats` seats, generous admission.
 pub fn test_config(seats: u32) -> GatewayConfig {
     let mut config = GatewayConfig::default();
-    config.auth = Some(tacos_runtime::auth::AuthConfig::with_secret(JWT_SECRET).unwrap());
     config.inventory.sections = vec!["A".into()];
     config.inventory.seats_per_section = seats;
     config.inventory.payment_delay = Duration::from_millis(200);
@@ -71,21 +46,13 @@ impl Gateway {
         Self::start_with(test_config(50)).await
     }
 
-    pub async fn start_with(mut config: GatewayConfig) -> Self {
+    pub async fn start_with(config: GatewayConfig) -> Self {
+        let room = traffic_tacos_gateway::build_waiting_room(&config).expect("waiting room");
+        let server = traffic_tacos_gateway::build_server(&config, room).expect("server builds");
         let rest_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let rest = rest_listener.local_addr().unwrap();
         let grpc = grpc_listener.local_addr().unwrap();
-        // The in-process payment simulator reports to this gateway's REST port.
-        config.payment_webhook_url = Some(format!("http://{rest}/api/v1/webhooks/payment"));
-        let room = traffic_tacos_gateway::build_waiting_room(&config).expect("waiting room");
-        let server = traffic_tacos_gateway::build_server_with(
-            &config,
-            room,
-            traffic_tacos_payment::WebhookSecret::development(),
-            None,
-        )
-        .expect("server builds");
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
             server
@@ -137,7 +104,7 @@ impl Gateway {
         let path = http::uri::PathAndQuery::from_static(method);
         client
             .unary(
-                authorized(tonic::Request::new(request)),
+                tonic::Request::new(request),
                 path,
                 tonic_prost::ProstCodec::<Req, Resp>::default(),
             )
@@ -164,7 +131,7 @@ impl Gateway {
         let path = http::uri::PathAndQuery::from_static(method);
         client
             .server_streaming(
-                authorized(tonic::Request::new(request)),
+                tonic::Request::new(request),
                 path,
                 tonic_prost::ProstCodec::<Req, Resp>::default(),
             )
@@ -188,10 +155,7 @@ impl Gateway {
         Resp: serde::de::DeserializeOwned,
     {
         let url = format!("http://{}{}", self.rest, path_and_query);
-        let mut request = self
-            .http
-            .request(method, url)
-            .header("authorization", bearer(TEST_USER));
+        let mut request = self.http.request(method, url);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -232,7 +196,6 @@ impl Gateway {
         let response = self
             .http
             .get(url)
-            .header("authorization", bearer(TEST_USER))
             .header("accept", "text/event-stream")
             .send()
             .await
@@ -280,17 +243,6 @@ impl Drop for Gateway {
             let _ = tx.send(());
         }
     }
-}
-
-/// The subject of the tokens the helpers send.
-pub const TEST_USER: &str = "tester";
-
-/// `request` with a bearer token for [`TEST_USER`].
-pub fn authorized<T>(mut request: tonic::Request<T>) -> tonic::Request<T> {
-    request
-        .metadata_mut()
-        .insert("authorization", bearer(TEST_USER).parse().unwrap());
-    request
 }
 
 /// JSON body of a message.

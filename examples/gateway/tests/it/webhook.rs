@@ -14,12 +14,12 @@ use traffic_tacos_contracts::gateway::v1::{
     ReceivePaymentWebhookResponse,
 };
 use traffic_tacos_contracts::payment::v1 as pay;
-use traffic_tacos_gateway::webhook::WebhookEvent;
+use traffic_tacos_gateway::webhook::{WebhookEvent, WebhookHandler};
 use traffic_tacos_payment::delivery::Delivery;
 use traffic_tacos_payment::signature::{canonical_body, unix_now, SIGNATURE_HEADER};
 use traffic_tacos_payment::{DeliveryConfig, SimulatorConfig, WebhookSecret, WebhookSender};
 
-use crate::support::{authorized, test_config, JWT_SECRET};
+use crate::support::test_config;
 
 const RECEIVE: &str = "/gateway.v1.WebhookService/ReceivePaymentWebhook";
 
@@ -39,9 +39,12 @@ async fn gateway() -> Receiver {
     let config = test_config(10);
     let room = traffic_tacos_gateway::build_waiting_room(&config).unwrap();
     let (tx, events) = mpsc::channel(16);
-    let server =
-        traffic_tacos_gateway::build_server_with(&config, room, secret(), Some(Arc::new(tx)))
-            .unwrap();
+    let server = traffic_tacos_gateway::build_server_with_webhooks(
+        &config,
+        room,
+        WebhookHandler::new(secret(), Arc::new(tx)),
+    )
+    .unwrap();
     let (rest, grpc, stop) = serve(server).await;
     Receiver {
         rest,
@@ -259,13 +262,9 @@ async fn the_payment_service_reports_an_approval_to_the_gateway() {
             attempt_timeout: Duration::from_secs(2),
         },
     );
-    let auth = tacos_runtime::auth::AuthConfig::with_secret(JWT_SECRET).unwrap();
-    let server = traffic_tacos_payment::register(
-        Server::builder().authenticator(tacos_runtime::auth::Authenticator::new(auth).unwrap()),
-        handler,
-    )
-    .build()
-    .unwrap();
+    let server = traffic_tacos_payment::register(Server::builder(), handler)
+        .build()
+        .unwrap();
     let (_, payment_grpc, _stop) = serve(server).await;
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{payment_grpc}"))
         .unwrap()
@@ -276,7 +275,7 @@ async fn the_payment_service_reports_an_approval_to_the_gateway() {
     client.ready().await.unwrap();
     let created: pay::CreatePaymentIntentResponse = client
         .unary(
-            authorized(tonic::Request::new(pay::CreatePaymentIntentRequest {
+            tonic::Request::new(pay::CreatePaymentIntentRequest {
                 reservation_id: "rsv_42".into(),
                 amount: Some(Money {
                     amount: 5,
@@ -285,7 +284,7 @@ async fn the_payment_service_reports_an_approval_to_the_gateway() {
                 user_id: "u42".into(),
                 scenario: pay::PaymentScenario::Approve as i32,
                 ..Default::default()
-            })),
+            }),
             http::uri::PathAndQuery::from_static("/payment.v1.PaymentService/CreatePaymentIntent"),
             tonic_prost::ProstCodec::default(),
         )
