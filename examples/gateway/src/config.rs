@@ -20,12 +20,18 @@
 //! | `SEAT_PRICE` | `50000` | price of one seat in minor units of `CURRENCY` |
 //! | `CURRENCY` | `KRW` | currency of prices |
 //! | `PAYMENT_DELAY_MS` | `2000` | how long the `delay` payment scenario takes to approve |
+//! | `TACOS_ENV` | unset | `production` refuses development defaults (the token secret below, auth bypasses) |
+//! | `JWT_SECRET`, `JWT_JWKS_URL`, `JWT_*`, `AUTH_*` | development secret | bearer-token verification (see `tacos_runtime::auth`); with neither key set outside production, tokens are checked against [`DEVELOPMENT_SECRET`](crate::token::DEVELOPMENT_SECRET) |
+//! | `RATE_LIMIT_<CLASS>`, `RATE_LIMIT_DEFAULT`, `RATE_LIMIT_STORE` | unlimited, memory | rate limits per class: `queue-join`, `queue-poll`, `queue-admission`, `browse`, `reserve`, `pay` (see `tacos_runtime::rate_limit`) |
+//! | `IDEMPOTENCY_STORE`, `IDEMPOTENCY_TTL_SECONDS`, `IDEMPOTENCY_*` | memory, 86400 | `Idempotency-Key` replays (see `tacos_runtime::idempotency`) |
+//! | `LOG_FORMAT`, `LOG_LEVEL` | `text`, `info` | logs (`json` for one JSON object per line); see `tacos_runtime::telemetry` |
 //!
 //! Every variable is checked at start-up and all problems are reported together.
 
 use std::time::Duration;
 
 use tacos_runtime::config::{ConfigError, ServerConfig};
+use tacos_runtime::server::PolicyConfig;
 use tacos_runtime::waiting_room::EventConfig;
 
 /// Everything the gateway needs to start.
@@ -41,6 +47,48 @@ pub struct GatewayConfig {
     pub event_admission: Vec<(String, EventConfig)>,
     /// The in-memory inventory of every event and the reservation rules.
     pub inventory: InventoryConfig,
+    /// Auth, rate limits and idempotency keys.
+    pub policies: PolicyConfig,
+    /// Whether tokens are checked against the public development secret.
+    pub development_secret: bool,
+}
+
+/// The rate classes the gateway's methods name.
+pub const RATE_CLASSES: &[&str] = &[
+    "queue-join",
+    "queue-poll",
+    "queue-admission",
+    "browse",
+    "reserve",
+    "pay",
+];
+
+/// The policy settings, with the development secret when no key is configured outside
+/// production (so the system runs on a fresh machine), and an error naming the variables in
+/// production.
+fn policy_config(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(PolicyConfig, bool), ConfigError> {
+    let set = |name: &str| get(name).is_some_and(|v| !v.trim().is_empty());
+    let production = get("TACOS_ENV").is_some_and(|v| v.trim().eq_ignore_ascii_case("production"));
+    let development_secret = !set("JWT_SECRET") && !set("JWT_JWKS_URL") && !production;
+    let lookup = |name: &str| {
+        if development_secret && name == "JWT_SECRET" {
+            return Some(crate::token::DEVELOPMENT_SECRET.to_owned());
+        }
+        get(name)
+    };
+    let policies = PolicyConfig::from_lookup(&lookup, RATE_CLASSES)?;
+    if policies.auth.is_none() {
+        return Err(ConfigError {
+            problems: vec![tacos_runtime::config::ConfigProblem {
+                var: "JWT_SECRET",
+                value: String::new(),
+                expected: "JWT_SECRET or JWT_JWKS_URL (required when TACOS_ENV=production)",
+            }],
+        });
+    }
+    Ok((policies, development_secret))
 }
 
 /// The shape of the in-memory inventory.
@@ -75,6 +123,8 @@ impl Default for InventoryConfig {
 
 impl Default for GatewayConfig {
     fn default() -> Self {
+        let (policies, development_secret) =
+            policy_config(&|_| None).expect("the default policy settings are valid");
         Self {
             server: ServerConfig {
                 json_proto_names: true,
@@ -84,6 +134,8 @@ impl Default for GatewayConfig {
             admission: EventConfig::default(),
             event_admission: Vec::new(),
             inventory: InventoryConfig::default(),
+            policies,
+            development_secret,
         }
     }
 }
@@ -111,6 +163,7 @@ impl GatewayConfig {
         let server = ServerConfig::from_lookup(&|name| {
             get(name).or_else(|| (name == "JSON_FIELD_NAMES").then(|| "proto".to_owned()))
         })?;
+        let (policies, development_secret) = policy_config(get)?;
         let defaults = Self::default();
         let mut problems = Vec::new();
         let mut read = |name: &str, expected: &str, check: &dyn Fn(&str) -> bool| {
@@ -194,6 +247,8 @@ impl GatewayConfig {
             admission,
             event_admission,
             inventory,
+            policies,
+            development_secret,
         })
     }
 }

@@ -4,7 +4,9 @@
 //! * [`config`]: environment variables.
 //! * [`queue`]: `gateway.v1.QueueService` over the runtime's waiting room.
 //! * [`gateway_service`]: `gateway.v1.GatewayService` over a [`backend::Ticketing`] backend.
+//! * [`identity`]: the authenticated user must be the user a request acts for.
 //! * [`memory`]: the in-process ticketing backend.
+//! * [`token`]: development access tokens.
 //! * [`updates`]: `gateway.v1.WebSocketService`, the server-push streams.
 //! * [`webhook`]: `gateway.v1.WebhookService`, signed payment callbacks.
 //!
@@ -15,16 +17,20 @@ pub mod backend;
 pub mod config;
 pub mod errors;
 pub mod gateway_service;
+pub mod identity;
 pub mod memory;
 pub mod queue;
+pub mod token;
 pub mod updates;
 pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use tacos_runtime::auth::Authenticator;
+use tacos_runtime::metrics::Metrics;
 use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
-use tacos_runtime::server::{Server, ServerError};
+use tacos_runtime::server::{PolicyError, Server, ServerError};
 use tacos_runtime::waiting_room::{RedisBackend, RedisOptions, WaitingRoom, WaitingRoomError};
 use traffic_tacos_contracts::gateway::v1::{
     gateway_service, queue_service, web_socket_service, webhook_service,
@@ -52,6 +58,9 @@ pub enum GatewayError {
     /// The contract's OpenAPI document could not be narrowed to the served services.
     #[error("openapi document: {0}")]
     OpenApi(#[from] OpenApiError),
+    /// Auth, rate limits or idempotency could not be set up.
+    #[error(transparent)]
+    Policies(#[from] PolicyError),
     /// The webhook secret is missing or unusable.
     #[error("webhooks: {0}")]
     Webhook(String),
@@ -69,6 +78,7 @@ pub fn build_waiting_room(config: &GatewayConfig) -> Result<WaitingRoom, Gateway
             config.admission.clone(),
         )?,
     };
+    let room = room.with_metrics(Metrics::global());
     for (event, settings) in &config.event_admission {
         room.set_event_config(event, settings.clone())?;
     }
@@ -102,14 +112,20 @@ pub fn build_server_with_webhooks(
             WEBHOOK_SERVICE_SERVICE_NAME,
         ],
     )?;
+    let auth = match &config.policies.auth {
+        Some(auth) => Some(Authenticator::new(auth.clone()).map_err(PolicyError::from)?),
+        None => None,
+    };
+    let mut gateway = GatewayHandler::new(room.clone(), ticketing);
+    if let Some(auth) = &auth {
+        gateway = gateway.with_authenticator(auth.clone());
+    }
     let server = Server::builder()
         .config(&config.server)
+        .policies(&config.policies)?
         .layer(openapi.layer())
         .add(queue_service(Arc::new(QueueHandler::new(room.clone()))))
-        .add(gateway_service(Arc::new(GatewayHandler::new(
-            room.clone(),
-            ticketing,
-        ))))
+        .add(gateway_service(Arc::new(gateway)))
         .add(web_socket_service(Arc::new(UpdatesHandler::new(
             room, feed,
         ))))
@@ -125,6 +141,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), GatewayError> {
     let room = build_waiting_room(&config)?;
+    if config.development_secret {
+        tracing::warn!(
+            "no JWT_SECRET or JWT_JWKS_URL: bearer tokens are checked against the public development secret (mint one with `traffic-tacos-gateway token <user>`)"
+        );
+    }
     let server = build_server(&config, room)?;
     let running = server.start(config.server.bind())?;
     for (addr, role) in running.addrs() {

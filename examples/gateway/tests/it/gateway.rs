@@ -138,7 +138,7 @@ async fn health_validate_and_availability_agree() {
         .await;
     assert_eq!(same(grpc, rest).unwrap_err().code, Code::NotFound);
 
-    // No JWT verifier yet: both protocols say so the same way.
+    // ValidateToken answers from the server's own verifier, the same on both protocols.
     let request = ValidateTokenRequest {
         token: "eyJhbGciOi".into(),
         required_scope: String::new(),
@@ -147,9 +147,21 @@ async fn health_validate_and_availability_agree() {
     let rest = gw
         .rest(Method::POST, "/api/v1/auth/validate", json(&request))
         .await;
-    let failure = same(grpc, rest).unwrap_err();
-    assert_eq!(failure.code, Code::Unimplemented);
-    assert!(failure.message.contains("JWT"));
+    let invalid = same(grpc, rest).unwrap();
+    assert!(!invalid.valid);
+    assert!(invalid.user.is_none());
+    let request = ValidateTokenRequest {
+        token: crate::support::buyer_token("u7"),
+        required_scope: String::new(),
+    };
+    let grpc: Result<ValidateTokenResponse, _> = gw.grpc(VALIDATE, request.clone()).await;
+    let rest = gw
+        .rest(Method::POST, "/api/v1/auth/validate", json(&request))
+        .await;
+    let valid = same(grpc, rest).unwrap();
+    assert!(valid.valid);
+    assert_eq!(valid.user.unwrap().user_id, "u7");
+    assert!(valid.expires_at.is_some());
     let grpc: Result<ValidateTokenResponse, _> =
         gw.grpc(VALIDATE, ValidateTokenRequest::default()).await;
     let rest = gw

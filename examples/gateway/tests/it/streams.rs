@@ -268,6 +268,7 @@ async fn sse_at<T: serde::de::DeserializeOwned>(
     let response = client
         .get(format!("http://{rest}{path}"))
         .header("accept", "text/event-stream")
+        .bearer_auth(crate::support::operator_token())
         .send()
         .await
         .unwrap();
