@@ -2,8 +2,8 @@
 //!
 //! The gateway talks to reservations, inventory and payments through [`Ticketing`], whose
 //! methods take and return the messages of the backend contracts (`reservation.v1`,
-//! `payment.v1`). Today [`crate::memory::MemoryTicketing`] implements it in process; gRPC clients
-//! of the reservation and payment services implement the same methods one-to-one.
+//! `payment.v1`). [`crate::ticketing::ServiceTicketing`] implements them over the services'
+//! generated clients, in this process or remote.
 
 use std::future::Future;
 

@@ -11,9 +11,6 @@
 
 use tacos_runtime::client::{GrpcTransport, RestTransport, Transport, TransportError};
 
-/// The variable holding the bearer token presented to remote backends.
-pub const BACKEND_AUTH_TOKEN: &str = "BACKEND_AUTH_TOKEN";
-
 /// How calls reach one backend.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum BackendSettings {

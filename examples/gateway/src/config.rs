@@ -20,9 +20,12 @@
 //! | `SEAT_PRICE` | `50000` | price of one seat in minor units of `CURRENCY` |
 //! | `CURRENCY` | `KRW` | currency of prices |
 //! | `PAYMENT_DELAY_MS` | `2000` | how long the `delay` payment scenario takes to approve |
-//! | `JWT_SECRET`, `JWT_*` | unset | bearer-token verification (see `tacos_runtime::auth`); without it only public methods are served |
+//! | `TACOS_ENV` | unset | `production` refuses development defaults (the token secret below, auth bypasses) |
+//! | `JWT_SECRET`, `JWT_JWKS_URL`, `JWT_*`, `AUTH_*` | development secret | bearer-token verification (see `tacos_runtime::auth`); with neither key set outside production, tokens are checked against [`DEVELOPMENT_SECRET`](crate::token::DEVELOPMENT_SECRET) |
+//! | `RATE_LIMIT_<CLASS>`, `RATE_LIMIT_DEFAULT`, `RATE_LIMIT_STORE` | unlimited, memory | rate limits per class: `queue-join`, `queue-poll`, `queue-admission`, `browse`, `reserve`, `pay` (see `tacos_runtime::rate_limit`) |
+//! | `IDEMPOTENCY_STORE`, `IDEMPOTENCY_TTL_SECONDS`, `IDEMPOTENCY_*` | memory, 86400 | `Idempotency-Key` replays (see `tacos_runtime::idempotency`) |
+//! | `LOG_FORMAT`, `LOG_LEVEL` | `text`, `info` | logs (`json` for one JSON object per line); see `tacos_runtime::telemetry` |
 //! | `BACKEND_RESERVATION_*`, `BACKEND_PAYMENT_*` | unset | where the reservation and payment services run; see [`crate::backend_config`] |
-//! | `BACKEND_AUTH_TOKEN` | unset | bearer token the gateway presents to remote backends |
 //! | `PAYMENT_WEBHOOK_URL` | this gateway's REST address | where the in-process payment simulator sends its webhooks |
 //! | `PAYMENT_WEBHOOK_SECRET` | development secret | shared HMAC secret of payment webhooks |
 //!
@@ -30,11 +33,11 @@
 
 use std::time::Duration;
 
-use tacos_runtime::auth::AuthConfig;
 use tacos_runtime::config::{ConfigError, ServerConfig};
+use tacos_runtime::server::PolicyConfig;
 use tacos_runtime::waiting_room::EventConfig;
 
-use crate::backend_config::{BackendSettings, BACKEND_AUTH_TOKEN};
+use crate::backend_config::BackendSettings;
 
 /// Everything the gateway needs to start.
 #[derive(Clone, Debug)]
@@ -49,17 +52,55 @@ pub struct GatewayConfig {
     pub event_admission: Vec<(String, EventConfig)>,
     /// The in-memory inventory of every event and the reservation rules.
     pub inventory: InventoryConfig,
-    /// Bearer-token verification; `None` serves only public methods.
-    pub auth: Option<AuthConfig>,
+    /// Auth, rate limits and idempotency keys.
+    pub policies: PolicyConfig,
+    /// Whether tokens are checked against the public development secret.
+    pub development_secret: bool,
     /// Where the reservation service runs; in this process unless configured.
     pub reservation_backend: BackendSettings,
     /// Where the payment service runs; in this process unless configured.
     pub payment_backend: BackendSettings,
-    /// The bearer token presented to remote backends.
-    pub backend_token: Option<String>,
     /// Where the in-process payment simulator sends webhooks; `None` means this gateway's own
     /// REST port on the loopback address.
     pub payment_webhook_url: Option<String>,
+}
+
+/// The rate classes the gateway's methods name.
+pub const RATE_CLASSES: &[&str] = &[
+    "queue-join",
+    "queue-poll",
+    "queue-admission",
+    "browse",
+    "reserve",
+    "pay",
+];
+
+/// The policy settings, with the development secret when no key is configured outside
+/// production (so the system runs on a fresh machine), and an error naming the variables in
+/// production.
+fn policy_config(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(PolicyConfig, bool), ConfigError> {
+    let set = |name: &str| get(name).is_some_and(|v| !v.trim().is_empty());
+    let production = get("TACOS_ENV").is_some_and(|v| v.trim().eq_ignore_ascii_case("production"));
+    let development_secret = !set("JWT_SECRET") && !set("JWT_JWKS_URL") && !production;
+    let lookup = |name: &str| {
+        if development_secret && name == "JWT_SECRET" {
+            return Some(crate::token::DEVELOPMENT_SECRET.to_owned());
+        }
+        get(name)
+    };
+    let policies = PolicyConfig::from_lookup(&lookup, RATE_CLASSES)?;
+    if policies.auth.is_none() {
+        return Err(ConfigError {
+            problems: vec![tacos_runtime::config::ConfigProblem {
+                var: "JWT_SECRET",
+                value: String::new(),
+                expected: "JWT_SECRET or JWT_JWKS_URL (required when TACOS_ENV=production)",
+            }],
+        });
+    }
+    Ok((policies, development_secret))
 }
 
 /// The shape of the in-memory inventory.
@@ -94,6 +135,8 @@ impl Default for InventoryConfig {
 
 impl Default for GatewayConfig {
     fn default() -> Self {
+        let (policies, development_secret) =
+            policy_config(&|_| None).expect("the default policy settings are valid");
         Self {
             server: ServerConfig {
                 json_proto_names: true,
@@ -103,10 +146,10 @@ impl Default for GatewayConfig {
             admission: EventConfig::default(),
             event_admission: Vec::new(),
             inventory: InventoryConfig::default(),
-            auth: None,
+            policies,
+            development_secret,
             reservation_backend: BackendSettings::default(),
             payment_backend: BackendSettings::default(),
-            backend_token: None,
             payment_webhook_url: None,
         }
     }
@@ -147,6 +190,7 @@ impl GatewayConfig {
         let server = ServerConfig::from_lookup(&|name| {
             get(name).or_else(|| (name == "JSON_FIELD_NAMES").then(|| "proto".to_owned()))
         })?;
+        let (policies, development_secret) = policy_config(get)?;
         let defaults = Self::default();
         let mut problems = Vec::new();
         let mut read = |name: &str, expected: &str, check: &dyn Fn(&str) -> bool| {
@@ -218,19 +262,12 @@ impl GatewayConfig {
         }) {
             inventory.payment_delay = Duration::from_millis(v.parse().unwrap_or(2000));
         }
-        let backend_token = read(BACKEND_AUTH_TOKEN, "a bearer token", &|v| {
-            v.bytes().all(|b| b.is_ascii_graphic())
-        });
         let payment_webhook_url = read("PAYMENT_WEBHOOK_URL", "an http(s):// url", &|v| {
             v.starts_with("http://") || v.starts_with("https://")
         });
         if let Err(err) = admission.validate() {
             problems.push(err.to_string());
         }
-        let auth = AuthConfig::from_lookup(get)
-            .map_err(|err| problems.push(err.to_string()))
-            .ok()
-            .flatten();
         let reservation_backend = BackendSettings::from_lookup("RESERVATION", get)
             .map_err(|err| problems.extend(err))
             .unwrap_or_default();
@@ -246,10 +283,10 @@ impl GatewayConfig {
             admission,
             event_admission,
             inventory,
-            auth,
+            policies,
+            development_secret,
             reservation_backend,
             payment_backend,
-            backend_token,
             payment_webhook_url,
         })
     }

@@ -9,8 +9,9 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use tacos_runtime::auth::Authenticator;
 use tacos_runtime::waiting_room::WaitingRoom;
-use tacos_runtime::{Code, Request, Response, Status};
+use tacos_runtime::{Code, Principal, Request, Response, Status};
 use traffic_tacos_contracts::common::v1::ErrorCode;
 use traffic_tacos_contracts::gateway::v1::{
     CancelReservationRequest, CancelReservationResponse, ConfirmReservationRequest,
@@ -18,25 +19,79 @@ use traffic_tacos_contracts::gateway::v1::{
     CreateReservationRequest, CreateReservationResponse, GatewayService,
     GetEventAvailabilityRequest, GetEventAvailabilityResponse, GetPaymentStatusRequest,
     GetPaymentStatusResponse, GetReservationRequest, GetReservationResponse, HealthCheckRequest,
-    HealthCheckResponse, HealthStatus, ServiceHealth, ValidateTokenRequest, ValidateTokenResponse,
+    HealthCheckResponse, HealthStatus, ServiceHealth, UserContext, ValidateTokenRequest,
+    ValidateTokenResponse,
 };
 use traffic_tacos_contracts::payment::v1 as pay;
 use traffic_tacos_contracts::reservation::v1 as res;
 
 use crate::backend::Ticketing;
 use crate::errors;
+use crate::identity;
 
 /// Serves the gateway API over a ticketing backend.
-#[derive(Debug)]
 pub struct GatewayHandler<T> {
     room: WaitingRoom,
     backend: Arc<T>,
+    auth: Option<Authenticator>,
+}
+
+impl<T> std::fmt::Debug for GatewayHandler<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayHandler")
+            .field("auth", &self.auth.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> GatewayHandler<T> {
     /// A handler admitting through `room` and forwarding to `backend`.
     pub fn new(room: WaitingRoom, backend: Arc<T>) -> Self {
-        Self { room, backend }
+        Self {
+            room,
+            backend,
+            auth: None,
+        }
+    }
+
+    /// Answers `ValidateToken` with `auth`, the verifier the server authenticates with.
+    pub fn with_authenticator(mut self, auth: Authenticator) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+}
+
+/// What `ValidateToken` says about a valid token: its user, scopes and expiry.
+fn token_response(principal: &Principal) -> ValidateTokenResponse {
+    let text = |name: &str| {
+        principal
+            .claim(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let attributes = principal
+        .claims
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "sub" | "roles" | "scope" | "scp"))
+        .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+        .collect();
+    let expires_at = principal
+        .claim("exp")
+        .and_then(serde_json::Value::as_i64)
+        .map(|seconds| prost_types::Timestamp { seconds, nanos: 0 });
+    ValidateTokenResponse {
+        valid: true,
+        user: Some(UserContext {
+            user_id: principal.subject.clone(),
+            username: text("preferred_username"),
+            email: text("email"),
+            roles: principal.roles.clone(),
+            attributes,
+        }),
+        scopes: principal.scopes.clone(),
+        expires_at,
+        error: None,
     }
 }
 
@@ -110,14 +165,45 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
         &self,
         request: Request<ValidateTokenRequest>,
     ) -> Result<Response<ValidateTokenResponse>, Status> {
-        required("token", &request.message().token)?;
-        // Access tokens are JWTs issued by the identity service; this gateway has no verifier
-        // yet, so it says so instead of pretending a token is valid or invalid.
-        Err(errors::status(
-            Code::Unimplemented,
-            ErrorCode::Unauthenticated,
-            "token validation is not available yet: this gateway has no JWT verifier",
-        ))
+        let req = request.into_message();
+        required("token", &req.token)?;
+        let Some(auth) = &self.auth else {
+            return Err(errors::status(
+                Code::Unimplemented,
+                ErrorCode::Unauthenticated,
+                "this gateway has no token verifier configured",
+            ));
+        };
+        let principal = match auth.verify_token(&req.token).await {
+            Ok(principal) => principal,
+            // The verifier's keys cannot be fetched: a server problem, not an invalid token.
+            Err(failure) if failure.status().code() == Code::Unavailable => {
+                return Err(failure.status())
+            }
+            // Why a token failed is logged by the verifier, never returned.
+            Err(_) => {
+                return Ok(Response::new(ValidateTokenResponse {
+                    valid: false,
+                    error: Some(errors::in_band(
+                        ErrorCode::Unauthenticated,
+                        "the token is not valid",
+                    )),
+                    ..ValidateTokenResponse::default()
+                }))
+            }
+        };
+        if !req.required_scope.is_empty() && !principal.scopes.contains(&req.required_scope) {
+            return Ok(Response::new(ValidateTokenResponse {
+                valid: false,
+                scopes: principal.scopes.clone(),
+                error: Some(errors::in_band(
+                    ErrorCode::Forbidden,
+                    "the token lacks the required scope",
+                )),
+                ..ValidateTokenResponse::default()
+            }));
+        }
+        Ok(Response::new(token_response(&principal)))
     }
 
     #[tacos(public, timeout = "2s", idempotent, rate = "browse")]
@@ -155,7 +241,8 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
         &self,
         request: Request<CreateReservationRequest>,
     ) -> Result<Response<CreateReservationResponse>, Status> {
-        let req = request.into_message();
+        let (mut req, context) = request.into_parts();
+        identity::act_as(&context, &mut req.user_id)?;
         required("event_id", &req.event_id)?;
         required("user_id", &req.user_id)?;
         if req.reservation_token.is_empty() {
@@ -199,7 +286,8 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
         &self,
         request: Request<GetReservationRequest>,
     ) -> Result<Response<GetReservationResponse>, Status> {
-        let req = request.into_message();
+        let (mut req, context) = request.into_parts();
+        identity::act_as(&context, &mut req.user_id)?;
         required("reservation_id", &req.reservation_id)?;
         let found = self
             .backend
@@ -219,7 +307,8 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
         &self,
         request: Request<ConfirmReservationRequest>,
     ) -> Result<Response<ConfirmReservationResponse>, Status> {
-        let req = request.into_message();
+        let (mut req, context) = request.into_parts();
+        identity::act_as(&context, &mut req.user_id)?;
         required("reservation_id", &req.reservation_id)?;
         required("payment_intent_id", &req.payment_intent_id)?;
         let confirmed = self
@@ -245,7 +334,8 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
         &self,
         request: Request<CancelReservationRequest>,
     ) -> Result<Response<CancelReservationResponse>, Status> {
-        let req = request.into_message();
+        let (mut req, context) = request.into_parts();
+        identity::act_as(&context, &mut req.user_id)?;
         required("reservation_id", &req.reservation_id)?;
         let cancelled = self
             .backend
@@ -269,7 +359,8 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
         &self,
         request: Request<CreatePaymentIntentRequest>,
     ) -> Result<Response<CreatePaymentIntentResponse>, Status> {
-        let req = request.into_message();
+        let (mut req, context) = request.into_parts();
+        identity::act_as(&context, &mut req.user_id)?;
         required("reservation_id", &req.reservation_id)?;
         required("user_id", &req.user_id)?;
         let intent = self
@@ -300,7 +391,8 @@ impl<T: Ticketing> GatewayService for GatewayHandler<T> {
         &self,
         request: Request<GetPaymentStatusRequest>,
     ) -> Result<Response<GetPaymentStatusResponse>, Status> {
-        let req = request.into_message();
+        let (mut req, context) = request.into_parts();
+        identity::act_as(&context, &mut req.user_id)?;
         required("payment_intent_id", &req.payment_intent_id)?;
         let found = self
             .backend

@@ -8,6 +8,8 @@
 //! * [`system`]: those services in this process, or remote ones from `BACKEND_*` settings
 //!   ([`backend_config`]).
 //! * [`settle`]: payment webhooks confirming or cancelling reservations.
+//! * [`identity`]: the authenticated user must be the user a request acts for.
+//! * [`token`]: development access tokens.
 //! * [`updates`]: `gateway.v1.WebSocketService`, the server-push streams.
 //! * [`webhook`]: `gateway.v1.WebhookService`, signed payment callbacks.
 //!
@@ -19,19 +21,22 @@ pub mod backend_config;
 pub mod config;
 pub mod errors;
 pub mod gateway_service;
+pub mod identity;
 pub mod queue;
 pub mod settle;
 pub mod system;
 pub mod ticketing;
+pub mod token;
 pub mod updates;
 pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use tacos_runtime::auth::{AuthError, Authenticator};
+use tacos_runtime::auth::Authenticator;
+use tacos_runtime::metrics::Metrics;
 use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
-use tacos_runtime::server::{Server, ServerError};
+use tacos_runtime::server::{PolicyError, Server, ServerError};
 use tacos_runtime::waiting_room::{RedisBackend, RedisOptions, WaitingRoom, WaitingRoomError};
 use traffic_tacos_contracts::gateway::v1::{
     gateway_service, queue_service, web_socket_service, webhook_service,
@@ -59,15 +64,15 @@ pub enum GatewayError {
     /// The contract's OpenAPI document could not be narrowed to the served services.
     #[error("openapi document: {0}")]
     OpenApi(#[from] OpenApiError),
+    /// Auth, rate limits or idempotency could not be set up.
+    #[error(transparent)]
+    Policies(#[from] PolicyError),
     /// The webhook secret is missing or unusable.
     #[error("webhooks: {0}")]
     Webhook(String),
     /// A backend client could not be set up.
     #[error("backend: {0}")]
     Backend(String),
-    /// The bearer-token verifier could not be set up.
-    #[error("auth: {0}")]
-    Auth(#[from] AuthError),
 }
 
 /// The waiting room `config` asks for: Redis when `REDIS_URL` is set, else in memory.
@@ -82,6 +87,7 @@ pub fn build_waiting_room(config: &GatewayConfig) -> Result<WaitingRoom, Gateway
             config.admission.clone(),
         )?,
     };
+    let room = room.with_metrics(Metrics::global());
     for (event, settings) in &config.event_admission {
         room.set_event_config(event, settings.clone())?;
     }
@@ -120,18 +126,20 @@ pub fn build_server_with(
             WEBHOOK_SERVICE_SERVICE_NAME,
         ],
     )?;
-    let mut builder = Server::builder()
-        .config(&config.server)
-        .layer(openapi.layer());
-    if let Some(auth) = &config.auth {
-        builder = builder.authenticator(Authenticator::new(auth.clone())?);
+    let auth = match &config.policies.auth {
+        Some(auth) => Some(Authenticator::new(auth.clone()).map_err(PolicyError::from)?),
+        None => None,
+    };
+    let mut gateway = GatewayHandler::new(room.clone(), Arc::new(ticketing));
+    if let Some(auth) = &auth {
+        gateway = gateway.with_authenticator(auth.clone());
     }
-    let server = builder
+    let server = Server::builder()
+        .config(&config.server)
+        .policies(&config.policies)?
+        .layer(openapi.layer())
         .add(queue_service(Arc::new(QueueHandler::new(room.clone()))))
-        .add(gateway_service(Arc::new(GatewayHandler::new(
-            room.clone(),
-            Arc::new(ticketing),
-        ))))
+        .add(gateway_service(Arc::new(gateway)))
         .add(web_socket_service(Arc::new(UpdatesHandler::new(
             room, feed,
         ))))
@@ -147,6 +155,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), GatewayError> {
     let room = build_waiting_room(&config)?;
+    if config.development_secret {
+        tracing::warn!(
+            "no JWT_SECRET or JWT_JWKS_URL: bearer tokens are checked against the public development secret (mint one with `traffic-tacos-gateway token <user>`)"
+        );
+    }
     let server = build_server(&config, room)?;
     let running = server.start(config.server.bind())?;
     for (addr, role) in running.addrs() {

@@ -80,13 +80,12 @@ pub fn connect(
         Some(transport) => remote_reservations(transport),
         None => local_reservations(config, room, local_payments, &payments),
     };
-    let ticketing = ServiceTicketing::new(reservations, inventory, payments, feed);
-    match &config.backend_token {
-        Some(token) => ticketing
-            .with_bearer_token(token)
-            .map_err(GatewayError::Backend),
-        None => Ok(ticketing),
-    }
+    Ok(ServiceTicketing::new(
+        reservations,
+        inventory,
+        payments,
+        feed,
+    ))
 }
 
 /// The payment simulator in this process, reporting outcomes to this gateway.

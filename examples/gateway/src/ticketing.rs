@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use http::HeaderValue;
 use tacos_runtime::{Code, Request, Status};
 use traffic_tacos_contracts::gateway::v1::{
     PaymentEventType, PaymentUpdate, ReservationEventType, ReservationUpdate,
@@ -26,13 +25,12 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The id health probes read.
 const PROBE_ID: &str = "health-probe";
 
-/// The three backend clients, the credential they present and the feed they report to.
+/// The three backend clients and the feed they report to.
 #[derive(Clone, Debug)]
 pub struct ServiceTicketing {
     reservations: ReservationServiceClient,
     inventory: InventoryServiceClient,
     payments: PaymentServiceClient,
-    credential: Option<HeaderValue>,
     feed: ChangeFeed,
 }
 
@@ -48,18 +46,8 @@ impl ServiceTicketing {
             reservations,
             inventory,
             payments,
-            credential: None,
             feed,
         }
-    }
-
-    /// Presents `token` as `Authorization: Bearer <token>` on every backend call. Refused
-    /// when the token cannot be a header value.
-    pub fn with_bearer_token(mut self, token: &str) -> Result<Self, String> {
-        let value = HeaderValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| "the backend token holds characters a header cannot carry".to_owned())?;
-        self.credential = Some(value);
-        Ok(self)
     }
 
     /// The reservation client, for callers that act on reservations outside a buyer's request
@@ -73,19 +61,13 @@ impl ServiceTicketing {
         &self.feed
     }
 
-    /// `message` as a backend request carrying the gateway's credential.
+    /// `message` as a backend request. The internal services are public: the gateway has
+    /// already authenticated the buyer and checked that they act for themselves.
     pub fn request<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        if let Some(credential) = &self.credential {
-            request
-                .context_mut()
-                .metadata_mut()
-                .insert(http::header::AUTHORIZATION, credential.clone());
-        }
-        request
+        Request::new(message)
     }
 
-    /// A health-probe request: the credential and a short deadline.
+    /// A health-probe request: a short deadline.
     fn probe<T>(&self, message: T) -> Request<T> {
         let mut request = self.request(message);
         request

@@ -30,9 +30,11 @@ impl PaymentHandler {
     }
 }
 
+// An internal service: buyers reach it only through the gateway, which authenticates them and
+// checks that they act for themselves, so its methods are public on the service network.
 #[tacos_runtime::service(contract = "payment.v1.PaymentService")]
 impl PaymentService for PaymentHandler {
-    #[tacos(timeout = "5s")]
+    #[tacos(public, timeout = "5s")]
     async fn create_payment_intent(
         &self,
         request: Request<CreatePaymentIntentRequest>,
@@ -61,7 +63,7 @@ impl PaymentService for PaymentHandler {
         }))
     }
 
-    #[tacos(timeout = "10s")]
+    #[tacos(public, timeout = "10s")]
     async fn process_payment(
         &self,
         request: Request<ProcessPaymentRequest>,
@@ -78,7 +80,7 @@ impl PaymentService for PaymentHandler {
         }))
     }
 
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn get_payment_status(
         &self,
         request: Request<GetPaymentStatusRequest>,
@@ -91,7 +93,7 @@ impl PaymentService for PaymentHandler {
         }))
     }
 
-    #[tacos(timeout = "5s", idempotent)]
+    #[tacos(public, timeout = "5s", idempotent)]
     async fn cancel_payment(
         &self,
         request: Request<CancelPaymentRequest>,
@@ -114,7 +116,7 @@ impl PaymentService for PaymentHandler {
         }))
     }
 
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn list_payments(
         &self,
         request: Request<ListPaymentsRequest>,
@@ -151,7 +153,7 @@ impl PaymentService for PaymentHandler {
         }))
     }
 
-    #[tacos(timeout = "2s")]
+    #[tacos(public, timeout = "2s")]
     async fn simulate_webhook(
         &self,
         request: Request<SimulateWebhookRequest>,

@@ -161,7 +161,7 @@ fn parse(header: &str) -> Result<(u64, Vec<u8>), SignatureError> {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -32,9 +32,11 @@ impl<P: PaymentLookup> InventoryHandler<P> {
     }
 }
 
+// An internal service: buyers reach it only through the gateway, which authenticates them and
+// checks that they act for themselves, so its methods are public on the service network.
 #[tacos_runtime::service(contract = "reservation.v1.InventoryService")]
 impl<P: PaymentLookup> InventoryService for InventoryHandler<P> {
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn check_availability(
         &self,
         request: Request<CheckAvailabilityRequest>,
@@ -48,7 +50,7 @@ impl<P: PaymentLookup> InventoryService for InventoryHandler<P> {
         )?))
     }
 
-    #[tacos(timeout = "2s")]
+    #[tacos(public, timeout = "2s")]
     async fn reserve_seat(
         &self,
         request: Request<ReserveSeatRequest>,
@@ -74,7 +76,7 @@ impl<P: PaymentLookup> InventoryService for InventoryHandler<P> {
         }))
     }
 
-    #[tacos(timeout = "5s", idempotent)]
+    #[tacos(public, timeout = "5s", idempotent)]
     async fn commit_reservation(
         &self,
         request: Request<CommitReservationRequest>,
@@ -105,7 +107,7 @@ impl<P: PaymentLookup> InventoryService for InventoryHandler<P> {
         }))
     }
 
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn release_hold(
         &self,
         request: Request<ReleaseHoldRequest>,
@@ -149,7 +151,7 @@ impl<P: PaymentLookup> InventoryService for InventoryHandler<P> {
         }))
     }
 
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn get_inventory_status(
         &self,
         request: Request<GetInventoryStatusRequest>,

@@ -70,9 +70,11 @@ impl<P: PaymentLookup> ReservationHandler<P> {
     }
 }
 
+// An internal service: buyers reach it only through the gateway, which authenticates them and
+// checks that they act for themselves, so its methods are public on the service network.
 #[tacos_runtime::service(contract = "reservation.v1.ReservationService")]
 impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
-    #[tacos(timeout = "5s")]
+    #[tacos(public, timeout = "5s")]
     async fn create_reservation(
         &self,
         request: Request<CreateReservationRequest>,
@@ -103,7 +105,7 @@ impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
         Ok(Response::new(pending.commit()?))
     }
 
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn get_reservation(
         &self,
         request: Request<GetReservationRequest>,
@@ -116,7 +118,7 @@ impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
         }))
     }
 
-    #[tacos(timeout = "5s", idempotent)]
+    #[tacos(public, timeout = "5s", idempotent)]
     async fn confirm_reservation(
         &self,
         request: Request<ConfirmReservationRequest>,
@@ -140,7 +142,7 @@ impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
         Ok(Response::new(confirmed))
     }
 
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn cancel_reservation(
         &self,
         request: Request<CancelReservationRequest>,
@@ -153,7 +155,7 @@ impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
         Ok(Response::new(cancelled))
     }
 
-    #[tacos(timeout = "2s", idempotent)]
+    #[tacos(public, timeout = "2s", idempotent)]
     async fn list_reservations(
         &self,
         request: Request<ListReservationsRequest>,
@@ -171,7 +173,7 @@ impl<P: PaymentLookup> ReservationService for ReservationHandler<P> {
         )?))
     }
 
-    #[tacos(timeout = "2s")]
+    #[tacos(public, timeout = "2s")]
     async fn extend_hold(
         &self,
         request: Request<ExtendHoldRequest>,

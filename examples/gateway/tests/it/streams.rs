@@ -137,7 +137,7 @@ async fn reservation_payment_updates_and_messages_reach_both_protocols() {
             sse_at::<StreamReservationUpdatesResponse>(
                 gw_rest,
                 "/api/v1/reservations:stream?user_id=carol",
-                2,
+                3,
             )
             .await
         })
@@ -171,6 +171,7 @@ async fn reservation_payment_updates_and_messages_reach_both_protocols() {
     let intent_request = CreatePaymentIntentRequest {
         reservation_id: created.reservation_id.clone(),
         user_id: "carol".into(),
+        amount: created.total_amount.clone(),
         scenario: traffic_tacos_contracts::payment::v1::PaymentScenario::Delay as i32,
         idempotency_key: "p".into(),
         ..Default::default()
@@ -206,6 +207,12 @@ async fn reservation_payment_updates_and_messages_reach_both_protocols() {
             PaymentEventType::Completed as i32
         ]
     );
+    // The approval's webhook confirmed the reservation.
+    let confirmed = next(&mut grpc_reservations).await;
+    let update = confirmed.reservation_update.clone().unwrap();
+    assert_eq!(update.reservation_id, created.reservation_id);
+    assert_eq!(update.event_type, ReservationEventType::Confirmed as i32);
+    assert_eq!(update.new_status, ReservationStatus::Confirmed as i32);
 
     // A message reaches the open streams as a MESSAGE frame carrying its id.
     let message = SendMessageRequest {
@@ -230,7 +237,8 @@ async fn reservation_payment_updates_and_messages_reach_both_protocols() {
         f
     };
     assert_eq!(strip(sse_reservations[0].clone()), strip(grpc_created));
-    assert_eq!(sse_reservations[1].r#type, EventType::Message as i32);
+    assert_eq!(strip(sse_reservations[1].clone()), strip(confirmed));
+    assert_eq!(sse_reservations[2].r#type, EventType::Message as i32);
     assert_eq!(sse_payments.len(), 2);
     assert_eq!(
         sse_payments[0].payment_update.as_ref().unwrap().event_type,
@@ -268,6 +276,7 @@ async fn sse_at<T: serde::de::DeserializeOwned>(
     let response = client
         .get(format!("http://{rest}{path}"))
         .header("accept", "text/event-stream")
+        .bearer_auth(crate::support::operator_token())
         .send()
         .await
         .unwrap();

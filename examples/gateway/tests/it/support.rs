@@ -19,8 +19,33 @@ pub struct Failure {
 
 pub type Outcome<T> = Result<T, Failure>;
 
+/// An operator token (signed with the development secret the test configuration uses): it may
+/// act for any user, so tests can call for many buyers.
+pub fn operator_token() -> String {
+    traffic_tacos_gateway::token::mint(
+        traffic_tacos_gateway::token::DEVELOPMENT_SECRET.as_bytes(),
+        "test-operator",
+        &["admin".to_owned()],
+        Duration::from_secs(600),
+    )
+    .expect("token")
+}
+
+/// A token for one buyer.
+pub fn buyer_token(user: &str) -> String {
+    traffic_tacos_gateway::token::mint(
+        traffic_tacos_gateway::token::DEVELOPMENT_SECRET.as_bytes(),
+        user,
+        &[],
+        Duration::from_secs(600),
+    )
+    .expect("token")
+}
+
 /// The gateway serving REST and gRPC on two loopback ports; stopped when dropped.
 pub struct Gateway {
+    /// The bearer token every call carries (`None`: anonymous).
+    pub token: Option<String>,
     pub rest: SocketAddr,
     pub channel: tonic::transport::Channel,
     pub http: reqwest::Client,
@@ -46,13 +71,21 @@ impl Gateway {
         Self::start_with(test_config(50)).await
     }
 
-    pub async fn start_with(config: GatewayConfig) -> Self {
-        let room = traffic_tacos_gateway::build_waiting_room(&config).expect("waiting room");
-        let server = traffic_tacos_gateway::build_server(&config, room).expect("server builds");
+    pub async fn start_with(mut config: GatewayConfig) -> Self {
         let rest_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let rest = rest_listener.local_addr().unwrap();
         let grpc = grpc_listener.local_addr().unwrap();
+        // The in-process payment simulator reports to this gateway's REST port.
+        config.payment_webhook_url = Some(format!("http://{rest}/api/v1/webhooks/payment"));
+        let room = traffic_tacos_gateway::build_waiting_room(&config).expect("waiting room");
+        let server = traffic_tacos_gateway::build_server_with(
+            &config,
+            room,
+            traffic_tacos_payment::WebhookSecret::development(),
+            None,
+        )
+        .expect("server builds");
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
             server
@@ -72,6 +105,7 @@ impl Gateway {
             .build()
             .unwrap();
         Self {
+            token: Some(operator_token()),
             rest,
             channel,
             http,
@@ -93,6 +127,28 @@ impl Gateway {
         }
     }
 
+    /// The same gateway, calling with `token` (`None`: anonymous).
+    pub fn with_token(&self, token: Option<String>) -> Gateway {
+        Gateway {
+            token,
+            rest: self.rest,
+            channel: self.channel.clone(),
+            http: self.http.clone(),
+            shutdown: None,
+            task: None,
+        }
+    }
+
+    fn authorized<T>(&self, mut request: tonic::Request<T>) -> tonic::Request<T> {
+        if let Some(token) = &self.token {
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("ascii token"),
+            );
+        }
+        request
+    }
+
     /// A unary call over gRPC.
     pub async fn grpc<Req, Resp>(&self, method: &'static str, request: Req) -> Outcome<Resp>
     where
@@ -104,7 +160,7 @@ impl Gateway {
         let path = http::uri::PathAndQuery::from_static(method);
         client
             .unary(
-                tonic::Request::new(request),
+                self.authorized(tonic::Request::new(request)),
                 path,
                 tonic_prost::ProstCodec::<Req, Resp>::default(),
             )
@@ -131,7 +187,7 @@ impl Gateway {
         let path = http::uri::PathAndQuery::from_static(method);
         client
             .server_streaming(
-                tonic::Request::new(request),
+                self.authorized(tonic::Request::new(request)),
                 path,
                 tonic_prost::ProstCodec::<Req, Resp>::default(),
             )
@@ -156,6 +212,9 @@ impl Gateway {
     {
         let url = format!("http://{}{}", self.rest, path_and_query);
         let mut request = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -193,13 +252,11 @@ impl Gateway {
         Resp: serde::de::DeserializeOwned,
     {
         let url = format!("http://{}{}", self.rest, path_and_query);
-        let response = self
-            .http
-            .get(url)
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .expect("sse call completes");
+        let mut request = self.http.get(url).header("accept", "text/event-stream");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("sse call completes");
         if !response.status().is_success() {
             let status = response.status();
             let bytes = response.bytes().await.unwrap();

@@ -74,22 +74,13 @@ fn free_port() -> u16 {
 
 /// A signed HS256 token for `subject`.
 fn token(subject: &str) -> String {
-    #[derive(serde::Serialize)]
-    struct Claims<'a> {
-        sub: &'a str,
-        exp: u64,
-    }
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &Claims { sub: subject, exp },
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()).expect("a usable key"),
+    traffic_tacos_gateway::token::mint(
+        JWT_SECRET.as_bytes(),
+        subject,
+        &[],
+        Duration::from_secs(600),
     )
-    .expect("token encodes")
+    .expect("token")
 }
 
 fn spawn(name: &'static str, binary: &Path, env: &[(&str, String)]) -> Process {
@@ -157,7 +148,6 @@ impl System {
         let (gateway_bin, reservation_bin, payment_bin) = binaries();
         let [gw_rest, gw_grpc, res_rest, res_grpc, pay_rest, pay_grpc] =
             [(); 6].map(|()| free_port());
-        let service_token = token("gateway");
         let mut payment = spawn(
             "payment",
             payment_bin,
@@ -181,7 +171,6 @@ impl System {
                     "PAYMENT_GRPC_ADDRESS",
                     format!("http://127.0.0.1:{pay_grpc}"),
                 ),
-                ("BACKEND_AUTH_TOKEN", service_token.clone()),
                 ("SECTIONS", "A".into()),
                 ("SEATS_PER_SECTION", "20".into()),
             ],
@@ -217,7 +206,6 @@ impl System {
                     format!("http://127.0.0.1:{pay_rest}"),
                 ),
                 ("BACKEND_PAYMENT_PROTOCOL", protocol.into()),
-                ("BACKEND_AUTH_TOKEN", service_token),
             ],
         );
         ready(&mut payment, &[pay_rest, pay_grpc]).await;

@@ -14,7 +14,7 @@ use traffic_tacos_contracts::gateway::v1::{
     ReceivePaymentWebhookResponse,
 };
 use traffic_tacos_contracts::payment::v1 as pay;
-use traffic_tacos_gateway::webhook::{WebhookEvent, WebhookHandler};
+use traffic_tacos_gateway::webhook::WebhookEvent;
 use traffic_tacos_payment::delivery::Delivery;
 use traffic_tacos_payment::signature::{canonical_body, unix_now, SIGNATURE_HEADER};
 use traffic_tacos_payment::{DeliveryConfig, SimulatorConfig, WebhookSecret, WebhookSender};
@@ -39,12 +39,9 @@ async fn gateway() -> Receiver {
     let config = test_config(10);
     let room = traffic_tacos_gateway::build_waiting_room(&config).unwrap();
     let (tx, events) = mpsc::channel(16);
-    let server = traffic_tacos_gateway::build_server_with_webhooks(
-        &config,
-        room,
-        WebhookHandler::new(secret(), Arc::new(tx)),
-    )
-    .unwrap();
+    let server =
+        traffic_tacos_gateway::build_server_with(&config, room, secret(), Some(Arc::new(tx)))
+            .unwrap();
     let (rest, grpc, stop) = serve(server).await;
     Receiver {
         rest,
