@@ -304,7 +304,11 @@ async fn the_full_flow_agrees_on_both_protocols() {
         .await;
     let failure = same(grpc, rest).unwrap_err();
     assert_eq!(failure.code, Code::FailedPrecondition);
-    assert!(failure.message.contains("is not completed"), "{}", failure.message);
+    assert!(
+        failure.message.contains("is not completed"),
+        "{}",
+        failure.message
+    );
 
     let intent = intent_both(
         &gw,

@@ -211,11 +211,12 @@ impl System {
         ready(&mut payment, &[pay_rest, pay_grpc]).await;
         ready(&mut reservation, &[res_rest, res_grpc]).await;
         ready(&mut gateway, &[gw_rest, gw_grpc]).await;
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{gw_grpc}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("the gateway answers");
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{gw_grpc}"))
+                .unwrap()
+                .connect()
+                .await
+                .expect("the gateway answers");
         Self {
             channel,
             _processes: vec![gateway, reservation, payment],
