@@ -37,7 +37,16 @@ fn binaries() -> &'static (PathBuf, PathBuf, PathBuf) {
         let gateway = PathBuf::from(env!("CARGO_BIN_EXE_traffic-tacos-gateway"));
         let dir = gateway.parent().expect("the binary's directory").to_owned();
         let target = dir.parent().expect("the target directory");
-        let status = Command::new(env!("CARGO"))
+        let mut cargo = Command::new(env!("CARGO"));
+        // The test's own `CARGO_*` variables would make Cargo see a changed environment and
+        // rebuild dependencies; the build should look like any other.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_") && name != "CARGO_HOME" {
+                cargo.env_remove(name.as_ref());
+            }
+        }
+        let status = cargo
             .args([
                 "build",
                 "-p",
