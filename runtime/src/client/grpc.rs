@@ -19,10 +19,12 @@ use tonic_prost::ProstCodec;
 
 use super::call::Outgoing;
 use super::headers::grpc_metadata;
-use super::resilience::{BreakerConfig, RetryBudget, TargetHealth};
+use super::target::Target;
+use crate::metrics::Metrics;
+use crate::resilience::{Resilience, ResilienceConfig};
 use super::timeout::encode_timeout;
 use crate::context::deadline::GRPC_TIMEOUT;
-use crate::context::{Response, ServerStream};
+use crate::context::{Protocol, Response, ServerStream};
 use crate::method::MethodInfo;
 use crate::status::Status;
 
@@ -83,8 +85,8 @@ pub struct GrpcConfig {
     keep_alive_interval: Option<Duration>,
     keep_alive_timeout: Duration,
     tls: Option<TlsConfig>,
-    breaker: BreakerConfig,
-    budget: RetryBudget,
+    resilience: ResilienceConfig,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl GrpcConfig {
@@ -121,15 +123,17 @@ impl GrpcConfig {
         self
     }
 
-    /// When the target's circuit breaker opens (see [`BreakerConfig`]'s defaults).
-    pub fn breaker(mut self, breaker: BreakerConfig) -> Self {
-        self.breaker = breaker;
+    /// Retry policy, retry budget and circuit breaker of the target (default:
+    /// [`ResilienceConfig::default`]). Retries apply only to methods the client marks safe.
+    pub fn resilience(mut self, resilience: ResilienceConfig) -> Self {
+        self.resilience = resilience;
         self
     }
 
-    /// The target's retry budget (see [`RetryBudget`]'s defaults).
-    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
-        self.budget = budget;
+    /// The registry the target's client series are recorded in (default:
+    /// [`Metrics::global`]).
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -174,10 +178,13 @@ impl GrpcConfig {
             .collect();
         Ok(GrpcTransport {
             inner: Arc::new(Inner {
-                health: Arc::new(TargetHealth::new(
-                    self.address.clone(),
-                    self.breaker,
-                    self.budget,
+                state: Arc::new(Target::new(
+                    &self.address,
+                    Protocol::Grpc,
+                    &self.resilience,
+                    self.metrics
+                        .clone()
+                        .unwrap_or_else(|| Metrics::global().clone()),
                 )),
                 target: self.address,
                 channels,
@@ -196,7 +203,7 @@ pub struct GrpcTransport {
 
 struct Inner {
     target: String,
-    health: Arc<TargetHealth>,
+    state: Arc<Target>,
     channels: Box<[Channel]>,
     next: AtomicUsize,
 }
@@ -221,8 +228,8 @@ impl GrpcTransport {
             keep_alive_interval: Some(Duration::from_secs(30)),
             keep_alive_timeout: Duration::from_secs(10),
             tls: None,
-            breaker: BreakerConfig::default(),
-            budget: RetryBudget::default(),
+            resilience: ResilienceConfig::default(),
+            metrics: None,
         }
     }
 
@@ -231,8 +238,13 @@ impl GrpcTransport {
         &self.inner.target
     }
 
-    pub(crate) fn health(&self) -> &TargetHealth {
-        &self.inner.health
+    /// Retries, retry budget and circuit breaker of this target, shared by every clone.
+    pub fn resilience(&self) -> &Resilience {
+        self.inner.state.resilience()
+    }
+
+    pub(crate) fn state(&self) -> &Target {
+        &self.inner.state
     }
 
     fn channel(&self) -> Channel {
