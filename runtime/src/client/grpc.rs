@@ -276,9 +276,26 @@ impl GrpcTransport {
             Status::unavailable(format!("{} is not reachable: {err}", self.inner.target))
         })?;
         let path = PathAndQuery::from_static(method.path);
-        Ok(grpc
-            .server_streaming(request, path, ProstCodec::<Req, Resp>::default())
-            .await?)
+        grpc.server_streaming(request, path, ProstCodec::<Req, Resp>::default())
+            .await
+            .map_err(|status| self.lost(status))
+    }
+
+    /// A status raised by the connection rather than sent by the server (it has a source
+    /// error): a connection closed under the call reads as `CANCELLED` or `UNKNOWN` there, but
+    /// for the caller the target was unavailable, which is also what makes it retryable.
+    fn lost(&self, status: tonic::Status) -> Status {
+        let transport_failure = std::error::Error::source(&status).is_some()
+            && matches!(status.code(), tonic::Code::Cancelled | tonic::Code::Unknown);
+        if transport_failure {
+            Status::unavailable(format!(
+                "connection to {} lost: {}",
+                self.inner.target,
+                status.message()
+            ))
+        } else {
+            status.into()
+        }
     }
 
     pub(crate) async fn unary<Req, Resp>(
@@ -294,14 +311,24 @@ impl GrpcTransport {
         let (headers, mut stream, _) = self.open(method, message, outgoing).await?.into_parts();
         let message = stream
             .message()
-            .await?
+            .await
+            .map_err(|status| self.lost(status))?
             .ok_or_else(|| Status::internal("the server sent no response message"))?;
-        if stream.message().await?.is_some() {
+        if stream
+            .message()
+            .await
+            .map_err(|status| self.lost(status))?
+            .is_some()
+        {
             return Err(Status::internal(
                 "the server sent more than one response message",
             ));
         }
-        let trailers = stream.trailers().await?.unwrap_or_default();
+        let trailers = stream
+            .trailers()
+            .await
+            .map_err(|status| self.lost(status))?
+            .unwrap_or_default();
         let mut response = Response::new(message);
         *response.headers_mut() = grpc_metadata(headers.into_headers());
         *response.trailers_mut() = grpc_metadata(trailers.into_headers());
