@@ -222,8 +222,15 @@ impl BackendConfig {
     /// as a split sending every call over its protocol and shadowing over the other.
     ///
     /// Each call builds new connections, a new breaker and a new budget: build once at start-up
-    /// and share the transport (clones are cheap) among the backend's clients.
+    /// and share the transport (clones are cheap) among the backend's clients. Remote
+    /// transports must be built inside a Tokio runtime (their connection pools live there).
     pub fn transport(&self) -> Result<Option<Transport>, TransportError> {
+        if self.protocol != BackendProtocol::Local && tokio::runtime::Handle::try_current().is_err()
+        {
+            return Err(self.error(
+                "remote transports must be built inside a Tokio runtime".to_owned(),
+            ));
+        }
         let percent = match self.protocol {
             BackendProtocol::Local => return Ok(None),
             BackendProtocol::Grpc if self.shadow_per_mille == 0 => {

@@ -20,13 +20,15 @@ use crate::library::*;
 use crate::support::{eventually, TestLibrary};
 
 /// The test library behind a switch: while `failures_left` is above zero, or while `down`,
-/// every call answers `UNAVAILABLE` (and uses one failure up).
+/// every call answers `UNAVAILABLE` (and uses one failure up). With `retitle`, `GetBook`
+/// answers that title instead of the library's (a backend that differs in one field).
 #[derive(Default)]
-struct Flaky {
-    library: TestLibrary,
-    failures_left: AtomicUsize,
-    down: AtomicBool,
-    calls: AtomicUsize,
+pub(crate) struct Flaky {
+    pub(crate) library: TestLibrary,
+    pub(crate) failures_left: AtomicUsize,
+    pub(crate) down: AtomicBool,
+    pub(crate) calls: AtomicUsize,
+    pub(crate) retitle: Option<&'static str>,
 }
 
 impl Flaky {
@@ -48,7 +50,14 @@ impl Flaky {
 impl Library for Flaky {
     async fn get_book(&self, request: Request<GetBookRequest>) -> Result<Response<Book>, Status> {
         self.gate()?;
-        self.library.get_book(request).await
+        let response = self.library.get_book(request).await?;
+        Ok(match self.retitle {
+            Some(title) => response.map(|book| Book {
+                title: title.to_owned(),
+                ..book
+            }),
+            None => response,
+        })
     }
     async fn create_book(
         &self,
@@ -117,15 +126,19 @@ impl Library for Flaky {
 }
 
 /// A [`Flaky`] library served over both protocols on a free loopback port.
-struct FlakyServer {
-    address: String,
-    handler: Arc<Flaky>,
+pub(crate) struct FlakyServer {
+    pub(crate) address: String,
+    pub(crate) handler: Arc<Flaky>,
     _shutdown: oneshot::Sender<()>,
 }
 
 impl FlakyServer {
-    async fn start() -> Self {
-        let handler = Arc::new(Flaky::default());
+    pub(crate) async fn start() -> Self {
+        Self::serve(Flaky::default()).await
+    }
+
+    pub(crate) async fn serve(handler: Flaky) -> Self {
+        let handler = Arc::new(handler);
         let server = Server::builder()
             .add(library_service(Arc::clone(&handler)))
             .build()
@@ -147,7 +160,7 @@ impl FlakyServer {
         }
     }
 
-    fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.handler.calls.load(Ordering::SeqCst)
     }
 }
