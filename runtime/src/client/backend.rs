@@ -125,29 +125,21 @@ impl BackendConfig {
             "grpc, rest, local or split",
             BackendProtocol::parse,
         );
-        let grpc_percent = r.parse(
-            vars.grpc_percent,
-            100,
-            "a percentage from 0 to 100",
-            |v| v.parse().ok().filter(|p| *p <= 100),
-        );
+        let grpc_percent = r.parse(vars.grpc_percent, 100, "a percentage from 0 to 100", |v| {
+            v.parse().ok().filter(|p| *p <= 100)
+        });
         let shadow_per_mille = r.parse(
             vars.shadow_per_mille,
             0,
             "calls per thousand from 0 to 1000",
             |v| v.parse().ok().filter(|p| *p <= 1000),
         );
-        let timeout = r.parse(
-            vars.timeout,
-            None,
-            "milliseconds from 1 to 600000",
-            |v| {
-                v.parse()
-                    .ok()
-                    .filter(|ms| (1..=600_000).contains(ms))
-                    .map(|ms| Some(Duration::from_millis(ms)))
-            },
-        );
+        let timeout = r.parse(vars.timeout, None, "milliseconds from 1 to 600000", |v| {
+            v.parse()
+                .ok()
+                .filter(|ms| (1..=600_000).contains(ms))
+                .map(|ms| Some(Duration::from_millis(ms)))
+        });
         let needs_grpc = matches!(protocol, BackendProtocol::Grpc | BackendProtocol::Split)
             || (shadow_per_mille > 0 && protocol != BackendProtocol::Local);
         let needs_http = matches!(protocol, BackendProtocol::Rest | BackendProtocol::Split)
@@ -188,9 +180,13 @@ impl BackendConfig {
         let resilience = ResilienceConfig::from_lookup(get);
         let shadow = ShadowConfig::from_lookup(get);
         let mut problems = Vec::new();
-        for err in [own.err(), resilience.as_ref().err().cloned(), shadow.as_ref().err().cloned()]
-            .into_iter()
-            .flatten()
+        for err in [
+            own.err(),
+            resilience.as_ref().err().cloned(),
+            shadow.as_ref().err().cloned(),
+        ]
+        .into_iter()
+        .flatten()
         {
             problems.extend(err.problems);
         }
@@ -227,9 +223,9 @@ impl BackendConfig {
     pub fn transport(&self) -> Result<Option<Transport>, TransportError> {
         if self.protocol != BackendProtocol::Local && tokio::runtime::Handle::try_current().is_err()
         {
-            return Err(self.error(
-                "remote transports must be built inside a Tokio runtime".to_owned(),
-            ));
+            return Err(
+                self.error("remote transports must be built inside a Tokio runtime".to_owned())
+            );
         }
         let percent = match self.protocol {
             BackendProtocol::Local => return Ok(None),
@@ -304,22 +300,27 @@ impl BackendConfig {
 
 /// An address variable: trimmed, empty as unset, and well-formed.
 fn address(r: &mut Reader<'_>, var: &'static str) -> Option<String> {
-    r.parse(var, None, "an address such as host:port or http://host:port", |v| {
-        if v.is_empty() {
-            return Some(None);
-        }
-        let full = if v.contains("://") {
-            v.to_owned()
-        } else {
-            format!("http://{v}")
-        };
-        let uri: http::Uri = full.parse().ok()?;
-        matches!(uri.scheme_str(), Some("http" | "https"))
-            .then_some(())
-            .and(uri.host())
-            .filter(|host| !host.is_empty())
-            .map(|_| Some(v.to_owned()))
-    })
+    r.parse(
+        var,
+        None,
+        "an address such as host:port or http://host:port",
+        |v| {
+            if v.is_empty() {
+                return Some(None);
+            }
+            let full = if v.contains("://") {
+                v.to_owned()
+            } else {
+                format!("http://{v}")
+            };
+            let uri: http::Uri = full.parse().ok()?;
+            matches!(uri.scheme_str(), Some("http" | "https"))
+                .then_some(())
+                .and(uri.host())
+                .filter(|host| !host.is_empty())
+                .map(|_| Some(v.to_owned()))
+        },
+    )
 }
 
 /// The variable names of one backend.

@@ -106,7 +106,12 @@ impl Client {
         let result: Result<Response<Resp>, Status> =
             unary_over(&primary, safe, method, route, message, outgoing).await;
         if let Some(shadow) = shadow {
-            shadow.finish(&result.as_ref().map(|r| r.message().clone()).map_err(Clone::clone));
+            shadow.finish(
+                &result
+                    .as_ref()
+                    .map(|r| r.message().clone())
+                    .map_err(Clone::clone),
+            );
         }
         result
     }

@@ -20,12 +20,12 @@ use tonic_prost::ProstCodec;
 use super::call::Outgoing;
 use super::headers::grpc_metadata;
 use super::target::Target;
-use crate::metrics::Metrics;
-use crate::resilience::{Resilience, ResilienceConfig};
 use super::timeout::encode_timeout;
 use crate::context::deadline::GRPC_TIMEOUT;
 use crate::context::{Protocol, Response, ServerStream};
 use crate::method::MethodInfo;
+use crate::metrics::Metrics;
+use crate::resilience::{Resilience, ResilienceConfig};
 use crate::status::Status;
 
 /// TLS for a gRPC target.

@@ -25,12 +25,7 @@ fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
 
 /// A split (or shadowing) transport to `grpc` and `http` from `BACKEND_LIBRARY_*` variables,
 /// recording into `metrics`.
-fn backend(
-    grpc: &str,
-    http: &str,
-    extra: &[(&str, &str)],
-    metrics: &Arc<Metrics>,
-) -> Transport {
+fn backend(grpc: &str, http: &str, extra: &[(&str, &str)], metrics: &Arc<Metrics>) -> Transport {
     let mut vars = vec![
         ("BACKEND_LIBRARY_GRPC_ADDRESS", grpc.to_owned()),
         ("BACKEND_LIBRARY_HTTP_ADDRESS", http.to_owned()),
@@ -151,12 +146,13 @@ async fn a_shadow_reports_the_method_and_field_the_transports_differ_in() {
             .await
             .unwrap()
             .into_message();
-        assert_eq!(book.title, "Title of shelves/1/books/1", "the caller sees gRPC only");
+        assert_eq!(
+            book.title, "Title of shelves/1/books/1",
+            "the caller sees gRPC only"
+        );
     }
     let file = client
-        .get_file(Request::new(GetFileRequest {
-            path: "a/b".into(),
-        }))
+        .get_file(Request::new(GetFileRequest { path: "a/b".into() }))
         .await
         .unwrap();
     assert_eq!(file.message().path, "a/b");
@@ -255,5 +251,8 @@ fn configuration_errors_name_every_bad_variable() {
     assert_eq!(grpc.timeout, Some(Duration::from_millis(1500)));
     let transport = grpc.transport().unwrap().unwrap();
     assert_eq!(transport.name(), "grpc");
-    assert!(transport.set_grpc_percent(50).is_err(), "only a split changes");
+    assert!(
+        transport.set_grpc_percent(50).is_err(),
+        "only a split changes"
+    );
 }

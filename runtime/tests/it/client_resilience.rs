@@ -168,9 +168,11 @@ impl FlakyServer {
 /// Five attempts with short backoffs, and a breaker that stays out of the way.
 fn retrying() -> ResilienceConfig {
     ResilienceConfig {
-        retry: RetryPolicy::default()
-            .with_max_attempts(5)
-            .with_backoff(Duration::from_millis(5), Duration::from_millis(20), 2.0),
+        retry: RetryPolicy::default().with_max_attempts(5).with_backoff(
+            Duration::from_millis(5),
+            Duration::from_millis(20),
+            2.0,
+        ),
         breaker: BreakerConfig {
             enabled: false,
             ..BreakerConfig::default()
@@ -242,7 +244,11 @@ async fn safe_methods_are_retried_within_the_deadline_and_others_are_not() {
             .await
             .unwrap_or_else(|err| panic!("{name}: {err}"));
         assert_eq!(book.message().name, "shelves/1/books/1", "{name}");
-        assert_eq!(server.calls() - before, 3, "{name}: two failures, one success");
+        assert_eq!(
+            server.calls() - before,
+            3,
+            "{name}: two failures, one success"
+        );
         assert_eq!(stats(&transport).retries, 2, "{name}");
 
         let before = server.calls();
@@ -250,7 +256,11 @@ async fn safe_methods_are_retried_within_the_deadline_and_others_are_not() {
         let err = client.create_book(create_book()).await.unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{name}");
         assert_eq!(err.message(), "warming up", "{name}");
-        assert_eq!(server.calls() - before, 1, "{name}: CreateBook is not safe to repeat");
+        assert_eq!(
+            server.calls() - before,
+            1,
+            "{name}: CreateBook is not safe to repeat"
+        );
         assert_eq!(stats(&transport).retries, 2, "{name}");
     }
 }
@@ -260,9 +270,11 @@ async fn a_retry_never_outlasts_the_deadline() {
     let server = FlakyServer::start().await;
     server.handler.down.store(true, Ordering::SeqCst);
     let config = ResilienceConfig {
-        retry: RetryPolicy::default()
-            .with_max_attempts(5)
-            .with_backoff(Duration::from_millis(150), Duration::from_millis(150), 1.0),
+        retry: RetryPolicy::default().with_max_attempts(5).with_backoff(
+            Duration::from_millis(150),
+            Duration::from_millis(150),
+            1.0,
+        ),
         ..retrying()
     };
     for (name, transport) in transports(&server.address, &config) {
@@ -298,7 +310,11 @@ async fn a_stalled_backend_ends_at_the_propagated_deadline_and_its_handler_is_ca
         ));
         let started = Instant::now();
         let err = scope
-            .enter(async move { client.slow(Request::new(SlowRequest { millis: 10_000 })).await })
+            .enter(async move {
+                client
+                    .slow(Request::new(SlowRequest { millis: 10_000 }))
+                    .await
+            })
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::DeadlineExceeded, "{name}: {err}");
@@ -346,7 +362,11 @@ async fn dropped_connections_are_unavailable_and_retried_only_for_safe_methods()
 
         let err = client.create_book(create_book()).await.unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{name}: {err}");
-        assert_eq!(stats(&transport).retries, 4, "{name}: CreateBook not retried");
+        assert_eq!(
+            stats(&transport).retries,
+            4,
+            "{name}: CreateBook not retried"
+        );
     }
 }
 
@@ -405,11 +425,18 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
             .unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{name}");
         assert!(err.message().contains("circuit breaker"), "{name}: {err}");
-        assert_eq!(server.calls() - before, 3, "{name}: an open breaker sends nothing");
+        assert_eq!(
+            server.calls() - before,
+            3,
+            "{name}: an open breaker sends nothing"
+        );
 
         // Another client of the same transport shares the breaker.
         let other = LibraryClient::new(transport.clone());
-        assert!(other.get_book(get_book(Duration::from_secs(5))).await.is_err());
+        assert!(other
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .is_err());
         assert_eq!(server.calls() - before, 3, "{name}");
 
         // After the cool-down one probe goes through; its failure opens the breaker again.
