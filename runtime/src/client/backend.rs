@@ -369,3 +369,83 @@ fn intern(name: String) -> &'static str {
     names.insert(leaked);
     leaked
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(name: &str, vars: &[(&str, &str)]) -> Result<BackendConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        BackendConfig::from_lookup(name, &move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn names_become_variable_prefixes() {
+        let config = read(
+            "seat-map",
+            &[
+                ("BACKEND_SEAT_MAP_PROTOCOL", "SPLIT"),
+                ("BACKEND_SEAT_MAP_GRPC_ADDRESS", " seats:9090 "),
+                ("BACKEND_SEAT_MAP_HTTP_ADDRESS", "http://seats:8000/api"),
+                ("BACKEND_SEAT_MAP_GRPC_PERCENT", "25"),
+                ("BACKEND_SEAT_MAP_SHADOW_PER_MILLE", "5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.protocol, BackendProtocol::Split);
+        assert_eq!(config.grpc_address.as_deref(), Some("seats:9090"));
+        assert_eq!(config.grpc_percent, 25);
+        assert_eq!(config.shadow_per_mille, 5);
+        assert!(config.tls.is_none());
+        // Reading again reuses the interned names.
+        assert!(std::ptr::eq(
+            Vars::new("seat-map").protocol,
+            Vars::new("SEAT_MAP").protocol
+        ));
+    }
+
+    #[test]
+    fn shadowing_needs_both_remote_transports() {
+        let err = read(
+            "payment",
+            &[
+                ("BACKEND_PAYMENT_PROTOCOL", "local"),
+                ("BACKEND_PAYMENT_SHADOW_PER_MILLE", "10"),
+            ],
+        )
+        .unwrap_err();
+        let vars: Vec<&str> = err.problems.iter().map(|p| p.var).collect();
+        assert_eq!(vars, ["BACKEND_PAYMENT_SHADOW_PER_MILLE"]);
+        let err = read(
+            "payment",
+            &[
+                ("BACKEND_PAYMENT_GRPC_ADDRESS", "payment:9090"),
+                ("BACKEND_PAYMENT_SHADOW_PER_MILLE", "10"),
+            ],
+        )
+        .unwrap_err();
+        let vars: Vec<&str> = err.problems.iter().map(|p| p.var).collect();
+        assert_eq!(vars, ["BACKEND_PAYMENT_HTTP_ADDRESS"]);
+    }
+
+    #[test]
+    fn tls_settings_are_shared() {
+        let config = read(
+            "payment",
+            &[
+                ("BACKEND_PAYMENT_GRPC_ADDRESS", "payment:9090"),
+                ("GRPC_USE_TLS", "true"),
+                ("GRPC_CA_FILE", "/etc/ca.pem"),
+                ("GRPC_TLS_DOMAIN", "payment.internal"),
+            ],
+        )
+        .unwrap();
+        assert!(config.tls.is_some());
+        assert_eq!(config.protocol, BackendProtocol::Grpc);
+    }
+}
