@@ -29,11 +29,18 @@ pub(crate) struct Flaky {
     pub(crate) down: AtomicBool,
     pub(crate) calls: AtomicUsize,
     pub(crate) retitle: Option<&'static str>,
+    /// The next call answers `RESOURCE_EXHAUSTED` asking for this wait (`RetryInfo`), in ms.
+    pub(crate) pushback_ms: AtomicUsize,
 }
 
 impl Flaky {
     fn gate(&self) -> Result<(), Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let pushback = self.pushback_ms.swap(0, Ordering::SeqCst);
+        if pushback > 0 {
+            return Err(Status::resource_exhausted("slow down")
+                .with_retry_after(Duration::from_millis(pushback as u64)));
+        }
         let failing = self.down.load(Ordering::SeqCst)
             || self
                 .failures_left
@@ -262,6 +269,33 @@ async fn safe_methods_are_retried_within_the_deadline_and_others_are_not() {
             "{name}: CreateBook is not safe to repeat"
         );
         assert_eq!(stats(&transport).retries, 2, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_server_s_retry_info_sets_the_wait() {
+    let server = FlakyServer::start().await;
+    for (name, transport) in transports(&server.address, &retrying()) {
+        let client = LibraryClient::with_options(transport, safe_get_book());
+        server.handler.pushback_ms.store(200, Ordering::SeqCst);
+        let before = server.calls();
+        let started = Instant::now();
+        client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert!(started.elapsed() >= Duration::from_millis(200), "{name}");
+        assert_eq!(server.calls() - before, 2, "{name}");
+
+        // A wait longer than the deadline leaves: the server's answer at once.
+        server.handler.pushback_ms.store(2_000, Ordering::SeqCst);
+        let started = Instant::now();
+        let err = client
+            .get_book(get_book(Duration::from_millis(500)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::ResourceExhausted, "{name}: {err}");
+        assert!(started.elapsed() < Duration::from_millis(400), "{name}");
     }
 }
 
