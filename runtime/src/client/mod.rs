@@ -215,6 +215,9 @@ impl ClientOptions {
 
     /// Marks a method (named as in the contract, `GetBook`) safe to repeat: it is retried by the
     /// transport's retry policy, and it has no side effects, so a split may shadow it.
+    ///
+    /// The server's `idempotent` method policy is not visible to a remote client (the method
+    /// table carries names only), so the caller marks the methods it knows to be safe.
     pub fn safe_method(mut self, method: impl Into<String>) -> Self {
         self.safe_methods.insert(method.into());
         self

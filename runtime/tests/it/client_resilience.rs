@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use http::HeaderMap;
 use tacos_runtime::client::{ClientOptions, GrpcTransport, RestTransport, Transport};
 use tacos_runtime::context::CallScope;
+use tacos_runtime::metrics::Metrics;
 use tacos_runtime::resilience::{BreakerConfig, BreakerState, ResilienceConfig, RetryPolicy};
 use tacos_runtime::server::{Listeners, Server};
 use tacos_runtime::{Code, Request, Response, ServerStream, Status};
@@ -453,6 +454,7 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
         }
         assert_eq!(server.calls() - before, 3, "{name}");
         assert_eq!(transport.breaker_state(), BreakerState::Open, "{name}");
+        assert_eq!(breaker_gauge(&server.address), Some(2.0), "{name}: open");
         let err = client
             .get_book(get_book(Duration::from_secs(5)))
             .await
@@ -491,5 +493,15 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
             .unwrap();
         assert_eq!(server.calls() - before, 5, "{name}");
         assert_eq!(transport.breaker_state(), BreakerState::Closed, "{name}");
+        assert_eq!(breaker_gauge(&server.address), Some(0.0), "{name}: closed");
     }
+}
+
+/// `tacos_client_breaker_state` of `target` in the default registry's text.
+fn breaker_gauge(target: &str) -> Option<f64> {
+    let prefix = format!("tacos_client_breaker_state{{target=\"{target}\"}} ");
+    Metrics::global()
+        .render()
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok())
 }
