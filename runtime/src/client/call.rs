@@ -7,8 +7,7 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::resilience::{self, RetryPolicy};
-use super::{Client, Transport};
+use super::{Client, Leg, Transport};
 use crate::context::{current_call, metadata, Context, Request, Response, ServerStream};
 use crate::invoke::Deadlined;
 use crate::method::MethodInfo;
@@ -67,25 +66,54 @@ impl Client {
     ) -> Result<Response<Resp>, Status>
     where
         Req: prost::Message + Clone + Serialize + Send + 'static,
-        Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
+        Resp: prost::Message + Clone + Default + Serialize + DeserializeOwned + Send + 'static,
     {
         let (message, context) = request.into_parts();
         let outgoing = self.outgoing(method, context);
-        let deadline = outgoing.deadline;
+        let safe = self.options().is_safe(method.name);
         let transport = self.transport().ok_or_else(|| no_transport(method))?;
-        let call = self.attempts(
-            method,
-            transport,
-            message,
-            outgoing,
-            |message, outgoing| async {
-                match transport {
-                    Transport::Grpc(grpc) => grpc.unary(method, message, outgoing).await,
-                    Transport::Rest(rest) => rest.unary(method, route, message, outgoing).await,
-                }
-            },
-        );
-        within(deadline, call).await
+        let split = match transport {
+            Transport::Grpc(grpc) => {
+                let leg = Leg::Grpc(grpc.clone());
+                return unary_over(&leg, safe, method, route, message, outgoing).await;
+            }
+            Transport::Rest(rest) => {
+                let leg = Leg::Rest(rest.clone());
+                return unary_over(&leg, safe, method, route, message, outgoing).await;
+            }
+            Transport::Split(split) => split,
+        };
+        let grpc = Leg::Grpc(split.grpc().clone());
+        let rest = Leg::Rest(split.rest().clone());
+        let (primary, other) = if split.pick_grpc() {
+            (grpc, rest)
+        } else {
+            (rest, grpc)
+        };
+        let shadow = match split.shadow() {
+            Some(shadow) if self.options().may_shadow(method.name) => {
+                split.note(method);
+                let (message, outgoing) = (message.clone(), outgoing.clone());
+                // The shadow is never retried: it must not add load the caller did not ask for.
+                shadow.start(method.path, move || async move {
+                    unary_over::<Req, Resp>(&other, false, method, route, message, outgoing)
+                        .await
+                        .map(Response::into_message)
+                })
+            }
+            _ => None,
+        };
+        let result: Result<Response<Resp>, Status> =
+            unary_over(&primary, safe, method, route, message, outgoing).await;
+        if let Some(shadow) = shadow {
+            shadow.finish(
+                &result
+                    .as_ref()
+                    .map(|r| r.message().clone())
+                    .map_err(Clone::clone),
+            );
+        }
+        result
     }
 
     /// Opens a server stream over the client's transport; the deadline bounds the whole stream.
@@ -102,77 +130,77 @@ impl Client {
         let (message, context) = request.into_parts();
         let outgoing = self.outgoing(method, context);
         let deadline = outgoing.deadline;
-        let transport = self.transport().ok_or_else(|| no_transport(method))?;
+        let safe = self.options().is_safe(method.name);
+        let leg = match self.transport().ok_or_else(|| no_transport(method))? {
+            Transport::Grpc(grpc) => Leg::Grpc(grpc.clone()),
+            Transport::Rest(rest) => Leg::Rest(rest.clone()),
+            // Streams are not shadowed: comparing them would hold both in memory.
+            Transport::Split(split) if split.pick_grpc() => Leg::Grpc(split.grpc().clone()),
+            Transport::Split(split) => Leg::Rest(split.rest().clone()),
+        };
+        let target = leg.state();
+        let series = target.series(method);
+        let timer = series.start(target.protocol());
         // Only opening the stream is retried: once it has started, its errors are final.
-        let call = self.attempts(
-            method,
-            transport,
-            message,
-            outgoing,
-            |message, outgoing| async {
-                match transport {
-                    Transport::Grpc(grpc) => grpc.server_streaming(method, message, outgoing).await,
-                    Transport::Rest(rest) => {
+        let call = target.resilience().call(safe, deadline, |attempt| {
+            if attempt > 1 {
+                series.retry();
+            }
+            let (leg, message, outgoing) = (leg.clone(), message.clone(), outgoing.clone());
+            async move {
+                match &leg {
+                    Leg::Grpc(grpc) => grpc.server_streaming(method, message, outgoing).await,
+                    Leg::Rest(rest) => {
                         rest.server_streaming(method, route, message, outgoing)
                             .await
                     }
                 }
-            },
-        );
-        let response = within(deadline, call).await?;
-        Ok(response.map(|stream| bounded(stream, deadline)))
+            }
+        });
+        let response = within(deadline, call).await;
+        timer.finish(code_of(&response));
+        Ok(response?.map(|stream| bounded(stream, deadline)))
     }
 }
 
-impl Client {
-    /// Runs `attempt` through the target's breaker, retrying by the method's retry policy and
-    /// the target's budget. The caller bounds the whole loop by the call's deadline.
-    async fn attempts<Req, T, F, Fut>(
-        &self,
-        method: &'static MethodInfo,
-        transport: &Transport,
-        message: Req,
-        outgoing: Outgoing,
-        attempt: F,
-    ) -> Result<T, Status>
-    where
-        Req: Clone,
-        F: Fn(Req, Outgoing) -> Fut,
-        Fut: std::future::Future<Output = Result<T, Status>>,
-    {
-        let health = transport.health();
-        let Some(policy) = self.options().retry_for(method.name) else {
-            health.admit()?;
-            let result = attempt(message, outgoing).await;
-            health.record(&result.as_ref().map(|_| ()));
-            return result;
-        };
-        let deadline = outgoing.deadline;
-        let mut backoff = policy.initial_backoff;
-        let mut attempts = 1;
-        loop {
-            health.admit()?;
-            let result = attempt(message.clone(), outgoing.clone()).await;
-            health.record(&result.as_ref().map(|_| ()));
-            let status = match result {
-                Ok(value) => return Ok(value),
-                Err(status) => status,
-            };
-            if attempts >= policy.max_attempts
-                || !RetryPolicy::is_retryable(&status)
-                || !health.retry_allowed()
-            {
-                return Err(status);
-            }
-            let delay = resilience::retry_delay(&status, backoff);
-            // A retry that cannot finish in time would only turn the answer into a timeout.
-            if deadline.is_some_and(|d| Instant::now() + delay >= d) {
-                return Err(status);
-            }
-            tokio::time::sleep(delay).await;
-            backoff = resilience::next_backoff(policy, backoff);
-            attempts += 1;
+/// One unary call over `leg`, through its target's resilience, recorded in its metrics.
+async fn unary_over<Req, Resp>(
+    leg: &Leg,
+    safe: bool,
+    method: &'static MethodInfo,
+    route: Option<&'static RouteSpec>,
+    message: Req,
+    outgoing: Outgoing,
+) -> Result<Response<Resp>, Status>
+where
+    Req: prost::Message + Clone + Serialize + Send + 'static,
+    Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
+{
+    let deadline = outgoing.deadline;
+    let target = leg.state();
+    let series = target.series(method);
+    let timer = series.start(target.protocol());
+    let call = target.resilience().call(safe, deadline, |attempt| {
+        if attempt > 1 {
+            series.retry();
         }
+        let (message, outgoing) = (message.clone(), outgoing.clone());
+        async move {
+            match leg {
+                Leg::Grpc(grpc) => grpc.unary(method, message, outgoing).await,
+                Leg::Rest(rest) => rest.unary(method, route, message, outgoing).await,
+            }
+        }
+    });
+    let result = within(deadline, call).await;
+    timer.finish(code_of(&result));
+    result
+}
+
+fn code_of<T>(result: &Result<T, Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
     }
 }
 

@@ -19,11 +19,13 @@ use tonic_prost::ProstCodec;
 
 use super::call::Outgoing;
 use super::headers::grpc_metadata;
-use super::resilience::{BreakerConfig, RetryBudget, TargetHealth};
+use super::target::Target;
 use super::timeout::encode_timeout;
 use crate::context::deadline::GRPC_TIMEOUT;
-use crate::context::{Response, ServerStream};
+use crate::context::{Protocol, Response, ServerStream};
 use crate::method::MethodInfo;
+use crate::metrics::Metrics;
+use crate::resilience::{Resilience, ResilienceConfig};
 use crate::status::Status;
 
 /// TLS for a gRPC target.
@@ -83,8 +85,8 @@ pub struct GrpcConfig {
     keep_alive_interval: Option<Duration>,
     keep_alive_timeout: Duration,
     tls: Option<TlsConfig>,
-    breaker: BreakerConfig,
-    budget: RetryBudget,
+    resilience: ResilienceConfig,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl GrpcConfig {
@@ -121,15 +123,17 @@ impl GrpcConfig {
         self
     }
 
-    /// When the target's circuit breaker opens (see [`BreakerConfig`]'s defaults).
-    pub fn breaker(mut self, breaker: BreakerConfig) -> Self {
-        self.breaker = breaker;
+    /// Retry policy, retry budget and circuit breaker of the target (default:
+    /// [`ResilienceConfig::default`]). Retries apply only to methods the client marks safe.
+    pub fn resilience(mut self, resilience: ResilienceConfig) -> Self {
+        self.resilience = resilience;
         self
     }
 
-    /// The target's retry budget (see [`RetryBudget`]'s defaults).
-    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
-        self.budget = budget;
+    /// The registry the target's client series are recorded in (default:
+    /// [`Metrics::global`]).
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -174,10 +178,13 @@ impl GrpcConfig {
             .collect();
         Ok(GrpcTransport {
             inner: Arc::new(Inner {
-                health: Arc::new(TargetHealth::new(
-                    self.address.clone(),
-                    self.breaker,
-                    self.budget,
+                state: Arc::new(Target::new(
+                    &self.address,
+                    Protocol::Grpc,
+                    &self.resilience,
+                    self.metrics
+                        .clone()
+                        .unwrap_or_else(|| Metrics::global().clone()),
                 )),
                 target: self.address,
                 channels,
@@ -196,7 +203,7 @@ pub struct GrpcTransport {
 
 struct Inner {
     target: String,
-    health: Arc<TargetHealth>,
+    state: Arc<Target>,
     channels: Box<[Channel]>,
     next: AtomicUsize,
 }
@@ -221,8 +228,8 @@ impl GrpcTransport {
             keep_alive_interval: Some(Duration::from_secs(30)),
             keep_alive_timeout: Duration::from_secs(10),
             tls: None,
-            breaker: BreakerConfig::default(),
-            budget: RetryBudget::default(),
+            resilience: ResilienceConfig::default(),
+            metrics: None,
         }
     }
 
@@ -231,8 +238,13 @@ impl GrpcTransport {
         &self.inner.target
     }
 
-    pub(crate) fn health(&self) -> &TargetHealth {
-        &self.inner.health
+    /// Retries, retry budget and circuit breaker of this target, shared by every clone.
+    pub fn resilience(&self) -> &Resilience {
+        self.inner.state.resilience()
+    }
+
+    pub(crate) fn state(&self) -> &Target {
+        &self.inner.state
     }
 
     fn channel(&self) -> Channel {
@@ -264,9 +276,26 @@ impl GrpcTransport {
             Status::unavailable(format!("{} is not reachable: {err}", self.inner.target))
         })?;
         let path = PathAndQuery::from_static(method.path);
-        Ok(grpc
-            .server_streaming(request, path, ProstCodec::<Req, Resp>::default())
-            .await?)
+        grpc.server_streaming(request, path, ProstCodec::<Req, Resp>::default())
+            .await
+            .map_err(|status| self.lost(status))
+    }
+
+    /// A status raised by the connection rather than sent by the server (it has a source
+    /// error): a connection closed under the call reads as `CANCELLED` or `UNKNOWN` there, but
+    /// for the caller the target was unavailable, which is also what makes it retryable.
+    fn lost(&self, status: tonic::Status) -> Status {
+        let transport_failure = std::error::Error::source(&status).is_some()
+            && matches!(status.code(), tonic::Code::Cancelled | tonic::Code::Unknown);
+        if transport_failure {
+            Status::unavailable(format!(
+                "connection to {} lost: {}",
+                self.inner.target,
+                status.message()
+            ))
+        } else {
+            status.into()
+        }
     }
 
     pub(crate) async fn unary<Req, Resp>(
@@ -282,14 +311,24 @@ impl GrpcTransport {
         let (headers, mut stream, _) = self.open(method, message, outgoing).await?.into_parts();
         let message = stream
             .message()
-            .await?
+            .await
+            .map_err(|status| self.lost(status))?
             .ok_or_else(|| Status::internal("the server sent no response message"))?;
-        if stream.message().await?.is_some() {
+        if stream
+            .message()
+            .await
+            .map_err(|status| self.lost(status))?
+            .is_some()
+        {
             return Err(Status::internal(
                 "the server sent more than one response message",
             ));
         }
-        let trailers = stream.trailers().await?.unwrap_or_default();
+        let trailers = stream
+            .trailers()
+            .await
+            .map_err(|status| self.lost(status))?
+            .unwrap_or_default();
         let mut response = Response::new(message);
         *response.headers_mut() = grpc_metadata(headers.into_headers());
         *response.trailers_mut() = grpc_metadata(trailers.into_headers());

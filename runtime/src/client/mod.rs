@@ -18,8 +18,18 @@
 //!   [`Response::trailers`] (gRPC trailers; REST `grpc-trailer-*` headers). A server stream's
 //!   gRPC trailers arrive after its last message and are not reported.
 //!
-//! - **resilience** (remote transports): retries of methods marked safe, a retry budget and a
-//!   circuit breaker per target; see [`RetryPolicy`], [`RetryBudget`] and [`BreakerConfig`].
+//! - **resilience** (remote transports): [`crate::resilience`] per target, set on the transport
+//!   builders ([`GrpcConfig::resilience`], [`RestConfig::resilience`]): retries of the methods
+//!   [`ClientOptions::safe_method`] marks (gRFC A6: backoff, retryable codes, `RetryInfo`, one
+//!   deadline over all attempts, no retry once a stream has opened), a retry budget and a
+//!   circuit breaker;
+//! - **metrics**: every call to a remote target is counted per target, method, transport and
+//!   code, with retries, the breaker's state and shadow differences, in the registry set on the
+//!   builders (default [`Metrics::global`](crate::metrics::Metrics::global)).
+//!
+//! [`SplitTransport`] sends a live percentage of calls over gRPC and the rest over REST, and can
+//! shadow side-effect-free methods over the other transport ([`crate::migration`]).
+//! [`BackendConfig`] builds any of these from `BACKEND_<NAME>_*` variables.
 //!
 //! The in-process transport (`<Service>Client::local(handler)`) calls the handler directly, with
 //! no encoding, but prepares metadata and deadlines by the same rules and caps the deadline by the
@@ -28,21 +38,27 @@
 //! [`Response::headers`]: crate::Response::headers
 //! [`Response::trailers`]: crate::Response::trailers
 
+mod backend;
 mod call;
 mod grpc;
 mod headers;
 mod local;
-mod resilience;
 mod rest;
+mod split;
+mod target;
 mod timeout;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::migration::Shadow;
+use crate::resilience::BreakerState;
+
+pub use backend::{BackendConfig, BackendProtocol};
 pub use grpc::{GrpcConfig, GrpcTransport, TlsConfig};
-pub use resilience::{BreakerConfig, BreakerState, RetryBudget, RetryPolicy};
 pub use rest::{RestConfig, RestTransport};
+pub use split::SplitTransport;
 pub use timeout::encode_timeout;
 
 pub use crate::rest::stream::StreamFormat;
@@ -54,34 +70,99 @@ pub enum Transport {
     Grpc(GrpcTransport),
     /// REST/JSON over HTTP/1.1 with the contract's `google.api.http` bindings.
     Rest(RestTransport),
+    /// Both, a live percentage deciding per call; optionally shadowing.
+    Split(SplitTransport),
 }
 
 impl Transport {
-    /// `"grpc"` or `"rest"`, the label used in metrics and logs.
+    /// `"grpc"`, `"rest"` or `"split"`, the label used in logs.
     pub fn name(&self) -> &'static str {
         match self {
             Transport::Grpc(_) => "grpc",
             Transport::Rest(_) => "rest",
+            Transport::Split(_) => "split",
         }
     }
 
-    /// The target this transport calls, as configured.
+    /// The target this transport calls, as configured (the gRPC address of a split).
     pub fn target(&self) -> &str {
         match self {
             Transport::Grpc(grpc) => grpc.target(),
             Transport::Rest(rest) => rest.target(),
+            Transport::Split(split) => split.grpc().target(),
         }
     }
 
-    /// The state of the target's circuit breaker.
+    /// The state of the target's circuit breaker; of a split, the worse of its two.
     pub fn breaker_state(&self) -> BreakerState {
-        self.health().breaker_state()
+        match self {
+            Transport::Grpc(grpc) => grpc.resilience().breaker().state(),
+            Transport::Rest(rest) => rest.resilience().breaker().state(),
+            Transport::Split(split) => {
+                let states = [
+                    split.grpc().resilience().breaker().state(),
+                    split.rest().resilience().breaker().state(),
+                ];
+                [BreakerState::Open, BreakerState::HalfOpen]
+                    .into_iter()
+                    .find(|bad| states.contains(bad))
+                    .unwrap_or(BreakerState::Closed)
+            }
+        }
     }
 
-    pub(crate) fn health(&self) -> &resilience::TargetHealth {
+    /// The share of calls sent over gRPC: a split's live percentage, 100 for gRPC, 0 for REST.
+    pub fn grpc_percent(&self) -> u8 {
         match self {
-            Transport::Grpc(grpc) => grpc.health(),
-            Transport::Rest(rest) => rest.health(),
+            Transport::Grpc(_) => 100,
+            Transport::Rest(_) => 0,
+            Transport::Split(split) => split.grpc_percent(),
+        }
+    }
+
+    /// Changes a split's gRPC share for calls from now on; every clone of the transport (and
+    /// every client built on it) sees the change. Only a split can change it.
+    pub fn set_grpc_percent(&self, percent: u32) -> Result<(), TransportError> {
+        match self {
+            Transport::Split(split) => {
+                split
+                    .set_grpc_percent(percent)
+                    .map_err(|err| TransportError {
+                        target: self.target().to_owned(),
+                        reason: err.to_string(),
+                    })
+            }
+            _ => Err(TransportError {
+                target: self.target().to_owned(),
+                reason: format!(
+                    "the {} transport has no gRPC percentage to change; configure a split",
+                    self.name()
+                ),
+            }),
+        }
+    }
+
+    /// A split's shadow, when it shadows calls.
+    pub fn shadow(&self) -> Option<&Shadow> {
+        match self {
+            Transport::Split(split) => split.shadow(),
+            _ => None,
+        }
+    }
+}
+
+/// One concrete transport carrying one call.
+#[derive(Clone, Debug)]
+pub(crate) enum Leg {
+    Grpc(GrpcTransport),
+    Rest(RestTransport),
+}
+
+impl Leg {
+    pub(crate) fn state(&self) -> &target::Target {
+        match self {
+            Leg::Grpc(grpc) => grpc.state(),
+            Leg::Rest(rest) => rest.state(),
         }
     }
 }
@@ -89,6 +170,12 @@ impl Transport {
 impl From<GrpcTransport> for Transport {
     fn from(transport: GrpcTransport) -> Self {
         Transport::Grpc(transport)
+    }
+}
+
+impl From<SplitTransport> for Transport {
+    fn from(transport: SplitTransport) -> Self {
+        Transport::Split(transport)
     }
 }
 
@@ -103,8 +190,8 @@ impl From<RestTransport> for Transport {
 pub struct ClientOptions {
     default_timeout: Option<Duration>,
     method_timeouts: HashMap<String, Duration>,
-    retry: Option<RetryPolicy>,
     safe_methods: HashSet<String>,
+    shadow_methods: HashSet<String>,
 }
 
 impl ClientOptions {
@@ -126,23 +213,31 @@ impl ClientOptions {
         self
     }
 
-    /// Retries methods marked safe with `policy` (no method is retried without it).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-
-    /// Marks a method (named as in the contract, `GetBook`) safe to repeat, so it is retried.
+    /// Marks a method (named as in the contract, `GetBook`) safe to repeat: it is retried by the
+    /// transport's retry policy, and it has no side effects, so a split may shadow it.
+    ///
+    /// The server's `idempotent` method policy is not visible to a remote client (the method
+    /// table carries names only), so the caller marks the methods it knows to be safe.
     pub fn safe_method(mut self, method: impl Into<String>) -> Self {
         self.safe_methods.insert(method.into());
         self
     }
 
-    /// The retry policy of `method`: `None` unless retries are on and the method is safe.
-    pub fn retry_for(&self, method: &str) -> Option<&RetryPolicy> {
-        self.retry
-            .as_ref()
-            .filter(|_| self.safe_methods.contains(method))
+    /// Marks a method free of side effects, so a split may shadow it, without making it
+    /// retried (e.g. a read whose retries the caller handles itself).
+    pub fn shadow_method(mut self, method: impl Into<String>) -> Self {
+        self.shadow_methods.insert(method.into());
+        self
+    }
+
+    /// Whether `method` may be retried.
+    pub fn is_safe(&self, method: &str) -> bool {
+        self.safe_methods.contains(method)
+    }
+
+    /// Whether `method` may be shadowed.
+    pub fn may_shadow(&self, method: &str) -> bool {
+        self.safe_methods.contains(method) || self.shadow_methods.contains(method)
     }
 
     /// The default timeout of `method`.

@@ -104,8 +104,21 @@ pub struct Shadow {
     shared: Arc<Shared>,
 }
 
+/// Told of every difference counted: the method and the field path it was counted under.
+type DifferenceListener = Box<dyn Fn(&'static str, &str) + Send + Sync>;
+
+#[derive(Default)]
+struct Listener(Option<DifferenceListener>);
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shared {
+    listener: Listener,
     started: AtomicU64,
     skipped: AtomicU64,
     timed_out: AtomicU64,
@@ -128,6 +141,20 @@ impl Shadow {
             permits: Arc::new(Semaphore::new(max_in_flight)),
             shared: Arc::default(),
         }
+    }
+
+    /// Calls `listener` with the method and field path of every difference counted (the same
+    /// bounded paths [`stats`](Self::stats) reports), e.g. to export them as metrics. Set it
+    /// before the first call.
+    pub fn on_difference(
+        mut self,
+        listener: impl Fn(&'static str, &str) + Send + Sync + 'static,
+    ) -> Self {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => shared.listener = Listener(Some(Box::new(listener))),
+            None => tracing::warn!("shadow difference listener set after calls started; ignored"),
+        }
+        self
     }
 
     /// Calls shadowed per thousand now.
@@ -281,13 +308,19 @@ impl Shared {
             return;
         }
         self.differed.fetch_add(1, Ordering::Relaxed);
+        let mut counted = Vec::with_capacity(found.paths.len() + 1);
         {
             let mut table = self.lock_differences();
             for path in &found.paths {
-                count(&mut table, method, path);
+                counted.push(count(&mut table, method, path));
             }
             if found.omitted > 0 {
-                count(&mut table, method, OTHER_PATH);
+                counted.push(count(&mut table, method, OTHER_PATH));
+            }
+        }
+        if let Some(listener) = &self.listener.0 {
+            for path in &counted {
+                listener(method, path);
             }
         }
         tracing::warn!(
@@ -308,14 +341,23 @@ impl Shared {
     }
 }
 
-fn count(table: &mut HashMap<(&'static str, String), u64>, method: &'static str, path: &str) {
+/// Counts one difference at `path`, or at [`OTHER_PATH`] once the table is full; returns the
+/// path counted.
+fn count(
+    table: &mut HashMap<(&'static str, String), u64>,
+    method: &'static str,
+    path: &str,
+) -> String {
     let key = (method, path.to_owned());
     if let Some(n) = table.get_mut(&key) {
         *n += 1;
+        key.1
     } else if table.len() < MAX_DISTINCT_PATHS {
-        table.insert(key, 1);
+        table.insert(key.clone(), 1);
+        key.1
     } else {
         *table.entry((method, OTHER_PATH.to_owned())).or_default() += 1;
+        OTHER_PATH.to_owned()
     }
 }
 

@@ -243,3 +243,35 @@ fn without_a_runtime_nothing_is_spawned() {
     assert!(shadow.start(METHOD, || async { Ok(1u32) }).is_none());
     assert_eq!(shadow.stats().skipped, 1);
 }
+
+#[tokio::test]
+async fn the_difference_listener_hears_every_counted_path() {
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&heard);
+    let shadow = always(ShadowConfig::default()).on_difference(move |method, path| {
+        sink.lock().unwrap().push((method, path.to_owned()));
+    });
+    let mut other = reservation();
+    other.seats[1].price.amount = "2000".into();
+    other.note = None;
+    let call = shadow
+        .start(METHOD, move || async move { Ok::<_, Status>(other) })
+        .expect("sampled");
+    call.finish(&Ok(reservation()));
+    // An equal answer tells the listener nothing.
+    let call = shadow
+        .start(METHOD, || async { Ok::<_, Status>(reservation()) })
+        .expect("sampled");
+    call.finish(&Ok(reservation()));
+    shadow.drained().await;
+    let mut heard = heard.lock().unwrap().clone();
+    heard.sort();
+    assert_eq!(
+        heard,
+        [
+            (METHOD, "note".to_owned()),
+            (METHOD, "seats[1].price.amount".to_owned()),
+        ]
+    );
+    assert_eq!(shadow.stats().differed, 1);
+}

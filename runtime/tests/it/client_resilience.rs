@@ -1,111 +1,238 @@
-//! Client resilience against a misbehaving REST backend on 127.0.0.1: retries of safe methods,
-//! the retry budget, the circuit breaker, and one deadline over all attempts.
+//! Client resilience against misbehaving backends on 127.0.0.1, over gRPC and over REST: a
+//! backend failing N times then answering, one stalling, one dropping connections; the retry
+//! budget against a storm; the circuit breaker's whole cycle; a propagated deadline cancelling
+//! the backend's handler.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tacos_runtime::client::{
-    BreakerConfig, BreakerState, ClientOptions, RestTransport, RetryPolicy, Transport,
-};
-use tacos_runtime::{Code, Request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http::HeaderMap;
+use tacos_runtime::client::{ClientOptions, GrpcTransport, RestTransport, Transport};
+use tacos_runtime::context::CallScope;
+use tacos_runtime::metrics::Metrics;
+use tacos_runtime::resilience::{BreakerConfig, BreakerState, ResilienceConfig, RetryPolicy};
+use tacos_runtime::server::{Listeners, Server};
+use tacos_runtime::{Code, Request, Response, ServerStream, Status};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 use crate::library::*;
+use crate::support::{eventually, TestLibrary};
 
-type Script = dyn Fn(usize) -> (u16, String) + Send + Sync;
-
-/// An HTTP/1.1 backend answering the `n`-th request (from 0) with `script(n)`.
-struct Backend {
-    address: String,
-    requests: Arc<AtomicUsize>,
+/// The test library behind a switch: while `failures_left` is above zero, or while `down`,
+/// every call answers `UNAVAILABLE` (and uses one failure up). With `retitle`, `GetBook`
+/// answers that title instead of the library's (a backend that differs in one field).
+#[derive(Default)]
+pub(crate) struct Flaky {
+    pub(crate) library: TestLibrary,
+    pub(crate) failures_left: AtomicUsize,
+    pub(crate) down: AtomicBool,
+    pub(crate) calls: AtomicUsize,
+    pub(crate) retitle: Option<&'static str>,
+    /// The next call answers `RESOURCE_EXHAUSTED` asking for this wait (`RetryInfo`), in ms.
+    pub(crate) pushback_ms: AtomicUsize,
 }
 
-impl Backend {
-    async fn start(script: impl Fn(usize) -> (u16, String) + Send + Sync + 'static) -> Self {
+impl Flaky {
+    fn gate(&self) -> Result<(), Status> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let pushback = self.pushback_ms.swap(0, Ordering::SeqCst);
+        if pushback > 0 {
+            return Err(Status::resource_exhausted("slow down")
+                .with_retry_after(Duration::from_millis(pushback as u64)));
+        }
+        let failing = self.down.load(Ordering::SeqCst)
+            || self
+                .failures_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        if failing {
+            Err(Status::unavailable("warming up"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Library for Flaky {
+    async fn get_book(&self, request: Request<GetBookRequest>) -> Result<Response<Book>, Status> {
+        self.gate()?;
+        let response = self.library.get_book(request).await?;
+        Ok(match self.retitle {
+            Some(title) => response.map(|book| Book {
+                title: title.to_owned(),
+                ..book
+            }),
+            None => response,
+        })
+    }
+    async fn create_book(
+        &self,
+        request: Request<CreateBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        self.gate()?;
+        self.library.create_book(request).await
+    }
+    async fn update_book(
+        &self,
+        request: Request<UpdateBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        self.gate()?;
+        self.library.update_book(request).await
+    }
+    async fn delete_book(
+        &self,
+        request: Request<DeleteBookRequest>,
+    ) -> Result<Response<()>, Status> {
+        self.gate()?;
+        self.library.delete_book(request).await
+    }
+    async fn archive_book(
+        &self,
+        request: Request<ArchiveBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        self.gate()?;
+        self.library.archive_book(request).await
+    }
+    async fn get_file(&self, request: Request<GetFileRequest>) -> Result<Response<File>, Status> {
+        self.gate()?;
+        self.library.get_file(request).await
+    }
+    async fn count_shelf(
+        &self,
+        request: Request<CountShelfRequest>,
+    ) -> Result<Response<CountShelfResponse>, Status> {
+        self.gate()?;
+        self.library.count_shelf(request).await
+    }
+    async fn list_by_genre(
+        &self,
+        request: Request<ListByGenreRequest>,
+    ) -> Result<Response<ListBooksResponse>, Status> {
+        self.gate()?;
+        self.library.list_by_genre(request).await
+    }
+    async fn search_books(
+        &self,
+        request: Request<SearchBooksRequest>,
+    ) -> Result<Response<SearchBooksResponse>, Status> {
+        self.gate()?;
+        self.library.search_books(request).await
+    }
+    async fn slow(&self, request: Request<SlowRequest>) -> Result<Response<SlowResponse>, Status> {
+        self.gate()?;
+        self.library.slow(request).await
+    }
+    async fn watch_books(
+        &self,
+        request: Request<WatchBooksRequest>,
+    ) -> Result<Response<ServerStream<Book>>, Status> {
+        self.gate()?;
+        self.library.watch_books(request).await
+    }
+}
+
+/// A [`Flaky`] library served over both protocols on a free loopback port.
+pub(crate) struct FlakyServer {
+    pub(crate) address: String,
+    pub(crate) handler: Arc<Flaky>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl FlakyServer {
+    pub(crate) async fn start() -> Self {
+        Self::serve(Flaky::default()).await
+    }
+
+    pub(crate) async fn serve(handler: Flaky) -> Self {
+        let handler = Arc::new(handler);
+        let server = Server::builder()
+            .add(library_service(Arc::clone(&handler)))
+            .build()
+            .expect("server builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let script: Arc<Script> = Arc::new(script);
-        let counter = Arc::clone(&requests);
+        let (shutdown, stop) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let script = Arc::clone(&script);
-                let counter = Arc::clone(&counter);
-                tokio::spawn(async move {
-                    let mut buffer = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    // Requests here carry no body: the header block is the whole request.
-                    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    let (status, body) = script(n);
-                    let response = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
-                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                    let _ = socket.shutdown().await;
-                });
-            }
+            let _ = server
+                .serve(Listeners::both(listener), async {
+                    let _ = stop.await;
+                })
+                .await;
         });
-        Self { address, requests }
+        Self {
+            address,
+            handler,
+            _shutdown: shutdown,
+        }
     }
 
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-fn unavailable() -> (u16, String) {
-    (
-        503,
-        r#"{"code":14,"message":"warming up","details":[]}"#.to_owned(),
-    )
-}
-
-fn book() -> (u16, String) {
-    (
-        200,
-        r#"{"name":"shelves/1/books/1","title":"T"}"#.to_owned(),
-    )
-}
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 5,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        multiplier: 2.0,
+    pub(crate) fn calls(&self) -> usize {
+        self.handler.calls.load(Ordering::SeqCst)
     }
 }
 
-/// A breaker that does not get in the way of retry tests.
-fn lenient() -> BreakerConfig {
-    BreakerConfig {
-        consecutive_failures: 1_000,
-        min_calls: 1_000,
-        ..BreakerConfig::default()
+/// Five attempts with short backoffs, and a breaker that stays out of the way.
+fn retrying() -> ResilienceConfig {
+    ResilienceConfig {
+        retry: RetryPolicy::default().with_max_attempts(5).with_backoff(
+            Duration::from_millis(5),
+            Duration::from_millis(20),
+            2.0,
+        ),
+        breaker: BreakerConfig {
+            enabled: false,
+            ..BreakerConfig::default()
+        },
+        ..ResilienceConfig::default()
     }
 }
 
-fn rest_client(backend: &Backend, breaker: BreakerConfig, options: ClientOptions) -> LibraryClient {
-    let rest = RestTransport::builder(&backend.address)
-        .breaker(breaker)
+/// The gRPC and the REST transport to `address`, built with `config`.
+fn transports(address: &str, config: &ResilienceConfig) -> [(&'static str, Transport); 2] {
+    let grpc = GrpcTransport::builder(address)
+        .connections(1)
+        .resilience(config.clone())
         .build()
         .unwrap();
-    LibraryClient::with_options(rest, options)
+    let rest = RestTransport::builder(address)
+        .resilience(config.clone())
+        .build()
+        .unwrap();
+    [("grpc", grpc.into()), ("rest", rest.into())]
 }
 
-fn get_book() -> Request<GetBookRequest> {
+fn stats(transport: &Transport) -> tacos_runtime::resilience::ResilienceStats {
+    match transport {
+        Transport::Grpc(grpc) => grpc.resilience().stats(),
+        Transport::Rest(rest) => rest.resilience().stats(),
+        Transport::Split(_) => unreachable!("single transports only"),
+    }
+}
+
+fn safe_get_book() -> ClientOptions {
+    ClientOptions::new().safe_method("GetBook")
+}
+
+fn get_book(deadline: Duration) -> Request<GetBookRequest> {
     let mut request = Request::new(GetBookRequest {
         name: "shelves/1/books/1".into(),
+    });
+    request
+        .context_mut()
+        .set_deadline(Some(Instant::now() + deadline));
+    request
+}
+
+fn create_book() -> Request<CreateBookRequest> {
+    let mut request = Request::new(CreateBookRequest {
+        parent: "shelves/1".into(),
+        book: Some(Book {
+            title: "Dune".into(),
+            ..Book::default()
+        }),
+        validate_only: true,
     });
     request
         .context_mut()
@@ -114,133 +241,267 @@ fn get_book() -> Request<GetBookRequest> {
 }
 
 #[tokio::test]
-async fn safe_methods_are_retried_and_others_are_not() {
-    let backend = Backend::start(|n| if n < 2 { unavailable() } else { book() }).await;
-    let options = ClientOptions::new()
-        .retry(fast_retries())
-        .safe_method("GetBook");
-    let client = rest_client(&backend, lenient(), options);
-    let book = client.get_book(get_book()).await.unwrap().into_message();
-    assert_eq!(book.title, "T");
-    assert_eq!(backend.requests(), 3);
+async fn safe_methods_are_retried_within_the_deadline_and_others_are_not() {
+    let server = FlakyServer::start().await;
+    for (name, transport) in transports(&server.address, &retrying()) {
+        let client = LibraryClient::with_options(transport.clone(), safe_get_book());
+        let before = server.calls();
+        server.handler.failures_left.store(2, Ordering::SeqCst);
+        let book = client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(book.message().name, "shelves/1/books/1", "{name}");
+        assert_eq!(
+            server.calls() - before,
+            3,
+            "{name}: two failures, one success"
+        );
+        assert_eq!(stats(&transport).retries, 2, "{name}");
 
-    let backend = Backend::start(|_| unavailable()).await;
-    let options = ClientOptions::new()
-        .retry(fast_retries())
-        .safe_method("GetBook");
-    let client = rest_client(&backend, lenient(), options);
-    let err = client
-        .create_book(Request::new(CreateBookRequest {
-            parent: "shelves/1".into(),
-            ..CreateBookRequest::default()
-        }))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::Unavailable);
-    assert_eq!(err.message(), "warming up");
-    assert_eq!(backend.requests(), 1, "CreateBook is not safe to repeat");
+        let before = server.calls();
+        server.handler.failures_left.store(2, Ordering::SeqCst);
+        let err = client.create_book(create_book()).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{name}");
+        assert_eq!(err.message(), "warming up", "{name}");
+        assert_eq!(
+            server.calls() - before,
+            1,
+            "{name}: CreateBook is not safe to repeat"
+        );
+        assert_eq!(stats(&transport).retries, 2, "{name}");
+    }
 }
 
 #[tokio::test]
-async fn retry_info_sets_the_wait_and_the_deadline_bounds_all_attempts() {
-    let backend = Backend::start(|n| {
-        if n == 0 {
-            (
-                429,
-                r#"{"code":8,"message":"slow down","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"0.200s"}]}"#.to_owned(),
-            )
-        } else {
-            book()
-        }
-    })
-    .await;
-    let options = ClientOptions::new()
-        .retry(fast_retries())
-        .safe_method("GetBook");
-    let client = rest_client(&backend, lenient(), options.clone());
-    let started = Instant::now();
-    client.get_book(get_book()).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(200));
-    assert_eq!(backend.requests(), 2);
+async fn the_server_s_retry_info_sets_the_wait() {
+    let server = FlakyServer::start().await;
+    for (name, transport) in transports(&server.address, &retrying()) {
+        let client = LibraryClient::with_options(transport, safe_get_book());
+        server.handler.pushback_ms.store(200, Ordering::SeqCst);
+        let before = server.calls();
+        let started = Instant::now();
+        client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert!(started.elapsed() >= Duration::from_millis(200), "{name}");
+        assert_eq!(server.calls() - before, 2, "{name}");
 
-    // A server asking for a wait longer than the deadline leaves gets its answer at once.
-    let backend = Backend::start(|_| {
-        (
-            503,
-            r#"{"code":14,"message":"later","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2s"}]}"#.to_owned(),
-        )
-    })
-    .await;
-    let client = rest_client(&backend, lenient(), options);
-    let mut request = get_book();
-    request
-        .context_mut()
-        .set_deadline(Some(Instant::now() + Duration::from_millis(500)));
-    let started = Instant::now();
-    let err = client.get_book(request).await.unwrap_err();
-    assert_eq!(err.code(), Code::Unavailable);
-    assert!(started.elapsed() < Duration::from_millis(400));
-    assert_eq!(backend.requests(), 1);
+        // A wait longer than the deadline leaves: the server's answer at once.
+        server.handler.pushback_ms.store(2_000, Ordering::SeqCst);
+        let started = Instant::now();
+        let err = client
+            .get_book(get_book(Duration::from_millis(500)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::ResourceExhausted, "{name}: {err}");
+        assert!(started.elapsed() < Duration::from_millis(400), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_retry_never_outlasts_the_deadline() {
+    let server = FlakyServer::start().await;
+    server.handler.down.store(true, Ordering::SeqCst);
+    let config = ResilienceConfig {
+        retry: RetryPolicy::default().with_max_attempts(5).with_backoff(
+            Duration::from_millis(150),
+            Duration::from_millis(150),
+            1.0,
+        ),
+        ..retrying()
+    };
+    for (name, transport) in transports(&server.address, &config) {
+        let client = LibraryClient::with_options(transport, safe_get_book());
+        let started = Instant::now();
+        let err = client
+            .get_book(get_book(Duration::from_millis(250)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.code(), Code::Unavailable | Code::DeadlineExceeded),
+            "{name}: {err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(400),
+            "{name}: one deadline over all attempts, took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_backend_ends_at_the_propagated_deadline_and_its_handler_is_cancelled() {
+    let server = FlakyServer::start().await;
+    for (name, transport) in transports(&server.address, &retrying()) {
+        let client = LibraryClient::new(transport);
+        let probe = Arc::clone(&server.handler.library.probe);
+        let before = probe.slow_cancelled.load(Ordering::SeqCst);
+        // The deadline comes from the incoming call the client serves, not from the request.
+        let scope = Arc::new(CallScope::new(
+            Some(Instant::now() + Duration::from_millis(300)),
+            HeaderMap::new(),
+        ));
+        let started = Instant::now();
+        let err = scope
+            .enter(async move {
+                client
+                    .slow(Request::new(SlowRequest { millis: 10_000 }))
+                    .await
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DeadlineExceeded, "{name}: {err}");
+        assert!(started.elapsed() < Duration::from_millis(1_000), "{name}");
+        assert!(
+            eventually(Duration::from_secs(3), || {
+                probe.slow_cancelled.load(Ordering::SeqCst) > before
+            })
+            .await,
+            "{name}: the backend's handler was not cancelled"
+        );
+    }
+}
+
+/// Accepts connections and closes them at once; counts them.
+async fn dropping_backend() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (address, accepted)
+}
+
+#[tokio::test]
+async fn dropped_connections_are_unavailable_and_retried_only_for_safe_methods() {
+    let (address, accepted) = dropping_backend().await;
+    for (name, transport) in transports(&address, &retrying()) {
+        let client = LibraryClient::with_options(transport.clone(), safe_get_book());
+        let before = accepted.load(Ordering::SeqCst);
+        let started = Instant::now();
+        let err = client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{name}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{name}");
+        assert_eq!(stats(&transport).retries, 4, "{name}: every attempt used");
+        assert!(accepted.load(Ordering::SeqCst) - before >= 5, "{name}");
+
+        let err = client.create_book(create_book()).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{name}: {err}");
+        assert_eq!(
+            stats(&transport).retries,
+            4,
+            "{name}: CreateBook not retried"
+        );
+    }
 }
 
 #[tokio::test]
 async fn the_budget_stops_a_retry_storm() {
-    let backend = Backend::start(|_| unavailable()).await;
-    let options = ClientOptions::new()
-        .retry(fast_retries())
-        .safe_method("GetBook");
-    let client = rest_client(&backend, lenient(), options);
-    // Ten tokens, one per failure, retries only above five: the first call makes its five
-    // attempts, the next ones one each.
-    client.get_book(get_book()).await.unwrap_err();
-    assert_eq!(backend.requests(), 5);
-    for expected in 6..=8 {
-        client.get_book(get_book()).await.unwrap_err();
-        assert_eq!(backend.requests(), expected);
+    let server = FlakyServer::start().await;
+    server.handler.down.store(true, Ordering::SeqCst);
+    for (name, transport) in transports(&server.address, &retrying()) {
+        let client = LibraryClient::with_options(transport.clone(), safe_get_book());
+        // Ten tokens, one per failure, retries only above five: the first call makes its five
+        // attempts, the next ones one each.
+        let before = server.calls();
+        client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(server.calls() - before, 5, "{name}");
+        for more in 1..=3 {
+            client
+                .get_book(get_book(Duration::from_secs(5)))
+                .await
+                .unwrap_err();
+            assert_eq!(server.calls() - before, 5 + more, "{name}");
+        }
+        assert!(stats(&transport).throttled >= 3, "{name}");
     }
 }
 
 #[tokio::test]
 async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
-    let healthy = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&healthy);
-    let backend = Backend::start(move |_| {
-        if flag.load(Ordering::SeqCst) {
-            book()
-        } else {
-            unavailable()
-        }
-    })
-    .await;
-    let breaker = BreakerConfig {
-        consecutive_failures: 3,
-        open_for: Duration::from_millis(300),
-        ..BreakerConfig::default()
+    let server = FlakyServer::start().await;
+    let config = ResilienceConfig {
+        retry: RetryPolicy::no_retries(),
+        breaker: BreakerConfig {
+            consecutive_failures: 3,
+            open_duration: Duration::from_millis(300),
+            ..BreakerConfig::default()
+        },
+        ..ResilienceConfig::default()
     };
-    let rest = RestTransport::builder(&backend.address)
-        .breaker(breaker)
-        .build()
-        .unwrap();
-    let transport = Transport::from(rest);
-    let client = LibraryClient::new(transport.clone());
-    for _ in 0..3 {
-        client.get_book(get_book()).await.unwrap_err();
+    for (name, transport) in transports(&server.address, &config) {
+        server.handler.down.store(true, Ordering::SeqCst);
+        let client = LibraryClient::new(transport.clone());
+        let before = server.calls();
+        for _ in 0..3 {
+            client
+                .get_book(get_book(Duration::from_secs(5)))
+                .await
+                .unwrap_err();
+        }
+        assert_eq!(server.calls() - before, 3, "{name}");
+        assert_eq!(transport.breaker_state(), BreakerState::Open, "{name}");
+        assert_eq!(breaker_gauge(&server.address), Some(2.0), "{name}: open");
+        let err = client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{name}");
+        assert!(err.message().contains("circuit breaker"), "{name}: {err}");
+        assert_eq!(
+            server.calls() - before,
+            3,
+            "{name}: an open breaker sends nothing"
+        );
+
+        // Another client of the same transport shares the breaker.
+        let other = LibraryClient::new(transport.clone());
+        assert!(other
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .is_err());
+        assert_eq!(server.calls() - before, 3, "{name}");
+
+        // After the cool-down one probe goes through; its failure opens the breaker again.
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(server.calls() - before, 4, "{name}: the half-open probe");
+        assert_eq!(transport.breaker_state(), BreakerState::Open, "{name}");
+
+        // A successful probe closes it.
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        server.handler.down.store(false, Ordering::SeqCst);
+        client
+            .get_book(get_book(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        assert_eq!(server.calls() - before, 5, "{name}");
+        assert_eq!(transport.breaker_state(), BreakerState::Closed, "{name}");
+        assert_eq!(breaker_gauge(&server.address), Some(0.0), "{name}: closed");
     }
-    assert_eq!(backend.requests(), 3);
-    assert_eq!(transport.breaker_state(), BreakerState::Open);
-    let err = client.get_book(get_book()).await.unwrap_err();
-    assert_eq!(err.code(), Code::Unavailable);
-    assert!(err.message().contains("circuit breaker"), "{err}");
-    assert_eq!(backend.requests(), 3, "an open breaker sends nothing");
+}
 
-    // Another client of the same target shares the breaker.
-    let other = LibraryClient::new(transport.clone());
-    assert!(other.get_book(get_book()).await.is_err());
-    assert_eq!(backend.requests(), 3);
-
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    healthy.store(true, Ordering::SeqCst);
-    client.get_book(get_book()).await.unwrap();
-    assert_eq!(backend.requests(), 4);
-    assert_eq!(transport.breaker_state(), BreakerState::Closed);
+/// `tacos_client_breaker_state` of `target` in the default registry's text.
+fn breaker_gauge(target: &str) -> Option<f64> {
+    let prefix = format!("tacos_client_breaker_state{{target=\"{target}\"}} ");
+    Metrics::global()
+        .render()
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok())
 }

@@ -15,6 +15,7 @@ mod support;
 
 mod auth;
 mod client;
+mod client_factory;
 mod client_resilience;
 mod deadlines;
 mod errors;

@@ -88,5 +88,7 @@ fn main() {
     assert_eq!(stats.roles, ["admin"]);
     assert!(stats.idempotent);
     assert!(pb::WebSocketService::method_policy(&Gateway, "StreamQueueUpdates").unwrap().public);
-    assert!(pb::WebSocketService::method_policy(&Gateway, "SendMessage").is_none());
+    // A method without attributes is authenticated: the default policy.
+    let send = pb::WebSocketService::method_policy(&Gateway, "SendMessage").unwrap();
+    assert_eq!(*send, tacos_runtime::MethodPolicy::DEFAULT);
 }

@@ -25,12 +25,14 @@ use serde::Serialize;
 
 use super::call::Outgoing;
 use super::headers::split_rest;
-use super::resilience::{BreakerConfig, RetryBudget, TargetHealth};
+use super::target::Target;
 use super::timeout::encode_timeout;
 use super::TransportError;
 use crate::context::deadline::REQUEST_TIMEOUT;
-use crate::context::{Response, ServerStream};
+use crate::context::{Protocol, Response, ServerStream};
 use crate::method::MethodInfo;
+use crate::metrics::Metrics;
+use crate::resilience::{Resilience, ResilienceConfig};
 use crate::rest::stream::StreamFormat;
 use crate::rest::RouteSpec;
 use crate::status::Status;
@@ -45,8 +47,8 @@ pub struct RestConfig {
     idle_timeout: Duration,
     max_idle_per_host: usize,
     stream_format: StreamFormat,
-    breaker: BreakerConfig,
-    budget: RetryBudget,
+    resilience: ResilienceConfig,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl RestConfig {
@@ -74,15 +76,17 @@ impl RestConfig {
         self
     }
 
-    /// When the target's circuit breaker opens (see [`BreakerConfig`]'s defaults).
-    pub fn breaker(mut self, breaker: BreakerConfig) -> Self {
-        self.breaker = breaker;
+    /// Retry policy, retry budget and circuit breaker of the target (default:
+    /// [`ResilienceConfig::default`]). Retries apply only to methods the client marks safe.
+    pub fn resilience(mut self, resilience: ResilienceConfig) -> Self {
+        self.resilience = resilience;
         self
     }
 
-    /// The target's retry budget (see [`RetryBudget`]'s defaults).
-    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
-        self.budget = budget;
+    /// The registry the target's client series are recorded in (default:
+    /// [`Metrics::global`]).
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -121,10 +125,13 @@ impl RestConfig {
             .build(connector);
         Ok(RestTransport {
             inner: Arc::new(Inner {
-                health: Arc::new(TargetHealth::new(
-                    self.address.clone(),
-                    self.breaker,
-                    self.budget,
+                state: Arc::new(Target::new(
+                    &self.address,
+                    Protocol::Rest,
+                    &self.resilience,
+                    self.metrics
+                        .clone()
+                        .unwrap_or_else(|| Metrics::global().clone()),
                 )),
                 target: self.address,
                 authority,
@@ -145,7 +152,7 @@ pub struct RestTransport {
 
 struct Inner {
     target: String,
-    health: Arc<TargetHealth>,
+    state: Arc<Target>,
     authority: Authority,
     prefix: String,
     client: HttpClient,
@@ -171,8 +178,8 @@ impl RestTransport {
             idle_timeout: Duration::from_secs(90),
             max_idle_per_host: 64,
             stream_format: StreamFormat::Ndjson,
-            breaker: BreakerConfig::default(),
-            budget: RetryBudget::default(),
+            resilience: ResilienceConfig::default(),
+            metrics: None,
         }
     }
 
@@ -181,8 +188,13 @@ impl RestTransport {
         &self.inner.target
     }
 
-    pub(crate) fn health(&self) -> &TargetHealth {
-        &self.inner.health
+    /// Retries, retry budget and circuit breaker of this target, shared by every clone.
+    pub fn resilience(&self) -> &Resilience {
+        self.inner.state.resilience()
+    }
+
+    pub(crate) fn state(&self) -> &Target {
+        &self.inner.state
     }
 
     /// Sends the request for `message` and returns the response with its body unread.
