@@ -25,7 +25,7 @@
 //! | `RATE_LIMIT_<CLASS>`, `RATE_LIMIT_DEFAULT`, `RATE_LIMIT_STORE` | unlimited, memory | rate limits per class: `queue-join`, `queue-poll`, `queue-admission`, `browse`, `reserve`, `pay` (see `tacos_runtime::rate_limit`) |
 //! | `IDEMPOTENCY_STORE`, `IDEMPOTENCY_TTL_SECONDS`, `IDEMPOTENCY_*` | memory, 86400 | `Idempotency-Key` replays (see `tacos_runtime::idempotency`) |
 //! | `LOG_FORMAT`, `LOG_LEVEL` | `text`, `info` | logs (`json` for one JSON object per line); see `tacos_runtime::telemetry` |
-//! | `BACKEND_RESERVATION_*`, `BACKEND_PAYMENT_*` | unset | where the reservation and payment services run; see [`crate::backend_config`] |
+//! | `BACKEND_RESERVATION_*`, `BACKEND_PAYMENT_*`, `CLIENT_*`, `GRPC_USE_TLS`, `GRPC_CA_FILE` | in process | where the reservation and payment services run and how they are called; see `tacos_runtime::client::BackendConfig` |
 //! | `PAYMENT_WEBHOOK_URL` | this gateway's REST address | where the in-process payment simulator sends its webhooks |
 //! | `PAYMENT_WEBHOOK_SECRET` | development secret | shared HMAC secret of payment webhooks |
 //!
@@ -33,11 +33,10 @@
 
 use std::time::Duration;
 
+use tacos_runtime::client::BackendConfig;
 use tacos_runtime::config::{ConfigError, ServerConfig};
 use tacos_runtime::server::PolicyConfig;
 use tacos_runtime::waiting_room::EventConfig;
-
-use crate::backend_config::BackendSettings;
 
 /// Everything the gateway needs to start.
 #[derive(Clone, Debug)]
@@ -57,9 +56,9 @@ pub struct GatewayConfig {
     /// Whether tokens are checked against the public development secret.
     pub development_secret: bool,
     /// Where the reservation service runs; in this process unless configured.
-    pub reservation_backend: BackendSettings,
+    pub reservation_backend: BackendConfig,
     /// Where the payment service runs; in this process unless configured.
-    pub payment_backend: BackendSettings,
+    pub payment_backend: BackendConfig,
     /// Where the in-process payment simulator sends webhooks; `None` means this gateway's own
     /// REST port on the loopback address.
     pub payment_webhook_url: Option<String>,
@@ -148,8 +147,10 @@ impl Default for GatewayConfig {
             inventory: InventoryConfig::default(),
             policies,
             development_secret,
-            reservation_backend: BackendSettings::default(),
-            payment_backend: BackendSettings::default(),
+            reservation_backend: BackendConfig::from_lookup("reservation", &|_| None)
+                .expect("the default backend settings are valid"),
+            payment_backend: BackendConfig::from_lookup("payment", &|_| None)
+                .expect("the default backend settings are valid"),
             payment_webhook_url: None,
         }
     }
@@ -268,12 +269,13 @@ impl GatewayConfig {
         if let Err(err) = admission.validate() {
             problems.push(err.to_string());
         }
-        let reservation_backend = BackendSettings::from_lookup("RESERVATION", get)
-            .map_err(|err| problems.extend(err))
-            .unwrap_or_default();
-        let payment_backend = BackendSettings::from_lookup("PAYMENT", get)
-            .map_err(|err| problems.extend(err))
-            .unwrap_or_default();
+        let mut backend = |name: &str| {
+            BackendConfig::from_lookup(name, get)
+                .map_err(|err| problems.push(err.to_string()))
+                .ok()
+        };
+        let reservation_backend = backend("reservation");
+        let payment_backend = backend("payment");
         if !problems.is_empty() {
             return Err(GatewayConfigError::Gateway(problems));
         }
@@ -285,8 +287,8 @@ impl GatewayConfig {
             inventory,
             policies,
             development_secret,
-            reservation_backend,
-            payment_backend,
+            reservation_backend: reservation_backend.unwrap_or(defaults.reservation_backend),
+            payment_backend: payment_backend.unwrap_or(defaults.payment_backend),
             payment_webhook_url,
         })
     }
@@ -353,6 +355,9 @@ mod tests {
         assert!(config.server.json_proto_names);
         assert!(config.redis_url.is_none());
         assert_eq!(config.inventory, InventoryConfig::default());
+        let local = tacos_runtime::client::BackendProtocol::Local;
+        assert_eq!(config.reservation_backend.protocol, local);
+        assert_eq!(config.payment_backend.protocol, local);
     }
 
     #[test]
@@ -378,9 +383,11 @@ mod tests {
             ("QUEUE_BUCKET_CAPACITY", "zero"),
             ("REDIS_URL", "localhost"),
             ("QUEUE_EVENTS", "e1:speed=3"),
+            ("BACKEND_PAYMENT_PROTOCOL", "carrier-pigeon"),
         ])
         .unwrap_err()
         .to_string();
+        assert!(err.contains("BACKEND_PAYMENT_PROTOCOL"), "{err}");
         assert!(err.contains("QUEUE_BUCKET_CAPACITY"), "{err}");
         assert!(err.contains("REDIS_URL"), "{err}");
         assert!(err.contains("QUEUE_EVENTS"), "{err}");

@@ -5,8 +5,7 @@
 //! * [`queue`]: `gateway.v1.QueueService` over the runtime's waiting room.
 //! * [`gateway_service`]: `gateway.v1.GatewayService` over a [`backend::Ticketing`] backend.
 //! * [`ticketing`]: that backend over the reservation and payment services' generated clients.
-//! * [`system`]: those services in this process, or remote ones from `BACKEND_*` settings
-//!   ([`backend_config`]).
+//! * [`system`]: those services in this process, or remote ones from `BACKEND_*` settings.
 //! * [`settle`]: payment webhooks confirming or cancelling reservations.
 //! * [`identity`]: the authenticated user must be the user a request acts for.
 //! * [`token`]: development access tokens.
@@ -17,7 +16,6 @@
 #![deny(missing_docs)]
 
 pub mod backend;
-pub mod backend_config;
 pub mod config;
 pub mod errors;
 pub mod gateway_service;

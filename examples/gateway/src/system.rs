@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tacos_runtime::client::{ClientOptions, RetryPolicy, Transport};
+use tacos_runtime::client::{BackendConfig, ClientOptions, Transport};
 use tacos_runtime::waiting_room::WaitingRoom;
 use traffic_tacos_contracts::payment::v1::PaymentServiceClient;
 use traffic_tacos_contracts::reservation::v1::{InventoryServiceClient, ReservationServiceClient};
@@ -21,7 +21,8 @@ use crate::ticketing::ServiceTicketing;
 use crate::updates::ChangeFeed;
 use crate::GatewayError;
 
-/// Default timeout of a backend call made without a deadline of its own.
+/// Default timeout of a backend call made without a deadline of its own, unless
+/// `BACKEND_<NAME>_TIMEOUT_MS` sets one.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the in-process reservation service releases lapsed holds.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -34,13 +35,15 @@ const SAFE_METHODS: [&str; 5] = [
     "GetPaymentStatus",
 ];
 
-fn options() -> ClientOptions {
-    SAFE_METHODS.iter().fold(
-        ClientOptions::new()
-            .timeout(CALL_TIMEOUT)
-            .retry(RetryPolicy::default()),
-        |options, method| options.safe_method(*method),
-    )
+/// The client options of `backend`: its timeout (or [`CALL_TIMEOUT`]) and the safe methods.
+fn options(backend: &BackendConfig) -> ClientOptions {
+    let base = match backend.timeout {
+        Some(_) => backend.client_options(),
+        None => ClientOptions::new().timeout(CALL_TIMEOUT),
+    };
+    SAFE_METHODS
+        .iter()
+        .fold(base, |options, method| options.safe_method(*method))
 }
 
 fn transport_error(err: impl std::fmt::Display) -> GatewayError {
@@ -65,19 +68,22 @@ pub fn connect(
         .map_err(transport_error)?;
     let (payments, local_payments) = match payment_transport {
         Some(transport) => (
-            PaymentServiceClient::with_options(transport, options()),
+            PaymentServiceClient::with_options(transport, options(&config.payment_backend)),
             None,
         ),
         None => {
             let handler = local_payment_handler(config, webhook_secret);
             (
-                PaymentServiceClient::local_with_options(Arc::clone(&handler), options()),
+                PaymentServiceClient::local_with_options(
+                    Arc::clone(&handler),
+                    options(&config.payment_backend),
+                ),
                 Some(handler),
             )
         }
     };
     let (reservations, inventory) = match reservation_transport {
-        Some(transport) => remote_reservations(transport),
+        Some(transport) => remote_reservations(transport, options(&config.reservation_backend)),
         None => local_reservations(config, room, local_payments, &payments),
     };
     Ok(ServiceTicketing::new(
@@ -105,10 +111,13 @@ fn local_payment_handler(config: &GatewayConfig, secret: &WebhookSecret) -> Arc<
     )
 }
 
-fn remote_reservations(transport: Transport) -> (ReservationServiceClient, InventoryServiceClient) {
+fn remote_reservations(
+    transport: Transport,
+    options: ClientOptions,
+) -> (ReservationServiceClient, InventoryServiceClient) {
     (
-        ReservationServiceClient::with_options(transport.clone(), options()),
-        InventoryServiceClient::with_options(transport, options()),
+        ReservationServiceClient::with_options(transport.clone(), options.clone()),
+        InventoryServiceClient::with_options(transport, options),
     )
 }
 
@@ -120,6 +129,7 @@ fn local_reservations(
     local_payments: Option<Arc<PaymentHandler>>,
     payments: &PaymentServiceClient,
 ) -> (ReservationServiceClient, InventoryServiceClient) {
+    let options = || options(&config.reservation_backend);
     let inventory = &config.inventory;
     let store = ReservationStore::new(StoreConfig {
         events: Vec::new(),

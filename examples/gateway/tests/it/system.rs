@@ -1,6 +1,6 @@
 //! Traffic Tacos as three processes: the reservation, payment and gateway binaries on free
 //! loopback ports, sharing the waiting room through `REDIS_URL`, the gateway calling the other
-//! two over gRPC or over REST. The full flow runs the same either way, and a backend's error
+//! two over gRPC, over REST, or half and half (`BACKEND_*_PROTOCOL=split`). The full flow runs the same either way, and a backend's error
 //! reaches the buyer with the same code, message and details whichever transport carried it.
 
 use std::net::TcpListener;
@@ -144,6 +144,8 @@ async fn ready(process: &mut Process, ports: &[u16]) {
 enum Backends {
     Grpc,
     Rest,
+    /// Half the calls over each, decided per call.
+    Split,
 }
 
 /// The three processes; killed when dropped.
@@ -187,6 +189,7 @@ impl System {
         let protocol = match backends {
             Backends::Grpc => "grpc",
             Backends::Rest => "rest",
+            Backends::Split => "split",
         };
         let mut gateway = spawn(
             "gateway",
@@ -206,6 +209,7 @@ impl System {
                     format!("http://127.0.0.1:{res_rest}"),
                 ),
                 ("BACKEND_RESERVATION_PROTOCOL", protocol.into()),
+                ("BACKEND_RESERVATION_GRPC_PERCENT", "50".into()),
                 (
                     "BACKEND_PAYMENT_GRPC_ADDRESS",
                     format!("http://127.0.0.1:{pay_grpc}"),
@@ -215,6 +219,7 @@ impl System {
                     format!("http://127.0.0.1:{pay_rest}"),
                 ),
                 ("BACKEND_PAYMENT_PROTOCOL", protocol.into()),
+                ("BACKEND_PAYMENT_GRPC_PERCENT", "50".into()),
             ],
         );
         ready(&mut payment, &[pay_rest, pay_grpc]).await;
@@ -430,10 +435,10 @@ async fn flow(system: &System, event: &str) -> Observed {
 }
 
 #[tokio::test]
-async fn three_processes_run_the_flow_alike_over_grpc_and_rest() {
+async fn three_processes_run_the_flow_alike_over_grpc_rest_and_a_split() {
     let run = std::process::id();
     let mut observed = Vec::new();
-    for backends in [Backends::Grpc, Backends::Rest] {
+    for backends in [Backends::Grpc, Backends::Rest, Backends::Split] {
         let system = System::start(backends).await;
         let event = format!("system-{run}-{backends:?}");
         let seen = flow(&system, &event).await;
@@ -446,6 +451,7 @@ async fn three_processes_run_the_flow_alike_over_grpc_and_rest() {
         observed.push(seen);
     }
     assert_eq!(observed[0], observed[1], "gRPC and REST backends agree");
+    assert_eq!(observed[0], observed[2], "a 50/50 split agrees with both");
     assert_eq!(observed[0].reserved_seats, 2);
     assert_eq!(observed[0].available_after, 18);
 }
