@@ -29,7 +29,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         &[],
     )?;
     let redis = TestRedis::obtain()?;
-    let mut cmd = vec!["test", "--workspace"];
+    // Every suite runs even when an earlier one fails, so one run reports every failure.
+    let mut cmd = vec!["test", "--workspace", "--no-fail-fast"];
     if !test_args.is_empty() {
         cmd.push("--");
         cmd.extend(test_args);
@@ -40,7 +41,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 fn cargo(args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
     eprintln!("xtask: cargo {}", args.join(" "));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    if std::env::var_os("CI").is_some() && std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        // A clean CI build never reuses incremental state; skipping it saves disk and time.
+        command.env("CARGO_INCREMENTAL", "0");
+    }
+    let status = command
         .args(args)
         .envs(envs.iter().copied())
         .current_dir(workspace_root())
