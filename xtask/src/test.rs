@@ -28,6 +28,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         ],
         &[],
     )?;
+    crate::generate::run(&["--check".to_owned()])?;
     let redis = TestRedis::obtain()?;
     // Every suite runs even when an earlier one fails, so one run reports every failure.
     let mut cmd = vec!["test", "--workspace", "--no-fail-fast"];
