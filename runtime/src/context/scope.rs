@@ -4,9 +4,10 @@
 //! The runtime enters the scope around every handler it runs; a spawned task leaves it (wrap
 //! the task's future with [`CallScope::enter`] to keep it).
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -18,11 +19,24 @@ tokio::task_local! {
     static CURRENT: Arc<CallScope>;
 }
 
+/// Makes the propagated headers when an outgoing call first asks for them.
+type MakeHeaders = Arc<dyn Fn() -> HeaderMap + Send + Sync>;
+
 /// What an incoming call hands on to the calls its handler makes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct CallScope {
     deadline: Option<Instant>,
-    propagated: HeaderMap,
+    propagated: OnceLock<HeaderMap>,
+    make: Option<MakeHeaders>,
+}
+
+impl fmt::Debug for CallScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallScope")
+            .field("deadline", &self.deadline)
+            .field("propagated", &self.propagated.get())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CallScope {
@@ -31,7 +45,21 @@ impl CallScope {
     pub fn new(deadline: Option<Instant>, propagated: HeaderMap) -> Self {
         Self {
             deadline,
-            propagated,
+            propagated: OnceLock::from(propagated),
+            make: None,
+        }
+    }
+
+    /// A scope whose headers are made only if an outgoing call asks for them: most handlers
+    /// call nothing, and formatting `traceparent` costs on every call.
+    pub fn lazy(
+        deadline: Option<Instant>,
+        make: impl Fn() -> HeaderMap + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            deadline,
+            propagated: OnceLock::new(),
+            make: Some(Arc::new(make)),
         }
     }
 
@@ -42,7 +70,11 @@ impl CallScope {
 
     /// Headers every outgoing call copies from the incoming one.
     pub fn propagated(&self) -> &HeaderMap {
-        &self.propagated
+        self.propagated.get_or_init(|| {
+            self.make
+                .as_ref()
+                .map_or_else(HeaderMap::new, |make| make())
+        })
     }
 
     /// Runs `future` inside this scope.

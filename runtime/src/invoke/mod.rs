@@ -27,4 +27,4 @@ mod record;
 
 pub(crate) use deadline::Deadlined;
 pub(crate) use pipeline::{server_streaming, unary, CallFuture, CallParts};
-pub(crate) use policies::{Policies, ServerShutdown};
+pub(crate) use policies::{CallEnv, Policies, ServerShutdown};

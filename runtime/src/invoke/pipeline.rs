@@ -60,7 +60,10 @@ fn prepare(parts: CallParts, telemetry: &CallTelemetry) -> Result<Prepared, Stat
     };
     let shutdown = extensions.get::<ServerShutdown>().map(|s| s.0.clone());
     let metadata = crate::context::metadata::request_metadata(headers);
-    let scope = Arc::new(CallScope::new(deadline, telemetry.outgoing_headers()));
+    let outgoing = telemetry.clone();
+    let scope = Arc::new(CallScope::lazy(deadline, move || {
+        outgoing.outgoing_headers()
+    }));
     let context = Context::for_call(protocol, method, metadata, extensions, deadline);
     Ok(Prepared {
         context,

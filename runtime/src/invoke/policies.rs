@@ -8,6 +8,7 @@ use crate::auth::Authenticator;
 use crate::idempotency::Idempotency;
 use crate::metrics::ServerMetrics;
 use crate::rate_limit::RateLimiter;
+use crate::telemetry::CallTelemetry;
 
 /// The server's shutdown signal, carried in request extensions so response streams can end
 /// cleanly when the server stops.
@@ -42,13 +43,23 @@ impl std::fmt::Debug for Policies {
     }
 }
 
+/// What the server's dispatcher hands each call, as one request extension (each extension is
+/// an allocation and a hash-map insert, on every request).
+#[derive(Clone, Debug)]
+pub(crate) struct CallEnv {
+    /// The server's policies.
+    pub(crate) policies: Arc<Policies>,
+    /// The call's request id and trace context, read once from its headers.
+    pub(crate) telemetry: CallTelemetry,
+}
+
 impl Policies {
     /// The policies in `extensions`, or the defaults for a call that did not come through a
     /// server (generated services driven directly, in tests).
     pub(crate) fn of(extensions: &http::Extensions) -> Arc<Policies> {
         static DEFAULT: OnceLock<Arc<Policies>> = OnceLock::new();
-        match extensions.get::<Arc<Policies>>() {
-            Some(policies) => Arc::clone(policies),
+        match extensions.get::<CallEnv>() {
+            Some(env) => Arc::clone(&env.policies),
             None => Arc::clone(DEFAULT.get_or_init(|| {
                 Arc::new(Policies {
                     max_message_bytes: 4 * 1024 * 1024,

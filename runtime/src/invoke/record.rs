@@ -10,7 +10,7 @@ use futures::Stream;
 use tracing::Span;
 
 use super::pipeline::CallParts;
-use super::policies::Policies;
+use super::policies::{CallEnv, Policies};
 use crate::context::{Principal, Protocol, RemoteAddr};
 use crate::method::MethodInfo;
 use crate::metrics::CallTimer;
@@ -39,8 +39,8 @@ impl CallRecord {
             .map(|series| series.start(parts.protocol));
         let started = timer.as_ref().map_or_else(Instant::now, CallTimer::started);
         // The dispatcher read the ids once per HTTP request; direct calls read them here.
-        let mut telemetry = match parts.extensions.get::<CallTelemetry>() {
-            Some(telemetry) => telemetry.clone(),
+        let mut telemetry = match parts.extensions.get::<CallEnv>() {
+            Some(env) => env.telemetry.clone(),
             None => CallTelemetry::from_headers(&parts.headers),
         };
         let span = server_span(&mut telemetry, parts.method, parts.protocol);

@@ -17,7 +17,7 @@ use super::health::Health;
 use super::registration::GrpcHandler;
 pub use crate::context::RemoteAddr;
 use crate::grpc::{self, Body, GrpcFuture};
-use crate::invoke::{Policies, ServerShutdown};
+use crate::invoke::{CallEnv, Policies, ServerShutdown};
 use crate::metrics::Metrics;
 use crate::rest::service::RestRoutes;
 use crate::telemetry::{CallTelemetry, REQUEST_ID_HEADER};
@@ -112,9 +112,10 @@ impl HttpService {
     fn attach_policies(&self, request: &mut http::Request<Body>) -> HeaderValue {
         let telemetry = CallTelemetry::from_headers(request.headers());
         let request_id = telemetry.request_id().header_value().clone();
-        let extensions = request.extensions_mut();
-        extensions.insert(Arc::clone(&self.shared.policies));
-        extensions.insert(telemetry);
+        request.extensions_mut().insert(CallEnv {
+            policies: Arc::clone(&self.shared.policies),
+            telemetry,
+        });
         request_id
     }
 }
