@@ -27,6 +27,23 @@ pub type Body = tonic::body::Body;
 pub type GrpcFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send + 'static>>;
 
+/// A gRPC request split into what the call pipeline needs and its decoded message.
+fn call_parts<Req>(
+    request: tonic::Request<Req>,
+    method: &'static crate::method::MethodInfo,
+    policy: Option<&'static crate::method::MethodPolicy>,
+) -> (crate::invoke::CallParts, Req) {
+    let (metadata, extensions, message) = request.into_parts();
+    let parts = crate::invoke::CallParts {
+        protocol: crate::context::Protocol::Grpc,
+        method,
+        policy,
+        headers: metadata.into_headers(),
+        extensions,
+    };
+    (parts, message)
+}
+
 /// The largest request message the server accepts, checked by tonic before decoding.
 fn max_message_bytes(request: &http::Request<Body>) -> usize {
     crate::invoke::Policies::of(request.extensions()).max_message_bytes

@@ -11,8 +11,8 @@ use tonic_prost::ProstCodec;
 use super::trailers;
 use super::unary::to_tonic_response;
 use super::{Body, GrpcFuture};
-use crate::context::{Protocol, Request, Response, ServerStream};
-use crate::invoke::{self, CallFuture, CallParts};
+use crate::context::{Request, Response, ServerStream};
+use crate::invoke::{self, CallFuture};
 use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
 
@@ -65,16 +65,10 @@ where
     fn call(&mut self, request: tonic::Request<Req>) -> Self::Future {
         let outcome = match self.call.take() {
             Some(call) => {
-                let (metadata, extensions, message) = request.into_parts();
-                let parts = CallParts {
-                    protocol: Protocol::Grpc,
-                    method: self.method,
-                    policy: self.policy,
-                    headers: metadata.into_headers(),
-                    extensions,
-                };
+                let (parts, message) = super::call_parts(request, self.method, self.policy);
                 invoke::server_streaming(parts, move || Ok(message), call)
             }
+            // tonic calls a service once per request; a second call is a bug, answered cleanly.
             None => Box::pin(std::future::ready(Err(Status::internal(
                 "streaming handler called twice",
             )))),
