@@ -24,8 +24,10 @@ tasks:
   test [-- TEST-ARGS]
       the one test command: fmt check, clippy -D warnings, generate --check, and every test
       against a real Redis (REDIS_URL when it answers, else a private redis-server)
-  bench [--quick] [--reps N] [--duration SECS] [--warmup SECS] [--protocol grpc|rest] ...
-      hand-written tonic/axum vs the generated surfaces: req/s, p50/p99, server CPU/request";
+  bench [--suite surfaces,clients,stack,join] [--quick] [--reps N] [--duration SECS] ...
+      the framework against hand-written code: generated surfaces vs tonic/axum, generated
+      clients vs tonic/hyper clients, the policy stack layer by layer, the gateway's full join
+      vs a hand-written one; req/s, p50/p99, CPU per request";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

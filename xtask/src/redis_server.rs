@@ -27,11 +27,25 @@ impl TestRedis {
                 Err(err) => eprintln!("xtask: REDIS_URL={url} does not answer ({err}); starting a private redis-server"),
             }
         }
+        Self::private(None)
+    }
+
+    /// Starts a private `redis-server` on a free port, pinned to `core` when given (through
+    /// `taskset`, which execs the server, so the child's pid is the server's).
+    pub(crate) fn private(core: Option<usize>) -> anyhow::Result<Self> {
         ensure_installed()?;
         let port = free_port()?;
         let dir = std::env::temp_dir().join(format!("tacos-test-redis-{port}"));
         std::fs::create_dir_all(&dir)?;
-        let child = Command::new("redis-server")
+        let mut command = match core {
+            Some(core) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", &core.to_string(), "redis-server"]);
+                taskset
+            }
+            None => Command::new("redis-server"),
+        };
+        let child = command
             .args([
                 "--port",
                 &port.to_string(),
@@ -62,6 +76,27 @@ impl TestRedis {
         }
         eprintln!("xtask: started a private redis-server at {}", redis.url);
         Ok(redis)
+    }
+}
+
+impl TestRedis {
+    /// The server's process id, when it is a private one.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Empties every database (between bench runs, so each starts from the same state).
+    pub(crate) fn flush_all(&self) -> anyhow::Result<()> {
+        let addr = host_port(&self.url)?;
+        let mut stream = TcpStream::connect(&addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.write_all(b"FLUSHALL\r\n")?;
+        let mut reply = [0u8; 5];
+        stream.read_exact(&mut reply)?;
+        if &reply != b"+OK\r\n" {
+            bail!("FLUSHALL answered {:?}", String::from_utf8_lossy(&reply));
+        }
+        Ok(())
     }
 }
 

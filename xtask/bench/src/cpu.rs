@@ -126,6 +126,11 @@ impl CpuWindow {
         self.server * 1e6 / requests.max(1) as f64
     }
 
+    /// Load-generator (client) CPU microseconds per request.
+    pub fn load_generator_us_per_request(&self, requests: u64) -> f64 {
+        self.load_generator * 1e6 / requests.max(1) as f64
+    }
+
     /// Cores the server kept busy on average.
     pub fn server_cores(&self) -> f64 {
         self.server / self.secs.max(1e-9)

@@ -16,10 +16,17 @@ use hyper::Uri;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+use hyper::header::HeaderValue;
+use tonic::metadata::MetadataValue;
+
 use crate::client::{
-    connect_grpc, sample_request, ClientError, GrpcJoinClient, RestClient, REST_JOIN_BODY,
-    REST_JOIN_PATH,
+    connect_grpc, generated_client, generated_join, queue_join_body, ClientError, GeneratedPlan,
+    GrpcJoinClient, GrpcQueueClient, QueueJoinRequest, RestClient, EVENT_ID, QUANTITY,
+    QUEUE_JOIN_REST_PATH, USER_ID,
 };
+use crate::client::{REST_JOIN_BODY, REST_JOIN_PATH};
+use crate::generated::bench::v1::GatewayClient;
+use crate::pb::JoinRequest;
 use crate::Protocol;
 
 /// How long tasks get to finish their last request after the window closes.
@@ -37,6 +44,39 @@ pub struct LoadPlan {
     pub warmup: Duration,
     /// The measured window.
     pub duration: Duration,
+}
+
+/// The call every request of a run makes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Call {
+    /// `bench.v1.Gateway/Join` (REST `POST /v1/events/{event_id}/join`).
+    #[default]
+    BenchJoin,
+    /// The Traffic Tacos gateway's `gateway.v1.QueueService/JoinQueue`
+    /// (REST `POST /api/v1/queue/join`).
+    QueueJoin,
+}
+
+/// What each request of a run is, for the hand-written clients.
+#[derive(Debug, Clone, Default)]
+pub struct Workload {
+    /// The call.
+    pub call: Call,
+    /// The `authorization` header sent with every request (`Bearer <token>`).
+    pub bearer: Option<String>,
+    /// Each request joins as a user of its own (`u<task>-<n>`), as a crowd does, instead of
+    /// every request joining as [`USER_ID`].
+    pub distinct_users: bool,
+}
+
+impl Workload {
+    fn user(&self, task: usize, n: u64) -> String {
+        if self.distinct_users {
+            format!("u{task}-{n}")
+        } else {
+            USER_ID.to_owned()
+        }
+    }
 }
 
 /// When a run warms up, measures and stops.
@@ -134,6 +174,8 @@ pub enum Connections {
     Grpc(Vec<Channel>),
     /// HTTP/1.1 connections, one per in-flight request.
     Rest(Vec<RestClient>),
+    /// The generated client, shared by every in-flight task as an application shares it.
+    Generated(GatewayClient),
 }
 
 impl Connections {
@@ -162,52 +204,134 @@ impl Connections {
         }
     }
 
-    /// Loads the server through `window` with `in_flight` requests and collects the counts.
-    pub async fn drive(self, in_flight: usize, window: Window) -> LoadOutcome {
+    /// The generated client over the transport `plan` names. Connections open on first use,
+    /// during the warm-up.
+    pub fn generated(plan: &GeneratedPlan) -> Result<Self, ClientError> {
+        Ok(Connections::Generated(generated_client(plan)?))
+    }
+
+    /// Loads the server through `window` with `in_flight` requests of `workload` and collects
+    /// the counts. The generated client sends the default workload only.
+    pub async fn drive(self, in_flight: usize, window: Window, workload: &Workload) -> LoadOutcome {
         let tasks: Vec<JoinHandle<Tally>> = match self {
             Connections::Grpc(channels) => (0..in_flight.max(1))
                 .map(|i| {
-                    let client = GrpcJoinClient::new(channels[i % channels.len()].clone());
-                    tokio::spawn(grpc_loop(client, window))
+                    let channel = channels[i % channels.len()].clone();
+                    tokio::spawn(grpc_loop(channel, i, workload.clone(), window))
                 })
                 .collect(),
             Connections::Rest(clients) => clients
                 .into_iter()
-                .map(|client| tokio::spawn(rest_loop(client, window)))
+                .enumerate()
+                .map(|(i, client)| tokio::spawn(rest_loop(client, i, workload.clone(), window)))
+                .collect(),
+            Connections::Generated(client) => (0..in_flight.max(1))
+                .map(|_| tokio::spawn(generated_loop(client.clone(), window)))
                 .collect(),
         };
         collect(tasks, window).await
     }
 }
 
-async fn grpc_loop(mut client: GrpcJoinClient, window: Window) -> Tally {
+async fn grpc_loop(channel: Channel, task: usize, workload: Workload, window: Window) -> Tally {
+    let mut tally = Tally::new();
+    let bearer: Option<MetadataValue<_>> = workload
+        .bearer
+        .as_deref()
+        .map(|b| b.parse().expect("a bearer token is valid metadata"));
+    let mut bench = GrpcJoinClient::new(channel.clone());
+    let mut queue = GrpcQueueClient::new(channel);
+    for n in 0.. {
+        let sent = Instant::now();
+        if sent >= window.stop {
+            break;
+        }
+        let user_id = workload.user(task, n);
+        let result = match workload.call {
+            Call::BenchJoin => {
+                let mut request = tonic::Request::new(JoinRequest {
+                    event_id: EVENT_ID.to_owned(),
+                    user_id,
+                    quantity: QUANTITY,
+                });
+                if let Some(bearer) = &bearer {
+                    request
+                        .metadata_mut()
+                        .insert("authorization", bearer.clone());
+                }
+                bench.join_request(request).await.map(drop)
+            }
+            Call::QueueJoin => {
+                let mut request = tonic::Request::new(QueueJoinRequest {
+                    event_id: EVENT_ID.to_owned(),
+                    user_id,
+                });
+                if let Some(bearer) = &bearer {
+                    request
+                        .metadata_mut()
+                        .insert("authorization", bearer.clone());
+                }
+                queue.join(request).await.map(drop)
+            }
+        };
+        tally.record(
+            &window,
+            sent,
+            result.map_err(|status| format!("grpc status {status}")),
+        );
+    }
+    tally
+}
+
+async fn generated_loop(client: GatewayClient, window: Window) -> Tally {
     let mut tally = Tally::new();
     loop {
         let sent = Instant::now();
         if sent >= window.stop {
             return tally;
         }
-        let result = client.join(sample_request()).await;
+        let result = generated_join(&client).await;
         tally.record(
             &window,
             sent,
             result
                 .map(drop)
-                .map_err(|status| format!("grpc status {status}")),
+                .map_err(|status| format!("status {status}")),
         );
     }
 }
 
-async fn rest_loop(mut client: RestClient, window: Window) -> Tally {
+async fn rest_loop(
+    mut client: RestClient,
+    task: usize,
+    workload: Workload,
+    window: Window,
+) -> Tally {
     let mut tally = Tally::new();
-    let path = Uri::from_static(REST_JOIN_PATH);
-    let body = Bytes::from_static(REST_JOIN_BODY.as_bytes());
-    loop {
+    let path = Uri::from_static(match workload.call {
+        Call::BenchJoin => REST_JOIN_PATH,
+        Call::QueueJoin => QUEUE_JOIN_REST_PATH,
+    });
+    let bearer: Option<HeaderValue> = workload
+        .bearer
+        .as_deref()
+        .map(|b| b.parse().expect("a bearer token is a valid header value"));
+    for n in 0.. {
         let sent = Instant::now();
         if sent >= window.stop {
-            return tally;
+            break;
         }
-        let result = match client.post_json(&path, body.clone()).await {
+        let user_id = workload.user(task, n);
+        let body = match workload.call {
+            Call::BenchJoin if !workload.distinct_users => {
+                Bytes::from_static(REST_JOIN_BODY.as_bytes())
+            }
+            Call::BenchJoin => Bytes::from(
+                serde_json::json!({ "userId": user_id, "quantity": QUANTITY }).to_string(),
+            ),
+            Call::QueueJoin => Bytes::from(queue_join_body(EVENT_ID, &user_id)),
+        };
+        let result = match client.post_json_as(&path, body, bearer.as_ref()).await {
             Ok(reply) if reply.status.is_success() => Ok(()),
             Ok(reply) => Err(format!(
                 "http status {}: {}",
@@ -220,9 +344,10 @@ async fn rest_loop(mut client: RestClient, window: Window) -> Tally {
         tally.record(&window, sent, result);
         if broken {
             // A closed HTTP/1.1 connection cannot carry the next request; one error says so.
-            return tally;
+            break;
         }
     }
+    tally
 }
 
 async fn collect(tasks: Vec<JoinHandle<Tally>>, window: Window) -> LoadOutcome {

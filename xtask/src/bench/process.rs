@@ -28,8 +28,8 @@ pub(super) struct Server {
     child: Child,
     // Held open so the server's `--exit-on-stdin-eof` guard fires if this process dies.
     _stdin: Option<ChildStdin>,
-    /// The address it listens on.
-    pub(super) addr: String,
+    /// The addresses it listens on: its protocol's first, then (framework servers) the other.
+    pub(super) addrs: Vec<String>,
 }
 
 impl Server {
@@ -55,12 +55,14 @@ impl Server {
         let mut server = Server {
             child,
             _stdin: stdin,
-            addr: String::new(),
+            addrs: Vec::new(),
         };
         match rx.recv_timeout(START_TIMEOUT) {
             Ok(Some(Ok(line))) => match line.strip_prefix("listening ") {
-                Some(addr) => server.addr = addr.trim().to_owned(),
-                None => bail!("bench-server said `{line}` instead of `listening <addr>`"),
+                Some(addrs) if !addrs.trim().is_empty() => {
+                    server.addrs = addrs.split_whitespace().map(str::to_owned).collect();
+                }
+                _ => bail!("bench-server said `{line}` instead of `listening <addr>...`"),
             },
             Ok(_) => bail!("bench-server exited before listening"),
             Err(_) => bail!("bench-server did not listen within {START_TIMEOUT:?}"),

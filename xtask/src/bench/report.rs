@@ -4,21 +4,51 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 
+/// Whose CPU per request a comparison is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CpuSide {
+    /// The server's (the surfaces, the policy stack, the join).
+    Server,
+    /// The load generator's, that is the client's (the client bench).
+    Client,
+}
+
+impl CpuSide {
+    /// `server` or `client`.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            CpuSide::Server => "server",
+            CpuSide::Client => "client",
+        }
+    }
+
+    fn result_key(self) -> &'static str {
+        match self {
+            CpuSide::Server => "srv_us_per_req",
+            CpuSide::Client => "lg_us_per_req",
+        }
+    }
+}
+
 /// One measurement, parsed from a `result key=value ...` line.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Sample {
     pub(super) rps: f64,
     pub(super) p50_us: f64,
     pub(super) p99_us: f64,
+    /// CPU per request of the side the comparison is about.
     pub(super) cpu_us_per_req: f64,
+    /// Redis CPU per request, when the run had a Redis to watch.
+    pub(super) redis_us_per_req: Option<f64>,
     pub(super) other_cpu: f64,
     pub(super) errors: u64,
     pub(super) stuck: u64,
 }
 
 impl Sample {
-    /// Finds the `result` line in `bench-load`'s output and reads it.
-    pub(super) fn parse(output: &str) -> anyhow::Result<Self> {
+    /// Finds the `result` line in `bench-load`'s output and reads it, taking the CPU per request
+    /// of `cpu`'s side.
+    pub(super) fn parse(output: &str, cpu: CpuSide) -> anyhow::Result<Self> {
         let line = output
             .lines()
             .find_map(|l| l.strip_prefix("result "))
@@ -38,7 +68,8 @@ impl Sample {
             rps: get("rps")?,
             p50_us: get("p50_us")?,
             p99_us: get("p99_us")?,
-            cpu_us_per_req: get("srv_us_per_req")?,
+            cpu_us_per_req: get(cpu.result_key())?,
+            redis_us_per_req: get("redis_us_per_req").ok(),
             other_cpu: get("other_cpu")?,
             errors: get("errors")? as u64,
             stuck: get("stuck")? as u64,
@@ -107,12 +138,30 @@ pub(super) struct ScenarioReport<'a> {
     pub(super) series: &'a [Series],
 }
 
-/// Prints one protocol's table: one row per scenario and target.
-pub(super) fn print_table(heading: &str, scenarios: &[ScenarioReport<'_>]) {
+/// Prints one group's table: one row per scenario and contestant; a Redis CPU column when the
+/// runs had a Redis.
+pub(super) fn print_table(heading: &str, scenarios: &[ScenarioReport<'_>], cpu: CpuSide) {
+    let with_redis = scenarios
+        .iter()
+        .flat_map(|s| s.series)
+        .flat_map(|series| series.by_rep.values())
+        .any(|s| s.redis_us_per_req.is_some());
     println!("\n{heading}");
     println!(
-        "  {:<30} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}",
-        "layout", "target", "req/s", "p50 µs", "p99 µs", "server CPU µs/req", "other_cpu", "errs"
+        "  {:<30} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}{}",
+        "layout",
+        "target",
+        "req/s",
+        "p50 µs",
+        "p99 µs",
+        format!("{} CPU µs/req", cpu.name()),
+        "other_cpu",
+        "errs",
+        if with_redis {
+            format!(" {:>22}", "Redis CPU µs/req")
+        } else {
+            String::new()
+        }
     );
     for scenario in scenarios {
         for series in scenario.series {
@@ -124,8 +173,9 @@ pub(super) fn print_table(heading: &str, scenarios: &[ScenarioReport<'_>]) {
             } else {
                 errors.to_string()
             };
+            let redis = Spread::of(samples.iter().filter_map(|s| s.redis_us_per_req));
             println!(
-                "  {:<30} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}",
+                "  {:<30} {:<16} {:>26} {:>22} {:>22} {:>22} {:>9} {:>5}{}",
                 scenario.title,
                 series.target,
                 show(pick(|s| s.rps), 0),
@@ -134,6 +184,11 @@ pub(super) fn print_table(heading: &str, scenarios: &[ScenarioReport<'_>]) {
                 show(pick(|s| s.cpu_us_per_req), 1),
                 show(pick(|s| s.other_cpu), 2),
                 errors,
+                if with_redis {
+                    format!(" {:>22}", show(redis, 1))
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -146,9 +201,10 @@ pub(super) struct Goal {
     pub(super) max_cpu: f64,
 }
 
-/// Prints, per scenario, generated / hand-written ratios paired within each repetition (the two
-/// ran back to back, so the pair shares the machine's mood), as medians with min..max.
-pub(super) fn print_ratios(heading: &str, scenarios: &[ScenarioReport<'_>], goal: Goal) {
+/// Prints, per scenario, each contestant / the baseline as ratios paired within each repetition
+/// (the two ran back to back, so the pair shares the machine's mood), as medians with min..max,
+/// judged against `goal` when there is one.
+pub(super) fn print_ratios(heading: &str, scenarios: &[ScenarioReport<'_>], goal: Option<Goal>) {
     let mut printed_heading = false;
     for scenario in scenarios {
         let Some(base) = scenario.series.iter().find(|s| s.baseline) else {
@@ -174,10 +230,11 @@ pub(super) fn print_ratios(heading: &str, scenarios: &[ScenarioReport<'_>], goal
                 );
                 printed_heading = true;
             }
-            let verdict = |s: Option<Spread>, ok: fn(f64, &Goal) -> bool| match s {
-                Some(s) if ok(s.median, &goal) => format!("{} ok", s.show(3)),
-                Some(s) => format!("{} MISS", s.show(3)),
-                None => "-".to_owned(),
+            let verdict = |s: Option<Spread>, ok: fn(f64, &Goal) -> bool| match (s, &goal) {
+                (Some(s), Some(goal)) if ok(s.median, goal) => format!("{} ok", s.show(3)),
+                (Some(s), Some(_)) => format!("{} MISS", s.show(3)),
+                (Some(s), None) => s.show(3),
+                (None, _) => "-".to_owned(),
             };
             println!(
                 "  {:<30} {:<32} {:>24} {:>24}",
@@ -188,7 +245,7 @@ pub(super) fn print_ratios(heading: &str, scenarios: &[ScenarioReport<'_>], goal
             );
         }
     }
-    if printed_heading {
+    if let (true, Some(goal)) = (printed_heading, goal) {
         println!(
             "  targets: req/s ratio >= {:.2}, CPU/req ratio <= {:.2} (medians)",
             goal.min_throughput, goal.max_cpu
@@ -214,9 +271,16 @@ mod tests {
     fn result_lines_parse() {
         let out = "noise\nresult protocol=grpc in_flight=64 ok=10 errors=1 stuck=0 rps=2000 \
                    p50_us=500.0 p99_us=900.5 srv_us_per_req=17.25 srv_cores=0.97 lg_cores=0.9 other_cpu=0.05\n";
-        let s = Sample::parse(out).unwrap();
+        let s = Sample::parse(out, CpuSide::Server).unwrap();
         assert_eq!((s.rps, s.cpu_us_per_req, s.errors), (2000.0, 17.25, 1));
-        assert!(Sample::parse("result rps=1").is_err());
-        assert!(Sample::parse("nothing").is_err());
+        assert_eq!(s.redis_us_per_req, None);
+        let out = out.replace(
+            "other_cpu",
+            "lg_us_per_req=16.5 redis_us_per_req=9.5 other_cpu",
+        );
+        let s = Sample::parse(&out, CpuSide::Client).unwrap();
+        assert_eq!((s.cpu_us_per_req, s.redis_us_per_req), (16.5, Some(9.5)));
+        assert!(Sample::parse("result rps=1", CpuSide::Server).is_err());
+        assert!(Sample::parse("nothing", CpuSide::Server).is_err());
     }
 }

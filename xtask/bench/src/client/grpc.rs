@@ -30,6 +30,14 @@ impl GrpcJoinClient {
 
     /// One join; any status other than OK is an error.
     pub async fn join(&mut self, request: JoinRequest) -> Result<JoinReply, Status> {
+        self.join_request(tonic::Request::new(request)).await
+    }
+
+    /// One join with the request's metadata (an `authorization` header, say).
+    pub async fn join_request(
+        &mut self,
+        request: tonic::Request<JoinRequest>,
+    ) -> Result<JoinReply, Status> {
         self.client
             .join(request)
             .await

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -52,11 +52,25 @@ impl RestClient {
 
     /// POSTs `body` as JSON to `path` and reads the whole answer.
     pub async fn post_json(&mut self, path: &Uri, body: Bytes) -> Result<RestReply, ClientError> {
-        let request = Request::builder()
+        self.post_json_as(path, body, None).await
+    }
+
+    /// [`post_json`](Self::post_json) with an `authorization` header when `bearer` is given.
+    pub async fn post_json_as(
+        &mut self,
+        path: &Uri,
+        body: Bytes,
+        bearer: Option<&HeaderValue>,
+    ) -> Result<RestReply, ClientError> {
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(path.clone())
             .header(HOST, self.host.as_str())
-            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_TYPE, "application/json");
+        if let Some(bearer) = bearer {
+            request = request.header(AUTHORIZATION, bearer);
+        }
+        let request = request
             .body(Full::new(body))
             .map_err(|_| ClientError::Address(path.to_string()))?;
         self.sender.ready().await?;
