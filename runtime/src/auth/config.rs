@@ -99,9 +99,14 @@ pub struct AuthConfig {
     pub max_header_bytes: usize,
     /// `AUTH_DEV_BYPASS_SUBJECT`: requests without a token act as this subject.
     pub dev_bypass_subject: Option<String>,
+    /// `JWT_CACHE_SIZE`: verified tokens remembered until they expire (at most
+    /// `jwks_refresh`), so a token sent again skips its signature check; 0 turns it off.
+    pub cache_size: usize,
 }
 
 const LEEWAY_MAX_SECONDS: u64 = 300;
+/// Verified tokens remembered by default.
+const DEFAULT_CACHE_SIZE: usize = 100_000;
 
 impl AuthConfig {
     /// An HS256-only configuration with every other setting at its default (for embedders and
@@ -130,6 +135,7 @@ impl AuthConfig {
             es256_low_s_only: false,
             max_header_bytes: 8192,
             dev_bypass_subject: None,
+            cache_size: DEFAULT_CACHE_SIZE,
         }
     }
 
@@ -234,6 +240,12 @@ impl AuthConfig {
             "a byte count from 256 to 1048576",
             |v| v.parse().ok().filter(|n| (256..=1_048_576).contains(n)),
         );
+        let cache_size = r.parse(
+            "JWT_CACHE_SIZE",
+            DEFAULT_CACHE_SIZE,
+            "a token count from 0 (off) to 10000000",
+            |v| v.parse().ok().filter(|n| *n <= 10_000_000),
+        );
         let dev_bypass_subject = match r.get("AUTH_DEV_BYPASS_SUBJECT") {
             None => None,
             Some(v) if production => {
@@ -270,13 +282,14 @@ impl AuthConfig {
         config.es256_low_s_only = es256_low_s_only;
         config.max_header_bytes = max_header_bytes;
         config.dev_bypass_subject = dev_bypass_subject;
+        config.cache_size = cache_size;
         r.finish(configured.then_some(config))
     }
 }
 
 const SECRET_EXPECTED: &str = "at least 32 bytes (HS256 keys must be as long as the hash)";
 
-const ORPHANS: [&str; 8] = [
+const ORPHANS: [&str; 9] = [
     "JWT_ISSUER",
     "JWT_AUDIENCE",
     "JWT_LEEWAY_SECONDS",
@@ -285,6 +298,7 @@ const ORPHANS: [&str; 8] = [
     "JWT_ES256_LOW_S_ONLY",
     "AUTH_MAX_HEADER_BYTES",
     "AUTH_DEV_BYPASS_SUBJECT",
+    "JWT_CACHE_SIZE",
 ];
 
 fn parse_jwks_url(value: &str, production: bool) -> Option<Uri> {
@@ -337,6 +351,7 @@ mod tests {
         assert_eq!(config.typ, TypPolicy::default_policy());
         assert!(!config.es256_low_s_only);
         assert_eq!(config.dev_bypass_subject, None);
+        assert_eq!(config.cache_size, 100_000);
         assert!(!format!("{config:?}").contains(SECRET), "secret printed");
     }
 
@@ -355,9 +370,11 @@ mod tests {
             ("JWT_ES256_LOW_S_ONLY", "true"),
             ("AUTH_MAX_HEADER_BYTES", "4096"),
             ("AUTH_DEV_BYPASS_SUBJECT", "dev-user"),
+            ("JWT_CACHE_SIZE", "0"),
         ])
         .unwrap()
         .unwrap();
+        assert_eq!(config.cache_size, 0);
         assert_eq!(config.secret, None);
         assert_eq!(config.jwks_url.unwrap().host(), Some("id.example.test"));
         assert_eq!(config.issuer.as_deref(), Some("https://id.example.test/"));
@@ -418,9 +435,11 @@ mod tests {
             ("JWT_SECRET", SECRET),
             ("TACOS_ENV", "staging"),
             ("AUTH_DEV_BYPASS_SUBJECT", "dev-user"),
+            ("JWT_CACHE_SIZE", "0"),
         ])
         .unwrap()
         .unwrap();
+        assert_eq!(config.cache_size, 0);
         assert_eq!(config.dev_bypass_subject.as_deref(), Some("dev-user"));
     }
 

@@ -6,6 +6,7 @@
 //! requests wait for the fetch in progress. Every fetch is bounded in time and size; a failed
 //! fetch keeps the old keys and holds further attempts off for the refetch interval.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,8 @@ pub(crate) struct JwksCache {
     url: Uri,
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     state: Mutex<State>,
+    /// Counts the key sets installed, so tokens remembered as verified can tell a new one.
+    generation: AtomicU64,
     /// Held by the one request fetching; others either use old keys or wait (cold cache).
     fetching: tokio::sync::Mutex<()>,
     refresh: Duration,
@@ -74,6 +77,7 @@ impl JwksCache {
             url,
             client,
             state: Mutex::new(State::default()),
+            generation: AtomicU64::new(0),
             fetching: tokio::sync::Mutex::new(()),
             refresh,
             refetch_interval,
@@ -86,6 +90,11 @@ impl JwksCache {
         // The state is plain data updated in single assignments; a panic elsewhere cannot
         // leave it half-written.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The number of key sets installed so far.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     fn keys(&self) -> Option<Arc<KeyMap>> {
@@ -180,6 +189,7 @@ impl JwksCache {
                     tracing::warn!(url = %self.url, "JWKS holds no usable signature keys");
                 }
                 state.keys = Some(Arc::new(keys));
+                self.generation.fetch_add(1, Ordering::AcqRel);
                 state.fetched_at = Some(now);
                 state.failed_at = None;
                 Ok(count)

@@ -15,6 +15,7 @@
 //! | `JWT_ES256_LOW_S_ONLY` | `false` | also reject ES256 signatures with a high `s` (for stores keyed by token bytes) |
 //! | `AUTH_MAX_HEADER_BYTES` | `8192` | longest `Authorization` value; longer ones fail before parsing (256-1048576) |
 //! | `AUTH_DEV_BYPASS_SUBJECT` | unset | development only: requests without a token act as this subject (no roles or scopes); refused when `TACOS_ENV=production` |
+//! | `JWT_CACHE_SIZE` | `100000` | verified tokens remembered until `exp` (at most `JWT_JWKS_REFRESH_SECONDS`), so a token sent again skips its signature check; `0` turns it off |
 //!
 //! Authentication is off ([`AuthConfig::from_env`] returns `None`) unless `JWT_SECRET` or
 //! `JWT_JWKS_URL` is set; the other variables without either are a configuration error. With
@@ -29,6 +30,8 @@
 //! - A header with `crit` fails; `jwk`, `jku`, `x5u` and `x5c` are never read or fetched.
 //! - An unknown `kid` refetches the JWKS at most once per 10 s, then fails.
 //! - Tokens are size-checked before parsing; malformed input fails with a logged reason.
+//! - Only tokens that verified are remembered, by their exact bytes, and no longer than their
+//!   `exp` allows; a key withdrawn from the JWKS stops being honoured within the refresh age.
 //!
 //! # Use
 //!
@@ -50,6 +53,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
 mod config;
 mod jwks;
 mod keys;
@@ -63,6 +67,8 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 use jsonwebtoken::{Algorithm, Validation};
+
+use self::cache::TokenCache;
 use serde_json::{Map, Value};
 
 use crate::context::Principal;
@@ -158,6 +164,7 @@ pub struct Authenticator {
 
 struct Inner {
     secret: Option<Arc<VerifyKey>>,
+    cache: Option<TokenCache>,
     jwks: Option<JwksCache>,
     hs256: Validation,
     rs256: Validation,
@@ -234,6 +241,7 @@ impl Authenticator {
         Ok(Self {
             inner: Arc::new(Inner {
                 secret,
+                cache: TokenCache::new(config.cache_size, config.jwks_refresh, config.leeway),
                 jwks,
                 hs256: validation(Algorithm::HS256),
                 rs256: validation(Algorithm::RS256),
@@ -319,6 +327,21 @@ impl Authenticator {
         if token.len() > inner.config.max_header_bytes {
             return Err(AuthFailure::new("token over the size limit"));
         }
+        let generation = inner.jwks.as_ref().map_or(0, JwksCache::generation);
+        let cache = inner.cache.as_ref();
+        if let Some(principal) = cache.and_then(|cache| cache.get(token, generation)) {
+            return Ok(principal);
+        }
+        let principal = self.verify_signed(token).await?;
+        if let Some(cache) = cache {
+            cache.insert(token, &principal, generation);
+        }
+        Ok(principal)
+    }
+
+    /// Checks `token`'s header, key, signature and claims.
+    async fn verify_signed(&self, token: &str) -> Result<Principal, AuthFailure> {
+        let inner = &*self.inner;
         let parts = token::split(token)?;
         let header = token::header(parts.header)?;
         if !inner.config.typ.accepts(header.typ.as_deref()) {
