@@ -64,10 +64,24 @@ pub struct Method {
     pub output_type: String,
     /// Which sides stream.
     pub streaming: Streaming,
+    /// What repeating a call does (the `idempotency_level` method option).
+    pub idempotency: Idempotency,
     /// The comments attached to the method.
     pub comments: Comments,
     /// The HTTP bindings: the primary first, then the additional ones.
     pub bindings: Vec<Binding>,
+}
+
+/// What calling a method twice does, as `google.protobuf.MethodOptions.idempotency_level`
+/// declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Not declared.
+    Unknown,
+    /// Repeating leaves the same state as one call.
+    Idempotent,
+    /// The call changes nothing.
+    NoSideEffects,
 }
 
 /// Which sides of an RPC stream.

@@ -54,7 +54,7 @@ pub mod waiting_room;
 pub mod __private;
 
 pub use context::{server_stream, Context, Principal, Protocol, Request, Response, ServerStream};
-pub use method::{MethodInfo, MethodKind, MethodPolicy};
+pub use method::{Idempotency, MethodInfo, MethodKind, MethodPolicy};
 pub use server::{Server, ServiceRegistration};
 pub use status::{Code, Status};
 /// Binds a handler impl to its contract; see the macro's own documentation.

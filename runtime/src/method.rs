@@ -16,6 +16,32 @@ pub enum MethodKind {
     BidiStreaming,
 }
 
+/// What calling a method twice does, from the contract's `idempotency_level` method option
+/// (`option idempotency_level = NO_SIDE_EFFECTS;`). Generated clients retry methods that are
+/// safe to repeat and shadow only those without side effects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Idempotency {
+    /// Not declared: the method may change something each time it runs.
+    #[default]
+    Unknown,
+    /// Repeating the call leaves the same state as calling once (a cancel).
+    Idempotent,
+    /// The call changes nothing (a read).
+    NoSideEffects,
+}
+
+impl Idempotency {
+    /// Whether a failed call may be sent again.
+    pub const fn safe_to_repeat(self) -> bool {
+        !matches!(self, Idempotency::Unknown)
+    }
+
+    /// Whether the call changes nothing, so it may also be sent somewhere else to compare.
+    pub const fn side_effect_free(self) -> bool {
+        matches!(self, Idempotency::NoSideEffects)
+    }
+}
+
 /// Names and shape of one RPC, emitted as a `const` table per service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MethodInfo {
@@ -27,6 +53,8 @@ pub struct MethodInfo {
     pub path: &'static str,
     /// Streaming shape.
     pub kind: MethodKind,
+    /// What repeating the call does, as the contract declares it.
+    pub idempotency: Idempotency,
 }
 
 /// What a handler declares about one method (through the service attribute macro).

@@ -23,7 +23,9 @@ use quote::{format_ident, quote};
 
 use super::json::{field_codec, naming};
 use crate::generate::PackageContext;
-use crate::model::{Binding, BodySelector, BoundField, HttpVerb, Method, Service, Streaming};
+use crate::model::{
+    Binding, BodySelector, BoundField, HttpVerb, Idempotency, Method, Service, Streaming,
+};
 use crate::template::{PathTemplate, Segment};
 
 /// Emits the service code and `QueryFields` impls of one package.
@@ -384,12 +386,18 @@ impl<'a> ServiceEmitter<'a> {
                 Streaming::Client => quote!(ClientStreaming),
                 Streaming::Bidi => quote!(BidiStreaming),
             };
+            let idempotency = match method.idempotency {
+                Idempotency::Unknown => quote!(Unknown),
+                Idempotency::Idempotent => quote!(Idempotent),
+                Idempotency::NoSideEffects => quote!(NoSideEffects),
+            };
             quote! {
                 #rt::MethodInfo {
                     service: #full_name,
                     name: #name,
                     path: #path,
                     kind: #rt::MethodKind::#kind,
+                    idempotency: #rt::Idempotency::#idempotency,
                 }
             }
         });

@@ -7,7 +7,7 @@ use prost_reflect::{
 
 use super::{
     Binding, BindingSource, BodySelector, BoundField, Cardinality, Comments, Contract, FieldInfo,
-    FieldKind, HttpVerb, Method, Package, Service, Streaming,
+    FieldKind, HttpVerb, Idempotency, Method, Package, Service, Streaming,
 };
 use crate::load::LoadedContracts;
 use crate::rules::{selector_matches, HttpRule, HttpRules};
@@ -141,8 +141,24 @@ fn build_method(
             method.is_client_streaming(),
             method.is_server_streaming(),
         ),
+        idempotency: idempotency(method),
         comments: comments_at(file, method.path()),
         bindings,
+    }
+}
+
+/// The method's declared `idempotency_level`.
+fn idempotency(method: &MethodDescriptor) -> Idempotency {
+    use prost_types::method_options::IdempotencyLevel;
+    let declared = method
+        .method_descriptor_proto()
+        .options
+        .as_ref()
+        .map(|options| options.idempotency_level());
+    match declared {
+        Some(IdempotencyLevel::NoSideEffects) => Idempotency::NoSideEffects,
+        Some(IdempotencyLevel::Idempotent) => Idempotency::Idempotent,
+        Some(IdempotencyLevel::IdempotencyUnknown) | None => Idempotency::Unknown,
     }
 }
 

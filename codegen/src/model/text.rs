@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use super::{
-    Binding, BindingSource, BodySelector, BoundField, Cardinality, Comments, Contract, Streaming,
+    Binding, BindingSource, BodySelector, BoundField, Cardinality, Comments, Contract, Idempotency,
+    Streaming,
 };
 
 pub(super) fn render(contract: &Contract) -> String {
@@ -23,9 +24,14 @@ pub(super) fn render(contract: &Contract) -> String {
                     Streaming::Client => "client-streaming",
                     Streaming::Bidi => "bidi-streaming",
                 };
+                let idempotency = match method.idempotency {
+                    Idempotency::Unknown => "",
+                    Idempotency::Idempotent => " [idempotent]",
+                    Idempotency::NoSideEffects => " [no-side-effects]",
+                };
                 let _ = writeln!(
                     out,
-                    "    rpc {}({}) returns ({}) [{streaming}]",
+                    "    rpc {}({}) returns ({}) [{streaming}]{idempotency}",
                     method.name, method.input_type, method.output_type
                 );
                 comments(&mut out, "      ", &method.comments);

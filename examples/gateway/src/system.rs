@@ -26,24 +26,13 @@ use crate::GatewayError;
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the in-process reservation service releases lapsed holds.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
-/// Backend methods that are safe to repeat, so a failed attempt is retried.
-const SAFE_METHODS: [&str; 5] = [
-    "GetReservation",
-    "ConfirmReservation",
-    "CancelReservation",
-    "GetInventoryStatus",
-    "GetPaymentStatus",
-];
-
-/// The client options of `backend`: its timeout (or [`CALL_TIMEOUT`]) and the safe methods.
+/// The client options of `backend`: its timeout (or [`CALL_TIMEOUT`]). Which methods are
+/// retried (and shadowed) comes from the contracts' `idempotency_level` options.
 fn options(backend: &BackendConfig) -> ClientOptions {
-    let base = match backend.timeout {
+    match backend.timeout {
         Some(_) => backend.client_options(),
         None => ClientOptions::new().timeout(CALL_TIMEOUT),
-    };
-    SAFE_METHODS
-        .iter()
-        .fold(base, |options, method| options.safe_method(*method))
+    }
 }
 
 fn transport_error(err: impl std::fmt::Display) -> GatewayError {

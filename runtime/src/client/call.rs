@@ -70,7 +70,7 @@ impl Client {
     {
         let (message, context) = request.into_parts();
         let outgoing = self.outgoing(method, context);
-        let safe = self.options().is_safe(method.name);
+        let safe = self.options().is_safe(method);
         let transport = self.transport().ok_or_else(|| no_transport(method))?;
         let split = match transport {
             Transport::Grpc(grpc) => {
@@ -91,7 +91,7 @@ impl Client {
             (rest, grpc)
         };
         let shadow = match split.shadow() {
-            Some(shadow) if self.options().may_shadow(method.name) => {
+            Some(shadow) if self.options().may_shadow(method) => {
                 split.note(method);
                 let (message, outgoing) = (message.clone(), outgoing.clone());
                 // The shadow is never retried: it must not add load the caller did not ask for.
@@ -130,7 +130,7 @@ impl Client {
         let (message, context) = request.into_parts();
         let outgoing = self.outgoing(method, context);
         let deadline = outgoing.deadline;
-        let safe = self.options().is_safe(method.name);
+        let safe = self.options().is_safe(method);
         let leg = match self.transport().ok_or_else(|| no_transport(method))? {
             Transport::Grpc(grpc) => Leg::Grpc(grpc.clone()),
             Transport::Rest(rest) => Leg::Rest(rest.clone()),

@@ -20,7 +20,8 @@
 //!
 //! - **resilience** (remote transports): [`crate::resilience`] per target, set on the transport
 //!   builders ([`GrpcConfig::resilience`], [`RestConfig::resilience`]): retries of the methods
-//!   [`ClientOptions::safe_method`] marks (gRFC A6: backoff, retryable codes, `RetryInfo`, one
+//!   the contract declares safe to repeat (`idempotency_level`) or [`ClientOptions::safe_method`]
+//!   marks (gRFC A6: backoff, retryable codes, `RetryInfo`, one
 //!   deadline over all attempts, no retry once a stream has opened), a retry budget and a
 //!   circuit breaker;
 //! - **metrics**: every call to a remote target is counted per target, method, transport and
@@ -52,6 +53,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::method::MethodInfo;
 use crate::migration::Shadow;
 use crate::resilience::BreakerState;
 
@@ -213,11 +215,11 @@ impl ClientOptions {
         self
     }
 
-    /// Marks a method (named as in the contract, `GetBook`) safe to repeat: it is retried by the
-    /// transport's retry policy, and it has no side effects, so a split may shadow it.
+    /// Marks a method (named as in the contract, `GetBook`) safe to repeat and free of side
+    /// effects: it is retried by the transport's retry policy, and a split may shadow it.
     ///
-    /// The server's `idempotent` method policy is not visible to a remote client (the method
-    /// table carries names only), so the caller marks the methods it knows to be safe.
+    /// Methods the contract declares (`option idempotency_level = NO_SIDE_EFFECTS;` or
+    /// `IDEMPOTENT`) need no marking; this is for contracts that do not say.
     pub fn safe_method(mut self, method: impl Into<String>) -> Self {
         self.safe_methods.insert(method.into());
         self
@@ -230,14 +232,19 @@ impl ClientOptions {
         self
     }
 
-    /// Whether `method` may be retried.
-    pub fn is_safe(&self, method: &str) -> bool {
-        self.safe_methods.contains(method)
+    /// Whether `method` may be retried: the contract declares it idempotent or free of side
+    /// effects, or it was marked with [`safe_method`](Self::safe_method).
+    pub fn is_safe(&self, method: &MethodInfo) -> bool {
+        method.idempotency.safe_to_repeat() || self.safe_methods.contains(method.name)
     }
 
-    /// Whether `method` may be shadowed.
-    pub fn may_shadow(&self, method: &str) -> bool {
-        self.safe_methods.contains(method) || self.shadow_methods.contains(method)
+    /// Whether `method` may be shadowed: the contract declares it free of side effects, or it
+    /// was marked with [`safe_method`](Self::safe_method) or
+    /// [`shadow_method`](Self::shadow_method).
+    pub fn may_shadow(&self, method: &MethodInfo) -> bool {
+        method.idempotency.side_effect_free()
+            || self.safe_methods.contains(method.name)
+            || self.shadow_methods.contains(method.name)
     }
 
     /// The default timeout of `method`.

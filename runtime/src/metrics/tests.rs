@@ -9,7 +9,7 @@ use openmetrics_parser::{MetricNumber, MetricsExposition, PrometheusType, Promet
 
 use super::*;
 use crate::context::Protocol;
-use crate::method::{MethodInfo, MethodKind};
+use crate::method::{Idempotency, MethodInfo, MethodKind};
 use crate::status::Code;
 
 static LIBRARY: [MethodInfo; 2] = [
@@ -18,12 +18,14 @@ static LIBRARY: [MethodInfo; 2] = [
         name: "GetBook",
         path: "/pkg.v1.Library/GetBook",
         kind: MethodKind::Unary,
+        idempotency: Idempotency::Unknown,
     },
     MethodInfo {
         service: "pkg.v1.Library",
         name: "ListBooks",
         path: "/pkg.v1.Library/ListBooks",
         kind: MethodKind::ServerStreaming,
+        idempotency: Idempotency::Unknown,
     },
 ];
 
@@ -33,6 +35,7 @@ static LOOK_ALIKE: MethodInfo = MethodInfo {
     name: "GetBook",
     path: "/pkg.v1.Library/GetBook",
     kind: MethodKind::Unary,
+    idempotency: Idempotency::Unknown,
 };
 
 type Parsed = MetricsExposition<PrometheusType, PrometheusValue>;

@@ -119,7 +119,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::method::{MethodInfo, MethodKind};
+    use crate::method::{Idempotency, MethodInfo, MethodKind};
     use crate::telemetry::tests::Capture;
     use crate::telemetry::{server_span, TRACEPARENT_HEADER};
 
@@ -128,6 +128,7 @@ mod tests {
         name: "GetBook",
         path: "/pkg.v1.Library/GetBook",
         kind: MethodKind::Unary,
+        idempotency: Idempotency::Unknown,
     };
 
     // The parts of `ExportTraceServiceRequest` these tests read (field numbers from the

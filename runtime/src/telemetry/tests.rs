@@ -261,6 +261,7 @@ fn lines_logged_in_a_server_span_carry_its_ids() {
         name: "GetBook",
         path: "/pkg.v1.Library/GetBook",
         kind: crate::method::MethodKind::Unary,
+        idempotency: crate::method::Idempotency::Unknown,
     };
     let mut call = CallTelemetry::from_headers(&http::HeaderMap::new());
     let out = logged(LogFormat::Json, "info", || {

@@ -13,7 +13,7 @@ use tacos_runtime::context::CallScope;
 use tacos_runtime::metrics::Metrics;
 use tacos_runtime::resilience::{BreakerConfig, BreakerState, ResilienceConfig, RetryPolicy};
 use tacos_runtime::server::{Listeners, Server};
-use tacos_runtime::{Code, Request, Response, ServerStream, Status};
+use tacos_runtime::{Code, Idempotency, Request, Response, ServerStream, Status};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -270,6 +270,53 @@ async fn safe_methods_are_retried_within_the_deadline_and_others_are_not() {
             "{name}: CreateBook is not safe to repeat"
         );
         assert_eq!(stats(&transport).retries, 2, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn methods_the_contract_declares_idempotent_are_retried_unmarked() {
+    let delete = LIBRARY_METHODS
+        .iter()
+        .find(|m| m.name == "DeleteBook")
+        .unwrap();
+    assert_eq!(delete.idempotency, Idempotency::Idempotent);
+    let server = FlakyServer::start().await;
+    for (name, transport) in transports(&server.address, &retrying()) {
+        let client = LibraryClient::new(transport.clone());
+        let before = server.calls();
+        server.handler.failures_left.store(2, Ordering::SeqCst);
+        let mut request = Request::new(DeleteBookRequest {
+            name: "shelves/1/books/1".into(),
+        });
+        request
+            .context_mut()
+            .set_deadline(Some(Instant::now() + Duration::from_secs(5)));
+        client
+            .delete_book(request)
+            .await
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(
+            server.calls() - before,
+            3,
+            "{name}: two failures, one success"
+        );
+
+        // Marking a method the contract leaves undeclared makes it retried too.
+        let marked = LibraryClient::with_options(
+            transport.clone(),
+            ClientOptions::new().safe_method("CreateBook"),
+        );
+        let before = server.calls();
+        server.handler.failures_left.store(1, Ordering::SeqCst);
+        marked
+            .create_book(create_book())
+            .await
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(
+            server.calls() - before,
+            2,
+            "{name}: one failure, one success"
+        );
     }
 }
 

@@ -28,6 +28,7 @@ use tacos_runtime::rest::{
     BodySelector, HttpMethod, PathTemplate, RestCall, RestFuture, RestHandler, RouteSpec, Seg,
 };
 use tacos_runtime::server::{Listeners, MethodInfo, MethodKind, Server, ServiceRegistration};
+use tacos_runtime::Idempotency;
 
 /// Left out of the server, so the served document must not mention it.
 const UNREGISTERED: &str = "common.v1.AdminService";
@@ -104,6 +105,7 @@ fn registrations(contract: &Contract) -> Vec<ServiceRegistration> {
                     Streaming::Client => MethodKind::ClientStreaming,
                     Streaming::Bidi => MethodKind::BidiStreaming,
                 },
+                idempotency: Idempotency::Unknown,
             })
             .collect();
         let infos = leak_slice(infos);

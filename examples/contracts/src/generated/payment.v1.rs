@@ -5150,36 +5150,42 @@ pub static PAYMENT_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = 
         name: "CreatePaymentIntent",
         path: "/payment.v1.PaymentService/CreatePaymentIntent",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "payment.v1.PaymentService",
         name: "ProcessPayment",
         path: "/payment.v1.PaymentService/ProcessPayment",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "payment.v1.PaymentService",
         name: "GetPaymentStatus",
         path: "/payment.v1.PaymentService/GetPaymentStatus",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::NoSideEffects,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "payment.v1.PaymentService",
         name: "CancelPayment",
         path: "/payment.v1.PaymentService/CancelPayment",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "payment.v1.PaymentService",
         name: "ListPayments",
         path: "/payment.v1.PaymentService/ListPayments",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::NoSideEffects,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "payment.v1.PaymentService",
         name: "SimulateWebhook",
         path: "/payment.v1.PaymentService/SimulateWebhook",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
 ];
 /// The REST bindings of `payment.v1.PaymentService` (additional bindings included).

@@ -6868,36 +6868,42 @@ pub static ADMIN_SERVICE_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
         name: "GetSystemHealth",
         path: "/common.v1.AdminService/GetSystemHealth",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "common.v1.AdminService",
         name: "GetMetrics",
         path: "/common.v1.AdminService/GetMetrics",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "common.v1.AdminService",
         name: "UpdateConfig",
         path: "/common.v1.AdminService/UpdateConfig",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "common.v1.AdminService",
         name: "TriggerOperation",
         path: "/common.v1.AdminService/TriggerOperation",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "common.v1.AdminService",
         name: "GetLogs",
         path: "/common.v1.AdminService/GetLogs",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "common.v1.AdminService",
         name: "EmergencyAction",
         path: "/common.v1.AdminService/EmergencyAction",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
 ];
 /// The REST bindings of `common.v1.AdminService` (additional bindings included).

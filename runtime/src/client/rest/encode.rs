@@ -258,7 +258,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::method::{MethodInfo, MethodKind};
+    use crate::method::{Idempotency, MethodInfo, MethodKind};
     use crate::rest::{HttpMethod, PathTemplate};
 
     static METHOD: MethodInfo = MethodInfo {
@@ -266,6 +266,7 @@ mod tests {
         name: "M",
         path: "/t.S/M",
         kind: MethodKind::Unary,
+        idempotency: Idempotency::Unknown,
     };
 
     fn route(segments: &'static [Seg], body: BodySelector) -> RouteSpec {
