@@ -6,7 +6,8 @@
 //! | `GRPC_PORT` | `9010` | gRPC port (equal to `SERVER_PORT` serves both on one port) |
 //! | `SERVER_HOST`, `GRPC_ENABLED`, `TACOS_RUNTIME`, `TACOS_THREADS`, `MAX_BODY_BYTES`, `SHUTDOWN_TIMEOUT_SECONDS`, `JSON_FIELD_NAMES` | see `tacos_runtime::config` | server settings |
 //! | `REDIS_URL` | **required** | the waiting room's Redis, shared with the gateways that admit buyers |
-//! | `PAYMENT_GRPC_ADDRESS` | `http://127.0.0.1:9020` | the payment service, asked whether a payment completed before a confirmation |
+//! | `BACKEND_PAYMENT_GRPC_ADDRESS` | `http://127.0.0.1:9020` (unless an HTTP address is given) | the payment service, asked whether a payment completed before a confirmation |
+//! | `BACKEND_PAYMENT_HTTP_ADDRESS`, `BACKEND_PAYMENT_PROTOCOL`, … | gRPC | how the payment service is called (`grpc`, `rest` or `split`); see `tacos_runtime::client::BackendConfig` |
 //! | `EVENTS` | unset | comma-separated event ids on sale; unset puts any event id on sale on first use |
 //! | `SECTIONS` | `A,B,C` | the sections of every event |
 //! | `SEATS_PER_SECTION` | `100` | seats per section |
@@ -20,7 +21,8 @@
 
 use std::time::Duration;
 
-use tacos_runtime::config::ServerConfig;
+use tacos_runtime::client::{BackendConfig, BackendProtocol};
+use tacos_runtime::config::{ConfigProblem, ServerConfig};
 
 /// The seat inventory and the hold rules.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,8 +64,8 @@ pub struct ReservationConfig {
     pub server: ServerConfig,
     /// The waiting room's Redis.
     pub redis_url: String,
-    /// The payment service's gRPC address.
-    pub payment_grpc_address: String,
+    /// How the payment service is reached: over gRPC, REST or both, never in process.
+    pub payment_backend: BackendConfig,
     /// Inventory and hold rules.
     pub store: StoreConfig,
     /// How often lapsed holds are released in the background.
@@ -77,6 +79,8 @@ pub struct ConfigError(pub Vec<String>);
 
 const DEFAULT_SERVER_PORT: &str = "8010";
 const DEFAULT_GRPC_PORT: &str = "9010";
+/// Where the payment service listens when no address is given (its own default gRPC port).
+const DEFAULT_PAYMENT_GRPC_ADDRESS: &str = "http://127.0.0.1:9020";
 
 impl ReservationConfig {
     /// Reads the process environment.
@@ -98,11 +102,7 @@ impl ReservationConfig {
         let server = match server {
             Ok(server) => Some(server),
             Err(err) => {
-                problems.extend(
-                    err.problems
-                        .iter()
-                        .map(|p| format!("{}={:?}: expected {}", p.var, p.value, p.expected)),
-                );
+                problems.extend(err.problems.iter().map(problem));
                 None
             }
         };
@@ -122,11 +122,7 @@ impl ReservationConfig {
                 v.starts_with("redis://") || v.starts_with("rediss://")
             }),
         };
-        let payment_grpc_address = read
-            .value("PAYMENT_GRPC_ADDRESS", "an http:// or https:// url", |v| {
-                v.starts_with("http://") || v.starts_with("https://")
-            })
-            .unwrap_or_else(|| "http://127.0.0.1:9020".to_owned());
+        let payment_backend = read_payment_backend(get, read.problems);
         let store = read_store(&mut read);
         let sweep_interval = read
             .value("SWEEP_INTERVAL_MS", "milliseconds above 0", |v| {
@@ -134,17 +130,54 @@ impl ReservationConfig {
             })
             .and_then(|v| v.parse().ok())
             .map_or(Duration::from_secs(1), Duration::from_millis);
-        match (server, redis_url) {
-            (Some(server), Some(redis_url)) if problems.is_empty() => Ok(Self {
-                server,
-                redis_url,
-                payment_grpc_address,
-                store,
-                sweep_interval,
-            }),
+        match (server, redis_url, payment_backend) {
+            (Some(server), Some(redis_url), Some(payment_backend)) if problems.is_empty() => {
+                Ok(Self {
+                    server,
+                    redis_url,
+                    payment_backend,
+                    store,
+                    sweep_interval,
+                })
+            }
             _ => Err(ConfigError(problems)),
         }
     }
+}
+
+/// Reads `BACKEND_PAYMENT_*`; with no address at all, the payment service's default gRPC
+/// address. The standalone binary has no payment handler of its own, so `local` is refused.
+fn read_payment_backend(
+    get: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> Option<BackendConfig> {
+    let with_default = |name: &str| {
+        get(name).or_else(|| {
+            let no_address = get("BACKEND_PAYMENT_HTTP_ADDRESS").is_none();
+            (name == "BACKEND_PAYMENT_GRPC_ADDRESS" && no_address)
+                .then(|| DEFAULT_PAYMENT_GRPC_ADDRESS.to_owned())
+        })
+    };
+    match BackendConfig::from_lookup("payment", &with_default) {
+        Ok(backend) if backend.protocol == BackendProtocol::Local => {
+            problems.push(
+                "BACKEND_PAYMENT_PROTOCOL=\"local\": expected grpc, rest or split (this binary \
+                 reaches the payment service over the network)"
+                    .to_owned(),
+            );
+            None
+        }
+        Ok(backend) => Some(backend),
+        Err(err) => {
+            problems.extend(err.problems.iter().map(problem));
+            None
+        }
+    }
+}
+
+/// One variable's problem as the start-up message words it.
+fn problem(p: &ConfigProblem) -> String {
+    format!("{}={:?}: expected {}", p.var, p.value, p.expected)
 }
 
 /// Reads the inventory variables; problems go to `read`.
@@ -240,6 +273,29 @@ mod tests {
         assert_eq!(config.server.grpc_port, 9010);
         assert_eq!(config.store, StoreConfig::default());
         assert_eq!(config.sweep_interval, Duration::from_secs(1));
+        assert_eq!(config.payment_backend.protocol, BackendProtocol::Grpc);
+        assert_eq!(
+            config.payment_backend.grpc_address.as_deref(),
+            Some(DEFAULT_PAYMENT_GRPC_ADDRESS)
+        );
+    }
+
+    #[test]
+    fn the_payment_service_can_be_reached_over_rest_but_not_in_process() {
+        let config = from(&[
+            ("REDIS_URL", "redis://r/"),
+            ("BACKEND_PAYMENT_HTTP_ADDRESS", "http://payment:8020"),
+        ])
+        .unwrap();
+        assert_eq!(config.payment_backend.protocol, BackendProtocol::Rest);
+        assert_eq!(config.payment_backend.grpc_address, None);
+        let err = from(&[
+            ("REDIS_URL", "redis://r/"),
+            ("BACKEND_PAYMENT_PROTOCOL", "local"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("BACKEND_PAYMENT_PROTOCOL"), "{err}");
     }
 
     #[test]
@@ -255,7 +311,7 @@ mod tests {
             ("SERVER_PORT", "http"),
             ("SEATS_PER_SECTION", "0"),
             ("HOLD_SECONDS", "soon"),
-            ("PAYMENT_GRPC_ADDRESS", "payment:9020"),
+            ("BACKEND_PAYMENT_GRPC_PERCENT", "150"),
         ])
         .unwrap_err()
         .to_string();
@@ -264,7 +320,7 @@ mod tests {
             "SERVER_PORT",
             "SEATS_PER_SECTION",
             "HOLD_SECONDS",
-            "PAYMENT_GRPC_ADDRESS",
+            "BACKEND_PAYMENT_GRPC_PERCENT",
         ] {
             assert!(err.contains(name), "{name} missing from {err}");
         }

@@ -22,12 +22,16 @@ pub mod store;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tacos_runtime::client::{BackendConfig, ClientOptions};
 
 use tacos_runtime::openapi::{OpenApiDocument, OpenApiError};
 use tacos_runtime::server::{Server, ServerBuilder, ServerError};
 use tacos_runtime::waiting_room::{
     EventConfig, RedisBackend, RedisOptions, WaitingRoom, WaitingRoomError,
 };
+use traffic_tacos_contracts::payment::v1::PaymentServiceClient;
 use traffic_tacos_contracts::reservation::v1::{
     inventory_service, reservation_service, INVENTORY_SERVICE_SERVICE_NAME,
     RESERVATION_SERVICE_SERVICE_NAME,
@@ -35,7 +39,7 @@ use traffic_tacos_contracts::reservation::v1::{
 
 pub use crate::config::{ReservationConfig, StoreConfig};
 pub use crate::inventory_service::InventoryHandler;
-pub use crate::payments::{GrpcPaymentLookup, PaymentLookup, ViaPaymentService};
+pub use crate::payments::{PaymentLookup, ViaPaymentService};
 pub use crate::reservation_service::ReservationHandler;
 pub use crate::store::ReservationStore;
 
@@ -45,7 +49,7 @@ pub enum ReservationError {
     /// The waiting room could not be set up.
     #[error("waiting room: {0}")]
     WaitingRoom(#[from] WaitingRoomError),
-    /// The payment service address is unusable.
+    /// The payment client could not be built from its settings.
     #[error("{0}")]
     Payment(String),
     /// The server could not start or stopped abnormally.
@@ -106,8 +110,30 @@ pub fn build_server<P: PaymentLookup + Clone>(
     Ok(register(builder, store, room, payments).build()?)
 }
 
+/// How long a payment lookup may take when the caller set no deadline and
+/// `BACKEND_PAYMENT_TIMEOUT_MS` is unset.
+const PAYMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The generated payment client `backend` describes (`GetPaymentStatus` is declared free of
+/// side effects in the contract, so a failed attempt is retried).
+fn payment_client(
+    backend: &BackendConfig,
+) -> Result<ViaPaymentService<PaymentServiceClient>, ReservationError> {
+    let transport = backend
+        .transport()
+        .map_err(|e| ReservationError::Payment(e.to_string()))?
+        .ok_or_else(|| ReservationError::Payment("the payment service has no address".into()))?;
+    let options = match backend.timeout {
+        Some(_) => backend.client_options(),
+        None => ClientOptions::new().timeout(PAYMENT_TIMEOUT),
+    };
+    let client = PaymentServiceClient::with_options(transport, options);
+    Ok(ViaPaymentService(Arc::new(client)))
+}
+
 /// Starts the reservation service on `config`'s ports with the waiting room in Redis and
-/// payments checked over gRPC, serves until `shutdown` completes, then drains and stops.
+/// payments checked through the generated payment client, serves until `shutdown` completes,
+/// then drains and stops.
 pub async fn run(
     config: ReservationConfig,
     shutdown: impl Future<Output = ()>,
@@ -116,8 +142,7 @@ pub async fn run(
         RedisBackend::standalone(&config.redis_url, RedisOptions::default())?,
         EventConfig::default(),
     )?;
-    let payments =
-        GrpcPaymentLookup::new(&config.payment_grpc_address).map_err(ReservationError::Payment)?;
+    let payments = payment_client(&config.payment_backend)?;
     let store = ReservationStore::new(config.store.clone());
     let sweeper = store.spawn_sweeper(config.sweep_interval);
     let server = build_server(&config, &store, Arc::new(room), payments)?;

@@ -2,8 +2,8 @@
 //!
 //! [`PaymentLookup`] is the seam. [`ViaPaymentService`] answers through anything that
 //! implements the generated `payment.v1.PaymentService` trait: the payment handler itself in a
-//! one-process system, or a generated client of it. [`GrpcPaymentLookup`] calls a remote
-//! payment service over gRPC; the standalone binary uses it.
+//! one-process system, or a generated `PaymentServiceClient` over gRPC or REST (the standalone
+//! binary), with its retries, circuit breaker and propagated deadline.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -41,60 +41,6 @@ impl<P: PaymentService> PaymentLookup for ViaPaymentService<P> {
             .await
             .map_err(|s| upstream(payment_intent_id, s))?;
         facts(payment_intent_id, found.into_message())
-    }
-}
-
-/// A [`PaymentLookup`] calling a payment service's gRPC endpoint.
-#[derive(Clone, Debug)]
-pub struct GrpcPaymentLookup {
-    channel: tonic::transport::Channel,
-}
-
-impl GrpcPaymentLookup {
-    /// A lookup against `address` (`http://host:port`); connects on first use.
-    pub fn new(address: &str) -> Result<Self, String> {
-        let endpoint = tonic::transport::Endpoint::from_shared(address.to_owned())
-            .map_err(|e| format!("payment address {address:?}: {e}"))?
-            .connect_timeout(std::time::Duration::from_secs(2))
-            .timeout(std::time::Duration::from_secs(5));
-        Ok(Self {
-            channel: endpoint.connect_lazy(),
-        })
-    }
-}
-
-impl PaymentLookup for GrpcPaymentLookup {
-    async fn payment(&self, payment_intent_id: &str) -> Result<PaymentFacts, Status> {
-        let mut client = tonic::client::Grpc::new(self.channel.clone());
-        let unavailable = |detail: String| {
-            errors::status(
-                Code::Unavailable,
-                ErrorCode::UpstreamError,
-                format!("the payment service cannot be reached: {detail}"),
-            )
-        };
-        client
-            .ready()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        let path =
-            http::uri::PathAndQuery::from_static("/payment.v1.PaymentService/GetPaymentStatus");
-        let request = GetPaymentStatusRequest {
-            payment_intent_id: payment_intent_id.to_owned(),
-            user_id: String::new(),
-        };
-        let found = client
-            .unary(
-                tonic::Request::new(request),
-                path,
-                tonic_prost::ProstCodec::<GetPaymentStatusRequest, GetPaymentStatusResponse>::default(),
-            )
-            .await
-            .map_err(|s| {
-                let status = Status::new(Code::from(s.code() as i32), s.message());
-                upstream(payment_intent_id, status)
-            })?;
-        facts(payment_intent_id, found.into_inner())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Traffic Tacos as three processes: the reservation, payment and gateway binaries on free
 //! loopback ports, sharing the waiting room through `REDIS_URL`, the gateway calling the other
-//! two over gRPC, over REST, or half and half (`BACKEND_*_PROTOCOL=split`). The full flow runs the same either way, and a backend's error
+//! two (and the reservation service calling payment) over gRPC, over REST, or half and half
+//! (`BACKEND_*_PROTOCOL=split`). The full flow runs the same either way, and a backend's error
 //! reaches the buyer with the same code, message and details whichever transport carried it.
 
 use std::net::TcpListener;
@@ -172,6 +173,11 @@ impl System {
                 ("WEBHOOK_INITIAL_BACKOFF_MS", "100".into()),
             ],
         );
+        let protocol = match backends {
+            Backends::Grpc => "grpc",
+            Backends::Rest => "rest",
+            Backends::Split => "split",
+        };
         let mut reservation = spawn(
             "reservation",
             reservation_bin,
@@ -179,18 +185,19 @@ impl System {
                 ("SERVER_PORT", res_rest.to_string()),
                 ("GRPC_PORT", res_grpc.to_string()),
                 (
-                    "PAYMENT_GRPC_ADDRESS",
+                    "BACKEND_PAYMENT_GRPC_ADDRESS",
                     format!("http://127.0.0.1:{pay_grpc}"),
                 ),
+                (
+                    "BACKEND_PAYMENT_HTTP_ADDRESS",
+                    format!("http://127.0.0.1:{pay_rest}"),
+                ),
+                ("BACKEND_PAYMENT_PROTOCOL", protocol.into()),
+                ("BACKEND_PAYMENT_GRPC_PERCENT", "50".into()),
                 ("SECTIONS", "A".into()),
                 ("SEATS_PER_SECTION", "20".into()),
             ],
         );
-        let protocol = match backends {
-            Backends::Grpc => "grpc",
-            Backends::Rest => "rest",
-            Backends::Split => "split",
-        };
         let mut gateway = spawn(
             "gateway",
             gateway_bin,
