@@ -31,7 +31,10 @@ pub(crate) async fn admit(
         let class = policy.and_then(|p| p.rate_class);
         let subject = match &principal {
             Some(principal) => RateSubject::Principal(&principal.subject),
-            None => RateSubject::Peer(context.extensions().get::<RemoteAddr>().map(|a| a.0.ip())),
+            None => {
+                let peer = context.extensions().get::<RemoteAddr>().map(|a| a.0.ip());
+                RateSubject::Peer(limiter.client_ip(peer, context.metadata()))
+            }
         };
         match limiter.check(class, &subject.key()).await {
             Ok(Decision::Allowed) => {}

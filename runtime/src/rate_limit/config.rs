@@ -3,6 +3,7 @@
 use crate::config::{ConfigError, Reader};
 use crate::store::{read_redis, RedisSettings};
 
+use super::client_ip::TrustedProxies;
 use super::limit::{parse_limit, Limit};
 
 /// Which store holds the buckets.
@@ -23,6 +24,7 @@ pub enum RateLimitStore {
 /// | `RATE_LIMIT_STORE` | `memory` | `memory` (per process) or `redis` (across a fleet, uses `REDIS_URL`) |
 /// | `RATE_LIMIT_MAX_SUBJECTS` | `1000000` | memory store: most buckets held at once |
 /// | `RATE_LIMIT_REDIS_PREFIX` | `rl:` | redis store: prefix of every key |
+/// | `RATE_LIMIT_TRUSTED_PROXIES` | none | addresses and CIDR ranges of proxies whose `X-Forwarded-For` names the client of anonymous calls (`10.0.0.0/8,fd00::/8`) |
 /// | `REDIS_URL` | — | redis store: the server |
 ///
 /// A class's variable is its name in upper case with `-` and `.` turned into `_`: the class
@@ -39,6 +41,8 @@ pub struct RateLimitConfig {
     pub store: RateLimitStore,
     /// `RATE_LIMIT_MAX_SUBJECTS`: the memory store's bound.
     pub max_subjects: usize,
+    /// `RATE_LIMIT_TRUSTED_PROXIES`: whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for RateLimitConfig {
@@ -48,6 +52,7 @@ impl Default for RateLimitConfig {
             classes: Vec::new(),
             store: RateLimitStore::Memory,
             max_subjects: 1_000_000,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -118,6 +123,12 @@ impl RateLimitConfig {
             "a bucket count above 0",
             |v| v.parse().ok().filter(|n| *n > 0),
         );
+        let trusted_proxies = r.parse(
+            "RATE_LIMIT_TRUSTED_PROXIES",
+            TrustedProxies::default(),
+            "comma-separated IP addresses or CIDR ranges (10.0.0.0/8,fd00::/8)",
+            TrustedProxies::parse,
+        );
         let store = match read_redis(
             &mut r,
             redis,
@@ -133,6 +144,7 @@ impl RateLimitConfig {
             classes: read_classes,
             store,
             max_subjects,
+            trusted_proxies,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! Rate limits: a token bucket per subject (the principal, or the client IP when anonymous) for
-//! each rate class the services name (`rate = "queue-join"`), plus a default for the rest.
+//! each rate class the services name (`rate = "queue-join"`), plus a default for the rest. The
+//! client IP is the peer's, or behind proxies named in `RATE_LIMIT_TRUSTED_PROXIES` the one
+//! they forwarded for ([`TrustedProxies`]).
 //!
 //! One [`RateLimiter`] per process, shared by every runtime thread. The memory store limits each
 //! process on its own and costs a hash lookup under one of many locks; the Redis store shares the
@@ -18,14 +20,19 @@
 //! A Redis check costs the server about 8 µs per script call (`INFO commandstats`, Redis 7.0);
 //! the integration test `redis_check_cost` prints it with the round trip.
 
+mod client_ip;
 mod config;
 mod limit;
 mod memory;
 mod redis;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
+use http::HeaderMap;
+
+pub use self::client_ip::TrustedProxies;
 pub use self::config::{class_variable, RateLimitConfig, RateLimitStore};
 pub use self::limit::Limit;
 pub use crate::store::{RedisSettings, StoreError};
@@ -64,6 +71,7 @@ pub struct RateLimiter {
     /// Index 0 is the default (methods without a class, and classes not configured).
     classes: Vec<Class>,
     buckets: Buckets,
+    trusted_proxies: TrustedProxies,
 }
 
 impl fmt::Debug for RateLimiter {
@@ -119,6 +127,7 @@ impl RateLimiter {
                 config.max_subjects,
             )),
             classes,
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 
@@ -128,6 +137,7 @@ impl RateLimiter {
         Ok(Self {
             classes: classes(config, &buckets.prefix),
             buckets: Buckets::Redis(buckets),
+            trusted_proxies: config.trusted_proxies.clone(),
         })
     }
 
@@ -160,6 +170,12 @@ impl RateLimiter {
             Buckets::Memory(m) => m.check(index, class.nanos, subject),
             Buckets::Redis(r) => r.check(&class.key_prefix, class.micros, subject).await,
         }
+    }
+
+    /// The address an anonymous call from `peer` is counted against: `peer`, or the client a
+    /// trusted proxy forwarded for (see [`TrustedProxies`]).
+    pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        self.trusted_proxies.client_ip(peer, headers)
     }
 
     /// Memory store: buckets held now. Redis store: `None`.

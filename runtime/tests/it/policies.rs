@@ -286,6 +286,81 @@ async fn rate_limits_in_redis() {
     rate_limits_apply_to(limiter(Some(&url))).await;
 }
 
+/// Answers of three anonymous searches, the first two over REST and the third over gRPC, each
+/// sent with `x-forwarded-for: forwarded_for`.
+async fn searches_forwarded_for(
+    server: &TestServer,
+    channel: &tonic::transport::Channel,
+    forwarded_for: &str,
+) -> Vec<Code> {
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let response = http_client()
+            .get(server.url("/v1/books:search"))
+            .header("x-forwarded-for", forwarded_for)
+            .send()
+            .await
+            .unwrap();
+        codes.push(match response.status().as_u16() {
+            200 => Code::Ok,
+            429 => Code::ResourceExhausted,
+            other => panic!("unexpected status {other}"),
+        });
+    }
+    let mut request = tonic::Request::new(SearchBooksRequest::default());
+    request
+        .metadata_mut()
+        .insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    let grpc = grpc_unary::<_, SearchBooksResponse>(
+        channel,
+        "/tacos.test.v1.Library/SearchBooks",
+        request,
+    )
+    .await;
+    codes.push(grpc.map_or_else(|err| Status::from(err).code(), |_| Code::Ok));
+    codes
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_anonymous_calls_count_against_the_forwarded_client() {
+    let get = |name: &str| match name {
+        "RATE_LIMIT_SEARCH" => Some("2/m burst 2".to_owned()),
+        "RATE_LIMIT_TRUSTED_PROXIES" => Some("127.0.0.0/8, ::1".to_owned()),
+        _ => None,
+    };
+    let config = RateLimitConfig::from_lookup(&get, &["search"]).expect("rate config");
+    let server =
+        start(Server::builder().rate_limiter(Arc::new(RateLimiter::memory(&config)))).await;
+    let grpc = channel(server.addr).await;
+    use Code::{Ok as Allowed, ResourceExhausted as Limited};
+    // Each client its own bucket, shared by both protocols.
+    assert_eq!(
+        searches_forwarded_for(&server, &grpc, "198.51.100.1").await,
+        [Allowed, Allowed, Limited]
+    );
+    assert_eq!(
+        searches_forwarded_for(&server, &grpc, "198.51.100.2").await,
+        [Allowed, Allowed, Limited]
+    );
+    // What the client wrote left of the address the proxy saw is not believed.
+    assert_eq!(
+        searches_forwarded_for(&server, &grpc, "203.0.113.50, 198.51.100.1").await,
+        [Limited, Limited, Limited]
+    );
+
+    // Without trusted proxies the header is ignored: every call counts against the peer.
+    let server = start(Server::builder().rate_limiter(limiter(None))).await;
+    let grpc = channel(server.addr).await;
+    assert_eq!(
+        searches_forwarded_for(&server, &grpc, "198.51.100.1").await,
+        [Allowed, Allowed, Limited]
+    );
+    assert_eq!(
+        searches_forwarded_for(&server, &grpc, "198.51.100.2").await,
+        [Limited, Limited, Limited]
+    );
+}
+
 fn idempotency(redis: Option<&str>) -> Arc<Idempotency> {
     let config = IdempotencyConfig::from_lookup(&|_| None).expect("idempotency config");
     Arc::new(match redis {
