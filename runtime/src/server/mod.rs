@@ -687,6 +687,7 @@ impl RunningServer {
                 result = Err(ServerError::ThreadPanicked);
             }
         }
+        crate::telemetry::flush_logs();
         result
     }
 }

@@ -162,7 +162,7 @@ pub fn init_logging(config: &LogConfig) -> Result<(), LoggingError> {
             None => None,
         };
         let tracer = provider.as_ref().map(super::otlp::tracer);
-        let installed_now = subscriber(config, std::io::stdout, ansi, tracer)?
+        let installed_now = stdout_subscriber(config, ansi, tracer)?
             .try_init()
             .map_err(|e| LoggingError::AlreadyInstalled(e.to_string()));
         match (installed_now, provider) {
@@ -177,7 +177,7 @@ pub fn init_logging(config: &LogConfig) -> Result<(), LoggingError> {
         }
     }
     #[cfg(not(feature = "otlp"))]
-    subscriber(config, std::io::stdout, ansi)?
+    stdout_subscriber(config, ansi)?
         .try_init()
         .map_err(|e| LoggingError::AlreadyInstalled(e.to_string()))?;
     *installed = true;
@@ -191,6 +191,32 @@ fn parse_filter_directives(filter: &str) -> Result<EnvFilter, LoggingError> {
             filter: filter.to_owned(),
             reason: e.to_string(),
         })
+}
+
+/// The subscriber writing to standard output: line by line on a terminal, in batches otherwise
+/// (a pipe to a log collector; see [`batch`](super::batch)).
+fn stdout_subscriber(
+    config: &LogConfig,
+    terminal: bool,
+    #[cfg(feature = "otlp")] tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
+) -> Result<Box<dyn Subscriber + Send + Sync>, LoggingError> {
+    if terminal {
+        subscriber(
+            config,
+            std::io::stdout,
+            true,
+            #[cfg(feature = "otlp")]
+            tracer,
+        )
+    } else {
+        subscriber(
+            config,
+            super::batch::batched_stdout(),
+            false,
+            #[cfg(feature = "otlp")]
+            tracer,
+        )
+    }
 }
 
 /// The subscriber `init_logging` installs, writing to `writer` (and exporting spans of

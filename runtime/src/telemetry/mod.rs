@@ -10,9 +10,12 @@
 //! exported over OTLP/HTTP and [`shutdown_tracing`] flushes the last spans at shutdown.
 //!
 //! [`init_logging`] installs text or JSON logging from `LOG_FORMAT` and `LOG_LEVEL`, and OTLP
-//! export from `OTEL_EXPORTER_OTLP_ENDPOINT` ([`LogConfig::from_env`]).
+//! export from `OTEL_EXPORTER_OTLP_ENDPOINT` ([`LogConfig::from_env`]). Lines bound for a pipe
+//! or file are written in batches (at most 100 ms late); [`flush_logs`] writes the rest, and the
+//! server calls it when it shuts down.
 
 mod access;
+mod batch;
 mod call;
 mod hex;
 mod logging;
@@ -26,6 +29,7 @@ mod trace;
 pub(crate) mod tests;
 
 pub use self::access::{access_log, AccessEntry, ACCESS_TARGET};
+pub use self::batch::flush_logs;
 pub use self::call::CallTelemetry;
 pub use self::logging::{init_logging, LogConfig, LogFormat, LoggingError};
 #[cfg(feature = "otlp")]
@@ -37,6 +41,8 @@ pub use self::trace::{
     TRACESTATE_HEADER,
 };
 
-/// Without the `otlp` feature there is no export to flush.
+/// Writes the gathered log lines; without the `otlp` feature there is no export to flush.
 #[cfg(not(feature = "otlp"))]
-pub fn shutdown_tracing() {}
+pub fn shutdown_tracing() {
+    flush_logs();
+}

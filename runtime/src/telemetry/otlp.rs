@@ -52,7 +52,8 @@ pub(crate) fn activate(provider: SdkTracerProvider) {
     ACTIVE.store(true, Relaxed);
 }
 
-/// Sends the spans still buffered and stops export; call it when the server has drained.
+/// Sends the spans still buffered and stops export, then writes the gathered log lines; call
+/// it when the server has drained.
 pub fn shutdown_tracing() {
     ACTIVE.store(false, Relaxed);
     let provider = PROVIDER.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -61,6 +62,7 @@ pub fn shutdown_tracing() {
             tracing::warn!(error = %err, "trace export did not shut down cleanly");
         }
     }
+    super::flush_logs();
 }
 
 /// Parents `span` on the caller's span (when the call continued a trace) and gives `call` the
