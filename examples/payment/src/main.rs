@@ -1,14 +1,10 @@
 //! The Traffic Tacos payment simulator binary: configuration from the environment, logging, run.
 
-use tracing_subscriber::EnvFilter;
+use tacos_runtime::telemetry::{init_logging, shutdown_tracing, LogConfig};
 use traffic_tacos_payment::PaymentConfig;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    init_logging(&LogConfig::from_env()?)?;
     let config = PaymentConfig::from_env()?;
     // The server runs its own threads; this runtime only waits for the shutdown signal.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -18,5 +14,6 @@ fn main() -> anyhow::Result<()> {
         config,
         tacos_runtime::server::shutdown_signal(),
     ))?;
+    shutdown_tracing();
     Ok(())
 }
