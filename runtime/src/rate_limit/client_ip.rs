@@ -90,13 +90,14 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let entries: Vec<&str> = headers
+        // Rightmost first: the last header's last entry was appended by the nearest proxy.
+        let entries = headers
             .get_all("x-forwarded-for")
             .iter()
-            .flat_map(|value| value.to_str().unwrap_or("").split(','))
-            .collect();
+            .rev()
+            .flat_map(|value| value.to_str().unwrap_or("").rsplit(','));
         let mut client = peer;
-        for entry in entries.iter().rev() {
+        for entry in entries {
             match entry.trim().parse::<IpAddr>() {
                 Ok(ip) if self.trusts(ip) => client = ip.to_canonical(),
                 Ok(ip) => return Some(ip.to_canonical()),
