@@ -434,60 +434,74 @@ impl Metrics {
     }
 
     /// Interns the client series of one (target, method).
+    ///
+    /// `make` registers counters (the families' lock), so it runs with no lock held: the
+    /// registry's locks are never held together, and [`render`](Self::render) cannot deadlock
+    /// against a client being built. When two threads race, the first series stored wins.
     pub(crate) fn client_series(
         &self,
         key: ClientSeriesKey,
         make: impl FnOnce() -> ClientMethodSeries,
     ) -> ClientMethodSeries {
-        self.clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_insert_with(make)
-            .clone()
+        let clients = || self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(series) = clients().get(&key) {
+            return series.clone();
+        }
+        let made = make();
+        clients().entry(key).or_insert(made).clone()
     }
 
     /// Every series in the text exposition format, ready to serve at `/metrics` with
     /// `Content-Type: `[`CONTENT_TYPE`].
     pub fn render(&self) -> String {
-        let families = self.families.read().unwrap_or_else(|e| e.into_inner());
-        let mut exposition = Exposition::default();
-        for (name, family) in families.iter() {
-            let mut out = exposition.family(name, &family.help, family.kind);
-            for (values, cell) in &family.series {
-                let labels: Vec<(&str, &str)> = family
-                    .label_names
-                    .iter()
-                    .map(String::as_str)
-                    .zip(values.iter().map(String::as_str))
-                    .collect();
-                match cell {
-                    Cell::Counter(c) => out.sample(&labels, Value::Int(c.load(Relaxed))),
-                    Cell::Gauge(g) => out.sample(&labels, Value::Float(g.get())),
-                    Cell::Histogram(h) => {
-                        let (counts, sum) = h.snapshot();
-                        out.histogram(&labels, h.bounds().iter().copied(), &counts, sum);
-                    }
-                }
-            }
-        }
+        // Each lock is taken alone (never two at once, see `client_series`): the server and
+        // client series are copied out before the families are read.
         let server = self
             .server
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        for series in server.values() {
-            series.render(&mut exposition);
-        }
         let clients = self
             .clients
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let families = self.families.read().unwrap_or_else(|e| e.into_inner());
+        let mut exposition = Exposition::default();
+        render_families(&families, &mut exposition);
+        for series in server.values() {
+            series.render(&mut exposition);
+        }
         for series in clients.values() {
             series.render(&mut exposition);
         }
         exposition.finish()
+    }
+}
+
+/// The samples of the generic families.
+fn render_families<'a>(
+    families: &'a BTreeMap<String, GenericFamily>,
+    exposition: &mut Exposition<'a>,
+) {
+    for (name, family) in families {
+        let mut out = exposition.family(name, &family.help, family.kind);
+        for (values, cell) in &family.series {
+            let labels: Vec<(&str, &str)> = family
+                .label_names
+                .iter()
+                .map(String::as_str)
+                .zip(values.iter().map(String::as_str))
+                .collect();
+            match cell {
+                Cell::Counter(c) => out.sample(&labels, Value::Int(c.load(Relaxed))),
+                Cell::Gauge(g) => out.sample(&labels, Value::Float(g.get())),
+                Cell::Histogram(h) => {
+                    let (counts, sum) = h.snapshot();
+                    out.histogram(&labels, h.bounds().iter().copied(), &counts, sum);
+                }
+            }
+        }
     }
 }
 

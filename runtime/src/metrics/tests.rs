@@ -604,3 +604,39 @@ mod waiting_room {
         assert!(error.starts_with("waiting room unavailable: "), "{error}");
     }
 }
+
+#[test]
+fn rendering_while_clients_are_built_does_not_deadlock() {
+    // A client's series register counters while `render` reads every family: one thread of each,
+    // bounded in count, must both finish (they once waited on each other's lock forever).
+    const ROUNDS: usize = 1_000;
+    let metrics = Arc::new(Metrics::new());
+    let (done, finished) = std::sync::mpsc::channel();
+    for role in ["build", "render"] {
+        let (metrics, done) = (Arc::clone(&metrics), done.clone());
+        std::thread::spawn(move || {
+            for round in 0..ROUNDS {
+                if role == "build" {
+                    ClientMetrics::new(&metrics, &format!("target-{round}"), LIBRARY.iter());
+                } else {
+                    metrics.render();
+                }
+            }
+            let _ = done.send(role);
+        });
+    }
+    for _ in 0..2 {
+        let role = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("building clients and rendering ended in a deadlock");
+        assert!(["build", "render"].contains(&role));
+    }
+    let parsed = parse(&metrics.render());
+    let target = format!("target-{}", ROUNDS - 1);
+    assert!(find(
+        &parsed,
+        "tacos_client_breaker_state",
+        &[("target", target.as_str())]
+    )
+    .is_some());
+}
