@@ -7,6 +7,7 @@ mod conformance;
 mod generate;
 mod redis_server;
 mod test;
+mod watchdog;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

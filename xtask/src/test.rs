@@ -5,7 +5,7 @@ use std::process::Command;
 use anyhow::{bail, Context};
 
 use crate::redis_server::TestRedis;
-use crate::workspace_root;
+use crate::{watchdog, workspace_root};
 
 /// Runs fmt check, clippy with `-D warnings`, the generated-code drift check and all tests.
 ///
@@ -15,19 +15,15 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         Some(i) => args[i + 1..].iter().map(String::as_str).collect(),
         None => args.iter().map(String::as_str).collect(),
     };
-    cargo(&["fmt", "--all", "--check"], &[])
-        .context("formatting differs: run `cargo fmt --all`")?;
-    cargo(
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    cargo(&["fmt", "--all", "--check"]).context("formatting differs: run `cargo fmt --all`")?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     crate::generate::run(&["--check".to_owned()])?;
     let redis = TestRedis::obtain()?;
     // Every suite runs even when an earlier one fails, so one run reports every failure.
@@ -36,10 +32,30 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         cmd.push("--");
         cmd.extend(test_args);
     }
-    cargo(&cmd, &[("REDIS_URL", redis.url.as_str())])
+    let mut command = cargo_command(&cmd);
+    command.env("REDIS_URL", redis.url.as_str());
+    let watched = watchdog::run(command, watchdog::HANG_LIMIT, std::io::stdout())?;
+    if !watched.hung.is_empty() {
+        bail!("hung tests were killed: {}", watched.hung.join(", "));
+    }
+    if !watched.status.success() {
+        bail!("`cargo {}` failed", cmd.join(" "));
+    }
+    Ok(())
 }
 
-fn cargo(args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
+fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    let status = cargo_command(args)
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// `cargo args…` in the workspace root, announced on standard error.
+fn cargo_command(args: &[&str]) -> Command {
     eprintln!("xtask: cargo {}", args.join(" "));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
@@ -47,14 +63,6 @@ fn cargo(args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
         // A clean CI build never reuses incremental state; skipping it saves disk and time.
         command.env("CARGO_INCREMENTAL", "0");
     }
-    let status = command
-        .args(args)
-        .envs(envs.iter().copied())
-        .current_dir(workspace_root())
-        .status()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("`cargo {}` failed", args.join(" "));
-    }
-    Ok(())
+    command.args(args).current_dir(workspace_root());
+    command
 }
