@@ -2,6 +2,7 @@
 //!
 //! Each task lives in its own module; this file only dispatches on the first argument.
 
+mod apt;
 mod bench;
 mod conformance;
 mod generate;
@@ -24,7 +25,8 @@ tasks:
       generated serde impls; fails on any failure not in xtask/conformance/failure_list.txt
   test [-- TEST-ARGS]
       the one test command: fmt check, clippy -D warnings, generate --check, and every test
-      against a real Redis (REDIS_URL when it answers, else a private redis-server)
+      against a real Redis (REDIS_URL when it answers, else a private redis-server) and
+      headless Chromium (installed with apt-get when missing)
   bench [--suite surfaces,clients,stack,join] [--quick] [--reps N] [--duration SECS] ...
       the framework against hand-written code: generated surfaces vs tonic/axum, generated
       clients vs tonic/hyper clients, the policy stack layer by layer, the gateway's full join

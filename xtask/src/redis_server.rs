@@ -109,37 +109,9 @@ impl Drop for TestRedis {
     }
 }
 
-/// Makes sure `redis-server` and `redis-cli` are on the PATH, installing them with apt as root.
+/// Makes sure `redis-server` and `redis-cli` are on the PATH.
 fn ensure_installed() -> anyhow::Result<()> {
-    let present = |bin: &str| {
-        Command::new(bin)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok()
-    };
-    if present("redis-server") && present("redis-cli") {
-        return Ok(());
-    }
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false);
-    if !is_root {
-        bail!("redis-server is not installed; install it with `sudo apt-get install -y redis-server` (or set REDIS_URL to a running Redis)");
-    }
-    eprintln!("xtask: installing redis-server with apt-get");
-    for args in [&["update"][..], &["install", "-y", "redis-server"][..]] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()?;
-        if !status.success() {
-            bail!("`apt-get {}` failed; install redis-server by hand: `apt-get install -y redis-server`", args.join(" "));
-        }
-    }
-    Ok(())
+    crate::apt::ensure(&["redis-server", "redis-cli"], &["redis-server"])
 }
 
 fn free_port() -> anyhow::Result<u16> {

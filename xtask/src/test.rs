@@ -26,6 +26,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     ])?;
     crate::generate::run(&["--check".to_owned()])?;
     let redis = TestRedis::obtain()?;
+    // The waiting-room page is tested in a real browser.
+    crate::apt::ensure(
+        &["chromium", "chromedriver"],
+        &["chromium", "chromium-driver"],
+    )?;
     // Every suite runs even when an earlier one fails, so one run reports every failure.
     let mut cmd = vec!["test", "--workspace", "--no-fail-fast"];
     if !test_args.is_empty() {

@@ -28,6 +28,7 @@
 //! | `BACKEND_RESERVATION_*`, `BACKEND_PAYMENT_*`, `CLIENT_*`, `GRPC_USE_TLS`, `GRPC_CA_FILE` | in process | where the reservation and payment services run and how they are called; see `tacos_runtime::client::BackendConfig` |
 //! | `PAYMENT_WEBHOOK_URL` | this gateway's REST address | where the in-process payment simulator sends its webhooks |
 //! | `PAYMENT_WEBHOOK_SECRET` | development secret | shared HMAC secret of payment webhooks |
+//! | `QUEUE_PAGE_NEXT_URL` | `/queue/{event_id}/admitted` | where the waiting-room page sends admitted buyers (`{event_id}` is replaced; `event_id` and `reservation_token` are added to the query) |
 //!
 //! Every variable is checked at start-up and all problems are reported together.
 
@@ -62,6 +63,8 @@ pub struct GatewayConfig {
     /// Where the in-process payment simulator sends webhooks; `None` means this gateway's own
     /// REST port on the loopback address.
     pub payment_webhook_url: Option<String>,
+    /// Where the waiting-room page sends admitted buyers (see [`crate::page`]).
+    pub queue_page_next_url: String,
 }
 
 /// The rate classes the gateway's methods name.
@@ -152,6 +155,7 @@ impl Default for GatewayConfig {
             payment_backend: BackendConfig::from_lookup("payment", &|_| None)
                 .expect("the default backend settings are valid"),
             payment_webhook_url: None,
+            queue_page_next_url: crate::page::DEFAULT_NEXT_URL.to_owned(),
         }
     }
 }
@@ -266,6 +270,16 @@ impl GatewayConfig {
         let payment_webhook_url = read("PAYMENT_WEBHOOK_URL", "an http(s):// url", &|v| {
             v.starts_with("http://") || v.starts_with("https://")
         });
+        let queue_page_next_url = read(
+            "QUEUE_PAGE_NEXT_URL",
+            "a path starting with / or an http(s):// url",
+            &|v| {
+                (v.starts_with('/') && !v.starts_with("//"))
+                    || v.starts_with("http://")
+                    || v.starts_with("https://")
+            },
+        )
+        .unwrap_or(defaults.queue_page_next_url);
         if let Err(err) = admission.validate() {
             problems.push(err.to_string());
         }
@@ -290,6 +304,7 @@ impl GatewayConfig {
             reservation_backend: reservation_backend.unwrap_or(defaults.reservation_backend),
             payment_backend: payment_backend.unwrap_or(defaults.payment_backend),
             payment_webhook_url,
+            queue_page_next_url,
         })
     }
 }

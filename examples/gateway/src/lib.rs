@@ -20,6 +20,7 @@ pub mod config;
 pub mod errors;
 pub mod gateway_service;
 pub mod identity;
+pub mod page;
 pub mod queue;
 pub mod settle;
 pub mod system;
@@ -45,6 +46,7 @@ use traffic_tacos_payment::signature::WebhookSecret;
 
 use crate::config::GatewayConfig;
 use crate::gateway_service::GatewayHandler;
+use crate::page::QueuePages;
 use crate::queue::QueueHandler;
 use crate::settle::SettleReservations;
 use crate::updates::{ChangeFeed, UpdatesHandler};
@@ -136,6 +138,7 @@ pub fn build_server_with(
         .config(&config.server)
         .policies(&config.policies)?
         .layer(openapi.layer())
+        .layer(QueuePages::new(&config.queue_page_next_url).layer())
         .add(queue_service(Arc::new(QueueHandler::new(room.clone()))))
         .add(gateway_service(Arc::new(gateway)))
         .add(web_socket_service(Arc::new(UpdatesHandler::new(

@@ -149,7 +149,7 @@ impl QueueService for QueueHandler {
         }))
     }
 
-    #[tacos(public, timeout = "5s", idempotent)]
+    #[tacos(timeout = "5s", idempotent, roles("admin", "operator"))]
     async fn get_queue_stats(
         &self,
         request: Request<GetQueueStatsRequest>,

@@ -2,10 +2,13 @@
 //! gRPC and REST.
 
 mod auth;
+mod browser;
 mod gateway;
 mod openapi;
+mod page;
 mod queue;
 mod redis;
+mod redis_process;
 mod streams;
 mod support;
 mod system;
