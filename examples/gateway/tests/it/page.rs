@@ -73,6 +73,11 @@ async fn a_buyer_queues_watches_the_line_move_and_gets_in() {
     shows_position(&browser, 4).await;
     assert_eq!(browser.text("ahead").await, "3");
     assert_eq!(state(&browser).await, "waiting");
+    assert_eq!(
+        browser.text("announce").await,
+        "You are number 4 in line.",
+        "screen readers hear the place"
+    );
     browser
         .screenshot(&artifacts().join("waiting-room-page.png"))
         .await;
@@ -225,6 +230,61 @@ async fn the_page_rides_out_a_redis_restart_and_keeps_its_place() {
     };
     assert!(!token(&token_before).is_empty());
     assert_eq!(token(&token_before), token(&token_after));
+    drop(browser);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_place_offers_to_join_again() {
+    let event = "page-lost";
+    let gw = gateway(event, None).await;
+    join_both(&gw, event, "ana").await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&format!("http://{}/queue/{event}?user_id=ben", gw.rest))
+        .await;
+    shows_position(&browser, 2).await;
+    let stored = browser
+        .eval("return JSON.parse(localStorage.getItem('tacos-queue:page-lost')).token;")
+        .await;
+    let token = stored
+        .as_str()
+        .expect("the page keeps its token")
+        .to_owned();
+
+    // The place goes (as when its heartbeat lapses): the page says so and offers a new one.
+    let left: Result<LeaveQueueResponse, _> = gw
+        .rest(
+            Method::DELETE,
+            &format!("/api/v1/queue/leave?waiting_token={token}"),
+            None,
+        )
+        .await;
+    assert!(left.unwrap().success);
+    let offered = browser
+        .until(Duration::from_secs(15), || async {
+            state(&browser).await == "expired"
+        })
+        .await;
+    assert!(offered, "no rejoin offered: {:?}", state(&browser).await);
+    browser
+        .eval("document.getElementById('rejoin').click();")
+        .await;
+    let rejoined = browser
+        .until(Duration::from_secs(15), || async {
+            state(&browser).await == "waiting"
+        })
+        .await;
+    assert!(rejoined, "not rejoined: {:?}", state(&browser).await);
+    shows_position(&browser, 2).await;
+    let again = browser
+        .eval("return JSON.parse(localStorage.getItem('tacos-queue:page-lost')).token;")
+        .await;
+    assert_ne!(
+        again.as_str(),
+        Some(token.as_str()),
+        "a new place, a new token"
+    );
     drop(browser);
     gw.stop().await;
 }
