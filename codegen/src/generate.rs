@@ -113,6 +113,19 @@ pub enum GenerateError {
     },
 }
 
+/// Loads the contracts `config` names and builds their validated model (what every emitter
+/// sees, and what [`crate::breaking`] compares).
+pub fn load_model(config: &GenerateConfig) -> Result<(LoadedContracts, Contract), GenerateError> {
+    let loaded = load_contracts(&config.proto_roots, &config.files)?;
+    let rules = match &config.rules {
+        Some(path) => HttpRules::from_file(path)?,
+        None => HttpRules::none(),
+    };
+    let contract = Contract::build(&loaded, &rules);
+    validate(&contract)?;
+    Ok((loaded, contract))
+}
+
 /// What a per-package emitter sees.
 pub struct PackageContext<'a> {
     /// Every loaded descriptor.
@@ -144,13 +157,7 @@ fn json_emitter(cx: &PackageContext<'_>) -> TokenStream {
 pub fn generate(config: &GenerateConfig) -> Result<Generated, GenerateError> {
     let runtime: syn::Path = syn::parse_str(&config.runtime_path)
         .map_err(|_| GenerateError::RuntimePath(config.runtime_path.clone()))?;
-    let loaded = load_contracts(&config.proto_roots, &config.files)?;
-    let rules = match &config.rules {
-        Some(path) => HttpRules::from_file(path)?,
-        None => HttpRules::none(),
-    };
-    let contract = Contract::build(&loaded, &rules);
-    validate(&contract)?;
+    let (loaded, contract) = load_model(config)?;
 
     let mut files = Vec::new();
     let packages = prost_modules(&loaded)?;

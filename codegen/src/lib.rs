@@ -8,9 +8,11 @@
 //! - [`model`]: the contract model every emitter sees (services, methods, HTTP bindings);
 //! - [`validate`]: generation-time checks, reporting every problem with file and method;
 //! - [`emit`]: one module per emitted artefact;
-//! - [`generate`]: the whole pipeline, as `cargo xtask generate` and the macros call it.
+//! - [`generate`]: the whole pipeline, as `cargo xtask generate` and the macros call it;
+//! - [`breaking`]: wire and REST breaking changes between two versions of the contracts.
 #![deny(missing_docs)]
 
+pub mod breaking;
 pub mod emit;
 pub mod generate;
 pub mod load;

@@ -4,6 +4,7 @@
 
 mod apt;
 mod bench;
+mod breaking;
 mod conformance;
 mod generate;
 mod redis_server;
@@ -27,6 +28,10 @@ tasks:
       the one test command: fmt check, clippy -D warnings, generate --check, and every test
       against a real Redis (REDIS_URL when it answers, else a private redis-server) and
       headless Chromium (installed with apt-get when missing)
+  breaking --against <git ref> [--allow FILE]
+      wire and REST breaking changes of the contracts since a commit (removed or renumbered
+      fields, changed types, removed routes, changed templates and bodies, newly required
+      fields); intended ones are listed in breaking-allow.txt
   bench [--suite surfaces,clients,stack,join] [--quick] [--reps N] [--duration SECS] ...
       the framework against hand-written code: generated surfaces vs tonic/axum, generated
       clients vs tonic/hyper clients, the policy stack layer by layer, the gateway's full join
@@ -55,6 +60,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         "conformance" => conformance::run(rest),
         "test" => test::run(rest),
         "bench" => bench::run(rest),
+        "breaking" => breaking::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -1,5 +1,6 @@
 //! Integration tests of the contract pipeline (one binary for the crate).
 
+mod breaking;
 mod golden;
 mod load;
 mod openapi;
