@@ -73,6 +73,8 @@ pub struct Generated {
     pub files: Vec<GeneratedFile>,
     /// The validated contract model the files were generated from.
     pub contract: Contract,
+    /// The `.proto` files read from the roots (not the well-known types), to watch for changes.
+    pub sources: Vec<PathBuf>,
 }
 
 impl Generated {
@@ -103,6 +105,14 @@ pub enum GenerateError {
     /// prost-build failed.
     #[error("prost-build failed: {0}")]
     Prost(#[from] std::io::Error),
+    /// A generated file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// An emitter produced code that does not parse (a bug in the emitter).
     #[error("generated code for package `{package}` does not parse: {message}")]
     Emit {
@@ -199,7 +209,12 @@ pub fn generate(config: &GenerateConfig) -> Result<Generated, GenerateError> {
         contents: loaded.encoded_set.clone(),
     });
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Generated { files, contract })
+    let sources = loaded.files.iter().filter_map(|f| f.path.clone()).collect();
+    Ok(Generated {
+        files,
+        contract,
+        sources,
+    })
 }
 
 fn emit_error(package: &str, err: &syn::Error) -> GenerateError {

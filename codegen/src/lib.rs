@@ -10,14 +10,26 @@
 //! - [`emit`]: one module per emitted artefact;
 //! - [`generate`]: the whole pipeline, as `cargo xtask generate` and the macros call it;
 //! - [`breaking`]: wire and REST breaking changes between two versions of the contracts.
+//!
+//! # Front ends
+//!
+//! One generator, three ways to run it, all with the same output: `cargo xtask generate` writes
+//! checked-in files (reviewable diffs, a drift check in CI); [`configure`] runs from a build
+//! script into `OUT_DIR` (tonic's habit), included with `tacos_runtime::include_contract!()`;
+//! `tacos_runtime::contract!` expands a contract in place at compile time through [`inline`]
+//! (the smallest setup: no build script, no generated files).
 #![deny(missing_docs)]
 
 pub mod breaking;
+pub mod build_script;
 pub mod emit;
 pub mod generate;
+pub mod inline;
 pub mod load;
 pub mod model;
 pub mod naming;
 pub mod rules;
 pub mod template;
 pub mod validate;
+
+pub use build_script::configure;

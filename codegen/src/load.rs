@@ -60,7 +60,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// protox rejected a file (syntax error, unknown import or type, ...).
-    #[error("cannot compile contracts: {0}")]
+    #[error("cannot compile contracts: {}", located(.0))]
     Compile(#[from] protox::Error),
 }
 
@@ -174,4 +174,19 @@ impl FileResolver for FallbackGoogleApi {
             _ => Err(protox::Error::file_not_found(name)),
         }
     }
+}
+
+/// protox's message prefixed with `file:line:column: ` where it knows them.
+fn located(err: &protox::Error) -> String {
+    use miette::Diagnostic;
+    let Some(file) = err.file() else {
+        return err.to_string();
+    };
+    let position = err
+        .source_code()
+        .zip(err.labels().and_then(|mut labels| labels.next()))
+        .and_then(|(source, label)| source.read_span(label.inner(), 0, 0).ok())
+        .map(|span| format!(":{}:{}", span.line() + 1, span.column() + 1))
+        .unwrap_or_default();
+    format!("{file}{position}: {err}")
 }

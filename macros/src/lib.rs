@@ -1,8 +1,10 @@
-//! Attribute macros that bind handler impls to Tacos contracts.
+//! Macros that bind handler impls to Tacos contracts, and expand contracts in place.
 //!
-//! Use them through the runtime, as `#[tacos_runtime::service]`; see [`service`].
+//! Use them through the runtime, as `#[tacos_runtime::service]` and `tacos_runtime::contract!`;
+//! see [`service`] and [`contract`].
 #![deny(missing_docs)]
 
+mod contract;
 mod errors;
 mod names;
 mod service;
@@ -67,5 +69,27 @@ pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
             tokens.extend(item);
             tokens.into()
         }
+    }
+}
+
+/// Expands `.proto` contracts in place at compile time: messages, proto3 JSON, service traits,
+/// gRPC and REST routes, clients, the descriptor set and the OpenAPI document, exactly as
+/// `cargo xtask generate` writes them (with no build script and no generated files).
+///
+/// ```ignore
+/// tacos_runtime::contract!(root = "proto", files = ["greeter/v1/greeter.proto"]);
+/// // also: rules = "http-rules.yaml", runtime = "::tacos_runtime", several roots as a list
+/// ```
+///
+/// Paths are relative to the crate's `Cargo.toml`. With no `files`, every `.proto` file under
+/// the roots is expanded. Protobuf packages become modules (`greeter.v1` → `greeter::v1`) in the
+/// module where the macro is called, beside `FILE_DESCRIPTOR_SET` and `OPENAPI_JSON`. A missing
+/// file, a syntax error or an invalid binding is a compile error at the macro's arguments, with
+/// the file, line and problem; the crate rebuilds when a `.proto` file changes.
+#[proc_macro]
+pub fn contract(input: TokenStream) -> TokenStream {
+    match contract::expand(input.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
     }
 }

@@ -58,4 +58,20 @@ pub use method::{Idempotency, MethodInfo, MethodKind, MethodPolicy};
 pub use server::{Server, ServiceRegistration};
 pub use status::{Code, Status};
 /// Binds a handler impl to its contract; see the macro's own documentation.
-pub use tacos_macros::service;
+pub use tacos_macros::{contract, service};
+
+/// Includes the code a build script generated with `tacos_codegen::configure()…compile(…)`:
+/// the protobuf packages as modules (`greeter.v1` → `greeter::v1`), `FILE_DESCRIPTOR_SET` and
+/// `OPENAPI_JSON`, in the module where it is called.
+///
+/// ```ignore
+/// mod contract {
+///     tacos_runtime::include_contract!();
+/// }
+/// ```
+#[macro_export]
+macro_rules! include_contract {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/tacos/mod.rs"));
+    };
+}

@@ -4,6 +4,8 @@
 //! - `proto/` → `examples/contracts/src/generated/`;
 //! - the upstream-layout fixture (repo-root imports, no annotations, a rules file) →
 //!   `examples/upstream-contracts/src/generated/`;
+//! - the greeter example's contract (`examples/greeter/proto/`) → `examples/greeter/tests/generated/`
+//!   (compared there with the build-script and macro front ends);
 //! - the runtime's transcoding test contract (`runtime/tests/proto/`) →
 //!   `runtime/tests/it/generated/` (included by the runtime's integration tests).
 //!
@@ -115,6 +117,12 @@ pub(crate) fn repository_targets(root: &Path) -> Vec<Target> {
             files: Vec::new(),
             rules: Some(upstream.join("http-rules.yaml")),
             out: root.join("examples/upstream-contracts/src/generated"),
+        },
+        Target {
+            proto_roots: vec![root.join("examples/greeter/proto")],
+            files: Vec::new(),
+            rules: None,
+            out: root.join("examples/greeter/tests/generated"),
         },
         Target {
             proto_roots: vec![root.join("runtime/tests/proto")],

@@ -55,6 +55,15 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         println!("{USAGE}");
         return Ok(());
     };
+    // `--help` before any `--` (after it, arguments belong to cargo test).
+    let own_args = rest.split(|a| a == "--").next().unwrap_or_default();
+    if own_args.iter().any(|a| a == "--help" || a == "-h") {
+        match task_usage(task) {
+            Some(usage) => println!("usage: cargo xtask {usage}"),
+            None => println!("{USAGE}"),
+        }
+        return Ok(());
+    }
     match task.as_str() {
         "generate" => generate::run(rest),
         "conformance" => conformance::run(rest),
@@ -76,4 +85,33 @@ pub(crate) fn workspace_root() -> PathBuf {
         .parent()
         .map(PathBuf::from)
         .unwrap_or(manifest_dir)
+}
+
+/// The lines of [`USAGE`] about `task`: its synopsis and description.
+fn task_usage(task: &str) -> Option<String> {
+    let mut lines = USAGE.lines().skip_while(|line| {
+        line.strip_prefix("  ")
+            .and_then(|rest| rest.split_whitespace().next())
+            != Some(task)
+    });
+    let synopsis = lines.next()?.trim().to_owned();
+    let description: Vec<&str> = lines
+        .take_while(|line| line.starts_with("      "))
+        .collect();
+    Some(format!("{synopsis}\n{}", description.join("\n")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_has_its_usage() {
+        for task in ["generate", "conformance", "test", "bench", "breaking"] {
+            let usage = task_usage(task).unwrap_or_else(|| panic!("{task}"));
+            assert!(usage.starts_with(task), "{usage}");
+            assert!(usage.lines().count() > 1, "{usage}");
+        }
+        assert!(task_usage("nope").is_none());
+    }
 }
