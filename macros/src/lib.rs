@@ -56,8 +56,10 @@ use proc_macro::TokenStream;
 ///
 /// # Arguments
 ///
-/// `contract = "pkg.Service"`, `descriptors = "path"`, and `crate = "path"` (where the runtime
-/// is, when not `::tacos_runtime`).
+/// `contract = "pkg.Service"`, `descriptors = "path"`, `root = "dir"` (compile the `.proto`
+/// files under `dir` instead of reading a descriptor set: for contracts expanded by
+/// [`contract!`], which writes none), and `crate = "path"` (where the runtime is, when not
+/// `::tacos_runtime`).
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

@@ -1,6 +1,7 @@
 //! Compile-time behaviour of `#[service]`: trybuild cases under `tests/ui/`. `pass/` and `fail/`
 //! use the fixture contract `tests/fixtures/proto/shop/v1/queue.proto` and its hand-written module
-//! `tests/fixtures/shop.rs`; `contracts/` uses the generated Traffic Tacos crate.
+//! `tests/fixtures/shop.rs`; `contracts/` uses the generated Traffic Tacos crate; `contract/`
+//! expands the broken contracts of `tests/fixtures/broken/` with `contract!`.
 
 use std::path::Path;
 
@@ -28,6 +29,17 @@ fn ui() {
         cases.compile_fail("tests/ui/fail/*.rs");
         // The cases run when `cases` is dropped, here.
     }
+
+    // `contract!` resolves paths from the manifest of the crate it expands in, which for these
+    // cases is trybuild's project; the broken contracts are copied there.
+    let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../tests/trybuild/tacos-macros");
+    let fixtures = project.join("contract-fixtures/shop/v1");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken/shop/v1");
+    for file in ["syntax.proto", "binding.proto"] {
+        std::fs::copy(broken.join(file), fixtures.join(file)).unwrap();
+    }
+    trybuild::TestCases::new().compile_fail("tests/ui/contract/*.rs");
 
     // The generated Traffic Tacos traits, against the descriptor set generated with them.
     let contracts = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -106,9 +106,14 @@ fn build_method(
         BindingSource::Rules => format!(" (rule in {})", rules.display_name()),
         _ => String::new(),
     };
+    // `file:line` of the method, so a problem can be found in its source.
+    let at = match line_of(file, method.path()) {
+        Some(line) => format!("{}:{line}", file.name()),
+        None => file.name().to_owned(),
+    };
     let mut report = |kind: ProblemKind, message: String| {
         problems.push(Problem {
-            file: file.name().to_owned(),
+            file: at.clone(),
             method: full_name.clone(),
             kind,
             message: format!("{message}{origin}"),
@@ -384,6 +389,18 @@ fn check_selectors(
             message,
         });
     }
+}
+
+/// The 1-based line the element at `path` starts on, from the source info.
+fn line_of(file: &FileDescriptor, path: &[i32]) -> Option<i32> {
+    let location = file
+        .file_descriptor_proto()
+        .source_code_info
+        .as_ref()?
+        .location
+        .iter()
+        .find(|l| l.path == path)?;
+    Some(location.span.first()? + 1)
 }
 
 /// The comments recorded in the source info for the element at `path`.

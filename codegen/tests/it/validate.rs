@@ -41,7 +41,7 @@ fn unknown_field_in_path() {
     assert_eq!(kind, ProblemKind::UnknownField);
     assert_eq!(
         message,
-        "test/v1/test.proto: test.v1.Svc.Do: path `/v1/items/{nme}`: unknown field `nme`: test.v1.Item has no field `nme`"
+        "test/v1/test.proto:10: test.v1.Svc.Do: path `/v1/items/{nme}`: unknown field `nme`: test.v1.Item has no field `nme`"
     );
 }
 
@@ -64,8 +64,8 @@ fn unknown_field_in_body_and_response_body() {
     assert_eq!(
         lines(&problems),
         [
-            "test/v1/test.proto: test.v1.Svc.Do: body: unknown field `itme`: test.v1.Item has no field `itme`",
-            "test/v1/test.proto: test.v1.Svc.Do: response_body: unknown field `notes`: test.v1.Reply has no field `notes`",
+            "test/v1/test.proto:10: test.v1.Svc.Do: body: unknown field `itme`: test.v1.Item has no field `itme`",
+            "test/v1/test.proto:10: test.v1.Svc.Do: response_body: unknown field `notes`: test.v1.Reply has no field `notes`",
         ]
     );
     assert!(problems.iter().all(|p| p.kind == ProblemKind::UnknownField));
@@ -124,7 +124,7 @@ fn malformed_template() {
     assert_eq!(kind, ProblemKind::MalformedTemplate);
     assert_eq!(
         message,
-        "test/v1/test.proto: test.v1.Svc.Do: malformed path template `/v1/items/{id` at column 11: unclosed `{`"
+        "test/v1/test.proto:10: test.v1.Svc.Do: malformed path template `/v1/items/{id` at column 11: unclosed `{`"
     );
 }
 
@@ -178,8 +178,8 @@ http:
     assert_eq!(
         lines(&problems),
         [
-            "test/v1/test.proto: test.v1.Svc.Do: binding sets more than one verb (GET, POST) (rule in <rules>)",
-            "test/v1/test.proto: test.v1.Svc.Other: binding sets no verb and path (one of get, put, post, delete, patch, custom) (rule in <rules>)",
+            "test/v1/test.proto:9: test.v1.Svc.Do: binding sets more than one verb (GET, POST) (rule in <rules>)",
+            "test/v1/test.proto:9: test.v1.Svc.Other: binding sets no verb and path (one of get, put, post, delete, patch, custom) (rule in <rules>)",
             "<rules>: test.v1.Svc.Missing: selector matches no method of the contracts",
             "<rules>: test.v1.Svc: selector matches no method of the contracts (it names a service; use `<service>.*` to select all its methods)",
         ]

@@ -40,7 +40,10 @@ impl Greetings {
     }
 }
 
+// `root`: the attribute reads the same `.proto` files the macro expanded.
+#[tacos_runtime::service(root = "proto")]
 impl Greeter for Greetings {
+    #[tacos(public, timeout = "1s")]
     async fn say_hello(
         &self,
         request: Request<SayHelloRequest>,
@@ -51,6 +54,7 @@ impl Greeter for Greetings {
         }))
     }
 
+    #[tacos(public, timeout = "10s")]
     async fn say_hello_again(
         &self,
         request: Request<SayHelloAgainRequest>,

@@ -72,3 +72,13 @@ async fn the_expanded_contract_serves_rest() {
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
 }
+
+#[test]
+fn the_attribute_records_the_policies_from_the_expanded_contract() {
+    let policy = Greetings
+        .method_policy("SayHello")
+        .expect("#[tacos(...)] on say_hello");
+    assert!(policy.public);
+    assert_eq!(policy.timeout, Some(std::time::Duration::from_secs(1)));
+    assert!(Greetings.method_policy("Nope").is_none());
+}

@@ -14,11 +14,14 @@ pub(crate) struct ServiceArgs {
     pub(crate) contract: Option<LitStr>,
     /// `descriptors = "path"`: the encoded descriptor set, relative to the crate's manifest.
     pub(crate) descriptors: Option<LitStr>,
+    /// `root = "dir"`: compile the `.proto` files under this folder instead (the `contract!`
+    /// front end, which writes no descriptor set), relative to the crate's manifest.
+    pub(crate) root: Option<LitStr>,
     /// `crate = "path"`: where the runtime is, when it is not `::tacos_runtime`.
     pub(crate) runtime: Option<syn::Path>,
 }
 
-const KEYS: &[&str] = &["contract", "descriptors", "crate"];
+const KEYS: &[&str] = &["contract", "descriptors", "root", "crate"];
 
 /// One `key = "value"` of the attribute.
 struct Arg {
@@ -50,6 +53,7 @@ impl ServiceArgs {
             let slot_taken = match name.as_str() {
                 "contract" => args.contract.replace(value).is_some(),
                 "descriptors" => args.descriptors.replace(value).is_some(),
+                "root" => args.root.replace(value).is_some(),
                 "crate" => match value.parse::<syn::Path>() {
                     Ok(path) => args.runtime.replace(path).is_some(),
                     Err(_) => {

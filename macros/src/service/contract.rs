@@ -87,6 +87,16 @@ impl Catalog {
         Ok(Self { services })
     }
 
+    /// Compiles every `.proto` file under `root`; returns the catalog and the files read.
+    pub(crate) fn compile(root: &Path) -> Result<(Self, Vec<std::path::PathBuf>), String> {
+        let loaded = tacos_codegen::load::load_contracts(&[root.to_owned()], &[])
+            .map_err(|err| err.to_string())?;
+        let services = services_of(&loaded.pool, loaded.encoded_set.clone())
+            .map_err(|message| format!("`{}` {message}", root.display()))?;
+        let sources = loaded.files.into_iter().filter_map(|f| f.path).collect();
+        Ok((Self { services }, sources))
+    }
+
     /// The service the impl implements: the one named by `contract`, else the one whose short
     /// name is the trait's last path segment.
     pub(crate) fn select(

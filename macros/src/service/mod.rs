@@ -43,14 +43,30 @@ pub(crate) fn expand_in(
     let runtime = args.runtime.clone().unwrap_or_else(expand::default_runtime);
 
     let mut tracked = TokenStream::new();
-    let catalog = locate_descriptors(args.descriptors.as_ref(), env).and_then(|path| {
-        let span = args
-            .descriptors
-            .as_ref()
-            .map_or_else(Span::call_site, syn::LitStr::span);
-        let catalog = Catalog::load(&path).map_err(|message| syn::Error::new(span, message))?;
-        tracked = expand::track_file(&path);
+    let from_root = args.root.as_ref().map(|root| {
+        let dir = env
+            .manifest_dir
+            .as_deref()
+            .unwrap_or(std::path::Path::new("."))
+            .join(root.value());
+        let (catalog, sources) =
+            Catalog::compile(&dir).map_err(|message| syn::Error::new(root.span(), message))?;
+        tracked = sources
+            .iter()
+            .map(|path| expand::track_file(path))
+            .collect();
         Ok(catalog)
+    });
+    let catalog = from_root.unwrap_or_else(|| {
+        locate_descriptors(args.descriptors.as_ref(), env).and_then(|path| {
+            let span = args
+                .descriptors
+                .as_ref()
+                .map_or_else(Span::call_site, syn::LitStr::span);
+            let catalog = Catalog::load(&path).map_err(|message| syn::Error::new(span, message))?;
+            tracked = expand::track_file(&path);
+            Ok(catalog)
+        })
     });
     if let Some(catalog) = errors.take(catalog) {
         if let Some(service) =
