@@ -156,3 +156,55 @@ fn field_paths_overlap_by_prefix() {
     assert!(!ab.overlaps(&ac));
     assert!(FieldPath::parse("a..b").is_none());
 }
+
+/// Bounded fuzzing (256 cases, or `FUZZ_CASES`): any text parses or is refused, never a panic,
+/// and whatever parses prints back to text that parses to the same template.
+#[test]
+fn any_text_parses_or_is_refused_and_parsed_templates_print_back() {
+    use proptest::prelude::*;
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let pieces = prop::sample::select(vec![
+        "/",
+        "v1",
+        "x",
+        "{",
+        "}",
+        "=",
+        "*",
+        "**",
+        ":",
+        ":verb",
+        ".",
+        "a.b",
+        "name",
+        "%2F",
+        "-",
+        "_",
+        "{name}",
+        "{name=*}",
+        "{a.b=x/*}",
+        "{name=**}",
+    ]);
+    let text = prop_oneof![
+        prop::collection::vec(pieces, 0..10).prop_map(|p| p.concat()),
+        any::<String>(),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..Default::default()
+    });
+    runner
+        .run(&text, |text| {
+            if let Ok(template) = parse_template(&text) {
+                let printed = template.to_string();
+                let again = parse_template(&printed).expect("a printed template parses");
+                prop_assert_eq!(again, template, "{} printed as {}", text, printed);
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -19,6 +19,7 @@ mod client_factory;
 mod client_resilience;
 mod deadlines;
 mod errors;
+mod fuzz;
 mod idempotency;
 mod json;
 mod lifecycle;
