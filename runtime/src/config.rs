@@ -91,6 +91,28 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// `JSON_FIELD_NAMES=proto`: REST output uses proto field names.
     pub json_proto_names: bool,
+    /// `GRPC_WEB=true`: gRPC-Web requests are answered on the gRPC surface.
+    pub grpc_web: bool,
+    /// `CORS_ALLOWED_ORIGINS`, `CORS_MAX_AGE_SECONDS`: cross-origin calls, off when `None`.
+    pub cors: Option<CorsConfig>,
+}
+
+/// Which origins may call cross-origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any origin (`*`).
+    Any,
+    /// These exact origins, such as `https://tickets.example`.
+    List(Vec<http::HeaderValue>),
+}
+
+/// The CORS settings of a server (both surfaces).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorsConfig {
+    /// The origins allowed.
+    pub origins: CorsOrigins,
+    /// How long a browser may cache a preflight answer.
+    pub max_age: Duration,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +128,8 @@ impl Default for ServerConfig {
             max_header_bytes: 64 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             json_proto_names: false,
+            grpc_web: false,
+            cors: None,
         }
     }
 }
@@ -210,6 +234,25 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `*`, or origins (`scheme://host[:port]`) separated by commas.
+fn parse_origins(value: &str) -> Option<Option<CorsOrigins>> {
+    if value.trim() == "*" {
+        return Some(Some(CorsOrigins::Any));
+    }
+    let origins = value
+        .split(',')
+        .map(str::trim)
+        .map(|origin| {
+            let scheme = origin.starts_with("http://") || origin.starts_with("https://");
+            let host = origin.split_once("://").map_or("", |(_, rest)| rest);
+            (scheme && !host.is_empty() && !host.contains('/'))
+                .then(|| http::HeaderValue::from_str(origin).ok())
+                .flatten()
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Some(CorsOrigins::List(origins)))
+}
+
 pub(crate) fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
@@ -302,6 +345,25 @@ impl ServerConfig {
             "proto" => Some(true),
             _ => None,
         });
+        let grpc_web = r.parse("GRPC_WEB", false, "true or false", parse_bool);
+        let origins = r.parse(
+            "CORS_ALLOWED_ORIGINS",
+            None,
+            "`*` or comma-separated origins such as https://tickets.example",
+            parse_origins,
+        );
+        let max_age = r.parse(
+            "CORS_MAX_AGE_SECONDS",
+            Duration::from_secs(600),
+            "seconds from 0 to 86400",
+            |v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|s| *s <= 86_400)
+                    .map(Duration::from_secs)
+            },
+        );
+        let cors = origins.map(|origins| CorsConfig { origins, max_age });
         r.finish(Self {
             host,
             server_port,
@@ -313,6 +375,8 @@ impl ServerConfig {
             max_header_bytes,
             shutdown_timeout,
             json_proto_names,
+            grpc_web,
+            cors,
         })
     }
 

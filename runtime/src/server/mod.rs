@@ -29,6 +29,7 @@
 //! stop accepting, connections finish their in-flight requests and close, response streams end
 //! with `UNAVAILABLE`, and whatever is still running after the drain timeout is dropped.
 
+mod browser;
 mod dispatch;
 pub mod health;
 mod listen;
@@ -117,6 +118,8 @@ pub struct ServerBuilder {
     max_header_bytes: usize,
     drain_timeout: Duration,
     grpc_enabled: bool,
+    grpc_web: bool,
+    cors: Option<crate::config::CorsConfig>,
     reflection: bool,
     layout: RuntimeLayout,
     json: crate::json::JsonOptions,
@@ -147,6 +150,8 @@ impl Default for ServerBuilder {
             max_header_bytes: 64 * 1024,
             drain_timeout: Duration::from_secs(30),
             grpc_enabled: true,
+            grpc_web: false,
+            cors: None,
             reflection: true,
             layout: RuntimeLayout::default(),
             json: crate::json::JsonOptions::new(),
@@ -209,8 +214,24 @@ impl ServerBuilder {
         self.max_header_bytes = config.max_header_bytes;
         self.drain_timeout = config.shutdown_timeout;
         self.grpc_enabled = config.grpc_enabled;
+        self.grpc_web = config.grpc_web;
+        self.cors = config.cors.clone();
         self.layout = config.runtime;
         self.json = self.json.with_proto_field_names(config.json_proto_names);
+        self
+    }
+
+    /// Answers gRPC-Web requests (`application/grpc-web…`, over HTTP/1.1 or HTTP/2) on the gRPC
+    /// surface, so browsers can call it directly (default off; `GRPC_WEB`).
+    pub fn grpc_web(mut self, yes: bool) -> Self {
+        self.grpc_web = yes;
+        self
+    }
+
+    /// Cross-origin calls on both surfaces: preflights answered and `Access-Control-*` headers
+    /// added for `cors`'s origins (default off; `CORS_ALLOWED_ORIGINS`).
+    pub fn cors(mut self, cors: Option<crate::config::CorsConfig>) -> Self {
+        self.cors = cors;
         self
     }
 
@@ -398,6 +419,8 @@ impl ServerBuilder {
             shared,
             services: names,
             layers: self.layers,
+            grpc_web: self.grpc_web,
+            cors: self.cors,
             drain_timeout: self.drain_timeout,
             max_header_bytes: self.max_header_bytes,
             layout: self.layout,
@@ -448,6 +471,8 @@ pub struct Server {
     shared: Arc<Shared>,
     services: Vec<&'static str>,
     layers: Vec<LayerFn>,
+    grpc_web: bool,
+    cors: Option<crate::config::CorsConfig>,
     drain_timeout: Duration,
     max_header_bytes: usize,
     layout: RuntimeLayout,
@@ -486,13 +511,21 @@ impl Server {
 
     fn stack(&self, role: ListenerRole) -> Stack {
         let bare = HttpService::new(Arc::clone(&self.shared), role);
-        if self.layers.is_empty() {
+        let grpc_web = self.grpc_web && role != ListenerRole::Rest;
+        if self.layers.is_empty() && !grpc_web && self.cors.is_none() {
             return Stack::Bare(bare);
         }
         let mut service = BoxCloneSyncService::new(bare.map_err(tower::BoxError::from));
         // The first layer added ends up outermost.
         for layer in self.layers.iter().rev() {
             service = layer(service);
+        }
+        // Outside the user's layers: they see gRPC-Web calls as gRPC, and never preflights.
+        if grpc_web {
+            service = BoxCloneSyncService::new(browser::GrpcWeb::new(service));
+        }
+        if let Some(cors) = &self.cors {
+            service = BoxCloneSyncService::new(Layer::layer(&browser::cors_layer(cors), service));
         }
         Stack::Layered(service)
     }
