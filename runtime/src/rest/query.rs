@@ -137,11 +137,14 @@ pub fn descend<M: QueryFields + Default>(
         .set_query_field(rest, value)
 }
 
+/// A scalar or enum field ends the path: a name after it (`?count.x=1`) is a client mistake,
+/// refused with the parameter named rather than ignored.
 fn leaf(rest: &[&str]) -> Result<(), QueryError> {
-    if rest.is_empty() {
-        Ok(())
-    } else {
-        Err(QueryError::UnknownField)
+    match rest.first() {
+        None => Ok(()),
+        Some(name) => Err(QueryError::Invalid(format!(
+            "the field is not a message, so it has no field `{name}`"
+        ))),
     }
 }
 
@@ -193,6 +196,17 @@ mod tests {
         assert_eq!(m.tags, ["a", "b c"]);
         assert_eq!(m.inner.unwrap().n, 4);
         assert_eq!(m.body, "");
+    }
+
+    #[test]
+    fn a_name_after_a_scalar_is_refused_with_the_parameter() {
+        for query in ["inner.n.x=1", "tags.x=a", "body.x=1"] {
+            let mut m = Outer::default();
+            let err = apply_query(&mut m, query, &[]).unwrap_err();
+            let violation = &err.details().bad_request.as_ref().unwrap().field_violations[0];
+            assert_eq!(violation.field, query.split('=').next().unwrap(), "{query}");
+            assert!(violation.description.contains("not a message"), "{query}");
+        }
     }
 
     #[test]

@@ -81,6 +81,25 @@ async fn query_parameters_of_every_kind() {
 }
 
 #[tokio::test]
+async fn a_query_name_past_a_scalar_or_enum_is_a_400_naming_it() {
+    let server = TestServer::start().await;
+    for param in [
+        "pageSize.x",
+        "genre.name",
+        "filter.author.first",
+        "published_after.seconds",
+    ] {
+        let (status, body) = get_json(&server, &format!("/v1/books:search?{param}=1")).await;
+        assert_eq!(status, 400, "{param}: {body}");
+        let violations = &body["details"][0]["fieldViolations"];
+        assert_eq!(violations[0]["field"], json!(param), "{body}");
+    }
+    // Unknown names are still ignored (clients may send parameters of newer contracts).
+    let (status, _) = get_json(&server, "/v1/books:search?newer.field=1").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn path_values_beat_query_values_and_decode_per_spec() {
     let server = TestServer::start().await;
     let name = |path: &'static str| {
