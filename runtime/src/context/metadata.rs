@@ -17,7 +17,10 @@
 //!
 //! **Responses.** [`Response::headers`] become gRPC initial metadata or REST response headers.
 //! [`Response::trailers`] become gRPC trailers; HTTP/1.1 JSON clients cannot read trailers, so
-//! over REST each trailer is sent as a header named `grpc-trailer-<name>`. The metadata of an
+//! over REST each trailer is sent as a header named `grpc-trailer-<name>`. Always, not only when
+//! the request says `TE: trailers`: a unary REST answer is one buffered JSON body whose trailers
+//! are known before it is sent, browsers' `fetch` exposes no HTTP trailers at all, and a header
+//! is readable by every client, so a real trailer would only hide them. The metadata of an
 //! error [`Status`] goes into the gRPC trailers and, over REST, into the response headers.
 //! Handler-set headers never override framing headers (`content-type`, `content-length`, ...).
 //!
