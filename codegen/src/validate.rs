@@ -156,8 +156,10 @@ fn check_binding(binding: &Binding, report: &mut impl FnMut(ProblemKind, String)
                 ),
             );
         }
+        // A path variable inside the body field (`{book.name}` with body `book`) is allowed: the
+        // path's value wins. The same field from both, or a path field holding the body, is not.
         for field in &binding.path_fields {
-            if field.path.overlaps(&body.path) {
+            if field.path.overlaps(&body.path) && field.fields.len() <= body.fields.len() {
                 report(
                     ProblemKind::BodyPathCollision,
                     format!(

@@ -106,15 +106,23 @@ fn message_field_in_path() {
 }
 
 #[test]
-fn body_field_also_bound_by_the_path() {
-    let (kind, message) = single_problem(
+fn a_path_variable_inside_the_body_field_is_allowed() {
+    // Per the HttpRule spec the path's value wins over the body's for that field.
+    let (contract, problems) = check(
         &one_method(r#"patch: "/v1/items/{inner.name}" body: "inner""#),
         "",
     );
+    assert!(problems.is_empty(), "{:#?}", lines(&problems));
+    assert_eq!(contract.method("test.v1.Svc.Do").unwrap().bindings.len(), 1);
+}
+
+#[test]
+fn body_field_also_bound_by_the_path() {
+    let (kind, message) = single_problem(&one_method(r#"patch: "/v1/items/{id}" body: "id""#), "");
     assert_eq!(kind, ProblemKind::BodyPathCollision);
     assert_eq!(
         message,
-        "test/v1/test.proto: test.v1.Svc.Do: route `PATCH /v1/items/{inner.name}`: field `inner.name` is bound by the path and also by body `inner`"
+        "test/v1/test.proto: test.v1.Svc.Do: route `PATCH /v1/items/{id}`: field `id` is bound by the path and also by body `id`"
     );
 }
 

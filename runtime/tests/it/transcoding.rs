@@ -190,6 +190,20 @@ async fn body_field_path_and_query_together() {
     assert_eq!(book.name, "shelves/s1/books/b7");
     assert_eq!(book.title, "New");
     assert_eq!(book.tags, ["title", "page_count"]);
+
+    // `/v2/{book.name=shelves/*/books/*}` with body `book`: a path variable inside the body
+    // field, whose value wins over the body's.
+    let book: Book = client
+        .patch(server.url("/v2/shelves/s1/books/b8"))
+        .json(&json!({"name": "shelves/other/books/x", "title": "Renamed"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(book.name, "shelves/s1/books/b8");
+    assert_eq!(book.title, "Renamed");
 }
 
 #[tokio::test]

@@ -3533,6 +3533,27 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         rpc: &LIBRARY_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Patch,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v2"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "book.name",
+                    segments: &[
+                        ::tacos_runtime::__private::rest::Seg::Lit("shelves"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                        ::tacos_runtime::__private::rest::Seg::Lit("books"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                    ],
+                },
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Field("book"),
+        response_body: ::core::option::Option::None,
+        rpc: &LIBRARY_METHODS[2],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Delete,
         template: ::tacos_runtime::__private::rest::PathTemplate {
             segments: &[
@@ -3859,6 +3880,18 @@ fn __library_update_book_rest_0(
     message.name = call.path_var(0, "name")?;
     ::core::result::Result::Ok(message)
 }
+fn __library_update_book_rest_1(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<UpdateBookRequest, ::tacos_runtime::__private::Status> {
+    let mut message = UpdateBookRequest {
+        book: call.body_field_as::<__tacos_json::Msg<Book>>("book")?,
+        ..::core::default::Default::default()
+    };
+    call.apply_query(&mut message, &["book"])?;
+    message.book.get_or_insert_with(::core::default::Default::default).name = call
+        .path_var(0, "book.name")?;
+    ::core::result::Result::Ok(message)
+}
 fn __library_delete_book_rest_0(
     call: &::tacos_runtime::__private::rest::RestCall,
 ) -> ::core::result::Result<DeleteBookRequest, ::tacos_runtime::__private::Status> {
@@ -3982,6 +4015,18 @@ pub fn library_service<T: Library>(
             &LIBRARY_ROUTES[4],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("UpdateBook"),
+                __library_update_book_rest_1,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.update_book(request).await
+                },
+                |message: Book| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[5],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("DeleteBook"),
                 __library_delete_book_rest_0,
                 |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
@@ -3991,7 +4036,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[5],
+            &LIBRARY_ROUTES[6],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("ArchiveBook"),
@@ -4003,7 +4048,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[6],
+            &LIBRARY_ROUTES[7],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("SearchBooks"),
@@ -4015,7 +4060,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[7],
+            &LIBRARY_ROUTES[8],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("GetFile"),
@@ -4027,7 +4072,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[8],
+            &LIBRARY_ROUTES[9],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("CountShelf"),
@@ -4039,7 +4084,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[9],
+            &LIBRARY_ROUTES[10],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("ListByGenre"),
@@ -4051,7 +4096,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[10],
+            &LIBRARY_ROUTES[11],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("Slow"),
@@ -4065,7 +4110,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[11],
+            &LIBRARY_ROUTES[12],
             ::tacos_runtime::__private::rest::server_streaming(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("WatchBooks"),
@@ -4257,7 +4302,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[4]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[5]),
                         request,
                     )
                     .await
@@ -4289,7 +4334,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[5]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[6]),
                         request,
                     )
                     .await
@@ -4321,7 +4366,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[6]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[7]),
                         request,
                     )
                     .await
@@ -4353,7 +4398,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[7]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[8]),
                         request,
                     )
                     .await
@@ -4385,7 +4430,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[8]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[9]),
                         request,
                     )
                     .await
@@ -4417,7 +4462,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[9]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[10]),
                         request,
                     )
                     .await
@@ -4449,7 +4494,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[10]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[11]),
                         request,
                     )
                     .await
@@ -4483,7 +4528,7 @@ impl Library for LibraryClient {
                 self.client
                     .server_streaming(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[11]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[12]),
                         request,
                     )
                     .await
