@@ -197,6 +197,7 @@ fn full_joins_need_a_token_and_succeed_with_one() {
     ] {
         let options = RunOptions {
             redis: Some(redis.clone()),
+            quiet: true,
             ..RunOptions::default()
         };
         let addr = start_with(target, options)[0];
@@ -232,7 +233,7 @@ fn the_policy_layers_apply_when_asked_for() {
         Target::GeneratedGrpc,
         RunOptions {
             policies: Policies::parse("metrics,auth,rate").unwrap(),
-            redis: None,
+            ..RunOptions::default()
         },
     );
     runtime().block_on(async {

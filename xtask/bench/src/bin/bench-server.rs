@@ -67,6 +67,7 @@ fn main() -> anyhow::Result<()> {
     let options = RunOptions {
         policies,
         redis: Some(redis).filter(|r| !r.is_empty()),
+        quiet: false,
     };
     if !addr.ip().is_loopback() {
         bail!("the bench serves on loopback addresses only, not {addr}");

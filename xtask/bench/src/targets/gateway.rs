@@ -40,15 +40,19 @@ fn settings(layout: Layout, redis_url: &str) -> HashMap<&'static str, String> {
     ])
 }
 
-/// Starts the gateway in `layout` against the Redis at `redis_url`, reports the address of
-/// `protocol` first, then serves until the process ends.
+/// Starts the gateway in `layout` against the Redis at `redis_url` (logging warnings only when
+/// `quiet`), reports the address of `protocol` first, then serves until the process ends.
 pub(super) fn run(
     protocol: Protocol,
     layout: Layout,
     redis_url: &str,
+    quiet: bool,
     on_bound: impl FnOnce(&[SocketAddr]),
 ) -> io::Result<()> {
-    let settings = settings(layout, redis_url);
+    let mut settings = settings(layout, redis_url);
+    if quiet {
+        settings.insert("LOG_LEVEL", "warn".to_owned());
+    }
     let lookup = |name: &str| settings.get(name).cloned();
     init_logging(&LogConfig::from_lookup(&lookup).map_err(io::Error::other)?)
         .map_err(io::Error::other)?;

@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub policies: Policies,
     /// The Redis of the full-join targets (`redis://host:port/`).
     pub redis: Option<String>,
+    /// Logs only warnings and errors: for tests, whose output the gateway's access log (one line
+    /// per call, part of what the bench measures) would flood.
+    pub quiet: bool,
 }
 
 impl Target {
@@ -139,7 +142,7 @@ impl Target {
                 generated::run(self.protocol(), layout, addr, queue, policies, on_bound)
             }
             Target::GatewayGrpc | Target::GatewayRest => {
-                gateway::run(self.protocol(), layout, &redis()?, on_bound)
+                gateway::run(self.protocol(), layout, &redis()?, options.quiet, on_bound)
             }
             Target::Tonic | Target::Axum | Target::TonicJoin | Target::AxumJoin => {
                 let redis = if self.is_full_join() {
