@@ -32,6 +32,14 @@ fn missing(path: &str) -> GenerateError {
     }
 }
 
+/// A macro of the module tree whose argument is not the file name the generator writes.
+fn unreadable_tree(err: syn::Error) -> GenerateError {
+    GenerateError::Emit {
+        package: MODULE_FILE.to_owned(),
+        message: err.to_string(),
+    }
+}
+
 fn inline_items(generated: &Generated, items: &mut Vec<Item>) -> Result<(), GenerateError> {
     let mut out = Vec::with_capacity(items.len());
     for mut item in items.drain(..) {
@@ -43,10 +51,7 @@ fn inline_items(generated: &Generated, items: &mut Vec<Item>) -> Result<(), Gene
                 out.push(item);
             }
             Item::Macro(mac) if mac.mac.path.is_ident("include") => {
-                let file: LitStr = mac.mac.parse_body().map_err(|err| GenerateError::Emit {
-                    package: MODULE_FILE.to_owned(),
-                    message: err.to_string(),
-                })?;
+                let file: LitStr = mac.mac.parse_body().map_err(unreadable_tree)?;
                 let included = parse(generated, &file.value())?;
                 out.extend(included.items);
             }
@@ -71,10 +76,7 @@ fn literal(generated: &Generated, mac: &syn::Macro) -> Result<Option<Expr>, Gene
     if !bytes && !mac.path.is_ident("include_str") {
         return Ok(None);
     }
-    let name: LitStr = mac.parse_body().map_err(|err| GenerateError::Emit {
-        package: MODULE_FILE.to_owned(),
-        message: err.to_string(),
-    })?;
+    let name: LitStr = mac.parse_body().map_err(unreadable_tree)?;
     let name = name.value();
     let file = generated
         .files

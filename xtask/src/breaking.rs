@@ -12,7 +12,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use tacos_codegen::breaking::{apply_allow_list, breaking_changes};
-use tacos_codegen::generate::{load_model, GenerateConfig};
+use tacos_codegen::generate::load_model;
 
 use crate::generate::{repository_targets, Target};
 use crate::workspace_root;
@@ -57,9 +57,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             );
             continue;
         };
-        let old = load_model(&config(&old_target))
+        let old = load_model(&old_target.config())
             .with_context(|| format!("loading the contracts at {against}"))?;
-        let new = load_model(&config(&target)).context("loading the contracts")?;
+        let new = load_model(&target.config()).context("loading the contracts")?;
         breaks.extend(breaking_changes((&old.0, &old.1), (&new.0, &new.1)));
     }
     breaks.sort();
@@ -80,14 +80,6 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         remaining.len(),
         relative(&root, &allow_path).display()
     )
-}
-
-fn config(target: &Target) -> GenerateConfig {
-    GenerateConfig {
-        files: target.files.clone(),
-        rules: target.rules.clone(),
-        ..GenerateConfig::new(target.proto_roots.clone())
-    }
 }
 
 fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {

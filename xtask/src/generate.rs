@@ -28,6 +28,17 @@ pub(crate) struct Target {
     pub(crate) out: PathBuf,
 }
 
+impl Target {
+    /// The generator's settings for this target.
+    pub(crate) fn config(&self) -> GenerateConfig {
+        GenerateConfig {
+            files: self.files.clone(),
+            rules: self.rules.clone(),
+            ..GenerateConfig::new(self.proto_roots.clone())
+        }
+    }
+}
+
 /// Whether to write the files or only compare them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -190,12 +201,7 @@ fn command_line(target: &Target) -> String {
 
 /// Generates `target` and compares with (or writes to) its output directory.
 fn sync(target: &Target, mode: Mode) -> Result<Drift> {
-    let config = GenerateConfig {
-        files: target.files.clone(),
-        rules: target.rules.clone(),
-        ..GenerateConfig::new(target.proto_roots.clone())
-    };
-    let generated = generate(&config).map_err(|err| {
+    let generated = generate(&target.config()).map_err(|err| {
         anyhow::anyhow!(
             "cannot generate {} from {}:\n{err}",
             target.out.display(),

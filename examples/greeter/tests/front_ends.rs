@@ -67,7 +67,7 @@ mod by_macro {
     hello_handler!();
 }
 
-/// `text` parsed and printed again: the same items give the same text, whatever the comments.
+/// `file` printed again: the same items give the same text, whatever the comments.
 fn formatted(file: syn::File) -> String {
     prettyplease::unparse(&file)
 }

@@ -43,30 +43,9 @@ pub(crate) fn expand_in(
     let runtime = args.runtime.clone().unwrap_or_else(expand::default_runtime);
 
     let mut tracked = TokenStream::new();
-    let from_root = args.root.as_ref().map(|root| {
-        let dir = env
-            .manifest_dir
-            .as_deref()
-            .unwrap_or(std::path::Path::new("."))
-            .join(root.value());
-        let (catalog, sources) =
-            Catalog::compile(&dir).map_err(|message| syn::Error::new(root.span(), message))?;
-        tracked = sources
-            .iter()
-            .map(|path| expand::track_file(path))
-            .collect();
-        Ok(catalog)
-    });
-    let catalog = from_root.unwrap_or_else(|| {
-        locate_descriptors(args.descriptors.as_ref(), env).and_then(|path| {
-            let span = args
-                .descriptors
-                .as_ref()
-                .map_or_else(Span::call_site, syn::LitStr::span);
-            let catalog = Catalog::load(&path).map_err(|message| syn::Error::new(span, message))?;
-            tracked = expand::track_file(&path);
-            Ok(catalog)
-        })
+    let catalog = load_catalog(&args, env).map(|(catalog, files)| {
+        tracked = files;
+        catalog
     });
     if let Some(catalog) = errors.take(catalog) {
         if let Some(service) =
@@ -90,3 +69,29 @@ pub(crate) fn expand_in(
 
 #[cfg(test)]
 mod tests;
+
+/// The contract the impl is checked against, and the files to rebuild on: the `.proto` files
+/// under `root = "dir"` when given, else the descriptor set found by [`locate_descriptors`].
+fn load_catalog(args: &ServiceArgs, env: &Environment) -> syn::Result<(Catalog, TokenStream)> {
+    if let Some(root) = &args.root {
+        let dir = env
+            .manifest_dir
+            .as_deref()
+            .unwrap_or(std::path::Path::new("."))
+            .join(root.value());
+        let (catalog, sources) =
+            Catalog::compile(&dir).map_err(|message| syn::Error::new(root.span(), message))?;
+        let tracked = sources
+            .iter()
+            .map(|path| expand::track_file(path))
+            .collect();
+        return Ok((catalog, tracked));
+    }
+    let path = locate_descriptors(args.descriptors.as_ref(), env)?;
+    let span = args
+        .descriptors
+        .as_ref()
+        .map_or_else(Span::call_site, syn::LitStr::span);
+    let catalog = Catalog::load(&path).map_err(|message| syn::Error::new(span, message))?;
+    Ok((catalog, expand::track_file(&path)))
+}
