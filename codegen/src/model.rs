@@ -107,6 +107,16 @@ impl Streaming {
             (true, true) => Self::Bidi,
         }
     }
+
+    /// Whether the client sends a stream of requests (client-streaming and bidirectional).
+    pub fn streams_requests(self) -> bool {
+        matches!(self, Self::Client | Self::Bidi)
+    }
+
+    /// Whether the server answers with a stream (server-streaming and bidirectional).
+    pub fn streams_responses(self) -> bool {
+        matches!(self, Self::Server | Self::Bidi)
+    }
 }
 
 /// Comments from the source, without the comment markers.

@@ -4,6 +4,7 @@
 //! building the model (malformed templates, unknown fields, bad rules), this checks that:
 //! - path variables bind singular, non-message fields reached through singular message fields;
 //! - `body` and `response_body` name top-level fields, and `GET` has no body;
+//! - a method with a streaming request binds its body as `*` (each line or frame is a message);
 //! - a body field is not also bound by the path;
 //! - no two bindings of a package would match the same request.
 //!
@@ -94,6 +95,15 @@ pub fn validate(contract: &Contract) -> Result<(), Problems> {
                 };
                 for binding in &method.bindings {
                     check_binding(binding, &mut report);
+                    if method.streaming.streams_requests() && binding.body != BodySelector::All {
+                        report(
+                            ProblemKind::InvalidRule,
+                            format!(
+                                "route `{} {}`: {} reads a stream of requests, one JSON message per line or WebSocket frame: set body \"*\"",
+                                binding.verb, binding.template, method.name
+                            ),
+                        );
+                    }
                     for (other_method, other_file, other) in &routes {
                         if other.verb == binding.verb
                             && templates_overlap(&other.template, &binding.template)

@@ -12,7 +12,7 @@ pub use std::future::Future;
 pub use std::sync::Arc;
 pub use std::task::{Context as TaskContext, Poll};
 
-pub use crate::context::{Request, Response, ServerStream};
+pub use crate::context::{Request, RequestStream, Response, ServerStream};
 pub use crate::method::{Idempotency, MethodInfo, MethodKind, MethodPolicy};
 pub use crate::server::ServiceRegistration;
 pub use crate::status::Status;
@@ -28,7 +28,9 @@ pub mod json {
 
 /// What generated tonic services are made of.
 pub mod grpc {
-    pub use crate::grpc::{server_streaming, unary, unimplemented, Body, GrpcFuture};
+    pub use crate::grpc::{
+        bidi_streaming, client_streaming, server_streaming, unary, unimplemented, Body, GrpcFuture,
+    };
     pub use tonic::server::NamedService;
     pub use tower::Service;
 }
@@ -49,7 +51,8 @@ pub mod rest {
         QueryFields,
     };
     pub use crate::rest::{
-        server_streaming, unary, BodySelector, EmptyObject, Encoded, EncodedOption, FromParam,
-        HttpMethod, PathTemplate, RestCall, RestHandler, RouteSpec, Seg,
+        bidi_streaming, client_streaming, server_streaming, unary, BodySelector, EmptyObject,
+        Encoded, EncodedOption, FromParam, HttpMethod, PathTemplate, RestCall, RestHandler,
+        RouteSpec, Seg,
     };
 }

@@ -53,7 +53,10 @@ pub mod waiting_room;
 #[doc(hidden)]
 pub mod __private;
 
-pub use context::{server_stream, Context, Principal, Protocol, Request, Response, ServerStream};
+pub use context::{
+    request_stream, request_stream_of, server_stream, Context, Principal, Protocol, Request,
+    RequestStream, Response, ServerStream,
+};
 pub use method::{Idempotency, MethodInfo, MethodKind, MethodPolicy};
 pub use server::{Server, ServiceRegistration};
 pub use status::{Code, Status};

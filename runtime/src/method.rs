@@ -10,9 +10,9 @@ pub enum MethodKind {
     Unary,
     /// One request, a stream of responses.
     ServerStreaming,
-    /// A stream of requests, one response (gRPC only; not served by this runtime yet).
+    /// A stream of requests, one response.
     ClientStreaming,
-    /// Streams both ways (gRPC only; not served by this runtime yet).
+    /// Streams both ways.
     BidiStreaming,
 }
 

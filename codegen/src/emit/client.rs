@@ -50,7 +50,7 @@ struct ClientMethod {
     ident: Ident,
     input: TokenStream,
     output: TokenStream,
-    streaming: bool,
+    streaming: Streaming,
 }
 
 fn served_methods(package: &str, service: &Service) -> Vec<ClientMethod> {
@@ -59,7 +59,6 @@ fn served_methods(package: &str, service: &Service) -> Vec<ClientMethod> {
         .methods
         .iter()
         .enumerate()
-        .filter(|(_, m)| matches!(m.streaming, Streaming::Unary | Streaming::Server))
         .map(|(index, method)| {
             // The route table lists every binding of every served method, in this order.
             let route =
@@ -72,7 +71,7 @@ fn served_methods(package: &str, service: &Service) -> Vec<ClientMethod> {
                 ident: naming::ident(&naming::snake(&method.name)),
                 input: message_type(package, &method.input_type),
                 output: message_type(package, &method.output_type),
-                streaming: method.streaming == Streaming::Server,
+                streaming: method.streaming,
             }
         })
         .collect()
@@ -90,17 +89,25 @@ fn emit_client(package: &str, service: &Service, rt: &TokenStream) -> TokenStrea
 
     let result = |m: &ClientMethod| {
         let output = &m.output;
-        let output = if m.streaming {
+        let output = if m.streaming.streams_responses() {
             quote!(#rt::ServerStream<#output>)
         } else {
             output.clone()
         };
         quote!(::core::result::Result<#rt::Response<#output>, #rt::Status>)
     };
+    let input = |m: &ClientMethod| {
+        let input = &m.input;
+        if m.streaming.streams_requests() {
+            quote!(#rt::RequestStream<#input>)
+        } else {
+            input.clone()
+        }
+    };
 
     let local_decls = methods.iter().map(|m| {
         let ident = &m.ident;
-        let input = &m.input;
+        let input = input(m);
         let result = result(m);
         quote! {
             fn #ident(
@@ -111,7 +118,7 @@ fn emit_client(package: &str, service: &Service, rt: &TokenStream) -> TokenStrea
     });
     let local_impls = methods.iter().map(|m| {
         let ident = &m.ident;
-        let input = &m.input;
+        let input = input(m);
         let result = result(m);
         quote! {
             fn #ident(
@@ -124,7 +131,7 @@ fn emit_client(package: &str, service: &Service, rt: &TokenStream) -> TokenStrea
     });
     let client_methods = methods.iter().map(|m| {
         let ident = &m.ident;
-        let input = &m.input;
+        let input = input(m);
         let result = result(m);
         let index = &m.index;
         let name = &m.name;
@@ -132,10 +139,11 @@ fn emit_client(package: &str, service: &Service, rt: &TokenStream) -> TokenStrea
             Some(route) => quote!(::core::option::Option::Some(&#routes_static[#route])),
             None => quote!(::core::option::Option::None),
         };
-        let (remote, local_call) = if m.streaming {
-            (quote!(server_streaming), quote!(local_server_streaming))
-        } else {
-            (quote!(unary), quote!(local_unary))
+        let (remote, local_call) = match m.streaming {
+            Streaming::Unary => (quote!(unary), quote!(local_unary)),
+            Streaming::Server => (quote!(server_streaming), quote!(local_server_streaming)),
+            Streaming::Client => (quote!(client_streaming), quote!(local_client_streaming)),
+            Streaming::Bidi => (quote!(bidi_streaming), quote!(local_bidi_streaming)),
         };
         quote! {
             async fn #ident(&self, request: #rt::Request<#input>) -> #result {

@@ -1,14 +1,14 @@
 //! The OpenAPI 3.1 document of the REST surface, generated from the contract model.
 //!
-//! One operation per HTTP binding (additional bindings included) of every method REST can serve
-//! (unary and server streaming; client and bidirectional streams are gRPC only):
+//! One operation per HTTP binding (additional bindings included) of every method:
 //! - `operationId` is `Service_Method`, with `_1`, `_2`, ... for additional bindings (and the
 //!   full name, dots as `_`, when two packages share a service and method name); one tag per
 //!   service; summary and description from the proto comments;
 //! - parameters from the path template and, for fields neither the path nor the body binds, the
 //!   query string ([`params`]);
 //! - the request body per the body selector (`*`: the message minus the fields the path binds;
-//!   a field: that field; none: no body);
+//!   a field: that field; none: no body); a streaming request as `application/x-ndjson`, one
+//!   such message per line;
 //! - `200` with the response message (or its `response_body` field); server streams as
 //!   `text/event-stream` and `application/x-ndjson`; the error responses shared by every
 //!   operation, all with the `google.rpc.Status` body the runtime renders ([`errors`]).
@@ -33,9 +33,7 @@ use self::json::{Json, Object};
 use self::params::{openapi_path, path_parameters, query_parameters, resolve};
 use self::schema::Schemas;
 use crate::generate::GeneratedFile;
-use crate::model::{
-    Binding, BodySelector, Comments, Contract, HttpVerb, Method, Service, Streaming,
-};
+use crate::model::{Binding, BodySelector, Comments, Contract, HttpVerb, Method, Service};
 
 /// The OpenAPI version the document declares.
 pub const OPENAPI_VERSION: &str = "3.1.0";
@@ -147,9 +145,6 @@ pub fn emit_openapi_with(contract: &Contract, pool: &DescriptorPool, info: &Open
     for service in contract.packages.iter().flat_map(|p| &p.services) {
         tags.push(tag(service));
         for method in &service.methods {
-            if !serves_over_rest(method) {
-                continue;
-            }
             let (Some(input), Some(output)) = (
                 pool.get_message_by_name(&method.input_type),
                 pool.get_message_by_name(&method.output_type),
@@ -201,12 +196,6 @@ pub fn emit_openapi_with(contract: &Contract, pool: &DescriptorPool, info: &Open
                 .with("responses", errors::error_responses()),
         );
     Json::from(document).to_pretty()
-}
-
-/// Whether REST serves `method`: a request body is one message, so only unary and server
-/// streaming methods have REST routes.
-pub fn serves_over_rest(method: &Method) -> bool {
-    matches!(method.streaming, Streaming::Unary | Streaming::Server)
 }
 
 /// The `operationId` of binding `index` of `method`, as the document names it.
@@ -382,6 +371,26 @@ fn request_body(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Option<Json
             )
         }
     };
+    if cx.method.streaming.streams_requests() {
+        return Some(
+            Object::new()
+                .with(
+                    "description",
+                    format!(
+                        "A stream of requests as newline-delimited JSON, one per line, each \
+                         {}{} A line that does not decode ends the call with `400` naming it.",
+                        description[..1].to_lowercase(),
+                        &description[1..],
+                    ),
+                )
+                .with(
+                    "content",
+                    Object::new()
+                        .with("application/x-ndjson", Object::new().with("schema", schema)),
+                )
+                .into(),
+        );
+    }
     Some(
         Object::new()
             .with("description", description)
@@ -410,7 +419,7 @@ fn success_response(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Json {
             format!("`{}`", cx.output.full_name()),
         ),
     };
-    if cx.method.streaming == Streaming::Unary {
+    if !cx.method.streaming.streams_responses() {
         return Object::new()
             .with("description", format!("OK: {what}."))
             .with(

@@ -6,15 +6,16 @@
 //! `<runtime>::__private`, and all behaviour (decoding, deadlines, errors, streaming) lives in
 //! the runtime's `grpc` and `rest` helpers. For a service `pkg.Library` the package module gets:
 //!
-//! - `trait Library`: one `fn` per unary or server-streaming RPC returning
+//! - `trait Library`: one `fn` per RPC returning
 //!   `impl Future<Output = Result<Response<T>, Status>> + Send` (implement it with `async fn`),
-//!   and `method_policy`, which the service attribute macro overrides;
+//!   and `method_policy`, which the service attribute macro overrides. Streaming requests arrive
+//!   as `Request<RequestStream<T>>`, streaming responses leave as `Response<ServerStream<T>>`;
 //! - `LIBRARY_SERVICE_NAME`, `LIBRARY_METHODS` and `LIBRARY_ROUTES`;
 //! - `LibraryGrpc<T>`, the tonic service;
 //! - `library_service(handler)`, the `ServiceRegistration` a server takes.
 //!
-//! Client- and bidi-streaming RPCs have no REST form and are not served yet: they are left out of
-//! the trait and answer `UNIMPLEMENTED` over gRPC.
+//! Over REST a streaming request is newline-delimited JSON (or WebSocket text frames), one
+//! message per line, each built like a `body: "*"` request and then given the path's fields.
 
 use heck::ToShoutySnakeCase;
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -264,11 +265,7 @@ impl<'a> ServiceEmitter<'a> {
     }
 
     fn served(&self) -> impl Iterator<Item = (usize, &'a Method)> {
-        self.service
-            .methods
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| matches!(m.streaming, Streaming::Unary | Streaming::Server))
+        self.service.methods.iter().enumerate()
     }
 
     fn trait_ident(&self) -> Ident {
@@ -303,11 +300,20 @@ impl<'a> ServiceEmitter<'a> {
         message_type(self.cx.package, &method.output_type)
     }
 
+    fn handler_input(&self, method: &Method) -> TokenStream {
+        let rt = self.rt;
+        let input = self.input(method);
+        match method.streaming {
+            Streaming::Client | Streaming::Bidi => quote!(#rt::RequestStream<#input>),
+            _ => input,
+        }
+    }
+
     fn handler_output(&self, method: &Method) -> TokenStream {
         let rt = self.rt;
         let output = self.output(method);
         match method.streaming {
-            Streaming::Server => quote!(#rt::ServerStream<#output>),
+            Streaming::Server | Streaming::Bidi => quote!(#rt::ServerStream<#output>),
             _ => output,
         }
     }
@@ -332,7 +338,7 @@ impl<'a> ServiceEmitter<'a> {
             format!(" Handler of `{full_name}`: implement it once, serve it over gRPC and REST.");
         let methods = self.served().map(|(_, method)| {
             let ident = naming::ident(&naming::snake(&method.name));
-            let input = self.input(method);
+            let input = self.handler_input(method);
             let output = self.handler_output(method);
             let doc = match method.comments.leading.as_deref() {
                 Some(text) => doc_lines(Some(text)),
@@ -470,10 +476,7 @@ impl<'a> ServiceEmitter<'a> {
             let name = &method.name;
             let ident = naming::ident(&naming::snake(&method.name));
             let index = Literal::usize_unsuffixed(index);
-            let helper = match method.streaming {
-                Streaming::Server => quote!(server_streaming),
-                _ => quote!(unary),
-            };
+            let helper = shape_helper(method.streaming);
             quote! {
                 #path => {
                     let policy = inner.method_policy(#name);
@@ -753,10 +756,7 @@ impl<'a> ServiceEmitter<'a> {
         for (_, method) in self.served() {
             let ident = naming::ident(&naming::snake(&method.name));
             let name = &method.name;
-            let helper = match method.streaming {
-                Streaming::Server => quote!(server_streaming),
-                _ => quote!(unary),
-            };
+            let helper = shape_helper(method.streaming);
             for (i, binding) in method.bindings.iter().enumerate() {
                 let builder = self.builder_ident(method, i);
                 let projection = self.projection(method, binding);
@@ -787,6 +787,16 @@ impl<'a> ServiceEmitter<'a> {
                     #(#routes)*
             }
         }
+    }
+}
+
+/// The runtime helper (gRPC and REST alike) serving a method of this shape.
+fn shape_helper(streaming: Streaming) -> TokenStream {
+    match streaming {
+        Streaming::Unary => quote!(unary),
+        Streaming::Server => quote!(server_streaming),
+        Streaming::Client => quote!(client_streaming),
+        Streaming::Bidi => quote!(bidi_streaming),
     }
 }
 

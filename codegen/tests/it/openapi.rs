@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use tacos_codegen::emit::openapi::{emit_openapi, operation_id, serves_over_rest};
+use tacos_codegen::emit::openapi::{emit_openapi, operation_id};
 use tacos_codegen::load::load_contracts;
 use tacos_codegen::model::Contract;
 use tacos_codegen::rules::HttpRules;
@@ -236,7 +236,7 @@ fn documented_operations(document: &Value) -> BTreeSet<(String, String, String)>
 /// The same triples computed from the model: the template printed back as an OpenAPI path.
 fn model_operations(contract: &Contract) -> BTreeSet<(String, String, String)> {
     let mut out = BTreeSet::new();
-    for method in contract.methods().filter(|m| serves_over_rest(m)) {
+    for method in contract.methods() {
         for (index, binding) in method.bindings.iter().enumerate() {
             // Independent of the emitter's conversion: print the template, then collapse each
             // `{field=pattern}` into `{field}`.

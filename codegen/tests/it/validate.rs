@@ -280,3 +280,20 @@ fn route_overlap_is_exact() {
     );
     assert!(overlap("/a/{n=**}:x", "/a/b/c:x"));
 }
+
+#[test]
+fn streaming_requests_bind_the_whole_body() {
+    let service = |option: &str| {
+        format!("{MESSAGES}\nservice Svc {{\n  rpc Up(stream Item) returns (Reply) {{\n    option (google.api.http) = {{ {option} }};\n  }}\n  rpc Talk(stream Item) returns (stream Reply) {{\n    option (google.api.http) = {{ post: \"/v1/talk/{{id}}\" body: \"*\" }};\n  }}\n}}")
+    };
+    let (_, problems) = check(&service(r#"post: "/v1/up" body: "*""#), "");
+    assert!(problems.is_empty(), "{:#?}", lines(&problems));
+    for option in [r#"post: "/v1/up" body: "inner""#, r#"get: "/v1/up""#] {
+        let (kind, message) = single_problem(&service(option), "");
+        assert_eq!(kind, ProblemKind::InvalidRule);
+        assert!(
+            message.contains("Up reads a stream of requests, one JSON message per line or WebSocket frame: set body \"*\""),
+            "{message}"
+        );
+    }
+}

@@ -47,6 +47,14 @@ fn run(env: &Environment, attr: TokenStream, item: TokenStream) -> (syn::File, V
     (file, errors)
 }
 
+/// The fixture's client-streaming and bidirectional handlers, correctly written.
+fn request_stream_methods() -> TokenStream {
+    quote! {
+        async fn upload_positions(&self, req: Request<RequestStream<QueueUpdate>>) -> Result<Response<()>, Status> { todo!() }
+        async fn exchange_positions(&self, req: Request<RequestStream<QueueUpdate>>) -> Result<Response<ServerStream<QueueUpdate>>, Status> { todo!() }
+    }
+}
+
 fn errors_of(item: TokenStream) -> Vec<String> {
     run(&shop_env(), TokenStream::new(), item).1
 }
@@ -129,11 +137,13 @@ fn a_correct_impl_expands_without_errors() {
 
 #[test]
 fn an_impl_without_policies_protects_every_method() {
+    let request_streams = request_stream_methods();
     let (file, errors) = run(
         &shop_env(),
         TokenStream::new(),
         quote! {
             impl UpdatesService for Gateway {
+                #request_streams
                 async fn stream_updates(&self, req: Request<StreamUpdatesRequest>) -> Result<Response<ServerStream<QueueUpdate>>, Status> {
                     todo!()
                 }
@@ -142,7 +152,8 @@ fn an_impl_without_policies_protects_every_method() {
     );
     assert_eq!(errors, Vec::<String>::new());
     let item = the_impl(&file);
-    assert_eq!(item.items.len(), 2);
+    // Three handlers and the written `method_policy`.
+    assert_eq!(item.items.len(), 4);
     let text = quote!(#item).to_string().replace(' ', "");
     assert!(text.contains("public:false"), "{text}");
 }
@@ -180,8 +191,10 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn streaming_shapes_are_checked() {
+    let request_streams = request_stream_methods();
     let errors = errors_of(quote! {
         impl UpdatesService for Gateway {
+            #request_streams
             async fn stream_updates(&self, req: Request<StreamUpdatesRequest>) -> Result<Response<QueueUpdate>, Status> {
                 todo!()
             }
@@ -198,28 +211,43 @@ fn streaming_shapes_are_checked() {
     });
     assert_eq!(
         errors,
-        ["`JoinQueue` is unary: expected `JoinQueueResponse`, found `ServerStream<JoinQueueResponse>` (only server-streaming RPCs answer with a `ServerStream`)"]
+        ["`JoinQueue` is unary: expected `JoinQueueResponse`, found `ServerStream<JoinQueueResponse>` (only server-streaming and bidirectional RPCs answer with a `ServerStream`)"]
     );
 
     let errors = errors_of(quote! {
         impl UpdatesService for Gateway {
             async fn stream_updates(&self, req: Request<StreamUpdatesRequest>) -> Result<Response<ServerStream<JoinQueueResponse>>, Status> { todo!() }
             async fn upload_positions(&self, req: Request<QueueUpdate>) -> Result<Response<()>, Status> { todo!() }
+            async fn exchange_positions(&self, req: Request<RequestStream<QueueUpdate>>) -> Result<Response<QueueUpdate>, Status> { todo!() }
         }
     });
     assert_eq!(
         errors,
         [
             "the stream items of `StreamUpdates` is `QueueUpdate`, found `JoinQueueResponse`",
-            "`UploadPositions` is client-streaming, which Tacos does not serve yet: remove this method",
+            "`UploadPositions` is client-streaming: expected `RequestStream<QueueUpdate>`, found `QueueUpdate`",
+            "`ExchangePositions` is bidirectional-streaming: expected `ServerStream<QueueUpdate>`, found `QueueUpdate`",
         ]
+    );
+
+    let errors = errors_of(quote! {
+        impl UpdatesService for Gateway {
+            #request_streams
+            async fn stream_updates(&self, req: Request<RequestStream<StreamUpdatesRequest>>) -> Result<Response<ServerStream<QueueUpdate>>, Status> { todo!() }
+        }
+    });
+    assert_eq!(
+        errors,
+        ["`StreamUpdates` is server-streaming: expected `StreamUpdatesRequest`, found `RequestStream<StreamUpdatesRequest>` (only client-streaming and bidirectional RPCs take a `RequestStream`)"]
     );
 }
 
 #[test]
 fn signature_shapes_are_checked() {
+    let request_streams = request_stream_methods();
     let errors = errors_of(quote! {
         impl UpdatesService for Gateway {
+            #request_streams
             async fn stream_updates(&mut self, req: StreamUpdatesRequest, extra: u8) -> Response<ServerStream<QueueUpdate>> { todo!() }
         }
     });
@@ -237,11 +265,13 @@ fn signature_shapes_are_checked() {
 
 #[test]
 fn future_returning_methods_and_result_aliases_are_accepted() {
+    let request_streams = request_stream_methods();
     let (_, errors) = run(
         &shop_env(),
         TokenStream::new(),
         quote! {
             impl UpdatesService for Gateway {
+                #request_streams
                 fn stream_updates(&self, req: Request<StreamUpdatesRequest>) -> impl Future<Output = tacos::Result<Response<ServerStream<pb::QueueUpdate>>>> + Send {
                     async { todo!() }
                 }
@@ -253,8 +283,10 @@ fn future_returning_methods_and_result_aliases_are_accepted() {
 
 #[test]
 fn policy_attributes_are_checked() {
+    let request_streams = request_stream_methods();
     let errors = errors_of(quote! {
         impl UpdatesService for Gateway {
+            #request_streams
             #[tacos(public, roles("admin"), public, rate = "", scopes(), timeout = "0s", idempotent = true)]
             #[tacos]
             async fn stream_updates(&self, req: Request<StreamUpdatesRequest>) -> Result<Response<ServerStream<QueueUpdate>>, Status> { todo!() }
@@ -407,8 +439,10 @@ fn only_trait_impls_are_accepted() {
 
 #[test]
 fn a_hand_written_method_policy_is_refused() {
+    let request_streams = request_stream_methods();
     let errors = errors_of(quote! {
         impl UpdatesService for Gateway {
+            #request_streams
             async fn stream_updates(&self, req: Request<StreamUpdatesRequest>) -> Result<Response<ServerStream<QueueUpdate>>, Status> { todo!() }
             fn method_policy(&self, method: &str) -> Option<&'static MethodPolicy> { None }
         }

@@ -27,7 +27,7 @@ pub(crate) fn check<'a>(
     service: &'a ServiceContract,
     errors: &mut Errors,
 ) -> Vec<Binding<'a>> {
-    let served = || service.rpcs.iter().filter(|rpc| is_served(rpc));
+    let served = || service.rpcs.iter();
     let mut bindings = Vec::new();
     for method in &handler.methods {
         let ident = &method.sig.ident;
@@ -45,21 +45,10 @@ pub(crate) fn check<'a>(
             .iter()
             .find(|rpc| method_name(&rpc.name) == name)
         {
-            Some(rpc) if is_served(rpc) => {
+            Some(rpc) => {
                 check_signature(method, rpc, errors);
                 bindings.push(Binding { rpc, method });
             }
-            Some(rpc) => errors.spanned(
-                ident,
-                format!(
-                    "`{}` is {}, which Tacos does not serve yet: remove this method",
-                    rpc.name,
-                    match rpc.streaming {
-                        Streaming::Client => "client-streaming",
-                        _ => "bidirectional-streaming",
-                    }
-                ),
-            ),
             None => {
                 let candidates: Vec<String> = served()
                     .map(|rpc| method_name_in_source(&rpc.name))
@@ -81,11 +70,9 @@ pub(crate) fn check<'a>(
             errors.spanned(
                 &handler.trait_path,
                 format!(
-                    "missing handler for RPC `{}`: add `async fn {}(&self, req: Request<{}>) -> Result<Response<{}>, Status>`",
+                    "missing handler for RPC `{}`: add `{}`",
                     rpc.name,
-                    method_name_in_source(&rpc.name),
-                    rpc.input.rust_path,
-                    response_shape(rpc),
+                    expected_signature(rpc),
                 ),
             );
         }
@@ -93,17 +80,31 @@ pub(crate) fn check<'a>(
     bindings
 }
 
-/// RPCs the runtime serves, and so the generated trait declares.
-fn is_served(rpc: &Rpc) -> bool {
-    matches!(rpc.streaming, Streaming::Unary | Streaming::Server)
+/// `JoinQueueRequest`, or `RequestStream<Chunk>` for a streaming request.
+fn request_shape(rpc: &Rpc) -> String {
+    let message = rpc.input.rust_path.clone();
+    match rpc.streaming {
+        Streaming::Client | Streaming::Bidi => format!("RequestStream<{message}>"),
+        _ => message,
+    }
 }
 
-/// `JoinQueueResponse`, or `ServerStream<Update>` for server streaming.
+/// `JoinQueueResponse`, or `ServerStream<Update>` for a streaming response.
 fn response_shape(rpc: &Rpc) -> String {
     let message = rpc.output.rust_path.clone();
     match rpc.streaming {
-        Streaming::Server => format!("ServerStream<{message}>"),
+        Streaming::Server | Streaming::Bidi => format!("ServerStream<{message}>"),
         _ => message,
+    }
+}
+
+/// How the contract calls a shape, in messages.
+fn shape_name(streaming: Streaming) -> &'static str {
+    match streaming {
+        Streaming::Unary => "unary",
+        Streaming::Server => "server-streaming",
+        Streaming::Client => "client-streaming",
+        Streaming::Bidi => "bidirectional-streaming",
     }
 }
 
@@ -111,7 +112,7 @@ fn expected_signature(rpc: &Rpc) -> String {
     format!(
         "async fn {}(&self, req: Request<{}>) -> Result<Response<{}>, Status>",
         method_name_in_source(&rpc.name),
-        rpc.input.rust_path,
+        request_shape(rpc),
         response_shape(rpc),
     )
 }
@@ -183,21 +184,45 @@ fn check_signature(method: &HandlerMethod, rpc: &Rpc, errors: &mut Errors) {
 }
 
 fn check_request(ty: &syn::Type, rpc: &Rpc, expected: &str, errors: &mut Errors) {
-    let wanted = &rpc.input.rust_path;
-    match single_argument(ty, "Request") {
-        Some(inner) => check_message(
-            inner,
-            &rpc.input,
-            &format!("the request of `{}`", rpc.name),
-            errors,
-        ),
-        None => errors.spanned(
+    let shape = request_shape(rpc);
+    let Some(inner) = single_argument(ty, "Request") else {
+        errors.spanned(
             ty,
             format!(
-                "expected `Request<{wanted}>`, found `{}`: write `{expected}`",
+                "expected `Request<{shape}>`, found `{}`: write `{expected}`",
                 type_text(ty)
             ),
+        );
+        return;
+    };
+    let what = format!("the request of `{}`", rpc.name);
+    let streamed = matches!(rpc.streaming, Streaming::Client | Streaming::Bidi);
+    match (streamed, single_argument(inner, "RequestStream")) {
+        (true, Some(item)) => check_message(
+            item,
+            &rpc.input,
+            &format!("the request stream items of `{}`", rpc.name),
+            errors,
         ),
+        (true, None) => errors.spanned(
+            inner,
+            format!(
+                "`{}` is {}: expected `{shape}`, found `{}`",
+                rpc.name,
+                shape_name(rpc.streaming),
+                type_text(inner)
+            ),
+        ),
+        (false, Some(_)) => errors.spanned(
+            inner,
+            format!(
+                "`{}` is {}: expected `{shape}`, found `{}` (only client-streaming and bidirectional RPCs take a `RequestStream`)",
+                rpc.name,
+                shape_name(rpc.streaming),
+                type_text(inner)
+            ),
+        ),
+        (false, None) => check_message(inner, &rpc.input, &what, errors),
     }
 }
 
@@ -229,29 +254,38 @@ fn check_response(ty: &syn::Type, rpc: &Rpc, expected: &str, errors: &mut Errors
         );
         return;
     };
-    let wanted = &rpc.output.rust_path;
-    let stream_item = single_argument(inner, "ServerStream");
-    match (rpc.streaming, stream_item) {
-        (Streaming::Server, Some(item)) => {
-            check_message(item, &rpc.output, &format!("the stream items of `{}`", rpc.name), errors)
-        }
-        (Streaming::Server, None) => errors.spanned(
+    let streamed = matches!(rpc.streaming, Streaming::Server | Streaming::Bidi);
+    match (streamed, single_argument(inner, "ServerStream")) {
+        (true, Some(item)) => check_message(
+            item,
+            &rpc.output,
+            &format!("the stream items of `{}`", rpc.name),
+            errors,
+        ),
+        (true, None) => errors.spanned(
             inner,
             format!(
-                "`{}` is server-streaming: expected `ServerStream<{wanted}>`, found `{}`",
+                "`{}` is {}: expected `{shape}`, found `{}`",
                 rpc.name,
+                shape_name(rpc.streaming),
                 type_text(inner)
             ),
         ),
-        (_, Some(_)) => errors.spanned(
+        (false, Some(_)) => errors.spanned(
             inner,
             format!(
-                "`{}` is unary: expected `{wanted}`, found `{}` (only server-streaming RPCs answer with a `ServerStream`)",
+                "`{}` is {}: expected `{shape}`, found `{}` (only server-streaming and bidirectional RPCs answer with a `ServerStream`)",
                 rpc.name,
+                shape_name(rpc.streaming),
                 type_text(inner)
             ),
         ),
-        (_, None) => check_message(inner, &rpc.output, &format!("the response of `{}`", rpc.name), errors),
+        (false, None) => check_message(
+            inner,
+            &rpc.output,
+            &format!("the response of `{}`", rpc.name),
+            errors,
+        ),
     }
 }
 

@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{Client, Leg, Transport};
-use crate::context::{current_call, metadata, Context, Request, Response, ServerStream};
+use crate::context::{
+    current_call, metadata, Context, Request, RequestStream, Response, ServerStream,
+};
 use crate::invoke::Deadlined;
 use crate::method::MethodInfo;
 use crate::rest::RouteSpec;
@@ -131,13 +133,7 @@ impl Client {
         let outgoing = self.outgoing(method, context);
         let deadline = outgoing.deadline;
         let safe = self.options().is_safe(method);
-        let leg = match self.transport().ok_or_else(|| no_transport(method))? {
-            Transport::Grpc(grpc) => Leg::Grpc(grpc.clone()),
-            Transport::Rest(rest) => Leg::Rest(rest.clone()),
-            // Streams are not shadowed: comparing them would hold both in memory.
-            Transport::Split(split) if split.pick_grpc() => Leg::Grpc(split.grpc().clone()),
-            Transport::Split(split) => Leg::Rest(split.rest().clone()),
-        };
+        let leg = self.stream_leg(method)?;
         let target = leg.state();
         let series = target.series(method);
         let timer = series.start(target.protocol());
@@ -161,6 +157,100 @@ impl Client {
         timer.finish(code_of(&response));
         Ok(response?.map(|stream| bounded(stream, deadline)))
     }
+}
+
+impl Client {
+    /// The transport carrying a streaming call. Streams are not shadowed: comparing them would
+    /// hold both in memory.
+    fn stream_leg(&self, method: &MethodInfo) -> Result<Leg, Status> {
+        Ok(
+            match self.transport().ok_or_else(|| no_transport(method))? {
+                Transport::Grpc(grpc) => Leg::Grpc(grpc.clone()),
+                Transport::Rest(rest) => Leg::Rest(rest.clone()),
+                Transport::Split(split) if split.pick_grpc() => Leg::Grpc(split.grpc().clone()),
+                Transport::Split(split) => Leg::Rest(split.rest().clone()),
+            },
+        )
+    }
+
+    /// Calls a client-streaming method: the request messages are sent as the caller's stream
+    /// yields them, and its first `Err` cancels the call with that status. Never retried (the
+    /// messages are gone once sent), never shadowed.
+    pub async fn client_streaming<Req, Resp>(
+        &self,
+        method: &'static MethodInfo,
+        route: Option<&'static RouteSpec>,
+        request: Request<RequestStream<Req>>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: prost::Message + Default + Serialize + Send + 'static,
+        Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
+    {
+        let (messages, context) = request.into_parts();
+        let outgoing = self.outgoing(method, context);
+        let deadline = outgoing.deadline;
+        let leg = self.stream_leg(method)?;
+        let target = leg.state();
+        let timer = target.series(method).start(target.protocol());
+        let mut once = Some((messages, outgoing));
+        let call = target.resilience().call(false, deadline, |_| {
+            let (leg, taken) = (leg.clone(), once.take());
+            async move {
+                let (messages, outgoing) = taken.ok_or_else(sent_once)?;
+                match &leg {
+                    Leg::Grpc(grpc) => grpc.client_streaming(method, messages, outgoing).await,
+                    Leg::Rest(rest) => {
+                        rest.client_streaming(method, route, messages, outgoing)
+                            .await
+                    }
+                }
+            }
+        });
+        let result = within(deadline, call).await;
+        timer.finish(code_of(&result));
+        result
+    }
+
+    /// Opens a bidirectional stream: requests go out as the caller's stream yields them (its
+    /// first `Err` ends the responses with that status and cancels the call), responses come
+    /// back as they arrive; the deadline bounds both. Never retried, never shadowed.
+    pub async fn bidi_streaming<Req, Resp>(
+        &self,
+        method: &'static MethodInfo,
+        route: Option<&'static RouteSpec>,
+        request: Request<RequestStream<Req>>,
+    ) -> Result<Response<ServerStream<Resp>>, Status>
+    where
+        Req: prost::Message + Default + Serialize + Send + 'static,
+        Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
+    {
+        let (messages, context) = request.into_parts();
+        let outgoing = self.outgoing(method, context);
+        let deadline = outgoing.deadline;
+        let leg = self.stream_leg(method)?;
+        let target = leg.state();
+        let timer = target.series(method).start(target.protocol());
+        let mut once = Some((messages, outgoing));
+        let call = target.resilience().call(false, deadline, |_| {
+            let (leg, taken) = (leg.clone(), once.take());
+            async move {
+                let (messages, outgoing) = taken.ok_or_else(sent_once)?;
+                match &leg {
+                    Leg::Grpc(grpc) => grpc.bidi_streaming(method, messages, outgoing).await,
+                    Leg::Rest(rest) => rest.bidi_streaming(method, route, messages, outgoing).await,
+                }
+            }
+        });
+        let response = within(deadline, call).await;
+        timer.finish(code_of(&response));
+        Ok(response?.map(|stream| bounded(stream, deadline)))
+    }
+}
+
+/// A request stream is consumed by its one attempt; a second attempt (never made: these calls
+/// are not retried) has nothing to send.
+fn sent_once() -> Status {
+    Status::internal("a request stream can be sent only once")
 }
 
 /// One unary call over `leg`, through its target's resilience, recorded in its metrics.

@@ -17,12 +17,14 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_prost::ProstCodec;
 
+use super::abort_codec::AbortCodec;
 use super::call::Outgoing;
 use super::headers::grpc_metadata;
+use super::outbound::{outbound, unless_aborted, until_aborted};
 use super::target::Target;
 use super::timeout::encode_timeout;
 use crate::context::deadline::GRPC_TIMEOUT;
-use crate::context::{Protocol, Response, ServerStream};
+use crate::context::{Protocol, RequestStream, Response, ServerStream};
 use crate::method::MethodInfo;
 use crate::metrics::Metrics;
 use crate::resilience::{Resilience, ResilienceConfig};
@@ -252,6 +254,27 @@ impl GrpcTransport {
         self.inner.channels[index].clone()
     }
 
+    /// The request with the outgoing metadata and the deadline as `grpc-timeout`.
+    fn request<T>(outgoing: Outgoing, message: T) -> tonic::Request<T> {
+        let timeout = outgoing.timeout();
+        let mut metadata = MetadataMap::from_headers(outgoing.headers);
+        if let Some(timeout) = timeout {
+            if let Ok(value) = encode_timeout(timeout).parse() {
+                metadata.insert(GRPC_TIMEOUT, value);
+            }
+        }
+        tonic::Request::from_parts(metadata, tonic::Extensions::new(), message)
+    }
+
+    /// A tonic client on the next connection, once it is ready to send.
+    async fn ready(&self) -> Result<tonic::client::Grpc<Channel>, Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel());
+        grpc.ready().await.map_err(|err| {
+            Status::unavailable(format!("{} is not reachable: {err}", self.inner.target))
+        })?;
+        Ok(grpc)
+    }
+
     /// Opens the call: sends the request and reads the response headers.
     async fn open<Req, Resp>(
         &self,
@@ -263,20 +286,31 @@ impl GrpcTransport {
         Req: prost::Message + Send + 'static,
         Resp: prost::Message + Default + Send + 'static,
     {
-        let timeout = outgoing.timeout();
-        let mut metadata = MetadataMap::from_headers(outgoing.headers);
-        if let Some(timeout) = timeout {
-            if let Ok(value) = encode_timeout(timeout).parse() {
-                metadata.insert(GRPC_TIMEOUT, value);
-            }
-        }
-        let request = tonic::Request::from_parts(metadata, tonic::Extensions::new(), message);
-        let mut grpc = tonic::client::Grpc::new(self.channel());
-        grpc.ready().await.map_err(|err| {
-            Status::unavailable(format!("{} is not reachable: {err}", self.inner.target))
-        })?;
+        let request = Self::request(outgoing, message);
         let path = PathAndQuery::from_static(method.path);
-        grpc.server_streaming(request, path, ProstCodec::<Req, Resp>::default())
+        self.ready()
+            .await?
+            .server_streaming(request, path, ProstCodec::<Req, Resp>::default())
+            .await
+            .map_err(|status| self.lost(status))
+    }
+
+    /// Opens a call whose requests are a stream, sent as it yields them.
+    async fn open_streaming<Req, Resp>(
+        &self,
+        method: &'static MethodInfo,
+        messages: impl futures::Stream<Item = Result<Req, Status>> + Send + 'static,
+        outgoing: Outgoing,
+    ) -> Result<tonic::Response<tonic::codec::Streaming<Resp>>, Status>
+    where
+        Req: prost::Message + Send + 'static,
+        Resp: prost::Message + Default + Send + 'static,
+    {
+        let request = Self::request(outgoing, messages);
+        let path = PathAndQuery::from_static(method.path);
+        self.ready()
+            .await?
+            .streaming(request, path, AbortCodec::<Req, Resp>::default())
             .await
             .map_err(|status| self.lost(status))
     }
@@ -308,7 +342,19 @@ impl GrpcTransport {
         Req: prost::Message + Send + 'static,
         Resp: prost::Message + Default + Send + 'static,
     {
-        let (headers, mut stream, _) = self.open(method, message, outgoing).await?.into_parts();
+        let opened = self.open(method, message, outgoing).await?;
+        self.single(opened).await
+    }
+
+    /// Reads the one response message of a unary or client-streaming call, and its trailers.
+    async fn single<Resp>(
+        &self,
+        opened: tonic::Response<tonic::codec::Streaming<Resp>>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Resp: prost::Message + Default + Send + 'static,
+    {
+        let (headers, mut stream, _) = opened.into_parts();
         let message = stream
             .message()
             .await
@@ -335,6 +381,55 @@ impl GrpcTransport {
         Ok(response)
     }
 
+    pub(crate) async fn client_streaming<Req, Resp>(
+        &self,
+        method: &'static MethodInfo,
+        messages: RequestStream<Req>,
+        outgoing: Outgoing,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: prost::Message + Send + 'static,
+        Resp: prost::Message + Default + Send + 'static,
+    {
+        let (messages, mut aborted) = outbound(messages);
+        unless_aborted(&mut aborted, async {
+            let opened = self.open_streaming(method, messages, outgoing).await?;
+            self.single(opened).await
+        })
+        .await
+    }
+
+    pub(crate) async fn bidi_streaming<Req, Resp>(
+        &self,
+        method: &'static MethodInfo,
+        messages: RequestStream<Req>,
+        outgoing: Outgoing,
+    ) -> Result<Response<ServerStream<Resp>>, Status>
+    where
+        Req: prost::Message + Send + 'static,
+        Resp: prost::Message + Default + Send + 'static,
+    {
+        let (messages, mut aborted) = outbound(messages);
+        let opened = unless_aborted(
+            &mut aborted,
+            self.open_streaming(method, messages, outgoing),
+        )
+        .await?;
+        Ok(Self::stream_response(opened).map(|stream| until_aborted(stream, aborted)))
+    }
+
+    /// A response stream with the server's headers; its trailers arrive after the last message
+    /// and are not reported.
+    fn stream_response<Resp: Send + 'static>(
+        opened: tonic::Response<tonic::codec::Streaming<Resp>>,
+    ) -> Response<ServerStream<Resp>> {
+        let (headers, stream, _) = opened.into_parts();
+        let stream = stream.map(|item| item.map_err(Status::from));
+        let mut response = Response::new(Box::pin(stream) as ServerStream<Resp>);
+        *response.headers_mut() = grpc_metadata(headers.into_headers());
+        response
+    }
+
     pub(crate) async fn server_streaming<Req, Resp>(
         &self,
         method: &'static MethodInfo,
@@ -345,10 +440,7 @@ impl GrpcTransport {
         Req: prost::Message + Send + 'static,
         Resp: prost::Message + Default + Send + 'static,
     {
-        let (headers, stream, _) = self.open(method, message, outgoing).await?.into_parts();
-        let stream = stream.map(|item| item.map_err(Status::from));
-        let mut response = Response::new(Box::pin(stream) as ServerStream<Resp>);
-        *response.headers_mut() = grpc_metadata(headers.into_headers());
-        Ok(response)
+        let opened = self.open(method, message, outgoing).await?;
+        Ok(Self::stream_response(opened))
     }
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 use super::timeout::encode_timeout;
 use super::Client;
 use crate::context::deadline::GRPC_TIMEOUT;
-use crate::context::{Protocol, Request, Response, ServerStream};
+use crate::context::{Protocol, Request, RequestStream, Response, ServerStream};
 use crate::invoke::{self, CallParts};
 use crate::method::{MethodInfo, MethodPolicy};
 use crate::status::Status;
@@ -48,6 +48,43 @@ impl Client {
         let (message, context) = request.into_parts();
         let parts = self.local_parts(method, policy, context);
         invoke::server_streaming(parts, move || Ok(message), call).await
+    }
+
+    /// Calls a local handler's client-streaming method: it reads the caller's stream directly.
+    pub async fn local_client_streaming<Req, Resp, F, Fut>(
+        &self,
+        method: &'static MethodInfo,
+        policy: Option<&'static MethodPolicy>,
+        request: Request<RequestStream<Req>>,
+        call: F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Send + 'static,
+        Resp: Send + 'static,
+        F: FnOnce(Request<RequestStream<Req>>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    {
+        let (messages, context) = request.into_parts();
+        let parts = self.local_parts(method, policy, context);
+        invoke::client_streaming(parts, move || Ok(messages), call).await
+    }
+
+    /// Calls a local handler's bidirectional method.
+    pub async fn local_bidi_streaming<Req, Resp, F, Fut>(
+        &self,
+        method: &'static MethodInfo,
+        policy: Option<&'static MethodPolicy>,
+        request: Request<RequestStream<Req>>,
+        call: F,
+    ) -> Result<Response<ServerStream<Resp>>, Status>
+    where
+        Req: Send + 'static,
+        Resp: Send + 'static,
+        F: FnOnce(Request<RequestStream<Req>>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
+    {
+        self.local_server_streaming(method, policy, request, call)
+            .await
     }
 
     /// The call as the handler's server would see it: the outgoing metadata (request id and

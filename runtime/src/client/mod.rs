@@ -39,11 +39,13 @@
 //! [`Response::headers`]: crate::Response::headers
 //! [`Response::trailers`]: crate::Response::trailers
 
+mod abort_codec;
 mod backend;
 mod call;
 mod grpc;
 mod headers;
 mod local;
+mod outbound;
 mod rest;
 mod split;
 mod target;

@@ -1,4 +1,5 @@
-//! What a handler receives and returns: [`Request`], [`Response`], [`Context`], [`ServerStream`].
+//! What a handler receives and returns: [`Request`], [`Response`], [`Context`], [`ServerStream`],
+//! [`RequestStream`].
 //!
 //! The same types serve both protocols, so a handler cannot tell (unless it asks
 //! [`Context::protocol`]) whether it was called over gRPC or REST. Metadata is one
@@ -353,4 +354,30 @@ where
     S: Stream<Item = Result<T, Status>> + Send + 'static,
 {
     Box::pin(stream)
+}
+
+/// The stream of request messages a client-streaming or bidirectional method receives.
+///
+/// It ends when the client half-closes; an `Err` item is the transport's (a message that does
+/// not decode, a connection lost mid-stream) and ends it too. Outgoing, a client sends what
+/// this stream yields and stops at its first `Err`, which becomes the call's outcome.
+pub type RequestStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// Boxes a stream as a [`RequestStream`].
+pub fn request_stream<T, S>(stream: S) -> RequestStream<T>
+where
+    S: Stream<Item = Result<T, Status>> + Send + 'static,
+{
+    Box::pin(stream)
+}
+
+/// A [`RequestStream`] of the given messages, for calling a client-streaming or bidirectional
+/// method with messages known up front.
+pub fn request_stream_of<T, I>(messages: I) -> RequestStream<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = T>,
+    I::IntoIter: Send + 'static,
+{
+    Box::pin(futures::stream::iter(messages.into_iter().map(Ok)))
 }

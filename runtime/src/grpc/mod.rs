@@ -1,7 +1,8 @@
 //! The gRPC surface: helpers the generated tonic services are built on.
 //!
 //! A generated service is a `tower::Service<http::Request<Body>>` that matches the request path
-//! and hands the request to [`unary`] or [`server_streaming`] with the handler call as a closure.
+//! and hands the request to [`unary`], [`server_streaming`], [`client_streaming`] or
+//! [`bidi_streaming`] with the handler call as a closure.
 //! Those run tonic's own framing (`tonic::server::Grpc` with `tonic_prost::ProstCodec`), so the
 //! wire behaviour is tonic's; what they add is the shared call model: the request becomes a
 //! [`Request`](crate::Request) with its [`Context`](crate::Context) (metadata, deadline from
@@ -9,6 +10,7 @@
 //! with `grpc-status-details-bin`, and [`Response`](crate::Response) trailers are sent as
 //! HTTP/2 trailers.
 
+mod request_streams;
 mod streaming;
 mod trailers;
 mod unary;
@@ -17,6 +19,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use request_streams::{bidi_streaming, client_streaming};
 pub use streaming::server_streaming;
 pub use unary::unary;
 

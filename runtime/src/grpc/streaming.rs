@@ -73,13 +73,19 @@ where
                 "streaming handler called twice",
             )))),
         };
-        ToTonicStream { outcome }
+        ToTonicStream::new(outcome)
     }
 }
 
 /// Waits for the handler's stream (already under the call's deadline) and hands it to tonic.
 pub(crate) struct ToTonicStream<Resp> {
     outcome: CallFuture<ServerStream<Resp>>,
+}
+
+impl<Resp> ToTonicStream<Resp> {
+    pub(super) fn new(outcome: CallFuture<ServerStream<Resp>>) -> Self {
+        Self { outcome }
+    }
 }
 
 impl<Resp> Future for ToTonicStream<Resp> {

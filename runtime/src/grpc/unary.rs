@@ -68,13 +68,19 @@ where
                 "unary handler called twice",
             )))),
         };
-        ToTonic { outcome }
+        ToTonic::new(outcome)
     }
 }
 
 /// Maps the call's outcome to tonic's response types.
 pub(crate) struct ToTonic<Resp> {
     outcome: CallFuture<Resp>,
+}
+
+impl<Resp> ToTonic<Resp> {
+    pub(super) fn new(outcome: CallFuture<Resp>) -> Self {
+        Self { outcome }
+    }
 }
 
 impl<Resp> Future for ToTonic<Resp> {

@@ -26,5 +26,5 @@ mod policies;
 mod record;
 
 pub(crate) use deadline::Deadlined;
-pub(crate) use pipeline::{server_streaming, unary, CallFuture, CallParts};
+pub(crate) use pipeline::{client_streaming, server_streaming, unary, CallFuture, CallParts};
 pub(crate) use policies::{CallEnv, Policies, ServerShutdown};

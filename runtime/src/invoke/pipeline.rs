@@ -1,5 +1,6 @@
-//! The policy stack around one call, shared by both protocols: [`unary`] and
-//! [`server_streaming`] take the call's parts and the handler, and give back its outcome.
+//! The policy stack around one call, shared by both protocols: [`unary`], [`client_streaming`]
+//! and [`server_streaming`] (which also runs bidirectional calls: its request is then a
+//! stream) take the call's parts and the handler, and give back its outcome.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -145,6 +146,49 @@ where
         }
     };
     Invoke::running(run, deadline, &token).await
+}
+
+/// Runs a client-streaming call like [`unary`], minus idempotency replay: a stream of requests
+/// has no one message to key a stored outcome on. `build` hands over the request stream.
+pub(crate) fn client_streaming<Req, Resp, B, F, Fut>(
+    parts: CallParts,
+    build: B,
+    call: F,
+) -> CallFuture<Resp>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    B: FnOnce() -> Result<Req, Status> + Send + 'static,
+    F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+{
+    let policies = Policies::of(&parts.extensions);
+    Box::pin(async move {
+        let mut record = CallRecord::start(&policies, &parts);
+        let span = record.span.clone();
+        let run = async {
+            let (method, policy) = (parts.method, parts.policy);
+            let Prepared {
+                mut context,
+                deadline,
+                scope,
+                ..
+            } = prepare(parts, &record.telemetry)?;
+            let token = context.cancellation().clone();
+            record.principal =
+                within(deadline, admit(&policies, method, policy, &mut context)).await?;
+            let run = async move {
+                let message = build()?;
+                scope
+                    .enter(call(Request::from_parts(message, context)))
+                    .await
+            };
+            Invoke::running(run, deadline, &token).await
+        };
+        let outcome = run.instrument(span).await;
+        record.finish_with(&outcome);
+        outcome
+    })
 }
 
 /// Runs a server-streaming call like [`unary`]; the returned stream stays under the deadline,

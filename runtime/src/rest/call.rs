@@ -1,5 +1,6 @@
 //! One REST call: the matched route's inputs ([`RestCall`]) and the handler constructors the
-//! generated route table is built from ([`unary`], [`server_streaming`]).
+//! generated route table is built from ([`unary`], [`server_streaming`], [`client_streaming`],
+//! [`bidi_streaming`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,8 +15,8 @@ use super::query::{apply_query, QueryFields};
 use super::route::RouteSpec;
 use super::stream::{self, StreamFormat};
 use super::value::FromParam;
-use super::{json, response};
-use crate::context::{Protocol, Request, Response, ServerStream};
+use super::{json, lines, response};
+use crate::context::{Protocol, Request, RequestStream, Response, ServerStream};
 use crate::grpc::Body;
 use crate::invoke::{self, CallParts};
 use crate::json::generated::Codec;
@@ -34,9 +35,13 @@ pub type RestHandler = Arc<dyn Fn(RestCall) -> RestFuture + Send + Sync + 'stati
 pub struct RestCall {
     pub(crate) parts: http::request::Parts,
     pub(crate) body: Bytes,
+    /// The unread body of a streamed request (NDJSON lines), taken by the request stream.
+    pub(crate) incoming: Option<Body>,
     pub(crate) vars: Vec<String>,
     pub(crate) route: &'static RouteSpec,
     pub(crate) json: JsonOptions,
+    /// The largest body (one line of a streamed body) the server reads.
+    pub(crate) max_line: usize,
 }
 
 impl RestCall {
@@ -117,22 +122,16 @@ impl RestCall {
 }
 
 impl RestCall {
-    /// Splits the call into what the policy stack needs and a builder of the request message,
-    /// run only once the call is admitted.
-    fn into_pipeline<Req: 'static>(
-        self,
-        policy: Option<&'static MethodPolicy>,
-        build: fn(&RestCall) -> Result<Req, Status>,
-    ) -> (
-        CallParts,
-        impl FnOnce() -> Result<Req, Status> + Send + 'static,
-    ) {
+    /// Splits the call into what the policy stack needs and what the message builders read.
+    fn split(self, policy: Option<&'static MethodPolicy>) -> (CallParts, Inputs, Bytes) {
         let RestCall {
             parts,
             body,
+            incoming,
             vars,
             route,
             json,
+            max_line,
         } = self;
         let http::request::Parts {
             method,
@@ -149,22 +148,84 @@ impl RestCall {
             headers,
             extensions,
         };
-        let build = move || {
-            // The message builders read only the URI, body, path variables and options.
-            let mut request = http::Request::new(());
-            *request.method_mut() = method;
-            *request.uri_mut() = uri;
-            *request.version_mut() = version;
-            let (parts, ()) = request.into_parts();
-            build(&RestCall {
-                parts,
-                body,
-                vars,
-                route,
-                json,
-            })
+        let inputs = Inputs {
+            method,
+            uri,
+            version,
+            vars,
+            route,
+            json,
+            incoming,
+            max_line,
         };
-        (call_parts, build)
+        (call_parts, inputs, body)
+    }
+
+    /// The call's parts and a builder of the request message, run only once the call is
+    /// admitted.
+    fn into_pipeline<Req: 'static>(
+        self,
+        policy: Option<&'static MethodPolicy>,
+        build: fn(&RestCall) -> Result<Req, Status>,
+    ) -> (
+        CallParts,
+        impl FnOnce() -> Result<Req, Status> + Send + 'static,
+    ) {
+        let (call_parts, inputs, body) = self.split(policy);
+        (call_parts, move || build(&inputs.call(body)))
+    }
+
+    /// The call's parts and a builder of the request stream: each NDJSON line of the body is
+    /// built into a message as a `body: "*"` request would be.
+    fn into_stream_pipeline<Req: Send + 'static>(
+        self,
+        policy: Option<&'static MethodPolicy>,
+        build: fn(&RestCall) -> Result<Req, Status>,
+    ) -> (
+        CallParts,
+        impl FnOnce() -> Result<RequestStream<Req>, Status> + Send + 'static,
+    ) {
+        let (call_parts, mut inputs, _) = self.split(policy);
+        let stream = move || {
+            let body = inputs.incoming.take().unwrap_or_else(Body::empty);
+            let max_line = inputs.max_line;
+            Ok(lines::request_lines(body, max_line, move |line| {
+                build(&inputs.call(line))
+            }))
+        };
+        (call_parts, stream)
+    }
+}
+
+/// What the generated message builders read of a call: the URI, path variables, options and
+/// (per message) a body.
+struct Inputs {
+    method: http::Method,
+    uri: http::Uri,
+    version: http::Version,
+    vars: Vec<String>,
+    route: &'static RouteSpec,
+    json: JsonOptions,
+    incoming: Option<Body>,
+    max_line: usize,
+}
+
+impl Inputs {
+    fn call(&self, body: Bytes) -> RestCall {
+        let mut request = http::Request::new(());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = self.version;
+        let (parts, ()) = request.into_parts();
+        RestCall {
+            parts,
+            body,
+            incoming: None,
+            vars: self.vars.clone(),
+            route: self.route,
+            json: self.json,
+            max_line: self.max_line,
+        }
     }
 }
 
@@ -192,19 +253,99 @@ where
         let handler = Arc::clone(&handler);
         let call = Arc::clone(&call);
         let outcome = invoke::unary(parts, build, move |request| call(handler, request));
-        Box::pin(async move {
-            match outcome.await {
-                Ok(response) => {
-                    let (message, headers, trailers) = response.into_parts();
-                    match json::encode(&project(message), options) {
-                        Ok(body) => response::json(StatusCode::OK, body, headers, &trailers),
-                        Err(status) => response::error(status),
-                    }
-                }
+        Box::pin(async move { reply(outcome.await, project, options) })
+    })
+}
+
+/// A client-streaming route: the body is NDJSON, one request message per line, read while the
+/// handler runs; a bad line ends the stream with an error naming it.
+pub fn client_streaming<T, Req, Resp, Out, F, Fut>(
+    handler: Arc<T>,
+    policy: Option<&'static MethodPolicy>,
+    build: fn(&RestCall) -> Result<Req, Status>,
+    call: F,
+    project: fn(Resp) -> Out,
+) -> RestHandler
+where
+    T: Send + Sync + 'static,
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    Out: Serialize + 'static,
+    F: Fn(Arc<T>, Request<RequestStream<Req>>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+{
+    let call = Arc::new(call);
+    Arc::new(move |rest: RestCall| -> RestFuture {
+        let options = rest.json;
+        let (parts, build) = rest.into_stream_pipeline(policy, build);
+        let handler = Arc::clone(&handler);
+        let call = Arc::clone(&call);
+        let outcome = invoke::client_streaming(parts, build, move |request| call(handler, request));
+        Box::pin(async move { reply(outcome.await, project, options) })
+    })
+}
+
+/// A bidirectional route: NDJSON request lines in, the response stream out as SSE or NDJSON by
+/// `Accept`, both at once.
+pub fn bidi_streaming<T, Req, Resp, Out, F, Fut>(
+    handler: Arc<T>,
+    policy: Option<&'static MethodPolicy>,
+    build: fn(&RestCall) -> Result<Req, Status>,
+    call: F,
+    project: fn(Resp) -> Out,
+) -> RestHandler
+where
+    T: Send + Sync + 'static,
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    Out: Serialize + 'static,
+    F: Fn(Arc<T>, Request<RequestStream<Req>>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
+{
+    let call = Arc::new(call);
+    Arc::new(move |rest: RestCall| -> RestFuture {
+        let format = StreamFormat::from_accept(&rest.parts.headers);
+        let options = rest.json;
+        let (parts, build) = rest.into_stream_pipeline(policy, build);
+        let handler = Arc::clone(&handler);
+        let call = Arc::clone(&call);
+        let outcome = invoke::server_streaming(parts, build, move |request| call(handler, request));
+        Box::pin(async move { reply_stream(outcome.await, format, project, options) })
+    })
+}
+
+/// The HTTP response of a call answering one message.
+fn reply<Resp, Out: Serialize>(
+    outcome: Result<Response<Resp>, Status>,
+    project: fn(Resp) -> Out,
+    options: JsonOptions,
+) -> http::Response<Body> {
+    match outcome {
+        Ok(response) => {
+            let (message, headers, trailers) = response.into_parts();
+            match json::encode(&project(message), options) {
+                Ok(body) => response::json(StatusCode::OK, body, headers, &trailers),
                 Err(status) => response::error(status),
             }
-        })
-    })
+        }
+        Err(status) => response::error(status),
+    }
+}
+
+/// The HTTP response of a call answering a stream.
+fn reply_stream<Resp: Send + 'static, Out: Serialize + 'static>(
+    outcome: Result<Response<ServerStream<Resp>>, Status>,
+    format: StreamFormat,
+    project: fn(Resp) -> Out,
+    options: JsonOptions,
+) -> http::Response<Body> {
+    match outcome {
+        Ok(response) => {
+            let (stream, headers, trailers) = response.into_parts();
+            stream::response(format, options, stream, project, headers, &trailers)
+        }
+        Err(status) => response::error(status),
+    }
 }
 
 /// A server-streaming route: SSE or NDJSON by `Accept` (see [`stream`](super::stream)).
@@ -231,14 +372,6 @@ where
         let handler = Arc::clone(&handler);
         let call = Arc::clone(&call);
         let outcome = invoke::server_streaming(parts, build, move |request| call(handler, request));
-        Box::pin(async move {
-            match outcome.await {
-                Ok(response) => {
-                    let (stream, headers, trailers) = response.into_parts();
-                    stream::response(format, options, stream, project, headers, &trailers)
-                }
-                Err(status) => response::error(status),
-            }
-        })
+        Box::pin(async move { reply_stream(outcome.await, format, project, options) })
     })
 }

@@ -14,6 +14,7 @@
 
 mod call;
 pub mod json;
+mod lines;
 mod percent;
 pub mod query;
 mod response;
@@ -24,7 +25,9 @@ pub mod stream;
 pub mod template;
 pub mod value;
 
-pub use call::{server_streaming, unary, RestCall, RestFuture, RestHandler};
+pub use call::{
+    bidi_streaming, client_streaming, server_streaming, unary, RestCall, RestFuture, RestHandler,
+};
 pub use json::{EmptyObject, Encoded, EncodedOption};
 pub use query::{QueryError, QueryFields};
 pub use response::error as error_response;

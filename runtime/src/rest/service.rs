@@ -9,6 +9,7 @@ use super::route::{BodySelector, RouteSpec};
 use super::router::{Routed, Router};
 use crate::grpc::Body;
 use crate::json::JsonOptions;
+use crate::method::MethodKind;
 use crate::status::Status;
 
 /// Every REST route of the registered services.
@@ -49,12 +50,19 @@ impl RestRoutes {
             }
         };
         let route = self.specs[index];
-        let body = if route.body == BodySelector::None {
+        let streams_requests = matches!(
+            route.rpc.kind,
+            MethodKind::ClientStreaming | MethodKind::BidiStreaming
+        );
+        let (body, incoming) = if streams_requests {
+            // Read line by line while the handler runs.
+            (bytes::Bytes::new(), Some(body))
+        } else if route.body == BodySelector::None {
             // Unused bodies are not read; hyper discards them.
-            bytes::Bytes::new()
+            (bytes::Bytes::new(), None)
         } else {
             match Limited::new(body, self.max_body_bytes).collect().await {
-                Ok(collected) => collected.to_bytes(),
+                Ok(collected) => (collected.to_bytes(), None),
                 Err(err) if err.is::<http_body_util::LengthLimitError>() => {
                     let status = Status::resource_exhausted(format!(
                         "request body is larger than {} bytes",
@@ -72,9 +80,11 @@ impl RestRoutes {
         let call = RestCall {
             parts,
             body,
+            incoming,
             vars,
             route,
             json: self.json,
+            max_line: self.max_body_bytes,
         };
         (self.handlers[index])(call).await
     }

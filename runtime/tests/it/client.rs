@@ -15,7 +15,10 @@ use crate::library::*;
 use crate::support::{eventually, TestServer};
 
 /// The three clients of one server: gRPC, REST and in-process (the server's own handler).
-fn clients(server: &TestServer, options: ClientOptions) -> Vec<(&'static str, LibraryClient)> {
+pub(crate) fn clients(
+    server: &TestServer,
+    options: ClientOptions,
+) -> Vec<(&'static str, LibraryClient)> {
     let address = format!("http://{}", server.addr);
     let grpc = GrpcTransport::builder(&address)
         .connections(2)
@@ -35,7 +38,10 @@ fn clients(server: &TestServer, options: ClientOptions) -> Vec<(&'static str, Li
 }
 
 /// Calls `call` on every client and checks that all answers equal the first one.
-async fn same_everywhere<T, F, Fut>(clients: &[(&'static str, LibraryClient)], call: F) -> T
+pub(crate) async fn same_everywhere<T, F, Fut>(
+    clients: &[(&'static str, LibraryClient)],
+    call: F,
+) -> T
 where
     T: PartialEq + std::fmt::Debug,
     F: Fn(LibraryClient) -> Fut,

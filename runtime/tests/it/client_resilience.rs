@@ -13,7 +13,7 @@ use tacos_runtime::context::CallScope;
 use tacos_runtime::metrics::Metrics;
 use tacos_runtime::resilience::{BreakerConfig, BreakerState, ResilienceConfig, RetryPolicy};
 use tacos_runtime::server::{Listeners, Server};
-use tacos_runtime::{Code, Idempotency, Request, Response, ServerStream, Status};
+use tacos_runtime::{Code, Idempotency, Request, RequestStream, Response, ServerStream, Status};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -130,6 +130,20 @@ impl Library for Flaky {
     ) -> Result<Response<ServerStream<Book>>, Status> {
         self.gate()?;
         self.library.watch_books(request).await
+    }
+    async fn import_books(
+        &self,
+        request: Request<RequestStream<ImportBookRequest>>,
+    ) -> Result<Response<ImportBooksResponse>, Status> {
+        self.gate()?;
+        self.library.import_books(request).await
+    }
+    async fn echo_books(
+        &self,
+        request: Request<RequestStream<ImportBookRequest>>,
+    ) -> Result<Response<ServerStream<Book>>, Status> {
+        self.gate()?;
+        self.library.echo_books(request).await
     }
 }
 

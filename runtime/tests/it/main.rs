@@ -27,6 +27,7 @@ mod lifecycle;
 mod openapi;
 mod policies;
 mod rate_limit;
+mod request_streams;
 mod streaming;
 mod transcoding;
 mod unary;

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tacos_codegen::emit::openapi::{emit_openapi, serves_over_rest};
+use tacos_codegen::emit::openapi::emit_openapi;
 use tacos_codegen::load::load_contracts;
 use tacos_codegen::model::{self, Contract, Streaming};
 use tacos_codegen::rules::HttpRules;
@@ -111,9 +111,6 @@ fn registrations(contract: &Contract) -> Vec<ServiceRegistration> {
         let infos = leak_slice(infos);
         let mut registration = ServiceRegistration::new(name, infos, &[]);
         for (method, info) in service.methods.iter().zip(infos) {
-            if !serves_over_rest(method) {
-                continue;
-            }
             for binding in &method.bindings {
                 let spec: &'static RouteSpec = Box::leak(Box::new(RouteSpec {
                     method: http_method(&binding.verb),

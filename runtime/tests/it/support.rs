@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tacos_runtime::server::{Listeners, Server};
-use tacos_runtime::{MethodPolicy, Request, Response, ServerStream, Status};
+use tacos_runtime::{MethodPolicy, Request, RequestStream, Response, ServerStream, Status};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -20,6 +20,8 @@ pub struct Probe {
     pub slow_cancelled: AtomicUsize,
     pub slow_finished: AtomicUsize,
     pub streams_dropped: AtomicUsize,
+    /// Imports that did not finish: dropped, or their request stream failed.
+    pub imports_unfinished: AtomicUsize,
 }
 
 /// The handler under test.
@@ -49,6 +51,20 @@ impl Drop for SlowGuard {
             &self.probe.slow_cancelled
         };
         counter.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts an import that did not finish.
+struct ImportGuard {
+    probe: Arc<Probe>,
+    finished: bool,
+}
+
+impl Drop for ImportGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.probe.imports_unfinished.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -253,6 +269,68 @@ impl Library for TestLibrary {
         Ok(Response::new(
             Box::pin(stream) as Pin<Box<dyn Stream<Item = _> + Send>>
         ))
+    }
+
+    async fn import_books(
+        &self,
+        request: Request<RequestStream<ImportBookRequest>>,
+    ) -> Result<Response<ImportBooksResponse>, Status> {
+        let mut guard = ImportGuard {
+            probe: Arc::clone(&self.probe),
+            finished: false,
+        };
+        let mut books = request.into_message();
+        let read = async {
+            let mut names = Vec::new();
+            while let Some(item) = books.next().await {
+                let ImportBookRequest { parent, book } = item?;
+                let book = book.unwrap_or_default();
+                if book.title == "fail" {
+                    return Err(Status::invalid_field("book.title", "\"fail\" is refused"));
+                }
+                names.push(format!("{parent}/books/{}", book.title));
+            }
+            Ok(names)
+        };
+        let names = read.await?;
+        guard.finished = true;
+        Ok(Response::new(ImportBooksResponse {
+            count: i32::try_from(names.len()).unwrap_or(i32::MAX),
+            names,
+        }))
+    }
+
+    async fn echo_books(
+        &self,
+        request: Request<RequestStream<ImportBookRequest>>,
+    ) -> Result<Response<ServerStream<Book>>, Status> {
+        let counter = DropCounter(Arc::clone(&self.probe));
+        let books = request.into_message();
+        let echoed = futures::stream::unfold(
+            (books, counter, false),
+            |(mut books, counter, failed)| async move {
+                if failed {
+                    return None;
+                }
+                let item = match books.next().await? {
+                    Ok(ImportBookRequest { parent, book }) => {
+                        let book = book.unwrap_or_default();
+                        if book.title == "fail" {
+                            Err(Status::aborted("a book titled \"fail\" ends the echo"))
+                        } else {
+                            Ok(Book {
+                                name: format!("{parent}/books/{}", book.title),
+                                ..book
+                            })
+                        }
+                    }
+                    Err(status) => Err(status),
+                };
+                let failed = item.is_err();
+                Some((item, (books, counter, failed)))
+            },
+        );
+        Ok(Response::new(tacos_runtime::server_stream(echoed)))
     }
 
     fn method_policy(&self, method: &str) -> Option<&'static MethodPolicy> {

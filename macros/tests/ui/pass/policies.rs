@@ -7,7 +7,7 @@ use shop::v1::{
     get_queue_stats, GetQueueStatsRequest, JoinQueueRequest, JoinQueueResponse, LeaveQueueRequest,
     QueueService, QueueUpdate, StreamUpdatesRequest, UpdatesService,
 };
-use tacos_runtime::{Request, Response, ServerStream, Status};
+use tacos_runtime::{Request, RequestStream, Response, ServerStream, Status};
 
 struct Gateway;
 
@@ -44,10 +44,26 @@ impl UpdatesService for Gateway {
         let _ = req;
         todo!()
     }
+
+    #[tacos(timeout = "30s")]
+    async fn upload_positions(&self, req: Request<RequestStream<QueueUpdate>>) -> Result<Response<()>, Status> {
+        let _ = req;
+        todo!()
+    }
+
+    async fn exchange_positions(
+        &self,
+        req: Request<RequestStream<QueueUpdate>>,
+    ) -> Result<Response<ServerStream<QueueUpdate>>, Status> {
+        let _ = req;
+        todo!()
+    }
 }
 
 fn main() {
     let gateway = Gateway;
+    let upload = UpdatesService::method_policy(&gateway, "UploadPositions").unwrap();
+    assert_eq!(upload.timeout, Some(Duration::from_secs(30)));
     let join = QueueService::method_policy(&gateway, "/shop.v1.QueueService/JoinQueue").unwrap();
     assert!(join.public);
     assert!(!join.idempotent);

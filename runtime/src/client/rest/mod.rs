@@ -10,14 +10,18 @@ mod decode;
 mod encode;
 
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::uri::{Authority, Scheme};
 use http::Uri;
-use http_body_util::{BodyExt, Full};
+use http_body::Frame;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
@@ -25,19 +29,26 @@ use serde::Serialize;
 
 use super::call::Outgoing;
 use super::headers::split_rest;
+use super::outbound::{outbound, unless_aborted, until_aborted};
 use super::target::Target;
 use super::timeout::encode_timeout;
 use super::TransportError;
 use crate::context::deadline::REQUEST_TIMEOUT;
-use crate::context::{Protocol, Response, ServerStream};
+use crate::context::{Protocol, RequestStream, Response, ServerStream};
 use crate::method::MethodInfo;
 use crate::metrics::Metrics;
 use crate::resilience::{Resilience, ResilienceConfig};
 use crate::rest::stream::StreamFormat;
-use crate::rest::RouteSpec;
+use crate::rest::{RouteSpec, Seg};
 use crate::status::Status;
 
 type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
+/// The body of a streamed request: NDJSON lines as they are encoded.
+type StreamingBody = UnsyncBoxBody<Bytes, Status>;
+
+/// Sends streamed requests; a pool of its own, since its body type differs.
+type StreamClient = hyper_util::client::legacy::Client<HttpConnector, StreamingBody>;
 
 /// Settings of a [`RestTransport`]; [`RestTransport::builder`] starts one.
 #[derive(Clone, Debug)]
@@ -119,10 +130,12 @@ impl RestConfig {
         connector.set_connect_timeout(Some(self.connect_timeout));
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
-        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
+        builder
             .pool_idle_timeout(self.idle_timeout)
-            .pool_max_idle_per_host(self.max_idle_per_host)
-            .build(connector);
+            .pool_max_idle_per_host(self.max_idle_per_host);
+        let client = builder.build(connector.clone());
+        let streams = builder.build(connector);
         Ok(RestTransport {
             inner: Arc::new(Inner {
                 state: Arc::new(Target::new(
@@ -137,6 +150,7 @@ impl RestConfig {
                 authority,
                 prefix,
                 client,
+                streams,
                 stream_format: self.stream_format,
             }),
         })
@@ -156,6 +170,7 @@ struct Inner {
     authority: Authority,
     prefix: String,
     client: HttpClient,
+    streams: StreamClient,
     stream_format: StreamFormat,
 }
 
@@ -206,36 +221,115 @@ impl RestTransport {
         outgoing: Outgoing,
         accept: &'static str,
     ) -> Result<http::Response<hyper::body::Incoming>, Status> {
-        let route = route
-            .ok_or_else(|| Status::unimplemented(format!("{} has no REST binding", method.path)))?;
+        let route = bound(method, route)?;
         let encoded = encode::encode(route, message)?;
+        let content_type = encoded.body.is_some().then_some("application/json");
+        let head = self.head(
+            route,
+            &encoded.path_and_query,
+            outgoing,
+            accept,
+            content_type,
+        )?;
+        let body = Full::new(Bytes::from(encoded.body.unwrap_or_default()));
+        self.inner
+            .client
+            .request(http::Request::from_parts(head, body))
+            .await
+            .map_err(|err| self.unreachable(err))
+    }
+
+    /// Sends a streamed request: one JSON message per line (NDJSON), each sent as the stream
+    /// yields it. The path's fields are taken from the first message.
+    async fn send_stream<Req>(
+        &self,
+        method: &'static MethodInfo,
+        route: Option<&'static RouteSpec>,
+        messages: RequestStream<Req>,
+        outgoing: Outgoing,
+        accept: &'static str,
+    ) -> Result<http::Response<hyper::body::Incoming>, Status>
+    where
+        Req: Serialize + Default + Send + 'static,
+    {
+        let route = bound(method, route)?;
+        let mut messages = messages.peekable();
+        let path_and_query = match Pin::new(&mut messages).peek().await {
+            Some(Ok(first)) => encode::encode(route, first)?.path_and_query,
+            Some(Err(status)) => return Err(status.clone()),
+            None => {
+                encode::encode(route, &Req::default())
+                    .map_err(|status| empty_stream(route, status))?
+                    .path_and_query
+            }
+        };
+        let head = self.head(
+            route,
+            &path_and_query,
+            outgoing,
+            accept,
+            Some("application/x-ndjson"),
+        )?;
+        // An `Err` (the caller giving up) fails the body: the connection is dropped, so the
+        // server sees a broken request rather than a complete one.
+        let lines = messages.map(move |message| {
+            let mut line = encode::encode(route, &message?)?.body.unwrap_or_default();
+            line.push(b'\n');
+            Ok::<_, Status>(Frame::data(Bytes::from(line)))
+        });
+        let body: StreamingBody = UnsyncBoxBody::new(StreamBody::new(lines));
+        self.inner
+            .streams
+            .request(http::Request::from_parts(head, body))
+            .await
+            .map_err(|err| self.unreachable(err))
+    }
+
+    /// The request line and headers of a call.
+    fn head(
+        &self,
+        route: &'static RouteSpec,
+        path_and_query: &str,
+        outgoing: Outgoing,
+        accept: &'static str,
+        content_type: Option<&'static str>,
+    ) -> Result<http::request::Parts, Status> {
         let uri = Uri::builder()
             .scheme(Scheme::HTTP)
             .authority(self.inner.authority.clone())
-            .path_and_query(format!("{}{}", self.inner.prefix, encoded.path_and_query))
+            .path_and_query(format!("{}{}", self.inner.prefix, path_and_query))
             .build()
             .map_err(|err| Status::internal(format!("request URI could not be built: {err}")))?;
         let timeout = outgoing.timeout();
-        let mut request = http::Request::new(Full::new(Bytes::from(
-            encoded.body.clone().unwrap_or_default(),
-        )));
-        *request.method_mut() = http::Method::from_bytes(route.method.as_str().as_bytes())
+        let (mut head, ()) = http::Request::new(()).into_parts();
+        head.method = http::Method::from_bytes(route.method.as_str().as_bytes())
             .map_err(|_| Status::internal("binding has an invalid HTTP method"))?;
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        *headers = outgoing.headers;
-        headers.insert(ACCEPT, HeaderValue::from_static(accept));
-        if encoded.body.is_some() {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        head.uri = uri;
+        head.headers = outgoing.headers;
+        head.headers
+            .insert(ACCEPT, HeaderValue::from_static(accept));
+        if let Some(content_type) = content_type {
+            head.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         if let Some(timeout) = timeout {
             if let Ok(value) = encode_timeout(timeout).parse() {
-                headers.insert(REQUEST_TIMEOUT, value);
+                head.headers.insert(REQUEST_TIMEOUT, value);
             }
         }
-        self.inner.client.request(request).await.map_err(|err| {
-            Status::unavailable(format!("{} is not reachable: {err}", self.inner.target))
-        })
+        Ok(head)
+    }
+
+    fn unreachable(&self, err: impl fmt::Display) -> Status {
+        Status::unavailable(format!("{} is not reachable: {err}", self.inner.target))
+    }
+
+    /// The `Accept` header asking for the configured stream format.
+    fn stream_accept(&self) -> &'static str {
+        match self.inner.stream_format {
+            StreamFormat::Sse => "text/event-stream",
+            StreamFormat::Ndjson => "application/x-ndjson",
+        }
     }
 
     pub(crate) async fn unary<Req, Resp>(
@@ -252,6 +346,14 @@ impl RestTransport {
         let response = self
             .send(method, route, &message, outgoing, "application/json")
             .await?;
+        Self::single(route, response).await
+    }
+
+    /// Reads the one response message of a unary or client-streaming call.
+    async fn single<Resp: DeserializeOwned>(
+        route: Option<&'static RouteSpec>,
+        response: http::Response<hyper::body::Incoming>,
+    ) -> Result<Response<Resp>, Status> {
         let (parts, body) = response.into_parts();
         let body = body
             .collect()
@@ -280,12 +382,97 @@ impl RestTransport {
         Req: Serialize,
         Resp: DeserializeOwned + Send + 'static,
     {
-        let format = self.inner.stream_format;
-        let accept = match format {
-            StreamFormat::Sse => "text/event-stream",
-            StreamFormat::Ndjson => "application/x-ndjson",
-        };
+        let accept = self.stream_accept();
         let response = self.send(method, route, &message, outgoing, accept).await?;
+        self.streamed(route, response).await
+    }
+
+    /// Sends the request stream as NDJSON and reads the one response.
+    pub(crate) async fn client_streaming<Req, Resp>(
+        &self,
+        method: &'static MethodInfo,
+        route: Option<&'static RouteSpec>,
+        messages: RequestStream<Req>,
+        outgoing: Outgoing,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Serialize + Default + Send + 'static,
+        Resp: DeserializeOwned,
+    {
+        let (messages, mut aborted) = outbound(messages);
+        unless_aborted(&mut aborted, async {
+            let response = self
+                .send_stream(method, route, messages, outgoing, "application/json")
+                .await?;
+            Self::single(route, response).await
+        })
+        .await
+    }
+
+    /// Sends the request stream as NDJSON while reading the response stream (HTTP/1.1 carries
+    /// both at once).
+    ///
+    /// A binding with path variables takes them from the first request message, which a
+    /// caller may send only after the call has opened; such a call opens when its responses
+    /// are first read, and an error opening it is then the stream's first item.
+    pub(crate) async fn bidi_streaming<Req, Resp>(
+        &self,
+        method: &'static MethodInfo,
+        route: Option<&'static RouteSpec>,
+        messages: RequestStream<Req>,
+        outgoing: Outgoing,
+    ) -> Result<Response<ServerStream<Resp>>, Status>
+    where
+        Req: Serialize + Default + Send + 'static,
+        Resp: DeserializeOwned + Send + 'static,
+    {
+        let has_path_fields = bound(method, route)?
+            .template
+            .segments
+            .iter()
+            .any(|segment| matches!(segment, Seg::Var { .. }));
+        let open = self.clone().open_bidi(method, route, messages, outgoing);
+        if !has_path_fields {
+            return open.await;
+        }
+        let opened = futures::stream::once(async move {
+            match open.await {
+                Ok(response) => response.into_message(),
+                Err(status) => Box::pin(futures::stream::once(async move { Err(status) })),
+            }
+        });
+        Ok(Response::new(Box::pin(opened.flatten())))
+    }
+
+    async fn open_bidi<Req, Resp>(
+        self,
+        method: &'static MethodInfo,
+        route: Option<&'static RouteSpec>,
+        messages: RequestStream<Req>,
+        outgoing: Outgoing,
+    ) -> Result<Response<ServerStream<Resp>>, Status>
+    where
+        Req: Serialize + Default + Send + 'static,
+        Resp: DeserializeOwned + Send + 'static,
+    {
+        let (messages, mut aborted) = outbound(messages);
+        let accept = self.stream_accept();
+        let response = unless_aborted(&mut aborted, async {
+            let response = self
+                .send_stream(method, route, messages, outgoing, accept)
+                .await?;
+            self.streamed(route, response).await
+        })
+        .await?;
+        Ok(response.map(|stream| until_aborted(stream, aborted)))
+    }
+
+    /// The messages of a streamed response, or the error it answered with.
+    async fn streamed<Resp: DeserializeOwned + Send + 'static>(
+        &self,
+        route: Option<&'static RouteSpec>,
+        response: http::Response<hyper::body::Incoming>,
+    ) -> Result<Response<ServerStream<Resp>>, Status> {
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
             let body = body
@@ -295,11 +482,32 @@ impl RestTransport {
                 .unwrap_or_default();
             return Err(decode::error(parts.status, parts.headers, &body));
         }
-        let stream = decode::stream(body, format, route.and_then(|r| r.response_body));
+        let stream = decode::stream(
+            body,
+            self.inner.stream_format,
+            route.and_then(|r| r.response_body),
+        );
         let (headers, trailers) = split_rest(parts.headers);
         let mut response = Response::new(stream);
         *response.headers_mut() = headers;
         *response.trailers_mut() = trailers;
         Ok(response)
     }
+}
+
+/// An empty request stream has no message to fill the binding's path variables from.
+fn empty_stream(route: &RouteSpec, status: Status) -> Status {
+    Status::invalid_argument(format!(
+        "an empty request stream has no message to fill the path of {} from: {}",
+        route.rpc.path,
+        status.message()
+    ))
+}
+
+/// The binding a call uses, or `UNIMPLEMENTED` for a method without one.
+fn bound(
+    method: &'static MethodInfo,
+    route: Option<&'static RouteSpec>,
+) -> Result<&'static RouteSpec, Status> {
+    route.ok_or_else(|| Status::unimplemented(format!("{} has no REST binding", method.path)))
 }

@@ -25,6 +25,40 @@ impl ::prost::Name for Book {
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ImportBookRequest {
+    #[prost(string, tag = "1")]
+    pub parent: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub book: ::core::option::Option<Book>,
+}
+impl ::prost::Name for ImportBookRequest {
+    const NAME: &'static str = "ImportBookRequest";
+    const PACKAGE: &'static str = "tacos.test.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "tacos.test.v1.ImportBookRequest".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/tacos.test.v1.ImportBookRequest".into()
+    }
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ImportBooksResponse {
+    #[prost(int32, tag = "1")]
+    pub count: i32,
+    #[prost(string, repeated, tag = "2")]
+    pub names: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+impl ::prost::Name for ImportBooksResponse {
+    const NAME: &'static str = "ImportBooksResponse";
+    const PACKAGE: &'static str = "tacos.test.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "tacos.test.v1.ImportBooksResponse".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/tacos.test.v1.ImportBooksResponse".into()
+    }
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetBookRequest {
     #[prost(string, tag = "1")]
     pub name: ::prost::alloc::string::String,
@@ -543,6 +577,218 @@ impl __tacos_json::JsonMessage for Book {
     }
 }
 impl<'de> __tacos_json::Deserialize<'de> for Book {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ImportBookRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent) {
+            __map
+                .serialize_entry(
+                    "parent",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.parent),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.book {
+            __map
+                .serialize_entry(
+                    "book",
+                    &__tacos_json::Ser::<__tacos_json::Msg<Book>>::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ImportBookRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ImportBookRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "tacos.test.v1.ImportBookRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ImportBookRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "parent" => 0u32,
+                                "book" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "parent")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("parent"),
+                                )?
+                            {
+                                __message.parent = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "book")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Book>,
+                                    >::new("book"),
+                                )?
+                            {
+                                __message.book = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ImportBookRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for ImportBooksResponse {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __proto_names = __tacos_json::proto_field_names();
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.count) {
+            __map
+                .serialize_entry(
+                    "count",
+                    &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.count),
+                )?;
+        }
+        if !self.names.is_empty() {
+            __map
+                .serialize_entry(
+                    "names",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Repeated<__tacos_json::Str>,
+                    >::new(&self.names),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for ImportBooksResponse {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = ImportBooksResponse;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "tacos.test.v1.ImportBooksResponse",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <ImportBooksResponse as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "count" => 0u32,
+                                "names" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "count")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Int32>::new("count"),
+                                )?
+                            {
+                                __message.count = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "names")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Repeated<__tacos_json::Str>,
+                                    >::new("names"),
+                                )?
+                            {
+                                __message.names = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for ImportBooksResponse {
     fn deserialize<D: __tacos_json::Deserializer<'de>>(
         __deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
@@ -2670,6 +2916,64 @@ impl ::tacos_runtime::__private::rest::QueryFields for Book {
         }
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for ImportBookRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "parent" => {
+                ::tacos_runtime::__private::rest::set(&mut self.parent, __rest, __value)
+            }
+            "book" => {
+                ::tacos_runtime::__private::rest::descend(
+                    &mut self.book,
+                    __rest,
+                    __value,
+                )
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for ImportBooksResponse {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "count" => {
+                ::tacos_runtime::__private::rest::set(&mut self.count, __rest, __value)
+            }
+            "names" => {
+                ::tacos_runtime::__private::rest::push(&mut self.names, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
 impl ::tacos_runtime::__private::rest::QueryFields for GetBookRequest {
     fn set_query_field(
         &mut self,
@@ -3359,6 +3663,34 @@ pub trait Library: ::core::marker::Send + ::core::marker::Sync + 'static {
             ::tacos_runtime::__private::Status,
         >,
     > + ::core::marker::Send;
+    /// Adds the books of a stream to the shelf in the path (over REST one JSON line each) and
+    /// answers how many arrived; a book titled "fail" is refused mid-stream.
+    fn import_books(
+        &self,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<ImportBooksResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Answers each book as it arrives, named on its shelf; a book titled "fail" ends the stream
+    /// with an error.
+    fn echo_books(
+        &self,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<Book>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
     /// The declared policy of `method` (its name in the contract); the service
     /// attribute macro overrides this.
     fn method_policy(
@@ -3448,6 +3780,20 @@ pub static LIBRARY_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
         name: "WatchBooks",
         path: "/tacos.test.v1.Library/WatchBooks",
         kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "tacos.test.v1.Library",
+        name: "ImportBooks",
+        path: "/tacos.test.v1.Library/ImportBooks",
+        kind: ::tacos_runtime::__private::MethodKind::ClientStreaming,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "tacos.test.v1.Library",
+        name: "EchoBooks",
+        path: "/tacos.test.v1.Library/EchoBooks",
+        kind: ::tacos_runtime::__private::MethodKind::BidiStreaming,
         idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
 ];
@@ -3694,6 +4040,46 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         response_body: ::core::option::Option::None,
         rpc: &LIBRARY_METHODS[10],
     },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "parent",
+                    segments: &[
+                        ::tacos_runtime::__private::rest::Seg::Lit("shelves"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                    ],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("books"),
+            ],
+            verb: ::core::option::Option::Some("import"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &LIBRARY_METHODS[11],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "parent",
+                    segments: &[
+                        ::tacos_runtime::__private::rest::Seg::Lit("shelves"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                    ],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("books"),
+            ],
+            verb: ::core::option::Option::Some("echo"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        rpc: &LIBRARY_METHODS[12],
+    },
 ];
 /// The tonic service of `tacos.test.v1.Library`, calling a [`Library`] handler.
 pub struct LibraryGrpc<T> {
@@ -3835,6 +4221,24 @@ impl<
                     move |request| async move { inner.watch_books(request).await },
                 )
             }
+            "/tacos.test.v1.Library/ImportBooks" => {
+                let policy = inner.method_policy("ImportBooks");
+                ::tacos_runtime::__private::grpc::client_streaming(
+                    request,
+                    &LIBRARY_METHODS[11],
+                    policy,
+                    move |request| async move { inner.import_books(request).await },
+                )
+            }
+            "/tacos.test.v1.Library/EchoBooks" => {
+                let policy = inner.method_policy("EchoBooks");
+                ::tacos_runtime::__private::grpc::bidi_streaming(
+                    request,
+                    &LIBRARY_METHODS[12],
+                    policy,
+                    move |request| async move { inner.echo_books(request).await },
+                )
+            }
             path => ::tacos_runtime::__private::grpc::unimplemented(path),
         }
     }
@@ -3950,6 +4354,20 @@ fn __library_watch_books_rest_0(
 ) -> ::core::result::Result<WatchBooksRequest, ::tacos_runtime::__private::Status> {
     let mut message = <WatchBooksRequest as ::core::default::Default>::default();
     call.apply_query(&mut message, &[])?;
+    message.parent = call.path_var(0, "parent")?;
+    ::core::result::Result::Ok(message)
+}
+fn __library_import_books_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ImportBookRequest, ::tacos_runtime::__private::Status> {
+    let mut message: ImportBookRequest = call.body_message()?;
+    message.parent = call.path_var(0, "parent")?;
+    ::core::result::Result::Ok(message)
+}
+fn __library_echo_books_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<ImportBookRequest, ::tacos_runtime::__private::Status> {
+    let mut message: ImportBookRequest = call.body_message()?;
     message.parent = call.path_var(0, "parent")?;
     ::core::result::Result::Ok(message)
 }
@@ -4117,6 +4535,30 @@ pub fn library_service<T: Library>(
                 __library_watch_books_rest_0,
                 |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
                     handler.watch_books(request).await
+                },
+                |message: Book| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[13],
+            ::tacos_runtime::__private::rest::client_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("ImportBooks"),
+                __library_import_books_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.import_books(request).await
+                },
+                |message: ImportBooksResponse| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[14],
+            ::tacos_runtime::__private::rest::bidi_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("EchoBooks"),
+                __library_echo_books_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.echo_books(request).await
                 },
                 |message: Book| message,
             ),
@@ -4535,6 +4977,76 @@ impl Library for LibraryClient {
             }
         }
     }
+    async fn import_books(
+        &self,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<ImportBooksResponse>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[11];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("ImportBooks");
+                self.client
+                    .local_client_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.import_books(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .client_streaming(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[13]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn echo_books(
+        &self,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<Book>,
+        >,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[12];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("EchoBooks");
+                self.client
+                    .local_bidi_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.echo_books(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .bidi_streaming(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[14]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
 }
 /// Calls an in-process [`Library`] handler without knowing its type.
 #[allow(non_camel_case_types)]
@@ -4632,6 +5144,30 @@ trait __LibraryLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn watch_books(
         self: ::tacos_runtime::__private::Arc<Self>,
         request: ::tacos_runtime::__private::Request<WatchBooksRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<Book>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn import_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ImportBooksResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn echo_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
     ) -> ::tacos_runtime::__private::client::BoxFuture<
         ::core::result::Result<
             ::tacos_runtime::__private::Response<
@@ -4785,6 +5321,36 @@ impl<T: Library> __LibraryLocal for T {
         ::std::boxed::Box::pin(async move {
             Library::watch_books(&*self, request).await
         })
+    }
+    fn import_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<ImportBooksResponse>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::import_books(&*self, request).await
+        })
+    }
+    fn echo_books(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::RequestStream<ImportBookRequest>,
+        >,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<Book>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move { Library::echo_books(&*self, request).await })
     }
     fn policy(
         &self,
