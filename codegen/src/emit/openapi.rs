@@ -11,7 +11,8 @@
 //!   such message per line;
 //! - `200` with the response message (or its `response_body` field); server streams as
 //!   `text/event-stream` and `application/x-ndjson`; the error responses shared by every
-//!   operation, all with the `google.rpc.Status` body the runtime renders ([`errors`]).
+//!   operation, all with the `google.rpc.Status` body the runtime renders ([`errors`]);
+//! - for streaming methods, `x-tacos-websocket`: how the same path runs over WebSocket.
 //!
 //! Schemas are the proto3 JSON forms of the messages ([`schema`]). The output is pretty JSON
 //! with a fixed key order, so it can be checked in and drift-checked.
@@ -33,7 +34,9 @@ use self::json::{Json, Object};
 use self::params::{openapi_path, path_parameters, query_parameters, resolve};
 use self::schema::Schemas;
 use crate::generate::GeneratedFile;
-use crate::model::{Binding, BodySelector, Comments, Contract, HttpVerb, Method, Service};
+use crate::model::{
+    Binding, BodySelector, Comments, Contract, HttpVerb, Method, Service, Streaming,
+};
 
 /// The OpenAPI version the document declares.
 pub const OPENAPI_VERSION: &str = "3.1.0";
@@ -327,7 +330,45 @@ fn operation(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Json {
         "x-grpc-method",
         format!("/{}/{}", cx.service.full_name, cx.method.name),
     );
+    if let Some(websocket) = websocket(cx) {
+        operation.insert("x-tacos-websocket", websocket);
+    }
     operation.into()
+}
+
+/// How a streaming method runs over WebSocket on the same path (`x-tacos-websocket`).
+fn websocket(cx: &OperationContext<'_>) -> Option<Json> {
+    let streaming = cx.method.streaming;
+    if streaming == Streaming::Unary {
+        return None;
+    }
+    let requests = if streaming.streams_requests() {
+        format!(
+            "one `{}` per text frame, as the request body describes; an empty text frame ends the requests",
+            cx.input.full_name()
+        )
+    } else if cx.binding.body == BodySelector::None {
+        "none: the request comes from the path and query".to_owned()
+    } else {
+        format!("one text frame holding the `{}` body", cx.input.full_name())
+    };
+    let responses = if streaming.streams_responses() {
+        "one message per text frame, as the 200 response's NDJSON lines"
+    } else {
+        "one text frame holding the 200 response"
+    };
+    Some(
+        Object::new()
+            .with("handshake", "GET with `Upgrade: websocket` on this path")
+            .with("requestFrames", requests)
+            .with("responseFrames", responses)
+            .with(
+                "close",
+                "1000 when the call succeeds; otherwise a last text frame \
+                 `{\"error\": <google.rpc.Status>}` and close code 4000 + the gRPC code",
+            )
+            .into(),
+    )
 }
 
 fn request_body(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Option<Json> {

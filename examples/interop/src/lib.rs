@@ -200,7 +200,18 @@ impl TestService for Interop {
         request: Request<RequestStream<StreamingOutputCallRequest>>,
     ) -> Result<Response<ServerStream<StreamingOutputCallResponse>>, Status> {
         let metadata = request.metadata().clone();
-        let answers = until_error(request.into_message().flat_map(answer));
+        let mut requests = request.into_message();
+        // A first request asking for a status gets it before any response headers, as a
+        // trailers-only answer, which is what interop clients check for.
+        let Some(first) = requests.next().await else {
+            let none: ServerStream<StreamingOutputCallResponse> =
+                Box::pin(futures::stream::empty());
+            return Ok(echoed(&metadata, Response::new(none)));
+        };
+        let first = first?;
+        asked_status(first.response_status.as_ref())?;
+        let requests = futures::stream::once(async move { Ok(first) }).chain(requests);
+        let answers = until_error(requests.flat_map(answer));
         Ok(echoed(&metadata, Response::new(answers)))
     }
 

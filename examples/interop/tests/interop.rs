@@ -139,18 +139,22 @@ async fn server_streaming() {
 async fn ping_pong() {
     let server = Interop::start().await;
     let (tx, rx) = mpsc::channel(1);
+    // The server answers once it has the first request (so that a status it asks for can be
+    // a trailers-only answer): the first request goes out with the call.
+    tx.send(Ok(duplex_request(31_415, 27_182))).await.unwrap();
     let mut responses = server
         .client()
         .full_duplex_call(Request::new(request_stream(ReceiverStream::new(rx))))
         .await
         .unwrap()
         .into_message();
-    for (response_size, payload_size) in
-        [(31_415, 27_182), (9, 8), (2_653, 1_828), (58_979, 45_904)]
-    {
-        tx.send(Ok(duplex_request(response_size, payload_size)))
-            .await
-            .unwrap();
+    let exchanges = [(31_415, 27_182), (9, 8), (2_653, 1_828), (58_979, 45_904)];
+    for (i, (response_size, payload_size)) in exchanges.into_iter().enumerate() {
+        if i > 0 {
+            tx.send(Ok(duplex_request(response_size, payload_size)))
+                .await
+                .unwrap();
+        }
         let response = responses.next().await.unwrap().unwrap();
         assert_eq!(
             body_len(response.payload.as_ref()),
@@ -333,13 +337,13 @@ async fn cancel_after_begin() {
 async fn cancel_after_first_response() {
     let server = Interop::start().await;
     let (tx, rx) = mpsc::channel(1);
+    tx.send(Ok(duplex_request(31_415, 27_182))).await.unwrap();
     let mut responses = server
         .client()
         .full_duplex_call(Request::new(request_stream(ReceiverStream::new(rx))))
         .await
         .unwrap()
         .into_message();
-    tx.send(Ok(duplex_request(31_415, 27_182))).await.unwrap();
     let first = responses.next().await.unwrap().unwrap();
     assert_eq!(body_len(first.payload.as_ref()), 31_415);
     tx.send(Err(Status::cancelled("cancelled by the client")))

@@ -28,6 +28,14 @@
 //!   code, with retries, the breaker's state and shadow differences, in the registry set on the
 //!   builders (default [`Metrics::global`](crate::metrics::Metrics::global)).
 //!
+//! - **request streams** (client-streaming and bidirectional methods) are sent as the caller's
+//!   [`RequestStream`](crate::RequestStream) yields them: over gRPC as gRPC does, over REST as
+//!   NDJSON request lines (a binding's path variables come from the first message). An `Err`
+//!   from the caller's stream cancels the call with that status. A bidirectional call returns
+//!   once the server has answered with its headers (over REST with path variables, once the
+//!   responses are first read): a server that waits for the first request before answering
+//!   needs it already in the stream. These calls are never retried or shadowed.
+//!
 //! [`SplitTransport`] sends a live percentage of calls over gRPC and the rest over REST, and can
 //! shadow side-effect-free methods over the other transport ([`crate::migration`]).
 //! [`BackendConfig`] builds any of these from `BACKEND_<NAME>_*` variables.

@@ -7,14 +7,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::query::{apply_query, QueryFields};
-use super::route::RouteSpec;
+use super::route::{BodySelector, RouteSpec};
 use super::stream::{self, StreamFormat};
 use super::value::FromParam;
+use super::websocket::{self, Frames};
 use super::{json, lines, response};
 use crate::context::{Protocol, Request, RequestStream, Response, ServerStream};
 use crate::grpc::Body;
@@ -42,6 +44,8 @@ pub struct RestCall {
     pub(crate) json: JsonOptions,
     /// The largest body (one line of a streamed body) the server reads.
     pub(crate) max_line: usize,
+    /// A WebSocket handshake on a streaming route: the call runs on the socket.
+    pub(crate) websocket: Option<websocket::Upgrade>,
 }
 
 impl RestCall {
@@ -132,6 +136,7 @@ impl RestCall {
             route,
             json,
             max_line,
+            websocket: _,
         } = self;
         let http::request::Parts {
             method,
@@ -225,8 +230,26 @@ impl Inputs {
             route: self.route,
             json: self.json,
             max_line: self.max_line,
+            websocket: None,
         }
     }
+}
+
+/// The request messages of a WebSocket call: each text frame built like a `body: "*"` request.
+fn frame_messages<Req: Send + 'static>(
+    frames: Frames,
+    inputs: Inputs,
+    build: fn(&RestCall) -> Result<Req, Status>,
+) -> RequestStream<Req> {
+    Box::pin(frames.enumerate().map(move |(index, frame)| {
+        let body = frame?;
+        build(&inputs.call(body)).map_err(|status| lines::numbered("frame", index + 1, status))
+    }))
+}
+
+/// A WebSocket call's answer while its socket runs: the handshake's response.
+fn upgraded(response: http::Response<Body>) -> RestFuture {
+    Box::pin(std::future::ready(response))
 }
 
 /// A unary route: `build` makes the request message, `call` runs the handler, `project` picks
@@ -275,7 +298,32 @@ where
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     let call = Arc::new(call);
-    Arc::new(move |rest: RestCall| -> RestFuture {
+    Arc::new(move |mut rest: RestCall| -> RestFuture {
+        if let Some(upgrade) = rest.websocket.take() {
+            let (options, max) = (rest.json, rest.max_line);
+            let (parts, inputs, _) = rest.split(policy);
+            let (handler, call) = (Arc::clone(&handler), Arc::clone(&call));
+            return upgraded(websocket::accept(
+                upgrade,
+                max,
+                options,
+                project,
+                move |frames| {
+                    let messages = frame_messages(frames, inputs, build);
+                    let outcome = invoke::client_streaming(
+                        parts,
+                        move || Ok(messages),
+                        move |request| call(handler, request),
+                    );
+                    Box::pin(async move {
+                        let message = outcome.await?.into_message();
+                        let one: ServerStream<Resp> =
+                            Box::pin(futures::stream::once(async move { Ok(message) }));
+                        Ok(one)
+                    })
+                },
+            ));
+        }
         let options = rest.json;
         let (parts, build) = rest.into_stream_pipeline(policy, build);
         let handler = Arc::clone(&handler);
@@ -303,7 +351,27 @@ where
     Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
     let call = Arc::new(call);
-    Arc::new(move |rest: RestCall| -> RestFuture {
+    Arc::new(move |mut rest: RestCall| -> RestFuture {
+        if let Some(upgrade) = rest.websocket.take() {
+            let (options, max) = (rest.json, rest.max_line);
+            let (parts, inputs, _) = rest.split(policy);
+            let (handler, call) = (Arc::clone(&handler), Arc::clone(&call));
+            return upgraded(websocket::accept(
+                upgrade,
+                max,
+                options,
+                project,
+                move |frames| {
+                    let messages = frame_messages(frames, inputs, build);
+                    let outcome = invoke::server_streaming(
+                        parts,
+                        move || Ok(messages),
+                        move |request| call(handler, request),
+                    );
+                    Box::pin(async move { outcome.await.map(Response::into_message) })
+                },
+            ));
+        }
         let format = StreamFormat::from_accept(&rest.parts.headers);
         let options = rest.json;
         let (parts, build) = rest.into_stream_pipeline(policy, build);
@@ -365,7 +433,41 @@ where
     Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
     let call = Arc::new(call);
-    Arc::new(move |rest: RestCall| -> RestFuture {
+    Arc::new(move |mut rest: RestCall| -> RestFuture {
+        if let Some(upgrade) = rest.websocket.take() {
+            let (options, max) = (rest.json, rest.max_line);
+            // A binding with a body reads the request from the first frame.
+            let from_frame = rest.route.body != BodySelector::None;
+            let (parts, inputs, _) = rest.split(policy);
+            let (handler, call) = (Arc::clone(&handler), Arc::clone(&call));
+            return upgraded(websocket::accept(
+                upgrade,
+                max,
+                options,
+                project,
+                move |mut frames| {
+                    Box::pin(async move {
+                        let first = if from_frame {
+                            frames.next().await
+                        } else {
+                            None
+                        };
+                        let body = match first {
+                            Some(frame) => frame?,
+                            None => Bytes::new(),
+                        };
+                        let build = move || {
+                            build(&inputs.call(body))
+                                .map_err(|status| lines::numbered("frame", 1, status))
+                        };
+                        let outcome = invoke::server_streaming(parts, build, move |request| {
+                            call(handler, request)
+                        });
+                        outcome.await.map(Response::into_message)
+                    })
+                },
+            ));
+        }
         let format = StreamFormat::from_accept(&rest.parts.headers);
         let options = rest.json;
         let (parts, build) = rest.into_pipeline(policy, build);

@@ -71,7 +71,7 @@ impl<P> Lines<P> {
                 if line.len() > self.max_line {
                     return Some(Err(too_long(number, self.max_line)));
                 }
-                return Some((self.parse)(line).map_err(|status| at_line(number, status)));
+                return Some((self.parse)(line).map_err(|status| numbered("line", number, status)));
             }
             if self.finished {
                 return None;
@@ -109,9 +109,9 @@ fn too_long(line: usize, max_line: usize) -> Status {
     ))
 }
 
-/// `status` with the line it came from in front of its message.
-fn at_line(line: usize, status: Status) -> Status {
-    let message = format!("request line {line}: {}", status.message());
+/// `status` with the line (or frame) it came from in front of its message.
+pub(super) fn numbered(what: &str, number: usize, status: Status) -> Status {
+    let message = format!("request {what} {number}: {}", status.message());
     Status::new(status.code(), message).with_details(status.details().clone())
 }
 

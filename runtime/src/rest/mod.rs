@@ -24,6 +24,7 @@ pub(crate) mod service;
 pub mod stream;
 pub mod template;
 pub mod value;
+mod websocket;
 
 pub use call::{
     bidi_streaming, client_streaming, server_streaming, unary, RestCall, RestFuture, RestHandler,

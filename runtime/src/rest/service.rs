@@ -7,6 +7,7 @@ use super::call::{RestCall, RestHandler};
 use super::response;
 use super::route::{BodySelector, RouteSpec};
 use super::router::{Routed, Router};
+use super::websocket;
 use crate::grpc::Body;
 use crate::json::JsonOptions;
 use crate::method::MethodKind;
@@ -38,8 +39,17 @@ impl RestRoutes {
     }
 
     pub(crate) async fn serve(&self, request: http::Request<Body>) -> http::Response<Body> {
-        let (parts, body) = request.into_parts();
-        let (index, vars) = match self.router.route(&parts.method, parts.uri.path()) {
+        let (mut parts, body) = request.into_parts();
+        let routed = if websocket::is_requested(&parts) {
+            self.route_websocket(parts.uri.path())
+        } else {
+            None
+        };
+        let routed = match routed {
+            Some(routed) => routed,
+            None => self.router.route(&parts.method, parts.uri.path()),
+        };
+        let (index, vars) = match routed {
             Routed::Found(index, vars) => (index, vars),
             Routed::NotFound => return response::not_found(&parts.method, parts.uri.path()),
             Routed::MethodNotAllowed(allowed) => {
@@ -50,11 +60,19 @@ impl RestRoutes {
             }
         };
         let route = self.specs[index];
+        let upgrade = if websocket::is_requested(&parts) && route.rpc.kind != MethodKind::Unary {
+            match websocket::handshake(&mut parts) {
+                Ok(upgrade) => Some(upgrade),
+                Err(status) => return response::error(status),
+            }
+        } else {
+            None
+        };
         let streams_requests = matches!(
             route.rpc.kind,
             MethodKind::ClientStreaming | MethodKind::BidiStreaming
         );
-        let (body, incoming) = if streams_requests {
+        let (body, incoming) = if streams_requests || upgrade.is_some() {
             // Read line by line while the handler runs.
             (bytes::Bytes::new(), Some(body))
         } else if route.body == BodySelector::None {
@@ -85,8 +103,28 @@ impl RestRoutes {
             route,
             json: self.json,
             max_line: self.max_body_bytes,
+            websocket: upgrade,
         };
         (self.handlers[index])(call).await
+    }
+
+    /// The streaming route a WebSocket handshake on `path` opens: WebSocket handshakes are
+    /// `GET`s, so a streaming binding of any verb on the path answers them.
+    fn route_websocket(&self, path: &str) -> Option<Routed<'_>> {
+        let streaming = |index: usize| self.specs[index].rpc.kind != MethodKind::Unary;
+        match self.router.route(&http::Method::GET, path) {
+            Routed::Found(index, vars) if streaming(index) => Some(Routed::Found(index, vars)),
+            Routed::MethodNotAllowed(allowed) => allowed.into_iter().find_map(|verb| {
+                let method = http::Method::from_bytes(verb.as_bytes()).ok()?;
+                match self.router.route(&method, path) {
+                    Routed::Found(index, vars) if streaming(index) => {
+                        Some(Routed::Found(index, vars))
+                    }
+                    _ => None,
+                }
+            }),
+            _ => None,
+        }
     }
 
     pub(crate) fn specs(&self) -> &[&'static RouteSpec] {

@@ -93,7 +93,7 @@ async fn accept_loop(
         let builder = Arc::clone(&builder);
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
                 result = connection.as_mut() => {

@@ -32,3 +32,4 @@ mod streaming;
 mod transcoding;
 mod unary;
 mod waiting_room;
+mod websocket;

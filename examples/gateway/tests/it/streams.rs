@@ -1,4 +1,4 @@
-//! `WebSocketService` over gRPC streaming and Server-Sent Events.
+//! `WebSocketService` over gRPC streaming, Server-Sent Events and WebSocket.
 
 use std::time::Duration;
 
@@ -103,6 +103,81 @@ async fn queue_updates_stream_over_grpc_and_sse() {
         same(grpc_err, sse_err).unwrap_err().code,
         Code::InvalidArgument
     );
+    gw.stop().await;
+}
+
+/// The next text frame of a WebSocket, or its close code once it closes.
+async fn next_frame(
+    socket: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+) -> Result<String, u16> {
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket stays open")
+            .expect("a frame");
+        match message {
+            Message::Text(text) => return Ok(text.to_string()),
+            Message::Close(frame) => return Err(frame.map_or(0, |f| u16::from(f.code))),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn queue_updates_stream_over_websocket() {
+    let gw = Gateway::start().await;
+    let first = join_both(&gw, "concert-ws", "alice").await;
+    let second = join_both(&gw, "concert-ws", "bob").await;
+    let open = |path: String| {
+        let rest = gw.rest;
+        async move {
+            let tcp = tokio::net::TcpStream::connect(rest).await.unwrap();
+            let url = format!("ws://{rest}{path}");
+            tokio_tungstenite::client_async(url, tcp)
+                .await
+                .expect("the handshake succeeds")
+                .0
+        }
+    };
+    let mut socket = open(format!(
+        "/api/v1/queue/updates?waiting_token={}&event_id=concert-ws",
+        second.waiting_token
+    ))
+    .await;
+    let frame: StreamQueueUpdatesResponse =
+        serde_json::from_str(&next_frame(&mut socket).await.unwrap()).unwrap();
+    assert_eq!(frame.queue_update.unwrap().position, 2);
+
+    // Alice leaves: bob's place changes live on the socket.
+    let _: LeaveQueueResponse = gw
+        .grpc(
+            LEAVE,
+            LeaveQueueRequest {
+                waiting_token: first.waiting_token.clone(),
+                reason: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut moved = false;
+    for _ in 0..5 {
+        let frame: StreamQueueUpdatesResponse =
+            serde_json::from_str(&next_frame(&mut socket).await.unwrap()).unwrap();
+        if frame.queue_update.is_some_and(|u| u.position == 1) {
+            moved = true;
+            break;
+        }
+    }
+    assert!(moved, "bob reaches the head");
+
+    // An unknown token: the error frame, then close code 4000 + INVALID_ARGUMENT.
+    let mut socket = open("/api/v1/queue/updates?waiting_token=garbage".to_owned()).await;
+    let error: serde_json::Value =
+        serde_json::from_str(&next_frame(&mut socket).await.unwrap()).unwrap();
+    assert_eq!(error["error"]["code"], 3);
+    assert_eq!(next_frame(&mut socket).await, Err(4003));
     gw.stop().await;
 }
 
