@@ -186,28 +186,17 @@ impl Client {
         Req: prost::Message + Default + Serialize + Send + 'static,
         Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
     {
-        let (messages, context) = request.into_parts();
-        let outgoing = self.outgoing(method, context);
-        let deadline = outgoing.deadline;
-        let leg = self.stream_leg(method)?;
-        let target = leg.state();
-        let timer = target.series(method).start(target.protocol());
-        let mut once = Some((messages, outgoing));
-        let call = target.resilience().call(false, deadline, |_| {
-            let (leg, taken) = (leg.clone(), once.take());
-            async move {
-                let (messages, outgoing) = taken.ok_or_else(sent_once)?;
-                match &leg {
+        let (result, _) = self
+            .send_stream(method, request, |leg, messages, outgoing| async move {
+                match leg {
                     Leg::Grpc(grpc) => grpc.client_streaming(method, messages, outgoing).await,
                     Leg::Rest(rest) => {
                         rest.client_streaming(method, route, messages, outgoing)
                             .await
                     }
                 }
-            }
-        });
-        let result = within(deadline, call).await;
-        timer.finish(code_of(&result));
+            })
+            .await;
         result
     }
 
@@ -224,26 +213,49 @@ impl Client {
         Req: prost::Message + Default + Serialize + Send + 'static,
         Resp: prost::Message + Default + DeserializeOwned + Send + 'static,
     {
-        let (messages, context) = request.into_parts();
-        let outgoing = self.outgoing(method, context);
-        let deadline = outgoing.deadline;
-        let leg = self.stream_leg(method)?;
-        let target = leg.state();
-        let timer = target.series(method).start(target.protocol());
-        let mut once = Some((messages, outgoing));
-        let call = target.resilience().call(false, deadline, |_| {
-            let (leg, taken) = (leg.clone(), once.take());
-            async move {
-                let (messages, outgoing) = taken.ok_or_else(sent_once)?;
-                match &leg {
+        let (response, deadline) = self
+            .send_stream(method, request, |leg, messages, outgoing| async move {
+                match leg {
                     Leg::Grpc(grpc) => grpc.bidi_streaming(method, messages, outgoing).await,
                     Leg::Rest(rest) => rest.bidi_streaming(method, route, messages, outgoing).await,
                 }
+            })
+            .await;
+        Ok(response?.map(|stream| bounded(stream, deadline)))
+    }
+
+    /// The one attempt of a call whose requests are a stream, through the target's breaker,
+    /// recorded in its metrics, under the deadline (returned too).
+    async fn send_stream<Req, T, F, Fut>(
+        &self,
+        method: &'static MethodInfo,
+        request: Request<RequestStream<Req>>,
+        send: F,
+    ) -> (Result<T, Status>, Option<Instant>)
+    where
+        F: FnOnce(Leg, RequestStream<Req>, Outgoing) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Status>>,
+    {
+        let (messages, context) = request.into_parts();
+        let outgoing = self.outgoing(method, context);
+        let deadline = outgoing.deadline;
+        let leg = match self.stream_leg(method) {
+            Ok(leg) => leg,
+            Err(status) => return (Err(status), deadline),
+        };
+        let target = leg.state();
+        let timer = target.series(method).start(target.protocol());
+        let mut once = Some((send, messages, outgoing));
+        let call = target.resilience().call(false, deadline, |_| {
+            let (leg, taken) = (leg.clone(), once.take());
+            async move {
+                let (send, messages, outgoing) = taken.ok_or_else(sent_once)?;
+                send(leg, messages, outgoing).await
             }
         });
-        let response = within(deadline, call).await;
-        timer.finish(code_of(&response));
-        Ok(response?.map(|stream| bounded(stream, deadline)))
+        let result = within(deadline, call).await;
+        timer.finish(code_of(&result));
+        (result, deadline)
     }
 }
 

@@ -47,9 +47,17 @@ fn call_parts<Req>(
     (parts, message)
 }
 
-/// The largest request message the server accepts, checked by tonic before decoding.
-fn max_message_bytes(request: &http::Request<Body>) -> usize {
-    crate::invoke::Policies::of(request.extensions()).max_message_bytes
+/// tonic's framing for one call, refusing request messages larger than the server accepts
+/// before decoding them.
+fn framing<Req, Resp>(
+    request: &http::Request<Body>,
+) -> tonic::server::Grpc<tonic_prost::ProstCodec<Resp, Req>>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+{
+    let max = crate::invoke::Policies::of(request.extensions()).max_message_bytes;
+    tonic::server::Grpc::new(tonic_prost::ProstCodec::default()).max_decoding_message_size(max)
 }
 
 /// Answers `UNIMPLEMENTED` for a path the service does not have.

@@ -4,8 +4,7 @@
 use std::future::Future;
 
 use futures::StreamExt;
-use tonic::server::{ClientStreamingService, Grpc, StreamingService};
-use tonic_prost::ProstCodec;
+use tonic::server::{ClientStreamingService, StreamingService};
 
 use super::streaming::{ToTonicStream, TonicStream};
 use super::trailers;
@@ -32,8 +31,7 @@ where
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
-            .max_decoding_message_size(super::max_message_bytes(&request));
+        let mut grpc = super::framing::<Req, Resp>(&request);
         let service = StreamCall {
             call: Some(call),
             method,
@@ -60,8 +58,7 @@ where
     Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
-            .max_decoding_message_size(super::max_message_bytes(&request));
+        let mut grpc = super::framing::<Req, Resp>(&request);
         let service = StreamCall {
             call: Some(call),
             method,

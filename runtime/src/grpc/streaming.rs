@@ -5,8 +5,7 @@ use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
 
 use futures::Stream;
-use tonic::server::{Grpc, ServerStreamingService};
-use tonic_prost::ProstCodec;
+use tonic::server::ServerStreamingService;
 
 use super::trailers;
 use super::unary::to_tonic_response;
@@ -32,8 +31,7 @@ where
     Fut: Future<Output = Result<Response<ServerStream<Resp>>, Status>> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
-            .max_decoding_message_size(super::max_message_bytes(&request));
+        let mut grpc = super::framing::<Req, Resp>(&request);
         let service = StreamingCall {
             call: Some(call),
             method,

@@ -5,8 +5,7 @@ use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
 
 use tonic::metadata::MetadataMap;
-use tonic::server::{Grpc, UnaryService};
-use tonic_prost::ProstCodec;
+use tonic::server::UnaryService;
 
 use super::trailers::{self, ExtraTrailers};
 use super::{Body, GrpcFuture};
@@ -29,8 +28,7 @@ where
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
-            .max_decoding_message_size(super::max_message_bytes(&request));
+        let mut grpc = super::framing::<Req, Resp>(&request);
         let service = UnaryCall {
             call: Some(call),
             method,

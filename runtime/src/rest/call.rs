@@ -16,7 +16,7 @@ use super::query::{apply_query, QueryFields};
 use super::route::{BodySelector, RouteSpec};
 use super::stream::{self, StreamFormat};
 use super::value::FromParam;
-use super::websocket::{self, Frames};
+use super::websocket;
 use super::{json, lines, response};
 use crate::context::{Protocol, Request, RequestStream, Response, ServerStream};
 use crate::grpc::Body;
@@ -235,16 +235,37 @@ impl Inputs {
     }
 }
 
-/// The request messages of a WebSocket call: each text frame built like a `body: "*"` request.
-fn frame_messages<Req: Send + 'static>(
-    frames: Frames,
-    inputs: Inputs,
+/// Runs a call with a request stream on a WebSocket: `start` gets the call's parts and its
+/// request messages, each text frame built like a `body: "*"` request.
+fn on_websocket<Req, Resp, Out>(
+    rest: RestCall,
+    upgrade: websocket::Upgrade,
+    policy: Option<&'static MethodPolicy>,
     build: fn(&RestCall) -> Result<Req, Status>,
-) -> RequestStream<Req> {
-    Box::pin(frames.enumerate().map(move |(index, frame)| {
-        let body = frame?;
-        build(&inputs.call(body)).map_err(|status| lines::numbered("frame", index + 1, status))
-    }))
+    project: fn(Resp) -> Out,
+    start: impl FnOnce(CallParts, RequestStream<Req>) -> websocket::Session<Resp> + Send + 'static,
+) -> RestFuture
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    Out: Serialize + 'static,
+{
+    let (options, max) = (rest.json, rest.max_line);
+    let (parts, inputs, _) = rest.split(policy);
+    upgraded(websocket::accept(
+        upgrade,
+        max,
+        options,
+        project,
+        move |frames| {
+            let messages = Box::pin(frames.enumerate().map(move |(index, frame)| {
+                let body = frame?;
+                build(&inputs.call(body))
+                    .map_err(|status| lines::numbered("frame", index + 1, status))
+            }));
+            start(parts, messages)
+        },
+    ))
 }
 
 /// A WebSocket call's answer while its socket runs: the handshake's response.
@@ -300,16 +321,14 @@ where
     let call = Arc::new(call);
     Arc::new(move |mut rest: RestCall| -> RestFuture {
         if let Some(upgrade) = rest.websocket.take() {
-            let (options, max) = (rest.json, rest.max_line);
-            let (parts, inputs, _) = rest.split(policy);
             let (handler, call) = (Arc::clone(&handler), Arc::clone(&call));
-            return upgraded(websocket::accept(
+            return on_websocket(
+                rest,
                 upgrade,
-                max,
-                options,
+                policy,
+                build,
                 project,
-                move |frames| {
-                    let messages = frame_messages(frames, inputs, build);
+                move |parts, messages| {
                     let outcome = invoke::client_streaming(
                         parts,
                         move || Ok(messages),
@@ -322,7 +341,7 @@ where
                         Ok(one)
                     })
                 },
-            ));
+            );
         }
         let options = rest.json;
         let (parts, build) = rest.into_stream_pipeline(policy, build);
@@ -353,16 +372,14 @@ where
     let call = Arc::new(call);
     Arc::new(move |mut rest: RestCall| -> RestFuture {
         if let Some(upgrade) = rest.websocket.take() {
-            let (options, max) = (rest.json, rest.max_line);
-            let (parts, inputs, _) = rest.split(policy);
             let (handler, call) = (Arc::clone(&handler), Arc::clone(&call));
-            return upgraded(websocket::accept(
+            return on_websocket(
+                rest,
                 upgrade,
-                max,
-                options,
+                policy,
+                build,
                 project,
-                move |frames| {
-                    let messages = frame_messages(frames, inputs, build);
+                move |parts, messages| {
                     let outcome = invoke::server_streaming(
                         parts,
                         move || Ok(messages),
@@ -370,7 +387,7 @@ where
                     );
                     Box::pin(async move { outcome.await.map(Response::into_message) })
                 },
-            ));
+            );
         }
         let format = StreamFormat::from_accept(&rest.parts.headers);
         let options = rest.json;
