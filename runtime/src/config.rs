@@ -13,6 +13,7 @@
 //! | `MAX_HEADER_BYTES` | `65536` | largest request header section (both protocols) |
 //! | `SHUTDOWN_TIMEOUT_SECONDS` | `30` | how long shutdown drains in-flight calls |
 //! | `JSON_FIELD_NAMES` | `json` | REST output field names: `json` (lowerCamel) or `proto` (snake_case) |
+//! | `JSON_EMIT_UNPOPULATED` | `false` | REST output prints fields without presence even at their default (`0`, `""`, `[]`) |
 //!
 //! Every variable is checked and all problems are reported together, each naming the variable,
 //! its value and what was expected.
@@ -91,6 +92,8 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// `JSON_FIELD_NAMES=proto`: REST output uses proto field names.
     pub json_proto_names: bool,
+    /// `JSON_EMIT_UNPOPULATED=true`: REST output prints default-valued fields without presence.
+    pub json_emit_unpopulated: bool,
     /// `GRPC_WEB=true`: gRPC-Web requests are answered on the gRPC surface.
     pub grpc_web: bool,
     /// `CORS_ALLOWED_ORIGINS`, `CORS_MAX_AGE_SECONDS`: cross-origin calls, off when `None`.
@@ -128,6 +131,7 @@ impl Default for ServerConfig {
             max_header_bytes: 64 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             json_proto_names: false,
+            json_emit_unpopulated: false,
             grpc_web: false,
             cors: None,
         }
@@ -345,6 +349,8 @@ impl ServerConfig {
             "proto" => Some(true),
             _ => None,
         });
+        let json_emit_unpopulated =
+            r.parse("JSON_EMIT_UNPOPULATED", false, "true or false", parse_bool);
         let grpc_web = r.parse("GRPC_WEB", false, "true or false", parse_bool);
         let origins = r.parse(
             "CORS_ALLOWED_ORIGINS",
@@ -375,6 +381,7 @@ impl ServerConfig {
             max_header_bytes,
             shutdown_timeout,
             json_proto_names,
+            json_emit_unpopulated,
             grpc_web,
             cors,
         })

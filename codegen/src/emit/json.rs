@@ -299,7 +299,7 @@ fn emit_serialize(ty: &TokenStream, fields: &[Field], oneofs: &[OneofDescriptor]
             Shape::Implicit => {
                 let entry = entry(quote!(&self.#rust_name));
                 quote! {
-                    if !<#codec as __tacos_json::Defaulted>::is_default(&self.#rust_name) {
+                    if __all || !<#codec as __tacos_json::Defaulted>::is_default(&self.#rust_name) {
                         #entry
                     }
                 }
@@ -310,7 +310,7 @@ fn emit_serialize(ty: &TokenStream, fields: &[Field], oneofs: &[OneofDescriptor]
             }
             Shape::Collection => {
                 let entry = entry(quote!(&self.#rust_name));
-                quote!(if !self.#rust_name.is_empty() { #entry })
+                quote!(if __all || !self.#rust_name.is_empty() { #entry })
             }
             Shape::Oneof(_) => unreachable!("oneof members are printed by their oneof"),
         }
@@ -337,8 +337,21 @@ fn emit_serialize(ty: &TokenStream, fields: &[Field], oneofs: &[OneofDescriptor]
             }
         }
     });
+    // Fields without presence print unpopulated only when the options ask for it.
+    let without_presence = fields
+        .iter()
+        .any(|f| matches!(f.shape, Shape::Implicit | Shape::Collection));
     let (names, map_binding) = if fields.is_empty() {
         (quote!(), quote!(let __map))
+    } else if without_presence {
+        (
+            quote! {
+                let __options = __tacos_json::options();
+                let __proto_names = __options.proto_field_names;
+                let __all = __options.emit_unpopulated;
+            },
+            quote!(let mut __map),
+        )
     } else {
         (
             quote!(let __proto_names = __tacos_json::proto_field_names();),

@@ -7,6 +7,7 @@
 //! | `GRPC_ENABLED` | `true` | serve gRPC at all |
 //! | `SERVER_HOST`, `TACOS_RUNTIME`, `TACOS_THREADS`, `MAX_BODY_BYTES`, `SHUTDOWN_TIMEOUT_SECONDS` | see `tacos_runtime::config` | server settings |
 //! | `JSON_FIELD_NAMES` | `proto` | REST output field names: `proto` (snake_case, what Traffic Tacos web clients read) or `json` (lowerCamel) |
+//! | `JSON_EMIT_UNPOPULATED` | `false` | REST output prints every field without presence, even at its default |
 //! | `REDIS_URL` | unset | the waiting room's Redis (`redis://host:port/db`); unset keeps the queues in this process |
 //! | `QUEUE_BUCKET_CAPACITY` | `100` | admissions that may be granted at once per event |
 //! | `QUEUE_REFILL_PER_SECOND` | `50` | sustained admissions per second per event |

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `SERVER_PORT` | `8020` | REST port |
 //! | `GRPC_PORT` | `9020` | gRPC port (equal to `SERVER_PORT` serves both on one port) |
-//! | `SERVER_HOST`, `GRPC_ENABLED`, `TACOS_RUNTIME`, `TACOS_THREADS`, `MAX_BODY_BYTES`, `SHUTDOWN_TIMEOUT_SECONDS`, `JSON_FIELD_NAMES` | see `tacos_runtime::config` | server settings |
+//! | `SERVER_HOST`, `GRPC_ENABLED`, `TACOS_RUNTIME`, `TACOS_THREADS`, `MAX_BODY_BYTES`, `SHUTDOWN_TIMEOUT_SECONDS`, `JSON_FIELD_NAMES`, `JSON_EMIT_UNPOPULATED` | see `tacos_runtime::config` | server settings |
 //! | `PAYMENT_WEBHOOK_URL` | `http://127.0.0.1:8000/api/v1/webhooks/payment` | where outcome webhooks go; `off` sends none |
 //! | `PAYMENT_WEBHOOK_SECRET` | development secret unless `TACOS_ENV=production` | shared HMAC secret, at least 32 bytes |
 //! | `TACOS_ENV` | unset | `production` makes `PAYMENT_WEBHOOK_SECRET` required |

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `SERVER_PORT` | `8010` | REST port |
 //! | `GRPC_PORT` | `9010` | gRPC port (equal to `SERVER_PORT` serves both on one port) |
-//! | `SERVER_HOST`, `GRPC_ENABLED`, `TACOS_RUNTIME`, `TACOS_THREADS`, `MAX_BODY_BYTES`, `SHUTDOWN_TIMEOUT_SECONDS`, `JSON_FIELD_NAMES` | see `tacos_runtime::config` | server settings |
+//! | `SERVER_HOST`, `GRPC_ENABLED`, `TACOS_RUNTIME`, `TACOS_THREADS`, `MAX_BODY_BYTES`, `SHUTDOWN_TIMEOUT_SECONDS`, `JSON_FIELD_NAMES`, `JSON_EMIT_UNPOPULATED` | see `tacos_runtime::config` | server settings |
 //! | `REDIS_URL` | **required** | the waiting room's Redis, shared with the gateways that admit buyers |
 //! | `BACKEND_PAYMENT_GRPC_ADDRESS` | `http://127.0.0.1:9020` (unless an HTTP address is given) | the payment service, asked whether a payment completed before a confirmation |
 //! | `BACKEND_PAYMENT_HTTP_ADDRESS`, `BACKEND_PAYMENT_PROTOCOL`, … | gRPC | how the payment service is called (`grpc`, `rest` or `split`); see `tacos_runtime::client::BackendConfig` |

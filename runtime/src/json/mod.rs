@@ -44,7 +44,7 @@ pub mod generated {
     pub use super::enums::{Enum, NullValue, ProtoEnum};
     pub use super::field_mask::FieldMask;
     pub use super::message::{Empty, JsonMessage, Msg};
-    pub use super::options::proto_field_names;
+    pub use super::options::{options, proto_field_names};
     pub use super::scalar::{Bool, Bytes, Double, Float32, Int32, Int64, Str, Uint32, Uint64};
     pub use super::structs::{ListValue, Struct, Value};
     pub use super::time::{Duration, Timestamp};

@@ -13,6 +13,10 @@ pub struct JsonOptions {
     pub proto_field_names: bool,
     /// When parsing, drop enum names this build does not know instead of failing.
     pub ignore_unknown_enum_values: bool,
+    /// Print fields without presence even when they hold their default (`0`, `""`, `false`,
+    /// the first enum value, `[]`, `{}`), as protobuf's "always print fields with no presence"
+    /// option does; message and `optional` fields still print only when set.
+    pub emit_unpopulated: bool,
 }
 
 impl JsonOptions {
@@ -21,12 +25,19 @@ impl JsonOptions {
         Self {
             proto_field_names: false,
             ignore_unknown_enum_values: false,
+            emit_unpopulated: false,
         }
     }
 
     /// Prints fields under their proto names when `yes`.
     pub const fn with_proto_field_names(mut self, yes: bool) -> Self {
         self.proto_field_names = yes;
+        self
+    }
+
+    /// Prints fields without presence even when they hold their default, when `yes`.
+    pub const fn with_emit_unpopulated(mut self, yes: bool) -> Self {
+        self.emit_unpopulated = yes;
         self
     }
 
@@ -59,7 +70,13 @@ pub fn with_options<R>(options: JsonOptions, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Whether fields print under their proto names; generated code reads it once per message.
+/// The options in force, for generated code: read once per message.
+#[inline]
+pub fn options() -> JsonOptions {
+    current()
+}
+
+/// Whether fields print under their proto names.
 #[inline]
 pub fn proto_field_names() -> bool {
     current().proto_field_names

@@ -217,7 +217,10 @@ impl ServerBuilder {
         self.grpc_web = config.grpc_web;
         self.cors = config.cors.clone();
         self.layout = config.runtime;
-        self.json = self.json.with_proto_field_names(config.json_proto_names);
+        self.json = self
+            .json
+            .with_proto_field_names(config.json_proto_names)
+            .with_emit_unpopulated(config.json_emit_unpopulated);
         self
     }
 

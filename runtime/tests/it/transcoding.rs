@@ -304,3 +304,38 @@ async fn proto_field_names_on_output_when_configured() {
     let (_, body) = get_json(&server, "/v1/shelves/42/count").await;
     assert_eq!(body, json!({"shelf_id": "42", "count": 3}));
 }
+
+#[tokio::test]
+async fn unpopulated_fields_print_only_when_configured() {
+    // A book with no tags, as the default options print it: no `tags` key.
+    let server = TestServer::start().await;
+    let (_, body) = get_json(&server, "/v1/books/b1").await;
+    assert!(body.get("tags").is_none(), "{body}");
+
+    let server = TestServer::start_with(
+        tacos_runtime::Server::builder()
+            .json_options(tacos_runtime::json::JsonOptions::new().with_emit_unpopulated(true)),
+    )
+    .await;
+    let (_, body) = get_json(&server, "/v1/books/b1").await;
+    assert_eq!(body["tags"], json!([]), "{body}");
+    assert_eq!(body["pages"], 100);
+    // Every field without presence prints at its default; message and `optional` fields
+    // still print only when set.
+    let (_, body) = get_json(&server, "/v1/books:search").await;
+    assert_eq!(
+        body["echo"],
+        json!({
+            "tags": [],
+            "pageSize": 0,
+            "genre": "GENRE_UNSPECIFIED",
+            "cursor": "",
+            "exact": false,
+            "genres": [],
+            "weight": 0
+        }),
+        "{body}"
+    );
+    let (_, body) = get_json(&server, "/v1/shelves/42/count").await;
+    assert_eq!(body, json!({"shelfId": "42", "count": 3}));
+}

@@ -1198,32 +1198,42 @@ impl __tacos_json::Serialize for Error {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            ErrorCode,
-        > as __tacos_json::Defaulted>::is_default(&self.code) {
+        if __all
+            || !<__tacos_json::Enum<
+                ErrorCode,
+            > as __tacos_json::Defaulted>::is_default(&self.code)
+        {
             __map
                 .serialize_entry(
                     "code",
                     &__tacos_json::Ser::<__tacos_json::Enum<ErrorCode>>::new(&self.code),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.trace_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.trace_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "trace_id" } else { "traceId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.trace_id),
                 )?;
         }
-        if !self.details.is_empty() {
+        if __all || !self.details.is_empty() {
             __map
                 .serialize_entry(
                     "details",
@@ -1342,23 +1352,31 @@ impl __tacos_json::Serialize for ErrorDetail {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.field) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.field)
+        {
             __map
                 .serialize_entry(
                     "field",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.field),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.value) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.value)
+        {
             __map
                 .serialize_entry(
                     "value",
@@ -1458,9 +1476,11 @@ impl __tacos_json::Serialize for GetSystemHealthRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.services.is_empty() {
+        if __all || !self.services.is_empty() {
             __map
                 .serialize_entry(
                     "services",
@@ -1469,9 +1489,11 @@ impl __tacos_json::Serialize for GetSystemHealthRequest {
                     >::new(&self.services),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.include_dependencies,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.include_dependencies,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -1577,11 +1599,15 @@ impl __tacos_json::Serialize for GetSystemHealthResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            SystemHealthStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.overall_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                SystemHealthStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.overall_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "overall_status" } else { "overallStatus" },
@@ -1590,7 +1616,7 @@ impl __tacos_json::Serialize for GetSystemHealthResponse {
                     >::new(&self.overall_status),
                 )?;
         }
-        if !self.services.is_empty() {
+        if __all || !self.services.is_empty() {
             __map
                 .serialize_entry(
                     "services",
@@ -1599,7 +1625,7 @@ impl __tacos_json::Serialize for GetSystemHealthResponse {
                     >::new(&self.services),
                 )?;
         }
-        if !self.dependencies.is_empty() {
+        if __all || !self.dependencies.is_empty() {
             __map
                 .serialize_entry(
                     "dependencies",
@@ -1757,20 +1783,26 @@ impl __tacos_json::Serialize for ServiceHealthStatus {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.service_name,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.service_name,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "service_name" } else { "serviceName" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service_name),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            HealthStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                HealthStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -1779,9 +1811,11 @@ impl __tacos_json::Serialize for ServiceHealthStatus {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.response_time_ms,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.response_time_ms,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "response_time_ms" } else { "responseTimeMs" },
@@ -1790,23 +1824,27 @@ impl __tacos_json::Serialize for ServiceHealthStatus {
                     >::new(&self.response_time_ms),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version)
+        {
             __map
                 .serialize_entry(
                     "version",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.version),
                 )?;
         }
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
-            &self.uptime_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                &self.uptime_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "uptime_seconds" } else { "uptimeSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.uptime_seconds),
                 )?;
         }
-        if !self.metrics.is_empty() {
+        if __all || !self.metrics.is_empty() {
             __map
                 .serialize_entry(
                     "metrics",
@@ -1815,7 +1853,7 @@ impl __tacos_json::Serialize for ServiceHealthStatus {
                     >::new(&self.metrics),
                 )?;
         }
-        if !self.issues.is_empty() {
+        if __all || !self.issues.is_empty() {
             __map
                 .serialize_entry(
                     "issues",
@@ -1977,18 +2015,24 @@ impl __tacos_json::Serialize for DependencyStatus {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            HealthStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                HealthStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -1997,16 +2041,22 @@ impl __tacos_json::Serialize for DependencyStatus {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.endpoint) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.endpoint,
+            )
+        {
             __map
                 .serialize_entry(
                     "endpoint",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.endpoint),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.response_time_ms,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.response_time_ms,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "response_time_ms" } else { "responseTimeMs" },
@@ -2151,18 +2201,24 @@ impl __tacos_json::Serialize for GetMetricsRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service)
+        {
             __map
                 .serialize_entry(
                     "service",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.metric_type,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.metric_type,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "metric_type" } else { "metricType" },
@@ -2183,9 +2239,11 @@ impl __tacos_json::Serialize for GetMetricsRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.aggregation,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.aggregation,
+            )
+        {
             __map
                 .serialize_entry(
                     "aggregation",
@@ -2323,9 +2381,11 @@ impl __tacos_json::Serialize for GetMetricsResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.metrics.is_empty() {
+        if __all || !self.metrics.is_empty() {
             __map
                 .serialize_entry(
                     "metrics",
@@ -2455,25 +2515,33 @@ impl __tacos_json::Serialize for MetricData {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service)
+        {
             __map
                 .serialize_entry(
                     "service",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            MetricType,
-        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Enum<
+                MetricType,
+            > as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
@@ -2482,21 +2550,27 @@ impl __tacos_json::Serialize for MetricData {
                     >::new(&self.r#type),
                 )?;
         }
-        if !<__tacos_json::Double as __tacos_json::Defaulted>::is_default(&self.value) {
+        if __all
+            || !<__tacos_json::Double as __tacos_json::Defaulted>::is_default(
+                &self.value,
+            )
+        {
             __map
                 .serialize_entry(
                     "value",
                     &__tacos_json::Ser::<__tacos_json::Double>::new(&self.value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.unit) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.unit)
+        {
             __map
                 .serialize_entry(
                     "unit",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.unit),
                 )?;
         }
-        if !self.labels.is_empty() {
+        if __all || !self.labels.is_empty() {
             __map
                 .serialize_entry(
                     "labels",
@@ -2659,36 +2733,46 @@ impl __tacos_json::Serialize for UpdateConfigRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service)
+        {
             __map
                 .serialize_entry(
                     "service",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.config_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.config_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "config_key" } else { "configKey" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.config_key),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.config_value,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.config_value,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "config_value" } else { "configValue" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.config_value),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.apply_immediately,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.apply_immediately,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "apply_immediately" } else { "applyImmediately" },
@@ -2697,7 +2781,9 @@ impl __tacos_json::Serialize for UpdateConfigRequest {
                     >::new(&self.apply_immediately),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
@@ -2832,23 +2918,37 @@ impl __tacos_json::Serialize for UpdateConfigResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.updated) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.updated,
+            )
+        {
             __map
                 .serialize_entry(
                     "updated",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.updated),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.old_value) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.old_value,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "old_value" } else { "oldValue" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.old_value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.new_value) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.new_value,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "new_value" } else { "newValue" },
@@ -3002,11 +3102,15 @@ impl __tacos_json::Serialize for TriggerOperationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            OperationType,
-        > as __tacos_json::Defaulted>::is_default(&self.operation) {
+        if __all
+            || !<__tacos_json::Enum<
+                OperationType,
+            > as __tacos_json::Defaulted>::is_default(&self.operation)
+        {
             __map
                 .serialize_entry(
                     "operation",
@@ -3015,16 +3119,18 @@ impl __tacos_json::Serialize for TriggerOperationRequest {
                     >::new(&self.operation),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.target_service,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.target_service,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "target_service" } else { "targetService" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_service),
                 )?;
         }
-        if !self.parameters.is_empty() {
+        if __all || !self.parameters.is_empty() {
             __map
                 .serialize_entry(
                     "parameters",
@@ -3033,14 +3139,20 @@ impl __tacos_json::Serialize for TriggerOperationRequest {
                     >::new(&self.parameters),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.dry_run) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.dry_run,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "dry_run" } else { "dryRun" },
@@ -3174,29 +3286,37 @@ impl __tacos_json::Serialize for TriggerOperationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.triggered,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.triggered,
+            )
+        {
             __map
                 .serialize_entry(
                     "triggered",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.triggered),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.operation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.operation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "operation_id" } else { "operationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.operation_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            OperationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                OperationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -3205,7 +3325,9 @@ impl __tacos_json::Serialize for TriggerOperationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.result) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.result)
+        {
             __map
                 .serialize_entry(
                     "result",
@@ -3370,18 +3492,24 @@ impl __tacos_json::Serialize for GetLogsRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service)
+        {
             __map
                 .serialize_entry(
                     "service",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            LogLevel,
-        > as __tacos_json::Defaulted>::is_default(&self.level) {
+        if __all
+            || !<__tacos_json::Enum<
+                LogLevel,
+            > as __tacos_json::Defaulted>::is_default(&self.level)
+        {
             __map
                 .serialize_entry(
                     "level",
@@ -3402,16 +3530,20 @@ impl __tacos_json::Serialize for GetLogsRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.limit) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.limit)
+        {
             __map
                 .serialize_entry(
                     "limit",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.limit),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.search_query,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.search_query,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "search_query" } else { "searchQuery" },
@@ -3556,9 +3688,11 @@ impl __tacos_json::Serialize for GetLogsResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.logs.is_empty() {
+        if __all || !self.logs.is_empty() {
             __map
                 .serialize_entry(
                     "logs",
@@ -3567,16 +3701,22 @@ impl __tacos_json::Serialize for GetLogsResponse {
                     >::new(&self.logs),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.has_more) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.has_more,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "has_more" } else { "hasMore" },
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.has_more),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.next_cursor,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.next_cursor,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "next_cursor" } else { "nextCursor" },
@@ -3704,7 +3844,9 @@ impl __tacos_json::Serialize for LogEntry {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if let ::core::option::Option::Some(__value) = &self.timestamp {
             __map
@@ -3713,37 +3855,47 @@ impl __tacos_json::Serialize for LogEntry {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            LogLevel,
-        > as __tacos_json::Defaulted>::is_default(&self.level) {
+        if __all
+            || !<__tacos_json::Enum<
+                LogLevel,
+            > as __tacos_json::Defaulted>::is_default(&self.level)
+        {
             __map
                 .serialize_entry(
                     "level",
                     &__tacos_json::Ser::<__tacos_json::Enum<LogLevel>>::new(&self.level),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service)
+        {
             __map
                 .serialize_entry(
                     "service",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.trace_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.trace_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "trace_id" } else { "traceId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.trace_id),
                 )?;
         }
-        if !self.fields.is_empty() {
+        if __all || !self.fields.is_empty() {
             __map
                 .serialize_entry(
                     "fields",
@@ -3888,11 +4040,15 @@ impl __tacos_json::Serialize for EmergencyActionRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            EmergencyActionType,
-        > as __tacos_json::Defaulted>::is_default(&self.action) {
+        if __all
+            || !<__tacos_json::Enum<
+                EmergencyActionType,
+            > as __tacos_json::Defaulted>::is_default(&self.action)
+        {
             __map
                 .serialize_entry(
                     "action",
@@ -3901,14 +4057,16 @@ impl __tacos_json::Serialize for EmergencyActionRequest {
                     >::new(&self.action),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !self.parameters.is_empty() {
+        if __all || !self.parameters.is_empty() {
             __map
                 .serialize_entry(
                     "parameters",
@@ -3917,7 +4075,11 @@ impl __tacos_json::Serialize for EmergencyActionRequest {
                     >::new(&self.parameters),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.confirm) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.confirm,
+            )
+        {
             __map
                 .serialize_entry(
                     "confirm",
@@ -4038,23 +4200,35 @@ impl __tacos_json::Serialize for EmergencyActionResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.executed) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.executed,
+            )
+        {
             __map
                 .serialize_entry(
                     "executed",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.executed),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.action_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.action_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "action_id" } else { "actionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.action_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.result) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.result)
+        {
             __map
                 .serialize_entry(
                     "result",
@@ -4206,16 +4380,26 @@ impl __tacos_json::Serialize for Money {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.amount) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                &self.amount,
+            )
+        {
             __map
                 .serialize_entry(
                     "amount",
                     &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.amount),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.currency) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.currency,
+            )
+        {
             __map
                 .serialize_entry(
                     "currency",
@@ -4308,39 +4492,51 @@ impl __tacos_json::Serialize for Address {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.street) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.street)
+        {
             __map
                 .serialize_entry(
                     "street",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.street),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.city) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.city)
+        {
             __map
                 .serialize_entry(
                     "city",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.city),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.state) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.state)
+        {
             __map
                 .serialize_entry(
                     "state",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.state),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.postal_code,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.postal_code,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "postal_code" } else { "postalCode" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.postal_code),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.country) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.country)
+        {
             __map
                 .serialize_entry(
                     "country",
@@ -4464,25 +4660,33 @@ impl __tacos_json::Serialize for Pagination {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.page) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.page)
+        {
             __map
                 .serialize_entry(
                     "page",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.page),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.page_size,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.page_size,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "page_size" } else { "pageSize" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.page_size),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.cursor) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.cursor)
+        {
             __map
                 .serialize_entry(
                     "cursor",
@@ -4584,29 +4788,37 @@ impl __tacos_json::Serialize for PageInfo {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_count" } else { "totalCount" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_count),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.has_next_page,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.has_next_page,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "has_next_page" } else { "hasNextPage" },
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.has_next_page),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.has_previous_page,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.has_previous_page,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "has_previous_page" } else { "hasPreviousPage" },
@@ -4615,18 +4827,22 @@ impl __tacos_json::Serialize for PageInfo {
                     >::new(&self.has_previous_page),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.next_cursor,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.next_cursor,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "next_cursor" } else { "nextCursor" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.next_cursor),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.previous_cursor,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.previous_cursor,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "previous_cursor" } else { "previousCursor" },
@@ -4761,16 +4977,21 @@ impl __tacos_json::Serialize for Venue {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
+        if __all || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id)
+        {
             __map
                 .serialize_entry(
                     "id",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
@@ -4784,9 +5005,11 @@ impl __tacos_json::Serialize for Venue {
                     &__tacos_json::Ser::<__tacos_json::Msg<Address>>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_capacity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_capacity,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_capacity" } else { "totalCapacity" },
@@ -4903,25 +5126,32 @@ impl __tacos_json::Serialize for Event {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
+        if __all || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id)
+        {
             __map
                 .serialize_entry(
                     "id",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.description,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.description,
+            )
+        {
             __map
                 .serialize_entry(
                     "description",
@@ -4963,18 +5193,22 @@ impl __tacos_json::Serialize for Event {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_seats" } else { "totalSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.remaining_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.remaining_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "remaining_seats" } else { "remainingSeats" },
@@ -5177,30 +5411,39 @@ impl __tacos_json::Serialize for Seat {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id) {
+        if __all || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.id)
+        {
             __map
                 .serialize_entry(
                     "id",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section)
+        {
             __map
                 .serialize_entry(
                     "section",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.row) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.row)
+        {
             __map
                 .serialize_entry(
                     "row",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.row),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.number) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.number)
+        {
             __map
                 .serialize_entry(
                     "number",
@@ -5214,9 +5457,11 @@ impl __tacos_json::Serialize for Seat {
                     &__tacos_json::Ser::<__tacos_json::Msg<Money>>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            SeatStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                SeatStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",

@@ -2124,9 +2124,13 @@ impl __tacos_json::Serialize for HealthCheckRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service)
+        {
             __map
                 .serialize_entry(
                     "service",
@@ -2208,11 +2212,15 @@ impl __tacos_json::Serialize for HealthCheckResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            HealthStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                HealthStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -2221,7 +2229,7 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !self.services.is_empty() {
+        if __all || !self.services.is_empty() {
             __map
                 .serialize_entry(
                     "services",
@@ -2372,11 +2380,15 @@ impl __tacos_json::Serialize for ServiceHealth {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            HealthStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                HealthStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -2385,9 +2397,11 @@ impl __tacos_json::Serialize for ServiceHealth {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.response_time_ms,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.response_time_ms,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "response_time_ms" } else { "responseTimeMs" },
@@ -2396,7 +2410,9 @@ impl __tacos_json::Serialize for ServiceHealth {
                     >::new(&self.response_time_ms),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version)
+        {
             __map
                 .serialize_entry(
                     "version",
@@ -2522,18 +2538,24 @@ impl __tacos_json::Serialize for ValidateTokenRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.token) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.token)
+        {
             __map
                 .serialize_entry(
                     "token",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.required_scope,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.required_scope,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "required_scope" } else { "requiredScope" },
@@ -2628,9 +2650,13 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid)
+        {
             __map
                 .serialize_entry(
                     "valid",
@@ -2644,7 +2670,7 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
                     &__tacos_json::Ser::<__tacos_json::Msg<UserContext>>::new(__value),
                 )?;
         }
-        if !self.scopes.is_empty() {
+        if __all || !self.scopes.is_empty() {
             __map
                 .serialize_entry(
                     "scopes",
@@ -2802,30 +2828,40 @@ impl __tacos_json::Serialize for UserContext {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.username) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.username,
+            )
+        {
             __map
                 .serialize_entry(
                     "username",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.username),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.email) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.email)
+        {
             __map
                 .serialize_entry(
                     "email",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.email),
                 )?;
         }
-        if !self.roles.is_empty() {
+        if __all || !self.roles.is_empty() {
             __map
                 .serialize_entry(
                     "roles",
@@ -2834,7 +2870,7 @@ impl __tacos_json::Serialize for UserContext {
                     >::new(&self.roles),
                 )?;
         }
-        if !self.attributes.is_empty() {
+        if __all || !self.attributes.is_empty() {
             __map
                 .serialize_entry(
                     "attributes",
@@ -2964,25 +3000,35 @@ impl __tacos_json::Serialize for GetEventAvailabilityRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section)
+        {
             __map
                 .serialize_entry(
                     "section",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
@@ -3090,7 +3136,9 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if let ::core::option::Option::Some(__value) = &self.event {
             __map
@@ -3101,7 +3149,7 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
                     >::new(__value),
                 )?;
         }
-        if !self.sections.is_empty() {
+        if __all || !self.sections.is_empty() {
             __map
                 .serialize_entry(
                     "sections",
@@ -3114,9 +3162,11 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
                     >::new(&self.sections),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_available,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_available,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_available" } else { "totalAvailable" },
@@ -3256,16 +3306,22 @@ impl __tacos_json::Serialize for CreateReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -3274,34 +3330,42 @@ impl __tacos_json::Serialize for CreateReservationRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_token" } else { "reservationToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -3475,20 +3539,26 @@ impl __tacos_json::Serialize for CreateReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -3506,7 +3576,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.reserved_seats.is_empty() {
+        if __all || !self.reserved_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "reserved_seats" } else { "reservedSeats" },
@@ -3526,9 +3596,11 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_url" } else { "paymentUrl" },
@@ -3709,18 +3781,24 @@ impl __tacos_json::Serialize for GetReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -3931,36 +4009,46 @@ impl __tacos_json::Serialize for ConfirmReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -4084,18 +4172,26 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.order_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "order_id" } else { "orderId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -4113,7 +4209,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.confirmed_seats.is_empty() {
+        if __all || !self.confirmed_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "confirmed_seats" } else { "confirmedSeats" },
@@ -4270,34 +4366,44 @@ impl __tacos_json::Serialize for CancelReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -4416,11 +4522,15 @@ impl __tacos_json::Serialize for CancelReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -4438,7 +4548,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.released_seats.is_empty() {
+        if __all || !self.released_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "released_seats" } else { "releasedSeats" },
@@ -4582,11 +4692,15 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
@@ -4602,16 +4716,20 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentMethod,
-        > as __tacos_json::Defaulted>::is_default(&self.method) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentMethod,
+            > as __tacos_json::Defaulted>::is_default(&self.method)
+        {
             __map
                 .serialize_entry(
                     "method",
@@ -4620,9 +4738,11 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(&self.method),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentScenario,
-        > as __tacos_json::Defaulted>::is_default(&self.scenario) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentScenario,
+            > as __tacos_json::Defaulted>::is_default(&self.scenario)
+        {
             __map
                 .serialize_entry(
                     "scenario",
@@ -4631,18 +4751,22 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(&self.scenario),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_url" } else { "webhookUrl" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_url),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -4806,20 +4930,26 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -4828,18 +4958,22 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.client_secret,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.client_secret,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "client_secret" } else { "clientSecret" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.client_secret),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_url" } else { "paymentUrl" },
@@ -5011,18 +5145,24 @@ impl __tacos_json::Serialize for GetPaymentStatusRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -5234,45 +5374,59 @@ impl __tacos_json::Serialize for RequestMetadata {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.request_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.request_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "request_id" } else { "requestId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.request_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.trace_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.trace_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "trace_id" } else { "traceId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.trace_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.user_agent,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.user_agent,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_agent" } else { "userAgent" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.ip_address,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.ip_address,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ip_address" } else { "ipAddress" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
@@ -5286,7 +5440,7 @@ impl __tacos_json::Serialize for RequestMetadata {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.headers.is_empty() {
+        if __all || !self.headers.is_empty() {
             __map
                 .serialize_entry(
                     "headers",
@@ -5452,25 +5606,35 @@ impl __tacos_json::Serialize for JoinQueueRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
@@ -5600,38 +5764,48 @@ impl __tacos_json::Serialize for JoinQueueResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.position_hint,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.position_hint,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "position_hint" } else { "positionHint" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position_hint),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.eta_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.eta_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "eta_seconds" } else { "etaSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            QueueStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                QueueStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -5802,11 +5976,15 @@ impl __tacos_json::Serialize for GetQueueStatusRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
@@ -5890,11 +6068,15 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            QueueStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                QueueStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -5903,27 +6085,33 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.position,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.position,
+            )
+        {
             __map
                 .serialize_entry(
                     "position",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.eta_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.eta_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "eta_seconds" } else { "etaSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.admission_ready,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.admission_ready,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "admission_ready" } else { "admissionReady" },
@@ -6092,25 +6280,35 @@ impl __tacos_json::Serialize for RequestAdmissionRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -6218,11 +6416,15 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            AdmissionStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.admission) {
+        if __all
+            || !<__tacos_json::Enum<
+                AdmissionStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.admission)
+        {
             __map
                 .serialize_entry(
                     "admission",
@@ -6231,18 +6433,22 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
                     >::new(&self.admission),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_token" } else { "reservationToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.ttl_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.ttl_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ttl_seconds" } else { "ttlSeconds" },
@@ -6401,18 +6607,24 @@ impl __tacos_json::Serialize for LeaveQueueRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
@@ -6507,9 +6719,15 @@ impl __tacos_json::Serialize for LeaveQueueResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.success,
+            )
+        {
             __map
                 .serialize_entry(
                     "success",
@@ -6639,9 +6857,15 @@ impl __tacos_json::Serialize for GetQueueStatsRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
@@ -6725,9 +6949,11 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.events.is_empty() {
+        if __all || !self.events.is_empty() {
             __map
                 .serialize_entry(
                     "events",
@@ -6861,43 +7087,53 @@ impl __tacos_json::Serialize for QueueMetadata {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.ip_address,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.ip_address,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ip_address" } else { "ipAddress" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.user_agent,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.user_agent,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_agent" } else { "userAgent" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.referer) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.referer)
+        {
             __map
                 .serialize_entry(
                     "referer",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.referer),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.country_code,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.country_code,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "country_code" } else { "countryCode" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.country_code),
                 )?;
         }
-        if !self.headers.is_empty() {
+        if __all || !self.headers.is_empty() {
             __map
                 .serialize_entry(
                     "headers",
@@ -7029,36 +7265,48 @@ impl __tacos_json::Serialize for EventQueueStats {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_waiting,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_waiting,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_waiting" } else { "totalWaiting" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_waiting),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_admitted,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_admitted,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_admitted" } else { "totalAdmitted" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_admitted),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.admission_rate_per_minute,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.admission_rate_per_minute,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7071,9 +7319,11 @@ impl __tacos_json::Serialize for EventQueueStats {
                     >::new(&self.admission_rate_per_minute),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.average_wait_time_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.average_wait_time_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7247,11 +7497,15 @@ impl __tacos_json::Serialize for SystemQueueStats {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_active_queues,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_active_queues,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7264,9 +7518,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.total_active_queues),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_waiting_users,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_waiting_users,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7279,9 +7535,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.total_waiting_users),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_admitted_users,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_admitted_users,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7294,9 +7552,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.total_admitted_users),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.system_capacity_percentage,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.system_capacity_percentage,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7309,9 +7569,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.system_capacity_percentage),
                 )?;
         }
-        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
-            &self.average_admission_rate,
-        ) {
+        if __all
+            || !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+                &self.average_admission_rate,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7491,20 +7753,26 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentWebhookType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentWebhookType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -7529,21 +7797,31 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.signature) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.signature,
+            )
+        {
             __map
                 .serialize_entry(
                     "signature",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.signature),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source)
+        {
             __map
                 .serialize_entry(
                     "source",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.attempt) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.attempt,
+            )
+        {
             __map
                 .serialize_entry(
                     "attempt",
@@ -7707,18 +7985,26 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.accepted,
+            )
+        {
             __map
                 .serialize_entry(
                     "accepted",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.accepted),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -7732,9 +8018,11 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.next_action,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.next_action,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "next_action" } else { "nextAction" },
@@ -7883,20 +8171,26 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
@@ -7910,14 +8204,16 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source)
+        {
             __map
                 .serialize_entry(
                     "source",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
                 )?;
         }
-        if !self.metadata.is_empty() {
+        if __all || !self.metadata.is_empty() {
             __map
                 .serialize_entry(
                     "metadata",
@@ -8055,18 +8351,26 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.accepted,
+            )
+        {
             __map
                 .serialize_entry(
                     "accepted",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.accepted),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -8209,27 +8513,33 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.service_name,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.service_name,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "service_name" } else { "serviceName" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service_name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.endpoint_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.endpoint_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "endpoint_url" } else { "endpointUrl" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.endpoint_url),
                 )?;
         }
-        if !self.event_types.is_empty() {
+        if __all || !self.event_types.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "event_types" } else { "eventTypes" },
@@ -8238,7 +8548,9 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
                     >::new(&self.event_types),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.secret) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.secret)
+        {
             __map
                 .serialize_entry(
                     "secret",
@@ -8381,20 +8693,26 @@ impl __tacos_json::Serialize for RegisterWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.registered,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.registered,
+            )
+        {
             __map
                 .serialize_entry(
                     "registered",
@@ -8537,25 +8855,35 @@ impl __tacos_json::Serialize for ValidateWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.payload) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.payload)
+        {
             __map
                 .serialize_entry(
                     "payload",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payload),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.signature) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.signature,
+            )
+        {
             __map
                 .serialize_entry(
                     "signature",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.signature),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
@@ -8663,16 +8991,22 @@ impl __tacos_json::Serialize for ValidateWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid)
+        {
             __map
                 .serialize_entry(
                     "valid",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.valid),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
@@ -8811,38 +9145,48 @@ impl __tacos_json::Serialize for PaymentWebhookData {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.transaction_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.transaction_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "transaction_id" } else { "transactionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentWebhookStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentWebhookStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -8860,16 +9204,18 @@ impl __tacos_json::Serialize for PaymentWebhookData {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.failure_reason,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.failure_reason,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "failure_reason" } else { "failureReason" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.failure_reason),
                 )?;
         }
-        if !self.metadata.is_empty() {
+        if __all || !self.metadata.is_empty() {
             __map
                 .serialize_entry(
                     "metadata",
@@ -9060,36 +9406,44 @@ impl __tacos_json::Serialize for WebhookConfig {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.retry_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.retry_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "retry_count" } else { "retryCount" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.retry_count),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.timeout_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.timeout_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "timeout_seconds" } else { "timeoutSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.timeout_seconds),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.verify_ssl,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.verify_ssl,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "verify_ssl" } else { "verifySsl" },
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.verify_ssl),
                 )?;
         }
-        if !self.headers.is_empty() {
+        if __all || !self.headers.is_empty() {
             __map
                 .serialize_entry(
                     "headers",
@@ -9098,9 +9452,11 @@ impl __tacos_json::Serialize for WebhookConfig {
                     >::new(&self.headers),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.content_type,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.content_type,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "content_type" } else { "contentType" },
@@ -9232,27 +9588,37 @@ impl __tacos_json::Serialize for StreamQueueUpdatesRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
@@ -9362,11 +9728,15 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            EventType,
-        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Enum<
+                EventType,
+            > as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
@@ -9396,9 +9766,11 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -9540,38 +9912,48 @@ impl __tacos_json::Serialize for QueueUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.position,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.position,
+            )
+        {
             __map
                 .serialize_entry(
                     "position",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.eta_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.eta_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "eta_seconds" } else { "etaSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            QueueEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                QueueEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -9580,9 +9962,11 @@ impl __tacos_json::Serialize for QueueUpdate {
                     >::new(&self.event_type),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.admission_ready,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.admission_ready,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "admission_ready" } else { "admissionReady" },
@@ -9736,36 +10120,48 @@ impl __tacos_json::Serialize for SystemUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_waiting,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_waiting,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_waiting" } else { "totalWaiting" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_waiting),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.admission_rate,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.admission_rate,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "admission_rate" } else { "admissionRate" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.admission_rate),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            SystemEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                SystemEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -9774,7 +10170,9 @@ impl __tacos_json::Serialize for SystemUpdate {
                     >::new(&self.event_type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
@@ -9904,25 +10302,31 @@ impl __tacos_json::Serialize for StreamReservationUpdatesRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !self.reservation_ids.is_empty() {
+        if __all || !self.reservation_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_ids" } else { "reservationIds" },
@@ -10032,11 +10436,15 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            EventType,
-        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Enum<
+                EventType,
+            > as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
@@ -10065,9 +10473,11 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -10197,20 +10607,26 @@ impl __tacos_json::Serialize for ReservationUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.old_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.old_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "old_status" } else { "oldStatus" },
@@ -10221,9 +10637,11 @@ impl __tacos_json::Serialize for ReservationUpdate {
                     >::new(&self.old_status),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.new_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.new_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "new_status" } else { "newStatus" },
@@ -10241,16 +10659,20 @@ impl __tacos_json::Serialize for ReservationUpdate {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            ReservationEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReservationEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -10405,25 +10827,31 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !self.payment_intent_ids.is_empty() {
+        if __all || !self.payment_intent_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -10540,11 +10968,15 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            EventType,
-        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Enum<
+                EventType,
+            > as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
@@ -10567,9 +10999,11 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -10696,20 +11130,26 @@ impl __tacos_json::Serialize for PaymentUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.old_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.old_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "old_status" } else { "oldStatus" },
@@ -10718,9 +11158,11 @@ impl __tacos_json::Serialize for PaymentUpdate {
                     >::new(&self.old_status),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.new_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.new_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "new_status" } else { "newStatus" },
@@ -10729,16 +11171,20 @@ impl __tacos_json::Serialize for PaymentUpdate {
                     >::new(&self.new_status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -10873,29 +11319,37 @@ impl __tacos_json::Serialize for SendMessageRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.target_user_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.target_user_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "target_user_id" } else { "targetUserId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.target_session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.target_session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "target_session_id" } else { "targetSessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_session_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            MessageType,
-        > as __tacos_json::Defaulted>::is_default(&self.message_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                MessageType,
+            > as __tacos_json::Defaulted>::is_default(&self.message_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "message_type" } else { "messageType" },
@@ -10904,21 +11358,25 @@ impl __tacos_json::Serialize for SendMessageRequest {
                     >::new(&self.message_type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.title) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.title)
+        {
             __map
                 .serialize_entry(
                     "title",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.title),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.content) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.content)
+        {
             __map
                 .serialize_entry(
                     "content",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.content),
                 )?;
         }
-        if !self.data.is_empty() {
+        if __all || !self.data.is_empty() {
             __map
                 .serialize_entry(
                     "data",
@@ -10927,9 +11385,11 @@ impl __tacos_json::Serialize for SendMessageRequest {
                     >::new(&self.data),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            MessagePriority,
-        > as __tacos_json::Defaulted>::is_default(&self.priority) {
+        if __all
+            || !<__tacos_json::Enum<
+                MessagePriority,
+            > as __tacos_json::Defaulted>::is_default(&self.priority)
+        {
             __map
                 .serialize_entry(
                     "priority",
@@ -11092,20 +11552,26 @@ impl __tacos_json::Serialize for SendMessageResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.delivered,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.delivered,
+            )
+        {
             __map
                 .serialize_entry(
                     "delivered",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.delivered),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.message_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.message_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "message_id" } else { "messageId" },

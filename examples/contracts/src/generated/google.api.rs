@@ -103,9 +103,11 @@ impl __tacos_json::Serialize for Http {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.rules.is_empty() {
+        if __all || !self.rules.is_empty() {
             __map
                 .serialize_entry(
                     "rules",
@@ -114,9 +116,11 @@ impl __tacos_json::Serialize for Http {
                     >::new(&self.rules),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.fully_decode_reserved_expansion,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.fully_decode_reserved_expansion,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -219,23 +223,31 @@ impl __tacos_json::Serialize for HttpRule {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.selector) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.selector,
+            )
+        {
             __map
                 .serialize_entry(
                     "selector",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.selector),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.body) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.body)
+        {
             __map
                 .serialize_entry(
                     "body",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.body),
                 )?;
         }
-        if !self.additional_bindings.is_empty() {
+        if __all || !self.additional_bindings.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -248,9 +260,11 @@ impl __tacos_json::Serialize for HttpRule {
                     >::new(&self.additional_bindings),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.response_body,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.response_body,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "response_body" } else { "responseBody" },
@@ -505,16 +519,22 @@ impl __tacos_json::Serialize for CustomHttpPattern {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.kind) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.kind)
+        {
             __map
                 .serialize_entry(
                     "kind",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.kind),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path)
+        {
             __map
                 .serialize_entry(
                     "path",

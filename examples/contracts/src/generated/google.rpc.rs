@@ -410,23 +410,29 @@ impl __tacos_json::Serialize for ErrorInfo {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.domain) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.domain)
+        {
             __map
                 .serialize_entry(
                     "domain",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.domain),
                 )?;
         }
-        if !self.metadata.is_empty() {
+        if __all || !self.metadata.is_empty() {
             __map
                 .serialize_entry(
                     "metadata",
@@ -614,9 +620,11 @@ impl __tacos_json::Serialize for DebugInfo {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.stack_entries.is_empty() {
+        if __all || !self.stack_entries.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "stack_entries" } else { "stackEntries" },
@@ -625,7 +633,9 @@ impl __tacos_json::Serialize for DebugInfo {
                     >::new(&self.stack_entries),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.detail) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.detail)
+        {
             __map
                 .serialize_entry(
                     "detail",
@@ -716,9 +726,11 @@ impl __tacos_json::Serialize for QuotaFailure {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.violations.is_empty() {
+        if __all || !self.violations.is_empty() {
             __map
                 .serialize_entry(
                     "violations",
@@ -804,18 +816,24 @@ impl __tacos_json::Serialize for quota_failure::Violation {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.subject) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.subject)
+        {
             __map
                 .serialize_entry(
                     "subject",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.subject),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.description,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.description,
+            )
+        {
             __map
                 .serialize_entry(
                     "description",
@@ -910,9 +928,11 @@ impl __tacos_json::Serialize for PreconditionFailure {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.violations.is_empty() {
+        if __all || !self.violations.is_empty() {
             __map
                 .serialize_entry(
                     "violations",
@@ -1002,25 +1022,33 @@ impl __tacos_json::Serialize for precondition_failure::Violation {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.r#type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.subject) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.subject)
+        {
             __map
                 .serialize_entry(
                     "subject",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.subject),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.description,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.description,
+            )
+        {
             __map
                 .serialize_entry(
                     "description",
@@ -1126,9 +1154,11 @@ impl __tacos_json::Serialize for BadRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.field_violations.is_empty() {
+        if __all || !self.field_violations.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "field_violations" } else { "fieldViolations" },
@@ -1214,18 +1244,24 @@ impl __tacos_json::Serialize for bad_request::FieldViolation {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.field) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.field)
+        {
             __map
                 .serialize_entry(
                     "field",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.field),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.description,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.description,
+            )
+        {
             __map
                 .serialize_entry(
                     "description",
@@ -1320,20 +1356,26 @@ impl __tacos_json::Serialize for RequestInfo {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.request_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.request_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "request_id" } else { "requestId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.request_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.serving_data,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.serving_data,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "serving_data" } else { "servingData" },
@@ -1426,36 +1468,46 @@ impl __tacos_json::Serialize for ResourceInfo {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.resource_type,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.resource_type,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "resource_type" } else { "resourceType" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.resource_type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.resource_name,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.resource_name,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "resource_name" } else { "resourceName" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.resource_name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.owner) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.owner)
+        {
             __map
                 .serialize_entry(
                     "owner",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.owner),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.description,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.description,
+            )
+        {
             __map
                 .serialize_entry(
                     "description",
@@ -1572,9 +1624,11 @@ impl __tacos_json::Serialize for Help {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.links.is_empty() {
+        if __all || !self.links.is_empty() {
             __map
                 .serialize_entry(
                     "links",
@@ -1656,18 +1710,24 @@ impl __tacos_json::Serialize for help::Link {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.description,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.description,
+            )
+        {
             __map
                 .serialize_entry(
                     "description",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.description),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.url) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.url)
+        {
             __map
                 .serialize_entry(
                     "url",
@@ -1758,16 +1818,22 @@ impl __tacos_json::Serialize for LocalizedMessage {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.locale) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.locale)
+        {
             __map
                 .serialize_entry(
                     "locale",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.locale),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
@@ -1860,23 +1926,29 @@ impl __tacos_json::Serialize for Status {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.code) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.code)
+        {
             __map
                 .serialize_entry(
                     "code",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.code),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
                 )?;
         }
-        if !self.details.is_empty() {
+        if __all || !self.details.is_empty() {
             __map
                 .serialize_entry(
                     "details",

@@ -1639,16 +1639,22 @@ impl __tacos_json::Serialize for CheckAvailabilityRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -1657,16 +1663,20 @@ impl __tacos_json::Serialize for CheckAvailabilityRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section)
+        {
             __map
                 .serialize_entry(
                     "section",
@@ -1787,18 +1797,22 @@ impl __tacos_json::Serialize for CheckAvailabilityResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.available,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.available,
+            )
+        {
             __map
                 .serialize_entry(
                     "available",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.available),
                 )?;
         }
-        if !self.available_seats.is_empty() {
+        if __all || !self.available_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "available_seats" } else { "availableSeats" },
@@ -1809,7 +1823,7 @@ impl __tacos_json::Serialize for CheckAvailabilityResponse {
                     >::new(&self.available_seats),
                 )?;
         }
-        if !self.unavailable_seat_ids.is_empty() {
+        if __all || !self.unavailable_seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -1822,9 +1836,11 @@ impl __tacos_json::Serialize for CheckAvailabilityResponse {
                     >::new(&self.unavailable_seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.remaining_in_section,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.remaining_in_section,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -1985,25 +2001,33 @@ impl __tacos_json::Serialize for ReserveSeatRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -2012,16 +2036,20 @@ impl __tacos_json::Serialize for ReserveSeatRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -2035,9 +2063,11 @@ impl __tacos_json::Serialize for ReserveSeatRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -2199,16 +2229,20 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.hold_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.hold_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "hold_id" } else { "holdId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.hold_id),
                 )?;
         }
-        if !self.reserved_seats.is_empty() {
+        if __all || !self.reserved_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "reserved_seats" } else { "reservedSeats" },
@@ -2226,9 +2260,11 @@ impl __tacos_json::Serialize for ReserveSeatResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            HoldStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                HoldStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -2379,25 +2415,33 @@ impl __tacos_json::Serialize for CommitReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -2406,34 +2450,42 @@ impl __tacos_json::Serialize for CommitReservationRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -2596,16 +2648,22 @@ impl __tacos_json::Serialize for CommitReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.order_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "order_id" } else { "orderId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
                 )?;
         }
-        if !self.sold_seats.is_empty() {
+        if __all || !self.sold_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "sold_seats" } else { "soldSeats" },
@@ -2616,9 +2674,11 @@ impl __tacos_json::Serialize for CommitReservationResponse {
                     >::new(&self.sold_seats),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            CommitStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                CommitStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -2778,25 +2838,33 @@ impl __tacos_json::Serialize for ReleaseHoldRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -2805,25 +2873,31 @@ impl __tacos_json::Serialize for ReleaseHoldRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -2970,9 +3044,11 @@ impl __tacos_json::Serialize for ReleaseHoldResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.released_seats.is_empty() {
+        if __all || !self.released_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "released_seats" } else { "releasedSeats" },
@@ -2983,9 +3059,11 @@ impl __tacos_json::Serialize for ReleaseHoldResponse {
                     >::new(&self.released_seats),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            ReleaseStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReleaseStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -3132,16 +3210,24 @@ impl __tacos_json::Serialize for GetInventoryStatusRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section)
+        {
             __map
                 .serialize_entry(
                     "section",
@@ -3236,7 +3322,9 @@ impl __tacos_json::Serialize for GetInventoryStatusResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if let ::core::option::Option::Some(__value) = &self.event {
             __map
@@ -3247,7 +3335,7 @@ impl __tacos_json::Serialize for GetInventoryStatusResponse {
                     >::new(__value),
                 )?;
         }
-        if !self.sections.is_empty() {
+        if __all || !self.sections.is_empty() {
             __map
                 .serialize_entry(
                     "sections",
@@ -3394,65 +3482,81 @@ impl __tacos_json::Serialize for SectionInventory {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.section_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.section_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "section_id" } else { "sectionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.section_name,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.section_name,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "section_name" } else { "sectionName" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section_name),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_seats" } else { "totalSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.available_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.available_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "available_seats" } else { "availableSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.available_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.reserved_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.reserved_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reserved_seats" } else { "reservedSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.reserved_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.sold_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.sold_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "sold_seats" } else { "soldSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.sold_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.blocked_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.blocked_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "blocked_seats" } else { "blockedSeats" },
@@ -3662,56 +3766,70 @@ impl __tacos_json::Serialize for InventoryStats {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_seats" } else { "totalSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.available_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.available_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "available_seats" } else { "availableSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.available_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.reserved_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.reserved_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reserved_seats" } else { "reservedSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.reserved_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.sold_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.sold_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "sold_seats" } else { "soldSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.sold_seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.blocked_seats,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.blocked_seats,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "blocked_seats" } else { "blockedSeats" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.blocked_seats),
                 )?;
         }
-        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
-            &self.availability_percentage,
-        ) {
+        if __all
+            || !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+                &self.availability_percentage,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -3891,16 +4009,22 @@ impl __tacos_json::Serialize for CreateReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -3909,34 +4033,42 @@ impl __tacos_json::Serialize for CreateReservationRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_token" } else { "reservationToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -4110,20 +4242,26 @@ impl __tacos_json::Serialize for CreateReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -4139,7 +4277,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.reserved_seats.is_empty() {
+        if __all || !self.reserved_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "reserved_seats" } else { "reservedSeats" },
@@ -4159,9 +4297,11 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_url" } else { "paymentUrl" },
@@ -4340,18 +4480,24 @@ impl __tacos_json::Serialize for GetReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -4558,36 +4704,46 @@ impl __tacos_json::Serialize for ConfirmReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -4711,18 +4867,26 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.order_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "order_id" } else { "orderId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -4738,7 +4902,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.confirmed_seats.is_empty() {
+        if __all || !self.confirmed_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "confirmed_seats" } else { "confirmedSeats" },
@@ -4893,34 +5057,44 @@ impl __tacos_json::Serialize for CancelReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -5039,11 +5213,15 @@ impl __tacos_json::Serialize for CancelReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -5059,7 +5237,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.released_seats.is_empty() {
+        if __all || !self.released_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "released_seats" } else { "releasedSeats" },
@@ -5201,18 +5379,24 @@ impl __tacos_json::Serialize for ListReservationsRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -5221,7 +5405,11 @@ impl __tacos_json::Serialize for ListReservationsRequest {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
@@ -5353,9 +5541,11 @@ impl __tacos_json::Serialize for ListReservationsResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.reservations.is_empty() {
+        if __all || !self.reservations.is_empty() {
             __map
                 .serialize_entry(
                     "reservations",
@@ -5489,27 +5679,35 @@ impl __tacos_json::Serialize for ExtendHoldRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.extension_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.extension_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "extension_seconds" } else { "extensionSeconds" },
@@ -5518,16 +5716,20 @@ impl __tacos_json::Serialize for ExtendHoldRequest {
                     >::new(&self.extension_seconds),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -5662,7 +5864,9 @@ impl __tacos_json::Serialize for ExtendHoldResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if let ::core::option::Option::Some(__value) = &self.new_expires_at {
             __map
@@ -5671,9 +5875,11 @@ impl __tacos_json::Serialize for ExtendHoldResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.extended_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.extended_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "extended_seconds" } else { "extendedSeconds" },
@@ -5682,9 +5888,11 @@ impl __tacos_json::Serialize for ExtendHoldResponse {
                     >::new(&self.extended_seconds),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.extension_allowed,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.extension_allowed,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "extension_allowed" } else { "extensionAllowed" },
@@ -5825,34 +6033,46 @@ impl __tacos_json::Serialize for Reservation {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -5861,7 +6081,7 @@ impl __tacos_json::Serialize for Reservation {
                     >::new(&self.status),
                 )?;
         }
-        if !self.seats.is_empty() {
+        if __all || !self.seats.is_empty() {
             __map
                 .serialize_entry(
                     "seats",
@@ -5872,9 +6092,11 @@ impl __tacos_json::Serialize for Reservation {
                     >::new(&self.seats),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
@@ -5911,16 +6133,22 @@ impl __tacos_json::Serialize for Reservation {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.order_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "order_id" } else { "orderId" },
@@ -6182,43 +6410,53 @@ impl __tacos_json::Serialize for ReservationMetadata {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source)
+        {
             __map
                 .serialize_entry(
                     "source",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.user_agent,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.user_agent,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_agent" } else { "userAgent" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.ip_address,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.ip_address,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ip_address" } else { "ipAddress" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !self.tags.is_empty() {
+        if __all || !self.tags.is_empty() {
             __map
                 .serialize_entry(
                     "tags",
@@ -6354,25 +6592,33 @@ impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -6381,9 +6627,11 @@ impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
@@ -6397,18 +6645,22 @@ impl __tacos_json::Serialize for ProcessReservationExpiryRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.retry_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.retry_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "retry_count" } else { "retryCount" },
@@ -6572,11 +6824,15 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            ProcessingStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ProcessingStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -6585,7 +6841,7 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !self.released_seats.is_empty() {
+        if __all || !self.released_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "released_seats" } else { "releasedSeats" },
@@ -6603,9 +6859,11 @@ impl __tacos_json::Serialize for ProcessReservationExpiryResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.next_action,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.next_action,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "next_action" } else { "nextAction" },
@@ -6756,29 +7014,37 @@ impl __tacos_json::Serialize for ProcessPaymentResultRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentResultType,
-        > as __tacos_json::Defaulted>::is_default(&self.result_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentResultType,
+            > as __tacos_json::Defaulted>::is_default(&self.result_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "result_type" } else { "resultType" },
@@ -6796,18 +7062,22 @@ impl __tacos_json::Serialize for ProcessPaymentResultRequest {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.retry_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.retry_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "retry_count" } else { "retryCount" },
@@ -6961,11 +7231,15 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            ProcessingStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ProcessingStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -6974,14 +7248,18 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.order_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "order_id" } else { "orderId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
                 )?;
         }
-        if !self.affected_seats.is_empty() {
+        if __all || !self.affected_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "affected_seats" } else { "affectedSeats" },
@@ -6999,9 +7277,11 @@ impl __tacos_json::Serialize for ProcessPaymentResultResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.next_action,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.next_action,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "next_action" } else { "nextAction" },
@@ -7165,20 +7445,26 @@ impl __tacos_json::Serialize for ProcessCompensationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            CompensationType,
-        > as __tacos_json::Defaulted>::is_default(&self.compensation_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                CompensationType,
+            > as __tacos_json::Defaulted>::is_default(&self.compensation_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "compensation_type" } else { "compensationType" },
@@ -7187,9 +7473,11 @@ impl __tacos_json::Serialize for ProcessCompensationRequest {
                     >::new(&self.compensation_type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.original_operation,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.original_operation,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7202,16 +7490,18 @@ impl __tacos_json::Serialize for ProcessCompensationRequest {
                     >::new(&self.original_operation),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.failure_reason,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.failure_reason,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "failure_reason" } else { "failureReason" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.failure_reason),
                 )?;
         }
-        if !self.context.is_empty() {
+        if __all || !self.context.is_empty() {
             __map
                 .serialize_entry(
                     "context",
@@ -7220,18 +7510,22 @@ impl __tacos_json::Serialize for ProcessCompensationRequest {
                     >::new(&self.context),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.correlation_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.retry_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.retry_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "retry_count" } else { "retryCount" },
@@ -7399,11 +7693,15 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            ProcessingStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                ProcessingStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -7412,7 +7710,7 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !self.actions_taken.is_empty() {
+        if __all || !self.actions_taken.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "actions_taken" } else { "actionsTaken" },
@@ -7428,9 +7726,11 @@ impl __tacos_json::Serialize for ProcessCompensationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.requires_manual_intervention,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.requires_manual_intervention,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7591,11 +7891,15 @@ impl __tacos_json::Serialize for HealthCheckRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.worker_instance_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.worker_instance_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7688,11 +7992,15 @@ impl __tacos_json::Serialize for HealthCheckResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            WorkerStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                WorkerStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -7701,9 +8009,11 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.processed_events_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.processed_events_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7716,9 +8026,11 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.processed_events_count),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.failed_events_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.failed_events_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7738,9 +8050,11 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.queue_depth,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.queue_depth,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "queue_depth" } else { "queueDepth" },
@@ -7933,18 +8247,24 @@ impl __tacos_json::Serialize for GetJobStatusRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "job_id" } else { "jobId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.job_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.event_type,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_type,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -8039,9 +8359,11 @@ impl __tacos_json::Serialize for GetJobStatusResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.jobs.is_empty() {
+        if __all || !self.jobs.is_empty() {
             __map
                 .serialize_entry(
                     "jobs",
@@ -8173,20 +8495,26 @@ impl __tacos_json::Serialize for PaymentEventData {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.transaction_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.transaction_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "transaction_id" } else { "transactionId" },
@@ -8209,16 +8537,18 @@ impl __tacos_json::Serialize for PaymentEventData {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.gateway_response,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.gateway_response,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "gateway_response" } else { "gatewayResponse" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.gateway_response),
                 )?;
         }
-        if !self.metadata.is_empty() {
+        if __all || !self.metadata.is_empty() {
             __map
                 .serialize_entry(
                     "metadata",
@@ -8376,11 +8706,15 @@ impl __tacos_json::Serialize for CompensationAction {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            CompensationActionType,
-        > as __tacos_json::Defaulted>::is_default(&self.action_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                CompensationActionType,
+            > as __tacos_json::Defaulted>::is_default(&self.action_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "action_type" } else { "actionType" },
@@ -8389,18 +8723,22 @@ impl __tacos_json::Serialize for CompensationAction {
                     >::new(&self.action_type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.target_service,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.target_service,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "target_service" } else { "targetService" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_service),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.action_description,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.action_description,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -8413,7 +8751,11 @@ impl __tacos_json::Serialize for CompensationAction {
                     >::new(&self.action_description),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.success,
+            )
+        {
             __map
                 .serialize_entry(
                     "success",
@@ -8561,25 +8903,35 @@ impl __tacos_json::Serialize for JobInstance {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.job_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "job_id" } else { "jobId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.job_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.worker_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.worker_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "worker_id" } else { "workerId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.worker_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            JobInstanceStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                JobInstanceStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -8602,9 +8954,11 @@ impl __tacos_json::Serialize for JobInstance {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.events_processed,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.events_processed,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "events_processed" } else { "eventsProcessed" },
@@ -8613,9 +8967,11 @@ impl __tacos_json::Serialize for JobInstance {
                     >::new(&self.events_processed),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.events_failed,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.events_failed,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "events_failed" } else { "eventsFailed" },
@@ -8779,11 +9135,15 @@ impl __tacos_json::Serialize for JobMetrics {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_active_jobs,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_active_jobs,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_active_jobs" } else { "totalActiveJobs" },
@@ -8792,9 +9152,11 @@ impl __tacos_json::Serialize for JobMetrics {
                     >::new(&self.total_active_jobs),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_events_pending,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_events_pending,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -8807,9 +9169,11 @@ impl __tacos_json::Serialize for JobMetrics {
                     >::new(&self.total_events_pending),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_events_processing,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_events_processing,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -8822,9 +9186,11 @@ impl __tacos_json::Serialize for JobMetrics {
                     >::new(&self.total_events_processing),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_events_completed,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_events_completed,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -8837,9 +9203,11 @@ impl __tacos_json::Serialize for JobMetrics {
                     >::new(&self.total_events_completed),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_events_failed,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_events_failed,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -8852,9 +9220,11 @@ impl __tacos_json::Serialize for JobMetrics {
                     >::new(&self.total_events_failed),
                 )?;
         }
-        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
-            &self.average_processing_time_ms,
-        ) {
+        if __all
+            || !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+                &self.average_processing_time_ms,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {

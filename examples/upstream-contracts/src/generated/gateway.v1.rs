@@ -1736,9 +1736,13 @@ impl __tacos_json::Serialize for HealthCheckRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.service)
+        {
             __map
                 .serialize_entry(
                     "service",
@@ -1820,11 +1824,15 @@ impl __tacos_json::Serialize for HealthCheckResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            HealthStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                HealthStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -1833,7 +1841,7 @@ impl __tacos_json::Serialize for HealthCheckResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !self.services.is_empty() {
+        if __all || !self.services.is_empty() {
             __map
                 .serialize_entry(
                     "services",
@@ -1984,11 +1992,15 @@ impl __tacos_json::Serialize for ServiceHealth {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            HealthStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                HealthStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -1997,9 +2009,11 @@ impl __tacos_json::Serialize for ServiceHealth {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.response_time_ms,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.response_time_ms,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "response_time_ms" } else { "responseTimeMs" },
@@ -2008,7 +2022,9 @@ impl __tacos_json::Serialize for ServiceHealth {
                     >::new(&self.response_time_ms),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.version)
+        {
             __map
                 .serialize_entry(
                     "version",
@@ -2134,18 +2150,24 @@ impl __tacos_json::Serialize for ValidateTokenRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.token) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.token)
+        {
             __map
                 .serialize_entry(
                     "token",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.required_scope,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.required_scope,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "required_scope" } else { "requiredScope" },
@@ -2240,9 +2262,13 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid)
+        {
             __map
                 .serialize_entry(
                     "valid",
@@ -2256,7 +2282,7 @@ impl __tacos_json::Serialize for ValidateTokenResponse {
                     &__tacos_json::Ser::<__tacos_json::Msg<UserContext>>::new(__value),
                 )?;
         }
-        if !self.scopes.is_empty() {
+        if __all || !self.scopes.is_empty() {
             __map
                 .serialize_entry(
                     "scopes",
@@ -2414,30 +2440,40 @@ impl __tacos_json::Serialize for UserContext {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.username) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.username,
+            )
+        {
             __map
                 .serialize_entry(
                     "username",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.username),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.email) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.email)
+        {
             __map
                 .serialize_entry(
                     "email",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.email),
                 )?;
         }
-        if !self.roles.is_empty() {
+        if __all || !self.roles.is_empty() {
             __map
                 .serialize_entry(
                     "roles",
@@ -2446,7 +2482,7 @@ impl __tacos_json::Serialize for UserContext {
                     >::new(&self.roles),
                 )?;
         }
-        if !self.attributes.is_empty() {
+        if __all || !self.attributes.is_empty() {
             __map
                 .serialize_entry(
                     "attributes",
@@ -2576,25 +2612,35 @@ impl __tacos_json::Serialize for GetEventAvailabilityRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.section)
+        {
             __map
                 .serialize_entry(
                     "section",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.section),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
@@ -2702,7 +2748,9 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
         if let ::core::option::Option::Some(__value) = &self.event {
             __map
@@ -2713,7 +2761,7 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
                     >::new(__value),
                 )?;
         }
-        if !self.sections.is_empty() {
+        if __all || !self.sections.is_empty() {
             __map
                 .serialize_entry(
                     "sections",
@@ -2726,9 +2774,11 @@ impl __tacos_json::Serialize for GetEventAvailabilityResponse {
                     >::new(&self.sections),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_available,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_available,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_available" } else { "totalAvailable" },
@@ -2868,16 +2918,22 @@ impl __tacos_json::Serialize for CreateReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !self.seat_ids.is_empty() {
+        if __all || !self.seat_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "seat_ids" } else { "seatIds" },
@@ -2886,34 +2942,42 @@ impl __tacos_json::Serialize for CreateReservationRequest {
                     >::new(&self.seat_ids),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.quantity,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.quantity,
+            )
+        {
             __map
                 .serialize_entry(
                     "quantity",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.quantity),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_token" } else { "reservationToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -3087,20 +3151,26 @@ impl __tacos_json::Serialize for CreateReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -3118,7 +3188,7 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.reserved_seats.is_empty() {
+        if __all || !self.reserved_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "reserved_seats" } else { "reservedSeats" },
@@ -3138,9 +3208,11 @@ impl __tacos_json::Serialize for CreateReservationResponse {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_url" } else { "paymentUrl" },
@@ -3321,18 +3393,24 @@ impl __tacos_json::Serialize for GetReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -3543,36 +3621,46 @@ impl __tacos_json::Serialize for ConfirmReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -3696,18 +3784,26 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.order_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.order_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "order_id" } else { "orderId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.order_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -3725,7 +3821,7 @@ impl __tacos_json::Serialize for ConfirmReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.confirmed_seats.is_empty() {
+        if __all || !self.confirmed_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "confirmed_seats" } else { "confirmedSeats" },
@@ -3882,34 +3978,44 @@ impl __tacos_json::Serialize for CancelReservationRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -4028,11 +4134,15 @@ impl __tacos_json::Serialize for CancelReservationResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -4050,7 +4160,7 @@ impl __tacos_json::Serialize for CancelReservationResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.released_seats.is_empty() {
+        if __all || !self.released_seats.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "released_seats" } else { "releasedSeats" },
@@ -4194,11 +4304,15 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
@@ -4214,16 +4328,20 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentMethod,
-        > as __tacos_json::Defaulted>::is_default(&self.method) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentMethod,
+            > as __tacos_json::Defaulted>::is_default(&self.method)
+        {
             __map
                 .serialize_entry(
                     "method",
@@ -4232,9 +4350,11 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(&self.method),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentScenario,
-        > as __tacos_json::Defaulted>::is_default(&self.scenario) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentScenario,
+            > as __tacos_json::Defaulted>::is_default(&self.scenario)
+        {
             __map
                 .serialize_entry(
                     "scenario",
@@ -4243,18 +4363,22 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(&self.scenario),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_url" } else { "webhookUrl" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_url),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -4418,20 +4542,26 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -4440,18 +4570,22 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.client_secret,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.client_secret,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "client_secret" } else { "clientSecret" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.client_secret),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_url" } else { "paymentUrl" },
@@ -4623,18 +4757,24 @@ impl __tacos_json::Serialize for GetPaymentStatusRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -4846,45 +4986,59 @@ impl __tacos_json::Serialize for RequestMetadata {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.request_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.request_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "request_id" } else { "requestId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.request_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.trace_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.trace_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "trace_id" } else { "traceId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.trace_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.user_agent,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.user_agent,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_agent" } else { "userAgent" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.ip_address,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.ip_address,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ip_address" } else { "ipAddress" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
@@ -4898,7 +5052,7 @@ impl __tacos_json::Serialize for RequestMetadata {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !self.headers.is_empty() {
+        if __all || !self.headers.is_empty() {
             __map
                 .serialize_entry(
                     "headers",
@@ -5064,25 +5218,35 @@ impl __tacos_json::Serialize for JoinQueueRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
@@ -5212,38 +5376,48 @@ impl __tacos_json::Serialize for JoinQueueResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.position_hint,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.position_hint,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "position_hint" } else { "positionHint" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position_hint),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.eta_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.eta_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "eta_seconds" } else { "etaSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            QueueStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                QueueStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -5414,11 +5588,15 @@ impl __tacos_json::Serialize for GetQueueStatusRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
@@ -5502,11 +5680,15 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            QueueStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                QueueStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -5515,27 +5697,33 @@ impl __tacos_json::Serialize for GetQueueStatusResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.position,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.position,
+            )
+        {
             __map
                 .serialize_entry(
                     "position",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.eta_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.eta_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "eta_seconds" } else { "etaSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.admission_ready,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.admission_ready,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "admission_ready" } else { "admissionReady" },
@@ -5704,25 +5892,35 @@ impl __tacos_json::Serialize for RequestAdmissionRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -5830,11 +6028,15 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            AdmissionStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.admission) {
+        if __all
+            || !<__tacos_json::Enum<
+                AdmissionStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.admission)
+        {
             __map
                 .serialize_entry(
                     "admission",
@@ -5843,18 +6045,22 @@ impl __tacos_json::Serialize for RequestAdmissionResponse {
                     >::new(&self.admission),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_token" } else { "reservationToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_token),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.ttl_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.ttl_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ttl_seconds" } else { "ttlSeconds" },
@@ -6013,18 +6219,24 @@ impl __tacos_json::Serialize for LeaveQueueRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
@@ -6119,9 +6331,15 @@ impl __tacos_json::Serialize for LeaveQueueResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.success,
+            )
+        {
             __map
                 .serialize_entry(
                     "success",
@@ -6251,9 +6469,15 @@ impl __tacos_json::Serialize for GetQueueStatsRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
@@ -6337,9 +6561,11 @@ impl __tacos_json::Serialize for GetQueueStatsResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.events.is_empty() {
+        if __all || !self.events.is_empty() {
             __map
                 .serialize_entry(
                     "events",
@@ -6473,43 +6699,53 @@ impl __tacos_json::Serialize for QueueMetadata {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.ip_address,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.ip_address,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ip_address" } else { "ipAddress" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.user_agent,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.user_agent,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_agent" } else { "userAgent" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.referer) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.referer)
+        {
             __map
                 .serialize_entry(
                     "referer",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.referer),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.country_code,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.country_code,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "country_code" } else { "countryCode" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.country_code),
                 )?;
         }
-        if !self.headers.is_empty() {
+        if __all || !self.headers.is_empty() {
             __map
                 .serialize_entry(
                     "headers",
@@ -6641,36 +6877,48 @@ impl __tacos_json::Serialize for EventQueueStats {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_waiting,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_waiting,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_waiting" } else { "totalWaiting" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_waiting),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_admitted,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_admitted,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_admitted" } else { "totalAdmitted" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_admitted),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.admission_rate_per_minute,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.admission_rate_per_minute,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -6683,9 +6931,11 @@ impl __tacos_json::Serialize for EventQueueStats {
                     >::new(&self.admission_rate_per_minute),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.average_wait_time_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.average_wait_time_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -6859,11 +7109,15 @@ impl __tacos_json::Serialize for SystemQueueStats {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_active_queues,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_active_queues,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -6876,9 +7130,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.total_active_queues),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_waiting_users,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_waiting_users,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -6891,9 +7147,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.total_waiting_users),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_admitted_users,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_admitted_users,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -6906,9 +7164,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.total_admitted_users),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.system_capacity_percentage,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.system_capacity_percentage,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -6921,9 +7181,11 @@ impl __tacos_json::Serialize for SystemQueueStats {
                     >::new(&self.system_capacity_percentage),
                 )?;
         }
-        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
-            &self.average_admission_rate,
-        ) {
+        if __all
+            || !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+                &self.average_admission_rate,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -7103,20 +7365,26 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentWebhookType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentWebhookType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -7141,21 +7409,31 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.signature) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.signature,
+            )
+        {
             __map
                 .serialize_entry(
                     "signature",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.signature),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source)
+        {
             __map
                 .serialize_entry(
                     "source",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.attempt) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.attempt,
+            )
+        {
             __map
                 .serialize_entry(
                     "attempt",
@@ -7319,18 +7597,26 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.accepted,
+            )
+        {
             __map
                 .serialize_entry(
                     "accepted",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.accepted),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -7344,9 +7630,11 @@ impl __tacos_json::Serialize for ReceivePaymentWebhookResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.next_action,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.next_action,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "next_action" } else { "nextAction" },
@@ -7495,20 +7783,26 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
@@ -7522,14 +7816,16 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookRequest {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source)
+        {
             __map
                 .serialize_entry(
                     "source",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
                 )?;
         }
-        if !self.metadata.is_empty() {
+        if __all || !self.metadata.is_empty() {
             __map
                 .serialize_entry(
                     "metadata",
@@ -7667,18 +7963,26 @@ impl __tacos_json::Serialize for ReceiveExpiryWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.accepted) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.accepted,
+            )
+        {
             __map
                 .serialize_entry(
                     "accepted",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.accepted),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -7821,27 +8125,33 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.service_name,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.service_name,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "service_name" } else { "serviceName" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.service_name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.endpoint_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.endpoint_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "endpoint_url" } else { "endpointUrl" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.endpoint_url),
                 )?;
         }
-        if !self.event_types.is_empty() {
+        if __all || !self.event_types.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "event_types" } else { "eventTypes" },
@@ -7850,7 +8160,9 @@ impl __tacos_json::Serialize for RegisterWebhookRequest {
                     >::new(&self.event_types),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.secret) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.secret)
+        {
             __map
                 .serialize_entry(
                     "secret",
@@ -7993,20 +8305,26 @@ impl __tacos_json::Serialize for RegisterWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_id),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.registered,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.registered,
+            )
+        {
             __map
                 .serialize_entry(
                     "registered",
@@ -8149,25 +8467,35 @@ impl __tacos_json::Serialize for ValidateWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.payload) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.payload)
+        {
             __map
                 .serialize_entry(
                     "payload",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payload),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.signature) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.signature,
+            )
+        {
             __map
                 .serialize_entry(
                     "signature",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.signature),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
@@ -8275,16 +8603,22 @@ impl __tacos_json::Serialize for ValidateWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.valid)
+        {
             __map
                 .serialize_entry(
                     "valid",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.valid),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
@@ -8423,38 +8757,48 @@ impl __tacos_json::Serialize for PaymentWebhookData {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.transaction_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.transaction_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "transaction_id" } else { "transactionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.transaction_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentWebhookStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentWebhookStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -8472,16 +8816,18 @@ impl __tacos_json::Serialize for PaymentWebhookData {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.failure_reason,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.failure_reason,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "failure_reason" } else { "failureReason" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.failure_reason),
                 )?;
         }
-        if !self.metadata.is_empty() {
+        if __all || !self.metadata.is_empty() {
             __map
                 .serialize_entry(
                     "metadata",
@@ -8672,36 +9018,44 @@ impl __tacos_json::Serialize for WebhookConfig {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.retry_count,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.retry_count,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "retry_count" } else { "retryCount" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.retry_count),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.timeout_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.timeout_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "timeout_seconds" } else { "timeoutSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.timeout_seconds),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.verify_ssl,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.verify_ssl,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "verify_ssl" } else { "verifySsl" },
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.verify_ssl),
                 )?;
         }
-        if !self.headers.is_empty() {
+        if __all || !self.headers.is_empty() {
             __map
                 .serialize_entry(
                     "headers",
@@ -8710,9 +9064,11 @@ impl __tacos_json::Serialize for WebhookConfig {
                     >::new(&self.headers),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.content_type,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.content_type,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "content_type" } else { "contentType" },
@@ -8844,27 +9200,37 @@ impl __tacos_json::Serialize for StreamQueueUpdatesRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
@@ -8974,11 +9340,15 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            EventType,
-        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Enum<
+                EventType,
+            > as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
@@ -9008,9 +9378,11 @@ impl __tacos_json::Serialize for StreamQueueUpdatesResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -9152,38 +9524,48 @@ impl __tacos_json::Serialize for QueueUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.waiting_token,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.waiting_token,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "waiting_token" } else { "waitingToken" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.waiting_token),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.position,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.position,
+            )
+        {
             __map
                 .serialize_entry(
                     "position",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.position),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.eta_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.eta_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "eta_seconds" } else { "etaSeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.eta_seconds),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            QueueEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                QueueEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -9192,9 +9574,11 @@ impl __tacos_json::Serialize for QueueUpdate {
                     >::new(&self.event_type),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.admission_ready,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.admission_ready,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "admission_ready" } else { "admissionReady" },
@@ -9348,36 +9732,48 @@ impl __tacos_json::Serialize for SystemUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.event_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.event_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_id" } else { "eventId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.total_waiting,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.total_waiting,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "total_waiting" } else { "totalWaiting" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.total_waiting),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.admission_rate,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.admission_rate,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "admission_rate" } else { "admissionRate" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.admission_rate),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            SystemEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                SystemEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -9386,7 +9782,9 @@ impl __tacos_json::Serialize for SystemUpdate {
                     >::new(&self.event_type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
@@ -9516,25 +9914,31 @@ impl __tacos_json::Serialize for StreamReservationUpdatesRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !self.reservation_ids.is_empty() {
+        if __all || !self.reservation_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_ids" } else { "reservationIds" },
@@ -9644,11 +10048,15 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            EventType,
-        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Enum<
+                EventType,
+            > as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
@@ -9677,9 +10085,11 @@ impl __tacos_json::Serialize for StreamReservationUpdatesResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -9809,20 +10219,26 @@ impl __tacos_json::Serialize for ReservationUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.old_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.old_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "old_status" } else { "oldStatus" },
@@ -9833,9 +10249,11 @@ impl __tacos_json::Serialize for ReservationUpdate {
                     >::new(&self.old_status),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::reservation::v1::ReservationStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.new_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::reservation::v1::ReservationStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.new_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "new_status" } else { "newStatus" },
@@ -9853,16 +10271,20 @@ impl __tacos_json::Serialize for ReservationUpdate {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            ReservationEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                ReservationEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -10017,25 +10439,31 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !self.payment_intent_ids.is_empty() {
+        if __all || !self.payment_intent_ids.is_empty() {
             __map
                 .serialize_entry(
                     if __proto_names {
@@ -10152,11 +10580,15 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            EventType,
-        > as __tacos_json::Defaulted>::is_default(&self.r#type) {
+        if __all
+            || !<__tacos_json::Enum<
+                EventType,
+            > as __tacos_json::Defaulted>::is_default(&self.r#type)
+        {
             __map
                 .serialize_entry(
                     "type",
@@ -10179,9 +10611,11 @@ impl __tacos_json::Serialize for StreamPaymentUpdatesResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.correlation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.correlation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "correlation_id" } else { "correlationId" },
@@ -10308,20 +10742,26 @@ impl __tacos_json::Serialize for PaymentUpdate {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.old_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.old_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "old_status" } else { "oldStatus" },
@@ -10330,9 +10770,11 @@ impl __tacos_json::Serialize for PaymentUpdate {
                     >::new(&self.old_status),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            super::super::payment::v1::PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.new_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                super::super::payment::v1::PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.new_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "new_status" } else { "newStatus" },
@@ -10341,16 +10783,20 @@ impl __tacos_json::Serialize for PaymentUpdate {
                     >::new(&self.new_status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.message)
+        {
             __map
                 .serialize_entry(
                     "message",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.message),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentEventType,
-        > as __tacos_json::Defaulted>::is_default(&self.event_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentEventType,
+            > as __tacos_json::Defaulted>::is_default(&self.event_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "event_type" } else { "eventType" },
@@ -10485,29 +10931,37 @@ impl __tacos_json::Serialize for SendMessageRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.target_user_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.target_user_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "target_user_id" } else { "targetUserId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_user_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.target_session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.target_session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "target_session_id" } else { "targetSessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.target_session_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            MessageType,
-        > as __tacos_json::Defaulted>::is_default(&self.message_type) {
+        if __all
+            || !<__tacos_json::Enum<
+                MessageType,
+            > as __tacos_json::Defaulted>::is_default(&self.message_type)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "message_type" } else { "messageType" },
@@ -10516,21 +10970,25 @@ impl __tacos_json::Serialize for SendMessageRequest {
                     >::new(&self.message_type),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.title) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.title)
+        {
             __map
                 .serialize_entry(
                     "title",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.title),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.content) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.content)
+        {
             __map
                 .serialize_entry(
                     "content",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.content),
                 )?;
         }
-        if !self.data.is_empty() {
+        if __all || !self.data.is_empty() {
             __map
                 .serialize_entry(
                     "data",
@@ -10539,9 +10997,11 @@ impl __tacos_json::Serialize for SendMessageRequest {
                     >::new(&self.data),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            MessagePriority,
-        > as __tacos_json::Defaulted>::is_default(&self.priority) {
+        if __all
+            || !<__tacos_json::Enum<
+                MessagePriority,
+            > as __tacos_json::Defaulted>::is_default(&self.priority)
+        {
             __map
                 .serialize_entry(
                     "priority",
@@ -10704,20 +11164,26 @@ impl __tacos_json::Serialize for SendMessageResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.delivered,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.delivered,
+            )
+        {
             __map
                 .serialize_entry(
                     "delivered",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.delivered),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.message_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.message_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "message_id" } else { "messageId" },

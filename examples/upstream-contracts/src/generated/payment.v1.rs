@@ -554,11 +554,15 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
@@ -574,16 +578,20 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentMethod,
-        > as __tacos_json::Defaulted>::is_default(&self.method) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentMethod,
+            > as __tacos_json::Defaulted>::is_default(&self.method)
+        {
             __map
                 .serialize_entry(
                     "method",
@@ -592,9 +600,11 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(&self.method),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentScenario,
-        > as __tacos_json::Defaulted>::is_default(&self.scenario) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentScenario,
+            > as __tacos_json::Defaulted>::is_default(&self.scenario)
+        {
             __map
                 .serialize_entry(
                     "scenario",
@@ -603,18 +613,22 @@ impl __tacos_json::Serialize for CreatePaymentIntentRequest {
                     >::new(&self.scenario),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_url" } else { "webhookUrl" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.webhook_url),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -800,20 +814,26 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -822,18 +842,22 @@ impl __tacos_json::Serialize for CreatePaymentIntentResponse {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.client_secret,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.client_secret,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "client_secret" } else { "clientSecret" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.client_secret),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_url,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_url,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_url" } else { "paymentUrl" },
@@ -1005,11 +1029,15 @@ impl __tacos_json::Serialize for ProcessPaymentRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
@@ -1023,9 +1051,11 @@ impl __tacos_json::Serialize for ProcessPaymentRequest {
                     &__tacos_json::Ser::<__tacos_json::Msg<PaymentDetails>>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -1140,20 +1170,26 @@ impl __tacos_json::Serialize for ProcessPaymentResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_id" } else { "paymentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -1169,9 +1205,11 @@ impl __tacos_json::Serialize for ProcessPaymentResponse {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.transaction_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.transaction_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "transaction_id" } else { "transactionId" },
@@ -1342,18 +1380,24 @@ impl __tacos_json::Serialize for GetPaymentStatusRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
@@ -1563,18 +1607,24 @@ impl __tacos_json::Serialize for CancelPaymentRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
@@ -1590,9 +1640,11 @@ impl __tacos_json::Serialize for CancelPaymentRequest {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.idempotency_key,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.idempotency_key,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "idempotency_key" } else { "idempotencyKey" },
@@ -1718,11 +1770,15 @@ impl __tacos_json::Serialize for CancelPaymentResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -1747,7 +1803,11 @@ impl __tacos_json::Serialize for CancelPaymentResponse {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.refund_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.refund_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "refund_id" } else { "refundId" },
@@ -1898,18 +1958,24 @@ impl __tacos_json::Serialize for ListPaymentsRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -1918,9 +1984,11 @@ impl __tacos_json::Serialize for ListPaymentsRequest {
                     >::new(&self.status),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
@@ -2052,9 +2120,11 @@ impl __tacos_json::Serialize for ListPaymentsResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.payments.is_empty() {
+        if __all || !self.payments.is_empty() {
             __map
                 .serialize_entry(
                     "payments",
@@ -2188,20 +2258,26 @@ impl __tacos_json::Serialize for SimulateWebhookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.target_status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.target_status)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "target_status" } else { "targetStatus" },
@@ -2210,18 +2286,22 @@ impl __tacos_json::Serialize for SimulateWebhookRequest {
                     >::new(&self.target_status),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.delay_seconds,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.delay_seconds,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "delay_seconds" } else { "delaySeconds" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.delay_seconds),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.force_trigger,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.force_trigger,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "force_trigger" } else { "forceTrigger" },
@@ -2347,20 +2427,26 @@ impl __tacos_json::Serialize for SimulateWebhookResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.webhook_sent,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.webhook_sent,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_sent" } else { "webhookSent" },
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.webhook_sent),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.webhook_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.webhook_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "webhook_id" } else { "webhookId" },
@@ -2503,45 +2589,57 @@ impl __tacos_json::Serialize for Payment {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_intent_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_intent_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_intent_id" } else { "paymentIntentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_intent_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.payment_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.payment_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "payment_id" } else { "paymentId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.payment_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.reservation_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.reservation_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "reservation_id" } else { "reservationId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.reservation_id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.user_id)
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_id" } else { "userId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentStatus,
-        > as __tacos_json::Defaulted>::is_default(&self.status) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentStatus,
+            > as __tacos_json::Defaulted>::is_default(&self.status)
+        {
             __map
                 .serialize_entry(
                     "status",
@@ -2559,9 +2657,11 @@ impl __tacos_json::Serialize for Payment {
                     >::new(__value),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentMethod,
-        > as __tacos_json::Defaulted>::is_default(&self.method) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentMethod,
+            > as __tacos_json::Defaulted>::is_default(&self.method)
+        {
             __map
                 .serialize_entry(
                     "method",
@@ -2591,9 +2691,11 @@ impl __tacos_json::Serialize for Payment {
                     &__tacos_json::Ser::<__tacos_json::Timestamp>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.transaction_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.transaction_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "transaction_id" } else { "transactionId" },
@@ -2858,11 +2960,15 @@ impl __tacos_json::Serialize for PaymentDetails {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            PaymentMethod,
-        > as __tacos_json::Defaulted>::is_default(&self.method) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentMethod,
+            > as __tacos_json::Defaulted>::is_default(&self.method)
+        {
             __map
                 .serialize_entry(
                     "method",
@@ -3016,45 +3122,57 @@ impl __tacos_json::Serialize for CreditCardDetails {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.card_number,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.card_number,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "card_number" } else { "cardNumber" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.card_number),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.expiry_month,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.expiry_month,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "expiry_month" } else { "expiryMonth" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.expiry_month),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.expiry_year,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.expiry_year,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "expiry_year" } else { "expiryYear" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.expiry_year),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.cardholder_name,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.cardholder_name,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "cardholder_name" } else { "cardholderName" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.cardholder_name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.cvv) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.cvv)
+        {
             __map
                 .serialize_entry(
                     "cvv",
@@ -3188,27 +3306,37 @@ impl __tacos_json::Serialize for BankTransferDetails {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.bank_code) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.bank_code,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "bank_code" } else { "bankCode" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.bank_code),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.account_number,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.account_number,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "account_number" } else { "accountNumber" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.account_number),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.account_holder,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.account_holder,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "account_holder" } else { "accountHolder" },
@@ -3318,18 +3446,26 @@ impl __tacos_json::Serialize for MobilePayDetails {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.provider) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.provider,
+            )
+        {
             __map
                 .serialize_entry(
                     "provider",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.provider),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.mobile_number,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.mobile_number,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "mobile_number" } else { "mobileNumber" },
@@ -3426,45 +3562,57 @@ impl __tacos_json::Serialize for PaymentMetadata {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.source)
+        {
             __map
                 .serialize_entry(
                     "source",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.source),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.user_agent,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.user_agent,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "user_agent" } else { "userAgent" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_agent),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.ip_address,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.ip_address,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "ip_address" } else { "ipAddress" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.ip_address),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.session_id,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.session_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "session_id" } else { "sessionId" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.session_id),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            PaymentScenario,
-        > as __tacos_json::Defaulted>::is_default(&self.scenario) {
+        if __all
+            || !<__tacos_json::Enum<
+                PaymentScenario,
+            > as __tacos_json::Defaulted>::is_default(&self.scenario)
+        {
             __map
                 .serialize_entry(
                     "scenario",
@@ -3473,7 +3621,7 @@ impl __tacos_json::Serialize for PaymentMetadata {
                     >::new(&self.scenario),
                 )?;
         }
-        if !self.tags.is_empty() {
+        if __all || !self.tags.is_empty() {
             __map
                 .serialize_entry(
                     "tags",
@@ -3622,36 +3770,48 @@ impl __tacos_json::Serialize for PaymentResult {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.success) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.success,
+            )
+        {
             __map
                 .serialize_entry(
                     "success",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.success),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.failure_reason,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.failure_reason,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "failure_reason" } else { "failureReason" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.failure_reason),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-            &self.gateway_response,
-        ) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                &self.gateway_response,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "gateway_response" } else { "gatewayResponse" },
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.gateway_response),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.response_code,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.response_code,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "response_code" } else { "responseCode" },

@@ -414,30 +414,38 @@ impl __tacos_json::Serialize for Book {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.title) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.title)
+        {
             __map
                 .serialize_entry(
                     "title",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.title),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.pages) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.pages)
+        {
             __map
                 .serialize_entry(
                     "pages",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.pages),
                 )?;
         }
-        if !self.tags.is_empty() {
+        if __all || !self.tags.is_empty() {
             __map
                 .serialize_entry(
                     "tags",
@@ -446,16 +454,20 @@ impl __tacos_json::Serialize for Book {
                     >::new(&self.tags),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            Genre,
-        > as __tacos_json::Defaulted>::is_default(&self.genre) {
+        if __all
+            || !<__tacos_json::Enum<
+                Genre,
+            > as __tacos_json::Defaulted>::is_default(&self.genre)
+        {
             __map
                 .serialize_entry(
                     "genre",
                     &__tacos_json::Ser::<__tacos_json::Enum<Genre>>::new(&self.genre),
                 )?;
         }
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.isbn) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.isbn)
+        {
             __map
                 .serialize_entry(
                     "isbn",
@@ -592,9 +604,13 @@ impl __tacos_json::Serialize for ImportBookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent)
+        {
             __map
                 .serialize_entry(
                     "parent",
@@ -698,16 +714,20 @@ impl __tacos_json::Serialize for ImportBooksResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.count) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.count)
+        {
             __map
                 .serialize_entry(
                     "count",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.count),
                 )?;
         }
-        if !self.names.is_empty() {
+        if __all || !self.names.is_empty() {
             __map
                 .serialize_entry(
                     "names",
@@ -804,9 +824,13 @@ impl __tacos_json::Serialize for GetBookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
@@ -888,9 +912,13 @@ impl __tacos_json::Serialize for CreateBookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent)
+        {
             __map
                 .serialize_entry(
                     "parent",
@@ -904,9 +932,11 @@ impl __tacos_json::Serialize for CreateBookRequest {
                     &__tacos_json::Ser::<__tacos_json::Msg<Book>>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-            &self.validate_only,
-        ) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                &self.validate_only,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "validate_only" } else { "validateOnly" },
@@ -1016,9 +1046,13 @@ impl __tacos_json::Serialize for UpdateBookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
@@ -1144,9 +1178,13 @@ impl __tacos_json::Serialize for DeleteBookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
@@ -1228,16 +1266,22 @@ impl __tacos_json::Serialize for ArchiveBookRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.reason)
+        {
             __map
                 .serialize_entry(
                     "reason",
@@ -1330,18 +1374,24 @@ impl __tacos_json::Serialize for Filter {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.author) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.author)
+        {
             __map
                 .serialize_entry(
                     "author",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.author),
                 )?;
         }
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
-            &self.min_pages,
-        ) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                &self.min_pages,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "min_pages" } else { "minPages" },
@@ -1432,9 +1482,11 @@ impl __tacos_json::Serialize for SearchBooksRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.tags.is_empty() {
+        if __all || !self.tags.is_empty() {
             __map
                 .serialize_entry(
                     "tags",
@@ -1443,9 +1495,11 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     >::new(&self.tags),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.page_size,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.page_size,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "page_size" } else { "pageSize" },
@@ -1459,9 +1513,11 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     &__tacos_json::Ser::<__tacos_json::Msg<Filter>>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Enum<
-            Genre,
-        > as __tacos_json::Defaulted>::is_default(&self.genre) {
+        if __all
+            || !<__tacos_json::Enum<
+                Genre,
+            > as __tacos_json::Defaulted>::is_default(&self.genre)
+        {
             __map
                 .serialize_entry(
                     "genre",
@@ -1496,21 +1552,27 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     &__tacos_json::Ser::<__tacos_json::Double>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Bytes as __tacos_json::Defaulted>::is_default(&self.cursor) {
+        if __all
+            || !<__tacos_json::Bytes as __tacos_json::Defaulted>::is_default(
+                &self.cursor,
+            )
+        {
             __map
                 .serialize_entry(
                     "cursor",
                     &__tacos_json::Ser::<__tacos_json::Bytes>::new(&self.cursor),
                 )?;
         }
-        if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.exact) {
+        if __all
+            || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(&self.exact)
+        {
             __map
                 .serialize_entry(
                     "exact",
                     &__tacos_json::Ser::<__tacos_json::Bool>::new(&self.exact),
                 )?;
         }
-        if !self.genres.is_empty() {
+        if __all || !self.genres.is_empty() {
             __map
                 .serialize_entry(
                     "genres",
@@ -1526,9 +1588,11 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     &__tacos_json::Ser::<__tacos_json::Uint64>::new(__value),
                 )?;
         }
-        if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
-            &self.weight,
-        ) {
+        if __all
+            || !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+                &self.weight,
+            )
+        {
             __map
                 .serialize_entry(
                     "weight",
@@ -1868,9 +1932,13 @@ impl __tacos_json::Serialize for GetFileRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path)
+        {
             __map
                 .serialize_entry(
                     "path",
@@ -1952,9 +2020,13 @@ impl __tacos_json::Serialize for File {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.path)
+        {
             __map
                 .serialize_entry(
                     "path",
@@ -2032,16 +2104,22 @@ impl __tacos_json::Serialize for Shelf {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.id) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.id)
+        {
             __map
                 .serialize_entry(
                     "id",
                     &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.id),
                 )?;
         }
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
             __map
                 .serialize_entry(
                     "name",
@@ -2218,18 +2296,24 @@ impl __tacos_json::Serialize for CountShelfResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
-            &self.shelf_id,
-        ) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                &self.shelf_id,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "shelf_id" } else { "shelfId" },
                     &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.shelf_id),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.count) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.count)
+        {
             __map
                 .serialize_entry(
                     "count",
@@ -2324,20 +2408,26 @@ impl __tacos_json::Serialize for ListByGenreRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Enum<
-            Genre,
-        > as __tacos_json::Defaulted>::is_default(&self.genre) {
+        if __all
+            || !<__tacos_json::Enum<
+                Genre,
+            > as __tacos_json::Defaulted>::is_default(&self.genre)
+        {
             __map
                 .serialize_entry(
                     "genre",
                     &__tacos_json::Ser::<__tacos_json::Enum<Genre>>::new(&self.genre),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-            &self.page_size,
-        ) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.page_size,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "page_size" } else { "pageSize" },
@@ -2434,9 +2524,11 @@ impl __tacos_json::Serialize for ListBooksResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !self.books.is_empty() {
+        if __all || !self.books.is_empty() {
             __map
                 .serialize_entry(
                     "books",
@@ -2522,9 +2614,15 @@ impl __tacos_json::Serialize for SlowRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.millis) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                &self.millis,
+            )
+        {
             __map
                 .serialize_entry(
                     "millis",
@@ -2604,9 +2702,13 @@ impl __tacos_json::Serialize for SlowResponse {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.note) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.note)
+        {
             __map
                 .serialize_entry(
                     "note",
@@ -2688,32 +2790,44 @@ impl __tacos_json::Serialize for WatchBooksRequest {
         __serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use __tacos_json::SerializeMap as _;
-        let __proto_names = __tacos_json::proto_field_names();
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
         let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
-        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent) {
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.parent)
+        {
             __map
                 .serialize_entry(
                     "parent",
                     &__tacos_json::Ser::<__tacos_json::Str>::new(&self.parent),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.count) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.count)
+        {
             __map
                 .serialize_entry(
                     "count",
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.count),
                 )?;
         }
-        if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(&self.fail_at) {
+        if __all
+            || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                &self.fail_at,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "fail_at" } else { "failAt" },
                     &__tacos_json::Ser::<__tacos_json::Int32>::new(&self.fail_at),
                 )?;
         }
-        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
-            &self.interval_millis,
-        ) {
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                &self.interval_millis,
+            )
+        {
             __map
                 .serialize_entry(
                     if __proto_names { "interval_millis" } else { "intervalMillis" },

@@ -58,21 +58,27 @@ pub mod tacos {
                         __serializer: S,
                     ) -> ::core::result::Result<S::Ok, S::Error> {
                         use __tacos_json::SerializeMap as _;
-                        let __proto_names = __tacos_json::proto_field_names();
+                        let __options = __tacos_json::options();
+                        let __proto_names = __options.proto_field_names;
+                        let __all = __options.emit_unpopulated;
                         let mut __map = __serializer
                             .serialize_map(::core::option::Option::None)?;
-                        if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
-                            &self.amount,
-                        ) {
+                        if __all
+                            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                                &self.amount,
+                            )
+                        {
                             __map
                                 .serialize_entry(
                                     "amount",
                                     &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.amount),
                                 )?;
                         }
-                        if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                            &self.currency,
-                        ) {
+                        if __all
+                            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                                &self.currency,
+                            )
+                        {
                             __map
                                 .serialize_entry(
                                     "currency",
@@ -395,30 +401,38 @@ pub mod tacos {
                     __serializer: S,
                 ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
-                    let __proto_names = __tacos_json::proto_field_names();
+                    let __options = __tacos_json::options();
+                    let __proto_names = __options.proto_field_names;
+                    let __all = __options.emit_unpopulated;
                     let mut __map = __serializer
                         .serialize_map(::core::option::Option::None)?;
-                    if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                        &self.event_id,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                            &self.event_id,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "event_id" } else { "eventId" },
                                 &__tacos_json::Ser::<__tacos_json::Str>::new(&self.event_id),
                             )?;
                     }
-                    if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                        &self.user_id,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                            &self.user_id,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "user_id" } else { "userId" },
                                 &__tacos_json::Ser::<__tacos_json::Str>::new(&self.user_id),
                             )?;
                     }
-                    if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                        &self.session_id,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                            &self.session_id,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "session_id" } else { "sessionId" },
@@ -552,12 +566,16 @@ pub mod tacos {
                     __serializer: S,
                 ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
-                    let __proto_names = __tacos_json::proto_field_names();
+                    let __options = __tacos_json::options();
+                    let __proto_names = __options.proto_field_names;
+                    let __all = __options.emit_unpopulated;
                     let mut __map = __serializer
                         .serialize_map(::core::option::Option::None)?;
-                    if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                        &self.ip_address,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                            &self.ip_address,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "ip_address" } else { "ipAddress" },
@@ -566,9 +584,11 @@ pub mod tacos {
                                 >::new(&self.ip_address),
                             )?;
                     }
-                    if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                        &self.user_agent,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                            &self.user_agent,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "user_agent" } else { "userAgent" },
@@ -577,7 +597,7 @@ pub mod tacos {
                                 >::new(&self.user_agent),
                             )?;
                     }
-                    if !self.headers.is_empty() {
+                    if __all || !self.headers.is_empty() {
                         __map
                             .serialize_entry(
                                 "headers",
@@ -689,12 +709,16 @@ pub mod tacos {
                     __serializer: S,
                 ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
-                    let __proto_names = __tacos_json::proto_field_names();
+                    let __options = __tacos_json::options();
+                    let __proto_names = __options.proto_field_names;
+                    let __all = __options.emit_unpopulated;
                     let mut __map = __serializer
                         .serialize_map(::core::option::Option::None)?;
-                    if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-                        &self.int32_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                            &self.int32_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "int32_value" } else { "int32Value" },
@@ -703,9 +727,11 @@ pub mod tacos {
                                 >::new(&self.int32_value),
                             )?;
                     }
-                    if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
-                        &self.int64_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                            &self.int64_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "int64_value" } else { "int64Value" },
@@ -714,9 +740,11 @@ pub mod tacos {
                                 >::new(&self.int64_value),
                             )?;
                     }
-                    if !<__tacos_json::Uint32 as __tacos_json::Defaulted>::is_default(
-                        &self.uint32_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Uint32 as __tacos_json::Defaulted>::is_default(
+                            &self.uint32_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "uint32_value" } else { "uint32Value" },
@@ -725,9 +753,11 @@ pub mod tacos {
                                 >::new(&self.uint32_value),
                             )?;
                     }
-                    if !<__tacos_json::Uint64 as __tacos_json::Defaulted>::is_default(
-                        &self.uint64_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Uint64 as __tacos_json::Defaulted>::is_default(
+                            &self.uint64_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "uint64_value" } else { "uint64Value" },
@@ -736,9 +766,11 @@ pub mod tacos {
                                 >::new(&self.uint64_value),
                             )?;
                     }
-                    if !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
-                        &self.sint64_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(
+                            &self.sint64_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "sint64_value" } else { "sint64Value" },
@@ -747,9 +779,11 @@ pub mod tacos {
                                 >::new(&self.sint64_value),
                             )?;
                     }
-                    if !<__tacos_json::Uint64 as __tacos_json::Defaulted>::is_default(
-                        &self.fixed64_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Uint64 as __tacos_json::Defaulted>::is_default(
+                            &self.fixed64_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names {
@@ -762,9 +796,11 @@ pub mod tacos {
                                 >::new(&self.fixed64_value),
                             )?;
                     }
-                    if !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
-                        &self.float_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Float32 as __tacos_json::Defaulted>::is_default(
+                            &self.float_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "float_value" } else { "floatValue" },
@@ -773,9 +809,11 @@ pub mod tacos {
                                 >::new(&self.float_value),
                             )?;
                     }
-                    if !<__tacos_json::Double as __tacos_json::Defaulted>::is_default(
-                        &self.double_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Double as __tacos_json::Defaulted>::is_default(
+                            &self.double_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "double_value" } else { "doubleValue" },
@@ -784,9 +822,11 @@ pub mod tacos {
                                 >::new(&self.double_value),
                             )?;
                     }
-                    if !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
-                        &self.bool_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Bool as __tacos_json::Defaulted>::is_default(
+                            &self.bool_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "bool_value" } else { "boolValue" },
@@ -795,9 +835,11 @@ pub mod tacos {
                                 >::new(&self.bool_value),
                             )?;
                     }
-                    if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                        &self.string_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                            &self.string_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "string_value" } else { "stringValue" },
@@ -806,9 +848,11 @@ pub mod tacos {
                                 >::new(&self.string_value),
                             )?;
                     }
-                    if !<__tacos_json::Bytes as __tacos_json::Defaulted>::is_default(
-                        &self.bytes_value,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Bytes as __tacos_json::Defaulted>::is_default(
+                            &self.bytes_value,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 if __proto_names { "bytes_value" } else { "bytesValue" },
@@ -817,9 +861,11 @@ pub mod tacos {
                                 >::new(&self.bytes_value),
                             )?;
                     }
-                    if !<__tacos_json::Enum<
-                        super::common::v1::Status,
-                    > as __tacos_json::Defaulted>::is_default(&self.status) {
+                    if __all
+                        || !<__tacos_json::Enum<
+                            super::common::v1::Status,
+                        > as __tacos_json::Defaulted>::is_default(&self.status)
+                    {
                         __map
                             .serialize_entry(
                                 "status",
@@ -853,7 +899,7 @@ pub mod tacos {
                                 &__tacos_json::Ser::<__tacos_json::Int32>::new(__value),
                             )?;
                     }
-                    if !self.ids.is_empty() {
+                    if __all || !self.ids.is_empty() {
                         __map
                             .serialize_entry(
                                 "ids",
@@ -862,7 +908,7 @@ pub mod tacos {
                                 >::new(&self.ids),
                             )?;
                     }
-                    if !self.statuses.is_empty() {
+                    if __all || !self.statuses.is_empty() {
                         __map
                             .serialize_entry(
                                 "statuses",
@@ -873,7 +919,7 @@ pub mod tacos {
                                 >::new(&self.statuses),
                             )?;
                     }
-                    if !self.nested_list.is_empty() {
+                    if __all || !self.nested_list.is_empty() {
                         __map
                             .serialize_entry(
                                 if __proto_names { "nested_list" } else { "nestedList" },
@@ -884,7 +930,7 @@ pub mod tacos {
                                 >::new(&self.nested_list),
                             )?;
                     }
-                    if !self.by_number.is_empty() {
+                    if __all || !self.by_number.is_empty() {
                         __map
                             .serialize_entry(
                                 if __proto_names { "by_number" } else { "byNumber" },
@@ -893,7 +939,7 @@ pub mod tacos {
                                 >::new(&self.by_number),
                             )?;
                     }
-                    if !self.by_flag.is_empty() {
+                    if __all || !self.by_flag.is_empty() {
                         __map
                             .serialize_entry(
                                 if __proto_names { "by_flag" } else { "byFlag" },
@@ -994,7 +1040,7 @@ pub mod tacos {
                                 &__tacos_json::Ser::<__tacos_json::Uint64>::new(__value),
                             )?;
                     }
-                    if !self.wrapped_list.is_empty() {
+                    if __all || !self.wrapped_list.is_empty() {
                         __map
                             .serialize_entry(
                                 if __proto_names { "wrapped_list" } else { "wrappedList" },
@@ -1003,18 +1049,22 @@ pub mod tacos {
                                 >::new(&self.wrapped_list),
                             )?;
                     }
-                    if !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
-                        &self.r#type,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(
+                            &self.r#type,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 "type",
                                 &__tacos_json::Ser::<__tacos_json::Str>::new(&self.r#type),
                             )?;
                     }
-                    if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-                        &self.field_name7,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                            &self.field_name7,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 "FieldName7",
@@ -1635,12 +1685,16 @@ pub mod tacos {
                     __serializer: S,
                 ) -> ::core::result::Result<S::Ok, S::Error> {
                     use __tacos_json::SerializeMap as _;
-                    let __proto_names = __tacos_json::proto_field_names();
+                    let __options = __tacos_json::options();
+                    let __proto_names = __options.proto_field_names;
+                    let __all = __options.emit_unpopulated;
                     let mut __map = __serializer
                         .serialize_map(::core::option::Option::None)?;
-                    if !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
-                        &self.depth,
-                    ) {
+                    if __all
+                        || !<__tacos_json::Int32 as __tacos_json::Defaulted>::is_default(
+                            &self.depth,
+                        )
+                    {
                         __map
                             .serialize_entry(
                                 "depth",
@@ -1656,9 +1710,11 @@ pub mod tacos {
                                 >::new(__value),
                             )?;
                     }
-                    if !<__tacos_json::Enum<
-                        everything::nested::Kind,
-                    > as __tacos_json::Defaulted>::is_default(&self.kind) {
+                    if __all
+                        || !<__tacos_json::Enum<
+                            everything::nested::Kind,
+                        > as __tacos_json::Defaulted>::is_default(&self.kind)
+                    {
                         __map
                             .serialize_entry(
                                 "kind",
