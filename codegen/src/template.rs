@@ -67,6 +67,30 @@ pub struct PathTemplate {
     pub verb: Option<String>,
 }
 
+impl PathTemplate {
+    /// The order in which a server tries routes that a path could match: segment by segment,
+    /// a literal before `*` (or a single-segment variable) before `**`; a longer template
+    /// before its prefix; a template with a verb before one without. The runtime's router
+    /// orders routes by the same key, so two bindings with different keys never conflict.
+    pub fn specificity(&self) -> Vec<u8> {
+        fn push(segment: &Segment, key: &mut Vec<u8>) {
+            match segment {
+                Segment::Literal(_) => key.push(0),
+                Segment::Wildcard => key.push(1),
+                Segment::DeepWildcard => key.push(2),
+                Segment::Variable(variable) => {
+                    variable.pattern.iter().for_each(|s| push(s, key));
+                }
+            }
+        }
+        let mut key = Vec::new();
+        self.segments.iter().for_each(|s| push(s, &mut key));
+        key.push(3);
+        key.push(u8::from(self.verb.is_none()));
+        key
+    }
+}
+
 /// One segment of a template, or of a variable's pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {

@@ -6,7 +6,10 @@
 //! - `body` and `response_body` name top-level fields, and `GET` has no body;
 //! - a method with a streaming request binds its body as `*` (each line or frame is a message);
 //! - a body field is not also bound by the path;
-//! - no two bindings of a package would match the same request.
+//! - no two bindings of a package would match the same request with neither more specific.
+//!   Routes are tried literal before variable, segment by segment (as Envoy and matchit do),
+//!   so `GET /v1/items/special` beside `GET /v1/items/{id}`, or `/x/{id}:verb` beside
+//!   `/x/{id}`, is resolved; two templates of the same shape (`/v1/{a}` and `/v1/{b}`) are not.
 //!
 //! Routes are compared within a package, because a package is what one server exposes; two
 //! packages may publish the same route (a gateway fronting a backend does exactly that).
@@ -15,8 +18,8 @@
 //! without a verb matches the raw segments (a `:` in the last segment is plain text), while a
 //! template with verb `v` needs the last segment to end in `:v` and matches the rest before it.
 //! `*` matches one segment, `**` zero or more; `**` followed by a verb needs at least one segment
-//! to carry the verb. Two bindings conflict when they have the same HTTP method and some path
-//! matches both.
+//! to carry the verb. Two bindings conflict when they have the same HTTP method, some path
+//! matches both, and their specificity ([`PathTemplate::specificity`]) is equal.
 
 use std::fmt;
 
@@ -107,6 +110,7 @@ pub fn validate(contract: &Contract) -> Result<(), Problems> {
                     for (other_method, other_file, other) in &routes {
                         if other.verb == binding.verb
                             && templates_overlap(&other.template, &binding.template)
+                            && other.template.specificity() == binding.template.specificity()
                         {
                             report(
                                 ProblemKind::RouteConflict,

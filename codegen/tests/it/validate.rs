@@ -150,6 +150,32 @@ fn two_bindings_matching_the_same_requests() {
 }
 
 #[test]
+fn overlaps_resolved_by_specificity_are_allowed() {
+    let body = format!(
+        "{MESSAGES}\nservice Svc {{\n  rpc Get(Item) returns (Reply) {{ option (google.api.http) = {{ get: \"/v1/items/{{id}}\" additional_bindings {{ get: \"/v1/items/{{id}}:peek\" }} }}; }}\n  rpc Special(Item) returns (Reply) {{ option (google.api.http) = {{ get: \"/v1/items/special\" }}; }}\n  rpc All(Item) returns (Reply) {{ option (google.api.http) = {{ get: \"/v1/{{id=**}}\" }}; }}\n}}"
+    );
+    let (_, problems) = check(&body, "");
+    assert!(problems.is_empty(), "{:#?}", lines(&problems));
+
+    // The same shape twice is still ambiguous.
+    let body = format!(
+        "{MESSAGES}\nservice Svc {{\n  rpc Get(Item) returns (Reply) {{ option (google.api.http) = {{ get: \"/v1/items/{{id}}\" }}; }}\n  rpc Find(Item) returns (Reply) {{ option (google.api.http) = {{ get: \"/v1/items/{{inner.name}}\" }}; }}\n}}"
+    );
+    let (kind, _) = single_problem(&body, "");
+    assert_eq!(kind, ProblemKind::RouteConflict);
+}
+
+#[test]
+fn specificity_orders_literal_before_variable_before_deep_wildcard() {
+    let key = |text: &str| parse_template(text).unwrap().specificity();
+    assert!(key("/v1/items/special") < key("/v1/items/{id}"));
+    assert!(key("/v1/items/{id}:peek") < key("/v1/items/{id}"));
+    assert!(key("/v1/items/{id}") < key("/v1/{id=**}"));
+    assert!(key("/v1/{a}/x") < key("/v1/{a}"));
+    assert_eq!(key("/v1/{a}"), key("/v1/{b=*}"));
+}
+
+#[test]
 fn invalid_rules() {
     let (_, problems) = check(
         &one_method(

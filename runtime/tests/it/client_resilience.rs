@@ -67,6 +67,10 @@ impl Library for Flaky {
             None => response,
         })
     }
+    async fn get_featured_book(&self, request: Request<()>) -> Result<Response<Book>, Status> {
+        self.gate()?;
+        self.library.get_featured_book(request).await
+    }
     async fn create_book(
         &self,
         request: Request<CreateBookRequest>,

@@ -117,6 +117,14 @@ impl Library for TestLibrary {
         Ok(response)
     }
 
+    async fn get_featured_book(&self, _request: Request<()>) -> Result<Response<Book>, Status> {
+        Ok(Response::new(Book {
+            name: "shelves/featured/books/1".into(),
+            title: "Featured".into(),
+            ..Book::default()
+        }))
+    }
+
     async fn create_book(
         &self,
         request: Request<CreateBookRequest>,

@@ -339,3 +339,13 @@ async fn unpopulated_fields_print_only_when_configured() {
     let (_, body) = get_json(&server, "/v1/shelves/42/count").await;
     assert_eq!(body, json!({"shelfId": "42", "count": 3}));
 }
+
+#[tokio::test]
+async fn a_literal_route_wins_over_a_variable_one() {
+    let server = TestServer::start().await;
+    let (status, body) = get_json(&server, "/v1/books/featured").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["title"], "Featured");
+    let (_, body) = get_json(&server, "/v1/books/b1").await;
+    assert_eq!(body["title"], "Title of b1");
+}

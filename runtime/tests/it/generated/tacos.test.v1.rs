@@ -3675,6 +3675,17 @@ pub trait Library: ::core::marker::Send + ::core::marker::Sync + 'static {
             ::tacos_runtime::__private::Status,
         >,
     > + ::core::marker::Send;
+    /// A literal route beside `GET /v1/books/{name}`: the literal is more specific, so
+    /// `/v1/books/featured` lands here and every other name on GetBook.
+    fn get_featured_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<()>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
     /// Adds a book to a shelf: the body is the book, the shelf comes from the path.
     fn create_book(
         &self,
@@ -3828,6 +3839,13 @@ pub static LIBRARY_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
     },
     ::tacos_runtime::__private::MethodInfo {
         service: "tacos.test.v1.Library",
+        name: "GetFeaturedBook",
+        path: "/tacos.test.v1.Library/GetFeaturedBook",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "tacos.test.v1.Library",
         name: "CreateBook",
         path: "/tacos.test.v1.Library/CreateBook",
         kind: ::tacos_runtime::__private::MethodKind::Unary,
@@ -3952,6 +3970,20 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         rpc: &LIBRARY_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("books"),
+                ::tacos_runtime::__private::rest::Seg::Lit("featured"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        rpc: &LIBRARY_METHODS[1],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Post,
         template: ::tacos_runtime::__private::rest::PathTemplate {
             segments: &[
@@ -3969,7 +4001,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Field("book"),
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[1],
+        rpc: &LIBRARY_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Patch,
@@ -3990,7 +4022,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Field("book"),
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[2],
+        rpc: &LIBRARY_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Patch,
@@ -4011,7 +4043,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Field("book"),
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[2],
+        rpc: &LIBRARY_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Delete,
@@ -4032,7 +4064,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[3],
+        rpc: &LIBRARY_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Post,
@@ -4053,7 +4085,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[4],
+        rpc: &LIBRARY_METHODS[5],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Get,
@@ -4066,7 +4098,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[5],
+        rpc: &LIBRARY_METHODS[6],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Get,
@@ -4083,7 +4115,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[6],
+        rpc: &LIBRARY_METHODS[7],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Get,
@@ -4101,7 +4133,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[7],
+        rpc: &LIBRARY_METHODS[8],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Get,
@@ -4119,7 +4151,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[8],
+        rpc: &LIBRARY_METHODS[9],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Post,
@@ -4132,7 +4164,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::Some("note"),
-        rpc: &LIBRARY_METHODS[9],
+        rpc: &LIBRARY_METHODS[10],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Get,
@@ -4152,7 +4184,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[10],
+        rpc: &LIBRARY_METHODS[11],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Post,
@@ -4172,7 +4204,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[11],
+        rpc: &LIBRARY_METHODS[12],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
         method: ::tacos_runtime::__private::rest::HttpMethod::Post,
@@ -4192,7 +4224,7 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
-        rpc: &LIBRARY_METHODS[12],
+        rpc: &LIBRARY_METHODS[13],
     },
 ];
 /// The tonic service of `tacos.test.v1.Library`, calling a [`Library`] handler.
@@ -4245,11 +4277,20 @@ impl<
                     move |request| async move { inner.get_book(request).await },
                 )
             }
+            "/tacos.test.v1.Library/GetFeaturedBook" => {
+                let policy = inner.method_policy("GetFeaturedBook");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &LIBRARY_METHODS[1],
+                    policy,
+                    move |request| async move { inner.get_featured_book(request).await },
+                )
+            }
             "/tacos.test.v1.Library/CreateBook" => {
                 let policy = inner.method_policy("CreateBook");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[1],
+                    &LIBRARY_METHODS[2],
                     policy,
                     move |request| async move { inner.create_book(request).await },
                 )
@@ -4258,7 +4299,7 @@ impl<
                 let policy = inner.method_policy("UpdateBook");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[2],
+                    &LIBRARY_METHODS[3],
                     policy,
                     move |request| async move { inner.update_book(request).await },
                 )
@@ -4267,7 +4308,7 @@ impl<
                 let policy = inner.method_policy("DeleteBook");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[3],
+                    &LIBRARY_METHODS[4],
                     policy,
                     move |request| async move { inner.delete_book(request).await },
                 )
@@ -4276,7 +4317,7 @@ impl<
                 let policy = inner.method_policy("ArchiveBook");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[4],
+                    &LIBRARY_METHODS[5],
                     policy,
                     move |request| async move { inner.archive_book(request).await },
                 )
@@ -4285,7 +4326,7 @@ impl<
                 let policy = inner.method_policy("SearchBooks");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[5],
+                    &LIBRARY_METHODS[6],
                     policy,
                     move |request| async move { inner.search_books(request).await },
                 )
@@ -4294,7 +4335,7 @@ impl<
                 let policy = inner.method_policy("GetFile");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[6],
+                    &LIBRARY_METHODS[7],
                     policy,
                     move |request| async move { inner.get_file(request).await },
                 )
@@ -4303,7 +4344,7 @@ impl<
                 let policy = inner.method_policy("CountShelf");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[7],
+                    &LIBRARY_METHODS[8],
                     policy,
                     move |request| async move { inner.count_shelf(request).await },
                 )
@@ -4312,7 +4353,7 @@ impl<
                 let policy = inner.method_policy("ListByGenre");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[8],
+                    &LIBRARY_METHODS[9],
                     policy,
                     move |request| async move { inner.list_by_genre(request).await },
                 )
@@ -4321,7 +4362,7 @@ impl<
                 let policy = inner.method_policy("Slow");
                 ::tacos_runtime::__private::grpc::unary(
                     request,
-                    &LIBRARY_METHODS[9],
+                    &LIBRARY_METHODS[10],
                     policy,
                     move |request| async move { inner.slow(request).await },
                 )
@@ -4330,7 +4371,7 @@ impl<
                 let policy = inner.method_policy("WatchBooks");
                 ::tacos_runtime::__private::grpc::server_streaming(
                     request,
-                    &LIBRARY_METHODS[10],
+                    &LIBRARY_METHODS[11],
                     policy,
                     move |request| async move { inner.watch_books(request).await },
                 )
@@ -4339,7 +4380,7 @@ impl<
                 let policy = inner.method_policy("ImportBooks");
                 ::tacos_runtime::__private::grpc::client_streaming(
                     request,
-                    &LIBRARY_METHODS[11],
+                    &LIBRARY_METHODS[12],
                     policy,
                     move |request| async move { inner.import_books(request).await },
                 )
@@ -4348,7 +4389,7 @@ impl<
                 let policy = inner.method_policy("EchoBooks");
                 ::tacos_runtime::__private::grpc::bidi_streaming(
                     request,
-                    &LIBRARY_METHODS[12],
+                    &LIBRARY_METHODS[13],
                     policy,
                     move |request| async move { inner.echo_books(request).await },
                 )
@@ -4375,6 +4416,12 @@ fn __library_get_book_rest_1(
     call.apply_query(&mut message, &[])?;
     message.name = call.path_var(0, "name")?;
     ::core::result::Result::Ok(message)
+}
+fn __library_get_featured_book_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<(), ::tacos_runtime::__private::Status> {
+    let _ = call;
+    ::core::result::Result::Ok(())
 }
 fn __library_create_book_rest_0(
     call: &::tacos_runtime::__private::rest::RestCall,
@@ -4523,6 +4570,18 @@ pub fn library_service<T: Library>(
             &LIBRARY_ROUTES[2],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetFeaturedBook"),
+                __library_get_featured_book_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_featured_book(request).await
+                },
+                |message: Book| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[3],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("CreateBook"),
                 __library_create_book_rest_0,
                 |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
@@ -4532,7 +4591,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[3],
+            &LIBRARY_ROUTES[4],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("UpdateBook"),
@@ -4544,7 +4603,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[4],
+            &LIBRARY_ROUTES[5],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("UpdateBook"),
@@ -4556,7 +4615,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[5],
+            &LIBRARY_ROUTES[6],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("DeleteBook"),
@@ -4568,7 +4627,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[6],
+            &LIBRARY_ROUTES[7],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("ArchiveBook"),
@@ -4580,7 +4639,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[7],
+            &LIBRARY_ROUTES[8],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("SearchBooks"),
@@ -4592,7 +4651,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[8],
+            &LIBRARY_ROUTES[9],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("GetFile"),
@@ -4604,7 +4663,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[9],
+            &LIBRARY_ROUTES[10],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("CountShelf"),
@@ -4616,7 +4675,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[10],
+            &LIBRARY_ROUTES[11],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("ListByGenre"),
@@ -4628,7 +4687,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[11],
+            &LIBRARY_ROUTES[12],
             ::tacos_runtime::__private::rest::unary(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("Slow"),
@@ -4642,7 +4701,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[12],
+            &LIBRARY_ROUTES[13],
             ::tacos_runtime::__private::rest::server_streaming(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("WatchBooks"),
@@ -4654,7 +4713,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[13],
+            &LIBRARY_ROUTES[14],
             ::tacos_runtime::__private::rest::client_streaming(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("ImportBooks"),
@@ -4666,7 +4725,7 @@ pub fn library_service<T: Library>(
             ),
         )
         .with_route(
-            &LIBRARY_ROUTES[14],
+            &LIBRARY_ROUTES[15],
             ::tacos_runtime::__private::rest::bidi_streaming(
                 ::tacos_runtime::__private::Arc::clone(&handler),
                 handler.method_policy("EchoBooks"),
@@ -4769,6 +4828,38 @@ impl Library for LibraryClient {
             }
         }
     }
+    async fn get_featured_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<()>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Book>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[1];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetFeaturedBook");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_featured_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[2]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
     async fn create_book(
         &self,
         request: ::tacos_runtime::__private::Request<CreateBookRequest>,
@@ -4776,7 +4867,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<Book>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[1];
+        let method = &LIBRARY_METHODS[2];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -4794,7 +4885,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[2]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[3]),
                         request,
                     )
                     .await
@@ -4808,7 +4899,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<Book>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[2];
+        let method = &LIBRARY_METHODS[3];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -4826,7 +4917,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[3]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[4]),
                         request,
                     )
                     .await
@@ -4840,7 +4931,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<()>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[3];
+        let method = &LIBRARY_METHODS[4];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -4858,7 +4949,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[5]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[6]),
                         request,
                     )
                     .await
@@ -4872,7 +4963,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<Book>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[4];
+        let method = &LIBRARY_METHODS[5];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -4890,7 +4981,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[6]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[7]),
                         request,
                     )
                     .await
@@ -4904,7 +4995,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<SearchBooksResponse>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[5];
+        let method = &LIBRARY_METHODS[6];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -4922,7 +5013,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[7]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[8]),
                         request,
                     )
                     .await
@@ -4936,7 +5027,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<File>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[6];
+        let method = &LIBRARY_METHODS[7];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -4954,7 +5045,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[8]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[9]),
                         request,
                     )
                     .await
@@ -4968,7 +5059,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<CountShelfResponse>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[7];
+        let method = &LIBRARY_METHODS[8];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -4986,7 +5077,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[9]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[10]),
                         request,
                     )
                     .await
@@ -5000,7 +5091,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<ListBooksResponse>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[8];
+        let method = &LIBRARY_METHODS[9];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -5018,7 +5109,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[10]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[11]),
                         request,
                     )
                     .await
@@ -5032,7 +5123,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<SlowResponse>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[9];
+        let method = &LIBRARY_METHODS[10];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -5050,7 +5141,7 @@ impl Library for LibraryClient {
                 self.client
                     .unary(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[11]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[12]),
                         request,
                     )
                     .await
@@ -5066,7 +5157,7 @@ impl Library for LibraryClient {
         >,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[10];
+        let method = &LIBRARY_METHODS[11];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -5084,7 +5175,7 @@ impl Library for LibraryClient {
                 self.client
                     .server_streaming(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[12]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[13]),
                         request,
                     )
                     .await
@@ -5100,7 +5191,7 @@ impl Library for LibraryClient {
         ::tacos_runtime::__private::Response<ImportBooksResponse>,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[11];
+        let method = &LIBRARY_METHODS[12];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -5118,7 +5209,7 @@ impl Library for LibraryClient {
                 self.client
                     .client_streaming(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[13]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[14]),
                         request,
                     )
                     .await
@@ -5136,7 +5227,7 @@ impl Library for LibraryClient {
         >,
         ::tacos_runtime::__private::Status,
     > {
-        let method = &LIBRARY_METHODS[12];
+        let method = &LIBRARY_METHODS[13];
         match &self.local {
             ::core::option::Option::Some(handler) => {
                 let handler = ::tacos_runtime::__private::Arc::clone(handler);
@@ -5154,7 +5245,7 @@ impl Library for LibraryClient {
                 self.client
                     .bidi_streaming(
                         method,
-                        ::core::option::Option::Some(&LIBRARY_ROUTES[14]),
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[15]),
                         request,
                     )
                     .await
@@ -5168,6 +5259,15 @@ trait __LibraryLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn get_book(
         self: ::tacos_runtime::__private::Arc<Self>,
         request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_featured_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<()>,
     ) -> ::tacos_runtime::__private::client::BoxFuture<
         ::core::result::Result<
             ::tacos_runtime::__private::Response<Book>,
@@ -5307,6 +5407,19 @@ impl<T: Library> __LibraryLocal for T {
         >,
     > {
         ::std::boxed::Box::pin(async move { Library::get_book(&*self, request).await })
+    }
+    fn get_featured_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<()>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Book>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::get_featured_book(&*self, request).await
+        })
     }
     fn create_book(
         self: ::tacos_runtime::__private::Arc<Self>,
