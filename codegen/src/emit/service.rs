@@ -643,6 +643,7 @@ impl<'a> ServiceEmitter<'a> {
             .iter()
             .enumerate()
             .map(|(i, bound)| self.path_assignment(descriptor.as_ref(), i, bound));
+        let mask = self.implied_mask(descriptor.as_ref(), binding);
         quote! {
             fn #ident(
                 call: &#rt::rest::RestCall,
@@ -650,7 +651,45 @@ impl<'a> ServiceEmitter<'a> {
                 #start
                 #query
                 #(#path)*
+                #mask
                 ::core::result::Result::Ok(message)
+            }
+        }
+    }
+
+    /// For a PATCH whose body is a message field beside a `google.protobuf.FieldMask` field:
+    /// when the client sends no mask, the mask the body's JSON keys imply, so a partial update
+    /// leaves the fields it does not mention alone.
+    fn implied_mask(&self, input: Option<&MessageDescriptor>, binding: &Binding) -> TokenStream {
+        let (HttpVerb::Patch, BodySelector::Field(bound), Some(input)) =
+            (&binding.verb, &binding.body, input)
+        else {
+            return quote!();
+        };
+        let Some(body) = input.get_field_by_name(&bound.leaf().name) else {
+            return quote!();
+        };
+        let Kind::Message(body_type) = body.kind() else {
+            return quote!();
+        };
+        if body.is_list() || body.is_map() || body_type.full_name().starts_with("google.protobuf.")
+        {
+            return quote!();
+        }
+        let mask = input.fields().find(|field| {
+            !field.is_list()
+                && !in_real_oneof(field)
+                && matches!(field.kind(), Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask")
+        });
+        let Some(mask) = mask else {
+            return quote!();
+        };
+        let name = field_ident(&mask);
+        let descriptor = descriptor_path(self.cx.package);
+        let body_type = body_type.full_name();
+        quote! {
+            if message.#name.as_ref().is_none_or(|mask| mask.paths.is_empty()) {
+                message.#name = call.implied_mask(#descriptor, #body_type)?;
             }
         }
     }

@@ -17,7 +17,7 @@ use super::route::{BodySelector, RouteSpec};
 use super::stream::{self, StreamFormat};
 use super::value::FromParam;
 use super::websocket;
-use super::{json, lines, response};
+use super::{json, lines, mask, response};
 use crate::context::{Protocol, Request, RequestStream, Response, ServerStream};
 use crate::grpc::Body;
 use crate::invoke::{self, CallParts};
@@ -87,6 +87,26 @@ impl RestCall {
             return Ok(None);
         }
         json::decode_field::<C>(&self.body, field, self.json)
+    }
+
+    /// For a PATCH whose client sent no update mask: the leaf paths of the JSON keys in the body
+    /// (a `message` per `descriptor_set`), relative to it; `None` for an empty body.
+    pub fn implied_mask(
+        &self,
+        descriptor_set: &'static [u8],
+        message: &str,
+    ) -> Result<Option<prost_types::FieldMask>, Status> {
+        if self.body_is_empty() {
+            return Ok(None);
+        }
+        let body: serde_json::Value = serde_json::from_slice(&self.body).map_err(|err| {
+            Status::invalid_argument(format!("request body is not valid JSON: {err}"))
+        })?;
+        let Some(object) = body.as_object() else {
+            return Ok(None);
+        };
+        Ok(mask::implied_paths(object, descriptor_set, message)
+            .map(|paths| prost_types::FieldMask { paths }))
     }
 
     /// Sets fields from the query string, skipping `excluded` top-level names (the body field).

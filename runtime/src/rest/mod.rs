@@ -15,6 +15,7 @@
 mod call;
 pub mod json;
 mod lines;
+mod mask;
 mod percent;
 pub mod query;
 mod response;

@@ -109,6 +109,7 @@ impl Library for TestLibrary {
             tags,
             genre: Genre::Science as i32,
             isbn: 9_780_441_013_593,
+            ..Book::default()
         })
         .with_header("x-book-source", "memory");
         response

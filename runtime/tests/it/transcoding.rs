@@ -207,6 +207,58 @@ async fn body_field_path_and_query_together() {
 }
 
 #[tokio::test]
+async fn a_patch_without_a_mask_updates_only_the_keys_it_sends() {
+    let server = TestServer::start().await;
+    let patch = |url: &str, body: Value| http_client().patch(server.url(url)).json(&body).send();
+    // No mask: the leaf paths of the body's keys, nested messages and Struct values included,
+    // under their proto names whichever spelling the client used.
+    let book: Book = patch(
+        "/v1/shelves/s1/books/b9",
+        json!({
+            "title": "Partial",
+            "publisher": {"city": "Seoul"},
+            "details": {"edition": {"year": 2026}, "signed": true}
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mut paths = book.tags.clone();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "details.edition.year",
+            "details.signed",
+            "publisher.city",
+            "title"
+        ]
+    );
+    // A mask the client sends is kept as sent.
+    let book: Book = patch(
+        "/v1/shelves/s1/books/b9?updateMask=title",
+        json!({"title": "Only", "pages": 3}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(book.tags, ["title"]);
+    // An empty body implies no mask.
+    let response = http_client()
+        .patch(server.url("/v1/shelves/s1/books/b9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let book: Book = response.json().await.unwrap();
+    assert!(book.tags.is_empty());
+}
+
+#[tokio::test]
 async fn custom_verb_with_body_star_and_delete_without_body() {
     let server = TestServer::start().await;
     let client = http_client();
