@@ -47,8 +47,8 @@ pub mod client {
 /// What generated route tables and request builders are made of.
 pub mod rest {
     pub use crate::rest::query::{
-        descend, push, push_enum, set, set_enum, set_optional, set_optional_enum, QueryError,
-        QueryFields,
+        descend, descend_oneof, insert, insert_enum, push, push_enum, set, set_enum, set_json,
+        set_oneof, set_oneof_enum, set_optional, set_optional_enum, QueryError, QueryFields,
     };
     pub use crate::rest::{
         bidi_streaming, client_streaming, server_streaming, unary, BodySelector, EmptyObject,

@@ -192,14 +192,17 @@ fn emit_query_impl(
 }
 
 /// The call setting one field from a query value, or `None` when the field has no query form
-/// (maps, oneof members, repeated messages, messages outside the contract tree).
+/// (maps of messages, repeated messages, messages outside the contract tree).
 fn query_setter(
     cx: &PackageContext<'_>,
     field: &FieldDescriptor,
     rt: &TokenStream,
 ) -> Option<TokenStream> {
-    if field.is_map() || in_real_oneof(field) {
-        return None;
+    if field.is_map() {
+        return map_setter(cx, field, rt);
+    }
+    if in_real_oneof(field) {
+        return oneof_setter(cx, field, rt);
     }
     let name = field_ident(field);
     let target = quote!(&mut self.#name);
@@ -211,6 +214,9 @@ fn query_setter(
             }
             if is_leaf_message(m.full_name()) {
                 quote!(#rt::rest::set_optional(#target, #args))
+            } else if is_json_text_message(m.full_name()) {
+                let codec = field_codec(field, cx.package);
+                quote!(#rt::rest::set_json::<#codec>(#target, #args))
             } else if m.full_name().starts_with("google.protobuf.")
                 || cx.contract.package(m.package_name()).is_none()
             {
@@ -242,6 +248,85 @@ fn query_setter(
                 quote!(#rt::rest::set(#target, #args))
             }
         }
+    })
+}
+
+/// `google.protobuf.Struct`, `Value` and `ListValue`: a query value is their JSON text.
+fn is_json_text_message(full_name: &str) -> bool {
+    matches!(
+        full_name,
+        "google.protobuf.Struct" | "google.protobuf.Value" | "google.protobuf.ListValue"
+    )
+}
+
+/// `m[key]=v` (or `m.key=v`) for a map of scalars or enums.
+fn map_setter(
+    cx: &PackageContext<'_>,
+    field: &FieldDescriptor,
+    rt: &TokenStream,
+) -> Option<TokenStream> {
+    let Kind::Message(entry) = field.kind() else {
+        return None;
+    };
+    let name = field_ident(field);
+    let target = quote!(&mut self.#name);
+    let args = quote!(__rest, __value);
+    match entry.map_entry_value_field().kind() {
+        Kind::Message(_) => None,
+        Kind::Enum(e) if e.full_name().starts_with("google.protobuf.") => None,
+        Kind::Enum(e) => {
+            let path = naming::relative_path(cx.package, e.full_name());
+            Some(quote!(#rt::rest::insert_enum(#target, #args, #path::from_str_name)))
+        }
+        _ => Some(quote!(#rt::rest::insert(#target, #args))),
+    }
+}
+
+/// A member of a oneof: setting it chooses it.
+fn oneof_setter(
+    cx: &PackageContext<'_>,
+    field: &FieldDescriptor,
+    rt: &TokenStream,
+) -> Option<TokenStream> {
+    let oneof = field.containing_oneof()?;
+    let message = oneof.parent_message();
+    let oneof_path = naming::relative_path(
+        cx.package,
+        &format!("{}.{}", message.full_name(), oneof.name()),
+    );
+    let variant = naming::ident(&naming::upper_camel(field.name()));
+    let variant = quote!(#oneof_path::#variant);
+    let name = naming::ident(&naming::snake(oneof.name()));
+    let target = quote!(&mut self.#name);
+    let args = quote!(__rest, __value);
+    Some(match field.kind() {
+        Kind::Message(m) if is_leaf_message(m.full_name()) => {
+            quote!(#rt::rest::set_oneof(#target, #args, #variant))
+        }
+        Kind::Message(m)
+            if m.full_name().starts_with("google.protobuf.")
+                || cx.contract.package(m.package_name()).is_none() =>
+        {
+            return None;
+        }
+        Kind::Message(_) => quote! {
+            #rt::rest::descend_oneof(
+                #target,
+                #args,
+                |__choice| match __choice {
+                    #variant(__inner) => ::core::option::Option::Some(__inner),
+                    #[allow(unreachable_patterns)]
+                    _ => ::core::option::Option::None,
+                },
+                #variant,
+            )
+        },
+        Kind::Enum(e) if e.full_name().starts_with("google.protobuf.") => return None,
+        Kind::Enum(e) => {
+            let path = naming::relative_path(cx.package, e.full_name());
+            quote!(#rt::rest::set_oneof_enum(#target, #args, #path::from_str_name, #variant))
+        }
+        _ => quote!(#rt::rest::set_oneof(#target, #args, #variant)),
     })
 }
 

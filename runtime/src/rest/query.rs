@@ -1,14 +1,17 @@
 //! Query parameters → request fields.
 //!
 //! Every field not bound by the path or the body can be set from the query string: `a.b.c=v`
-//! walks nested messages, a repeated field takes one value per repetition (`tag=a&tag=b`), and
-//! names may be proto names or lowerCamel JSON names. Unknown parameter names are ignored (so
+//! walks nested messages, a repeated field takes one value per repetition (`tag=a&tag=b`), a
+//! map takes `m[key]=v` (or `m.key=v`), a oneof member chooses its oneof,
+//! `google.protobuf.Struct`, `Value` and `ListValue` take their JSON text, and names may be
+//! proto names or lowerCamel JSON names. Unknown parameter names are ignored (so
 //! cache-busters and tracking parameters do no harm); a value that does not parse is
 //! `INVALID_ARGUMENT` naming the parameter. Path values are assigned after the query, so a path
 //! value beats a query value for the same field.
 
 use super::percent::{self, Keep};
 use super::value::{parse_enum, FromParam};
+use crate::json::generated::Codec;
 use crate::status::Status;
 
 /// Why a query parameter could not be applied.
@@ -43,7 +46,7 @@ pub fn apply_query<M: QueryFields>(
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = percent::decode(raw_key, Keep::Nothing, true)
             .map_err(|why| Status::invalid_field(raw_key, why))?;
-        let path: Vec<&str> = key.split('.').collect();
+        let path = split_path(&key);
         if excluded.contains(&path[0]) {
             continue;
         }
@@ -55,6 +58,42 @@ pub fn apply_query<M: QueryFields>(
         }
     }
     Ok(())
+}
+
+/// `a.b[c.d].e` → `["a", "b", "c.d", "e"]`: dots separate names, except inside a map key's
+/// brackets.
+fn split_path(key: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = key;
+    loop {
+        let dot = rest.find('.');
+        let bracket = rest.find('[');
+        match (dot, bracket) {
+            (_, Some(open)) if dot.is_none_or(|d| open < d) => {
+                let Some(close) = rest[open..].find(']').map(|c| open + c) else {
+                    parts.push(rest);
+                    return parts;
+                };
+                parts.push(&rest[..open]);
+                parts.push(&rest[open + 1..close]);
+                rest = &rest[close + 1..];
+                match rest.strip_prefix('.') {
+                    Some(after) => rest = after,
+                    None if rest.is_empty() => return parts,
+                    // `m[k]x`: keep the oddity as a name that matches nothing.
+                    None => {}
+                }
+            }
+            (Some(dot), _) => {
+                parts.push(&rest[..dot]);
+                rest = &rest[dot + 1..];
+            }
+            (None, _) => {
+                parts.push(rest);
+                return parts;
+            }
+        }
+    }
 }
 
 /// Generated `set_query_field` arm for a singular scalar: the path must end here.
@@ -137,6 +176,98 @@ pub fn descend<M: QueryFields + Default>(
         .set_query_field(rest, value)
 }
 
+/// For a `google.protobuf.Struct`, `Value` or `ListValue`: the value is its JSON text.
+pub fn set_json<C: Codec>(
+    field: &mut Option<C::Value>,
+    rest: &[&str],
+    value: &str,
+) -> Result<(), QueryError> {
+    leaf(rest)?;
+    let mut de = serde_json::Deserializer::from_str(value);
+    let parsed = C::deserialize(&mut de, "query")
+        .and_then(|parsed| de.end().map(|()| parsed))
+        .map_err(|err| format!("not valid JSON for this field: {err}"))?;
+    *field = Some(parsed);
+    Ok(())
+}
+
+/// For a map of scalars: the next name is the key.
+pub fn insert<K: FromParam, V: FromParam>(
+    field: &mut impl Extend<(K, V)>,
+    rest: &[&str],
+    value: &str,
+) -> Result<(), QueryError> {
+    let key = map_key(rest)?;
+    field.extend([(key, V::from_param(value)?)]);
+    Ok(())
+}
+
+/// For a map of enums.
+pub fn insert_enum<K: FromParam, E: Into<i32>>(
+    field: &mut impl Extend<(K, i32)>,
+    rest: &[&str],
+    value: &str,
+    from_name: fn(&str) -> Option<E>,
+) -> Result<(), QueryError> {
+    let key = map_key(rest)?;
+    field.extend([(key, parse_enum(value, from_name)?)]);
+    Ok(())
+}
+
+fn map_key<K: FromParam>(rest: &[&str]) -> Result<K, QueryError> {
+    match rest {
+        [key] => Ok(K::from_param(key).map_err(|why| format!("map key `{key}`: {why}"))?),
+        [] => Err(QueryError::Invalid(
+            "a map entry needs a key: `name[key]=value`".to_owned(),
+        )),
+        [_, name, ..] => Err(QueryError::Invalid(format!(
+            "map values here are not messages, so they have no field `{name}`"
+        ))),
+    }
+}
+
+/// For a scalar member of a oneof: setting it chooses it.
+pub fn set_oneof<T: FromParam, O>(
+    field: &mut Option<O>,
+    rest: &[&str],
+    value: &str,
+    variant: fn(T) -> O,
+) -> Result<(), QueryError> {
+    leaf(rest)?;
+    *field = Some(variant(T::from_param(value)?));
+    Ok(())
+}
+
+/// For an enum member of a oneof.
+pub fn set_oneof_enum<E: Into<i32>, O>(
+    field: &mut Option<O>,
+    rest: &[&str],
+    value: &str,
+    from_name: fn(&str) -> Option<E>,
+    variant: fn(i32) -> O,
+) -> Result<(), QueryError> {
+    leaf(rest)?;
+    *field = Some(variant(parse_enum(value, from_name)?));
+    Ok(())
+}
+
+/// For a message member of a oneof: continues down the path inside it, choosing it.
+pub fn descend_oneof<M: QueryFields + Default, O>(
+    field: &mut Option<O>,
+    rest: &[&str],
+    value: &str,
+    member: fn(O) -> Option<M>,
+    variant: fn(M) -> O,
+) -> Result<(), QueryError> {
+    if rest.is_empty() {
+        return Err(QueryError::UnknownField);
+    }
+    let mut inner = field.take().and_then(member).unwrap_or_default();
+    let outcome = inner.set_query_field(rest, value);
+    *field = Some(variant(inner));
+    outcome
+}
+
 /// A scalar or enum field ends the path: a name after it (`?count.x=1`) is a client mistake,
 /// refused with the parameter named rather than ignored.
 fn leaf(rest: &[&str]) -> Result<(), QueryError> {
@@ -207,6 +338,15 @@ mod tests {
             assert_eq!(violation.field, query.split('=').next().unwrap(), "{query}");
             assert!(violation.description.contains("not a message"), "{query}");
         }
+    }
+
+    #[test]
+    fn paths_split_on_dots_outside_map_keys() {
+        assert_eq!(split_path("a.b.c"), ["a", "b", "c"]);
+        assert_eq!(split_path("labels[env]"), ["labels", "env"]);
+        assert_eq!(split_path("labels[a.b].x"), ["labels", "a.b", "x"]);
+        assert_eq!(split_path("f.labels[k]"), ["f", "labels", "k"]);
+        assert_eq!(split_path("open[no"), ["open[no"]);
     }
 
     #[test]

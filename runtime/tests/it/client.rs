@@ -205,6 +205,11 @@ async fn query_parameters_of_every_kind_round_trip() {
         genres: vec![Genre::Fiction as i32, Genre::Science as i32],
         limit: Some(7),
         weight: 0.25,
+        min_pages: [("fiction".to_owned(), 100)].into(),
+        genre_by_shelf: [(7, Genre::Science as i32)].into(),
+        start: Some(search_books_request::Start::FromIsbn(42)),
+        // A Struct in the query is JSON text, which the REST client does not write.
+        attributes: None,
     };
     let echo = same_everywhere(&clients, |c| {
         let request = request.clone();

@@ -59,6 +59,7 @@ async fn query_parameters_of_every_kind() {
         genres: vec![Genre::Fiction as i32, Genre::Science as i32],
         limit: Some(7),
         weight: 0.25,
+        ..SearchBooksRequest::default()
     };
     assert_eq!(echo, expected);
     // Canonical proto3 JSON on the way out: 64-bit as strings, enums by name.
@@ -384,7 +385,9 @@ async fn unpopulated_fields_print_only_when_configured() {
             "cursor": "",
             "exact": false,
             "genres": [],
-            "weight": 0
+            "weight": 0,
+            "minPages": {},
+            "genreByShelf": {}
         }),
         "{body}"
     );
@@ -400,4 +403,54 @@ async fn a_literal_route_wins_over_a_variable_one() {
     assert_eq!(body["title"], "Featured");
     let (_, body) = get_json(&server, "/v1/books/b1").await;
     assert_eq!(body["title"], "Title of b1");
+}
+
+#[tokio::test]
+async fn maps_oneofs_and_struct_values_from_the_query() {
+    let server = TestServer::start().await;
+    let (status, body) = get_json(
+        &server,
+        "/v1/books:search?minPages[fiction]=100&min_pages.science=5\
+         &genreByShelf[7]=GENRE_SCIENCE&fromIsbn=42\
+         &attributes=%7B%22signed%22%3Atrue%2C%22tags%22%3A%5B1%5D%7D",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let echo = &body["echo"];
+    assert_eq!(echo["minPages"], json!({"fiction": 100, "science": 5}));
+    assert_eq!(echo["genreByShelf"], json!({"7": "GENRE_SCIENCE"}));
+    assert_eq!(echo["fromIsbn"], "42");
+    assert_eq!(echo["attributes"], json!({"signed": true, "tags": [1]}));
+
+    // A oneof's message member; the last member set is the one chosen.
+    let (_, body) = get_json(
+        &server,
+        "/v1/books:search?afterName=x&matching.author=Herbert&matching.minPages=3",
+    )
+    .await;
+    assert_eq!(
+        body["echo"]["matching"],
+        json!({"author": "Herbert", "minPages": "3"})
+    );
+    assert!(body["echo"].get("afterName").is_none(), "{body}");
+
+    // Bad keys, bad JSON and a map without a key are refused naming the parameter.
+    for (query, field) in [
+        ("genreByShelf[x]=GENRE_SCIENCE", "genreByShelf[x]"),
+        ("attributes=%7Bnope", "attributes"),
+        ("minPages=3", "minPages"),
+        ("minPages[a].b=3", "minPages[a].b"),
+    ] {
+        let response = http_client()
+            .get(server.url(&format!("/v1/books:search?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+        assert_eq!(
+            violated_field(&response.bytes().await.unwrap()),
+            field,
+            "{query}"
+        );
+    }
 }

@@ -9,8 +9,10 @@
 //! Every request field not bound by the path or the body is a query parameter, named by its
 //! proto field path (`filter.min_price`; lowerCamel names are accepted too): scalars and enums,
 //! repeated scalars as exploded arrays (`tag=a&tag=b`), nested messages by dot paths, and the
-//! well-known types that have a string form (Timestamp, Duration, FieldMask, wrappers). Maps,
-//! repeated messages and free-form types (Struct, Value, Any) cannot be sent in a query.
+//! well-known types that have a string form (Timestamp, Duration, FieldMask, wrappers), maps of
+//! scalars or enums as `deepObject` (`labels[key]=value`), and `Struct`, `Value` and `ListValue`
+//! as JSON text (`content: application/json`). Maps of messages, repeated messages and `Any`
+//! cannot be sent in a query.
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 
@@ -149,10 +151,21 @@ fn collect_query(
         path.push(field.name().to_owned());
         // A bound field, or a field inside a bound message, is not read from the query.
         let bound = excluded.iter().any(|e| path.starts_with(e.parts()));
-        if bound || field.is_map() {
+        if bound {
+            continue;
+        }
+        if field.is_map() {
+            if let Kind::Message(entry) = field.kind() {
+                if !matches!(entry.map_entry_value_field().kind(), Kind::Message(_)) {
+                    out.push(map_parameter(&field, &path.join("."), schemas));
+                }
+            }
             continue;
         }
         match field.kind() {
+            Kind::Message(nested) if !field.is_list() && is_json_text(nested.full_name()) => {
+                out.push(json_parameter(&field, &path.join("."), schemas));
+            }
             Kind::Message(nested) if !has_string_form(nested.full_name()) => {
                 let expandable = !field.is_list()
                     && !is_free_form(nested.full_name())
@@ -181,6 +194,32 @@ fn query_parameter(field: &FieldDescriptor, name: &str, schemas: &mut Schemas) -
         parameter.insert("explode", true);
     }
     parameter.into()
+}
+
+/// A map of scalars or enums: `name[key]=value`, OpenAPI's `deepObject` style.
+fn map_parameter(field: &FieldDescriptor, name: &str, schemas: &mut Schemas) -> Json {
+    let schema = schemas.field_schema(field);
+    let description = comments_of(Located::Field(field));
+    match parameter(name, "query", false, description, schema) {
+        Json::Object(object) => object
+            .with("style", "deepObject")
+            .with("explode", true)
+            .into(),
+        _ => unreachable!("parameters are objects"),
+    }
+}
+
+/// `Struct`, `Value` or `ListValue`: the parameter's value is JSON text.
+fn json_parameter(field: &FieldDescriptor, name: &str, schemas: &mut Schemas) -> Json {
+    let schema = schemas.field_schema(field);
+    let mut parameter = Object::new().with("name", name).with("in", "query");
+    parameter.insert_opt("description", comments_of(Located::Field(field)));
+    parameter
+        .with(
+            "content",
+            Object::new().with("application/json", Object::new().with("schema", schema)),
+        )
+        .into()
 }
 
 fn parameter(
@@ -230,7 +269,15 @@ fn has_string_form(full_name: &str) -> bool {
     )
 }
 
-/// Well-known messages whose JSON is free-form: they have no query form.
+/// Well-known messages a query value holds as JSON text.
+fn is_json_text(full_name: &str) -> bool {
+    matches!(
+        full_name,
+        "google.protobuf.Struct" | "google.protobuf.Value" | "google.protobuf.ListValue"
+    )
+}
+
+/// Well-known messages whose JSON is free-form: they have no query form of dot paths.
 fn is_free_form(full_name: &str) -> bool {
     matches!(
         full_name,

@@ -6292,6 +6292,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for ServiceHealthStatus {
                     __value,
                 )
             }
+            "metrics" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metrics,
+                    __rest,
+                    __value,
+                )
+            }
             "issues" => {
                 ::tacos_runtime::__private::rest::push(&mut self.issues, __rest, __value)
             }
@@ -6476,6 +6483,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for MetricData {
             "unit" => {
                 ::tacos_runtime::__private::rest::set(&mut self.unit, __rest, __value)
             }
+            "labels" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.labels,
+                    __rest,
+                    __value,
+                )
+            }
             "timestamp" => {
                 ::tacos_runtime::__private::rest::set_optional(
                     &mut self.timestamp,
@@ -6615,6 +6629,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for TriggerOperationRequest {
             "target_service" | "targetService" => {
                 ::tacos_runtime::__private::rest::set(
                     &mut self.target_service,
+                    __rest,
+                    __value,
+                )
+            }
+            "parameters" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.parameters,
                     __rest,
                     __value,
                 )
@@ -6832,6 +6853,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for LogEntry {
                     __value,
                 )
             }
+            "fields" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.fields,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -6863,6 +6891,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for EmergencyActionRequest {
             }
             "reason" => {
                 ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "parameters" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.parameters,
+                    __rest,
+                    __value,
+                )
             }
             "confirm" => {
                 ::tacos_runtime::__private::rest::set(&mut self.confirm, __rest, __value)

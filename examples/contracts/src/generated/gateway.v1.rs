@@ -12612,6 +12612,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for UserContext {
             "roles" => {
                 ::tacos_runtime::__private::rest::push(&mut self.roles, __rest, __value)
             }
+            "attributes" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.attributes,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -13328,6 +13335,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for RequestMetadata {
                     __value,
                 )
             }
+            "headers" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.headers,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -13801,6 +13815,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for QueueMetadata {
                     __value,
                 )
             }
+            "headers" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.headers,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -14090,6 +14111,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for ReceiveExpiryWebhookReque
             }
             "source" => {
                 ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
             }
             _ => {
                 let _ = (__rest, __value);
@@ -14385,6 +14413,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for PaymentWebhookData {
                     __value,
                 )
             }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
             "processed_at" | "processedAt" => {
                 ::tacos_runtime::__private::rest::set_optional(
                     &mut self.processed_at,
@@ -14430,6 +14465,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for WebhookConfig {
             "verify_ssl" | "verifySsl" => {
                 ::tacos_runtime::__private::rest::set(
                     &mut self.verify_ssl,
+                    __rest,
+                    __value,
+                )
+            }
+            "headers" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.headers,
                     __rest,
                     __value,
                 )
@@ -14998,6 +15040,9 @@ impl ::tacos_runtime::__private::rest::QueryFields for SendMessageRequest {
             }
             "content" => {
                 ::tacos_runtime::__private::rest::set(&mut self.content, __rest, __value)
+            }
+            "data" => {
+                ::tacos_runtime::__private::rest::insert(&mut self.data, __rest, __value)
             }
             "priority" => {
                 ::tacos_runtime::__private::rest::set_enum(

@@ -668,8 +668,63 @@ impl ::tacos_runtime::__private::rest::QueryFields for HttpRule {
                     __value,
                 )
             }
+            "get" => {
+                ::tacos_runtime::__private::rest::set_oneof(
+                    &mut self.pattern,
+                    __rest,
+                    __value,
+                    http_rule::Pattern::Get,
+                )
+            }
+            "put" => {
+                ::tacos_runtime::__private::rest::set_oneof(
+                    &mut self.pattern,
+                    __rest,
+                    __value,
+                    http_rule::Pattern::Put,
+                )
+            }
+            "post" => {
+                ::tacos_runtime::__private::rest::set_oneof(
+                    &mut self.pattern,
+                    __rest,
+                    __value,
+                    http_rule::Pattern::Post,
+                )
+            }
+            "delete" => {
+                ::tacos_runtime::__private::rest::set_oneof(
+                    &mut self.pattern,
+                    __rest,
+                    __value,
+                    http_rule::Pattern::Delete,
+                )
+            }
+            "patch" => {
+                ::tacos_runtime::__private::rest::set_oneof(
+                    &mut self.pattern,
+                    __rest,
+                    __value,
+                    http_rule::Pattern::Patch,
+                )
+            }
             "body" => {
                 ::tacos_runtime::__private::rest::set(&mut self.body, __rest, __value)
+            }
+            "custom" => {
+                ::tacos_runtime::__private::rest::descend_oneof(
+                    &mut self.pattern,
+                    __rest,
+                    __value,
+                    |__choice| match __choice {
+                        http_rule::Pattern::Custom(__inner) => {
+                            ::core::option::Option::Some(__inner)
+                        }
+                        #[allow(unreachable_patterns)]
+                        _ => ::core::option::Option::None,
+                    },
+                    http_rule::Pattern::Custom,
+                )
             }
             "response_body" | "responseBody" => {
                 ::tacos_runtime::__private::rest::set(

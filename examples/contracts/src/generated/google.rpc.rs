@@ -2138,6 +2138,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for ErrorInfo {
             "domain" => {
                 ::tacos_runtime::__private::rest::set(&mut self.domain, __rest, __value)
             }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(

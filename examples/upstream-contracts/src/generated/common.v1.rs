@@ -6068,6 +6068,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for ServiceHealthStatus {
                     __value,
                 )
             }
+            "metrics" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metrics,
+                    __rest,
+                    __value,
+                )
+            }
             "issues" => {
                 ::tacos_runtime::__private::rest::push(&mut self.issues, __rest, __value)
             }
@@ -6252,6 +6259,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for MetricData {
             "unit" => {
                 ::tacos_runtime::__private::rest::set(&mut self.unit, __rest, __value)
             }
+            "labels" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.labels,
+                    __rest,
+                    __value,
+                )
+            }
             "timestamp" => {
                 ::tacos_runtime::__private::rest::set_optional(
                     &mut self.timestamp,
@@ -6391,6 +6405,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for TriggerOperationRequest {
             "target_service" | "targetService" => {
                 ::tacos_runtime::__private::rest::set(
                     &mut self.target_service,
+                    __rest,
+                    __value,
+                )
+            }
+            "parameters" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.parameters,
                     __rest,
                     __value,
                 )
@@ -6608,6 +6629,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for LogEntry {
                     __value,
                 )
             }
+            "fields" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.fields,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -6639,6 +6667,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for EmergencyActionRequest {
             }
             "reason" => {
                 ::tacos_runtime::__private::rest::set(&mut self.reason, __rest, __value)
+            }
+            "parameters" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.parameters,
+                    __rest,
+                    __value,
+                )
             }
             "confirm" => {
                 ::tacos_runtime::__private::rest::set(&mut self.confirm, __rest, __value)

@@ -12224,6 +12224,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for UserContext {
             "roles" => {
                 ::tacos_runtime::__private::rest::push(&mut self.roles, __rest, __value)
             }
+            "attributes" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.attributes,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -12940,6 +12947,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for RequestMetadata {
                     __value,
                 )
             }
+            "headers" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.headers,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -13413,6 +13427,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for QueueMetadata {
                     __value,
                 )
             }
+            "headers" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.headers,
+                    __rest,
+                    __value,
+                )
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -13702,6 +13723,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for ReceiveExpiryWebhookReque
             }
             "source" => {
                 ::tacos_runtime::__private::rest::set(&mut self.source, __rest, __value)
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
             }
             _ => {
                 let _ = (__rest, __value);
@@ -13997,6 +14025,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for PaymentWebhookData {
                     __value,
                 )
             }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metadata,
+                    __rest,
+                    __value,
+                )
+            }
             "processed_at" | "processedAt" => {
                 ::tacos_runtime::__private::rest::set_optional(
                     &mut self.processed_at,
@@ -14042,6 +14077,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for WebhookConfig {
             "verify_ssl" | "verifySsl" => {
                 ::tacos_runtime::__private::rest::set(
                     &mut self.verify_ssl,
+                    __rest,
+                    __value,
+                )
+            }
+            "headers" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.headers,
                     __rest,
                     __value,
                 )
@@ -14610,6 +14652,9 @@ impl ::tacos_runtime::__private::rest::QueryFields for SendMessageRequest {
             }
             "content" => {
                 ::tacos_runtime::__private::rest::set(&mut self.content, __rest, __value)
+            }
+            "data" => {
+                ::tacos_runtime::__private::rest::insert(&mut self.data, __rest, __value)
             }
             "priority" => {
                 ::tacos_runtime::__private::rest::set_enum(

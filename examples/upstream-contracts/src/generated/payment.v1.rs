@@ -5035,6 +5035,9 @@ impl ::tacos_runtime::__private::rest::QueryFields for PaymentMetadata {
                     PaymentScenario::from_str_name,
                 )
             }
+            "tags" => {
+                ::tacos_runtime::__private::rest::insert(&mut self.tags, __rest, __value)
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(

@@ -10974,6 +10974,9 @@ impl ::tacos_runtime::__private::rest::QueryFields for ReservationMetadata {
                     __value,
                 )
             }
+            "tags" => {
+                ::tacos_runtime::__private::rest::insert(&mut self.tags, __rest, __value)
+            }
             _ => {
                 let _ = (__rest, __value);
                 ::core::result::Result::Err(
@@ -11265,6 +11268,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for ProcessCompensationReques
                     __value,
                 )
             }
+            "context" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.context,
+                    __rest,
+                    __value,
+                )
+            }
             "correlation_id" | "correlationId" => {
                 ::tacos_runtime::__private::rest::set(
                     &mut self.correlation_id,
@@ -11546,6 +11556,13 @@ impl ::tacos_runtime::__private::rest::QueryFields for PaymentEventData {
             "gateway_response" | "gatewayResponse" => {
                 ::tacos_runtime::__private::rest::set(
                     &mut self.gateway_response,
+                    __rest,
+                    __value,
+                )
+            }
+            "metadata" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.metadata,
                     __rest,
                     __value,
                 )

@@ -211,6 +211,30 @@ pub struct SearchBooksRequest {
     pub limit: ::core::option::Option<u64>,
     #[prost(float, tag = "13")]
     pub weight: f32,
+    /// `minPages\[fiction\]=100`.
+    #[prost(map = "string, int32", tag = "14")]
+    pub min_pages: ::std::collections::HashMap<::prost::alloc::string::String, i32>,
+    #[prost(map = "int32, enumeration(Genre)", tag = "15")]
+    pub genre_by_shelf: ::std::collections::HashMap<i32, i32>,
+    /// JSON text: `attributes={"signed":true}`.
+    #[prost(message, optional, tag = "19")]
+    pub attributes: ::core::option::Option<::prost_types::Struct>,
+    /// Where to continue from: one of three.
+    #[prost(oneof = "search_books_request::Start", tags = "16, 17, 18")]
+    pub start: ::core::option::Option<search_books_request::Start>,
+}
+/// Nested message and enum types in `SearchBooksRequest`.
+pub mod search_books_request {
+    /// Where to continue from: one of three.
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Start {
+        #[prost(string, tag = "16")]
+        AfterName(::prost::alloc::string::String),
+        #[prost(int64, tag = "17")]
+        FromIsbn(i64),
+        #[prost(message, tag = "18")]
+        Matching(super::Filter),
+    }
 }
 impl ::prost::Name for SearchBooksRequest {
     const NAME: &'static str = "SearchBooksRequest";
@@ -1769,6 +1793,56 @@ impl __tacos_json::Serialize for SearchBooksRequest {
                     &__tacos_json::Ser::<__tacos_json::Float32>::new(&self.weight),
                 )?;
         }
+        if __all || !self.min_pages.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "min_pages" } else { "minPages" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Int32>,
+                    >::new(&self.min_pages),
+                )?;
+        }
+        if __all || !self.genre_by_shelf.is_empty() {
+            __map
+                .serialize_entry(
+                    if __proto_names { "genre_by_shelf" } else { "genreByShelf" },
+                    &__tacos_json::Ser::<
+                        __tacos_json::Map<__tacos_json::Int32, __tacos_json::Enum<Genre>>,
+                    >::new(&self.genre_by_shelf),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.attributes {
+            __map
+                .serialize_entry(
+                    "attributes",
+                    &__tacos_json::Ser::<__tacos_json::Struct>::new(__value),
+                )?;
+        }
+        if let ::core::option::Option::Some(__choice) = &self.start {
+            match __choice {
+                search_books_request::Start::AfterName(__value) => {
+                    __map
+                        .serialize_entry(
+                            if __proto_names { "after_name" } else { "afterName" },
+                            &__tacos_json::Ser::<__tacos_json::Str>::new(__value),
+                        )?;
+                }
+                search_books_request::Start::FromIsbn(__value) => {
+                    __map
+                        .serialize_entry(
+                            if __proto_names { "from_isbn" } else { "fromIsbn" },
+                            &__tacos_json::Ser::<__tacos_json::Int64>::new(__value),
+                        )?;
+                }
+                search_books_request::Start::Matching(__value) => {
+                    __map
+                        .serialize_entry(
+                            "matching",
+                            &__tacos_json::Ser::<__tacos_json::Msg<Filter>>::new(__value),
+                        )?;
+                }
+            }
+        }
         __map.end()
     }
 }
@@ -1795,7 +1869,8 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                 mut __map: A,
             ) -> ::core::result::Result<Self::Value, A::Error> {
                 let mut __message = <SearchBooksRequest as ::core::default::Default>::default();
-                let mut __seen = [false; 13usize];
+                let mut __seen = [false; 19usize];
+                let mut __oneof_0 = false;
                 while let ::core::option::Option::Some(__key) = __map
                     .next_key_seed(
                         __tacos_json::KeySeed(|__name: &str| {
@@ -1813,6 +1888,12 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                                 "genres" => 10u32,
                                 "limit" => 11u32,
                                 "weight" => 12u32,
+                                "min_pages" | "minPages" => 13u32,
+                                "genre_by_shelf" | "genreByShelf" => 14u32,
+                                "after_name" | "afterName" => 15u32,
+                                "from_isbn" | "fromIsbn" => 16u32,
+                                "matching" => 17u32,
+                                "attributes" => 18u32,
                                 _ => __tacos_json::UNKNOWN_FIELD,
                             }
                         }),
@@ -1983,6 +2064,98 @@ impl __tacos_json::JsonMessage for SearchBooksRequest {
                                 )?
                             {
                                 __message.weight = __value;
+                            }
+                        }
+                        13u32 => {
+                            __tacos_json::mark_seen(&mut __seen[13], "min_pages")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<__tacos_json::Str, __tacos_json::Int32>,
+                                    >::new("min_pages"),
+                                )?
+                            {
+                                __message.min_pages = __value;
+                            }
+                        }
+                        14u32 => {
+                            __tacos_json::mark_seen(&mut __seen[14], "genre_by_shelf")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Map<
+                                            __tacos_json::Int32,
+                                            __tacos_json::Enum<Genre>,
+                                        >,
+                                    >::new("genre_by_shelf"),
+                                )?
+                            {
+                                __message.genre_by_shelf = __value;
+                            }
+                        }
+                        15u32 => {
+                            __tacos_json::mark_seen(&mut __seen[15], "after_name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Str,
+                                    >::new("after_name"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "start")?;
+                                __message.start = ::core::option::Option::Some(
+                                    search_books_request::Start::AfterName(
+                                        __tacos_json::place(__value),
+                                    ),
+                                );
+                            }
+                        }
+                        16u32 => {
+                            __tacos_json::mark_seen(&mut __seen[16], "from_isbn")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Int64,
+                                    >::new("from_isbn"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "start")?;
+                                __message.start = ::core::option::Option::Some(
+                                    search_books_request::Start::FromIsbn(
+                                        __tacos_json::place(__value),
+                                    ),
+                                );
+                            }
+                        }
+                        17u32 => {
+                            __tacos_json::mark_seen(&mut __seen[17], "matching")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<Filter>,
+                                    >::new("matching"),
+                                )?
+                            {
+                                __tacos_json::mark_oneof(&mut __oneof_0, "start")?;
+                                __message.start = ::core::option::Option::Some(
+                                    search_books_request::Start::Matching(
+                                        __tacos_json::place(__value),
+                                    ),
+                                );
+                            }
+                        }
+                        18u32 => {
+                            __tacos_json::mark_seen(&mut __seen[18], "attributes")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Struct,
+                                    >::new("attributes"),
+                                )?
+                            {
+                                __message.attributes = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
                             }
                         }
                         _ => {
@@ -3191,6 +3364,11 @@ impl ::tacos_runtime::__private::rest::QueryFields for Book {
             "isbn" => {
                 ::tacos_runtime::__private::rest::set(&mut self.isbn, __rest, __value)
             }
+            "details" => {
+                ::tacos_runtime::__private::rest::set_json::<
+                    __tacos_json::Struct,
+                >(&mut self.details, __rest, __value)
+            }
             "publisher" => {
                 ::tacos_runtime::__private::rest::descend(
                     &mut self.publisher,
@@ -3562,6 +3740,57 @@ impl ::tacos_runtime::__private::rest::QueryFields for SearchBooksRequest {
             }
             "weight" => {
                 ::tacos_runtime::__private::rest::set(&mut self.weight, __rest, __value)
+            }
+            "min_pages" | "minPages" => {
+                ::tacos_runtime::__private::rest::insert(
+                    &mut self.min_pages,
+                    __rest,
+                    __value,
+                )
+            }
+            "genre_by_shelf" | "genreByShelf" => {
+                ::tacos_runtime::__private::rest::insert_enum(
+                    &mut self.genre_by_shelf,
+                    __rest,
+                    __value,
+                    Genre::from_str_name,
+                )
+            }
+            "after_name" | "afterName" => {
+                ::tacos_runtime::__private::rest::set_oneof(
+                    &mut self.start,
+                    __rest,
+                    __value,
+                    search_books_request::Start::AfterName,
+                )
+            }
+            "from_isbn" | "fromIsbn" => {
+                ::tacos_runtime::__private::rest::set_oneof(
+                    &mut self.start,
+                    __rest,
+                    __value,
+                    search_books_request::Start::FromIsbn,
+                )
+            }
+            "matching" => {
+                ::tacos_runtime::__private::rest::descend_oneof(
+                    &mut self.start,
+                    __rest,
+                    __value,
+                    |__choice| match __choice {
+                        search_books_request::Start::Matching(__inner) => {
+                            ::core::option::Option::Some(__inner)
+                        }
+                        #[allow(unreachable_patterns)]
+                        _ => ::core::option::Option::None,
+                    },
+                    search_books_request::Start::Matching,
+                )
+            }
+            "attributes" => {
+                ::tacos_runtime::__private::rest::set_json::<
+                    __tacos_json::Struct,
+                >(&mut self.attributes, __rest, __value)
             }
             _ => {
                 let _ = (__rest, __value);
