@@ -202,3 +202,29 @@ async fn unary_routes_do_not_upgrade() {
     let refused = handshake(&server, "/v1/shelves/s1/books/b1").await;
     assert!(refused.is_err(), "a unary route answered the handshake");
 }
+
+#[tokio::test]
+async fn frames_a_server_stream_does_not_read_do_not_stop_it_noticing_a_close() {
+    let server = TestServer::start().await;
+    // Twenty seconds between books: only the client's Close can end this one in time.
+    let mut socket = open(
+        &server,
+        "/v1/shelves/s1/books:watch?count=3&intervalMillis=20000",
+    )
+    .await;
+    // Requests the method has no use for.
+    for _ in 0..4 {
+        socket.send(text("{}")).await.unwrap();
+    }
+    let first = socket.next().await.unwrap().unwrap();
+    assert!(first.is_text());
+    socket.close(None).await.unwrap();
+    drop(socket);
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            server.probe().streams_dropped.load(Ordering::SeqCst) == 1
+        })
+        .await,
+        "the server stream was not dropped after the close"
+    );
+}
