@@ -124,6 +124,35 @@ where
     Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     let (method, policy) = (parts.method, parts.policy);
+    let idempotency = policies
+        .idempotency
+        .as_ref()
+        .filter(|_| policy.is_some_and(|p| p.idempotent))
+        .map(Arc::clone);
+    run_admitted(policies, record, parts, move |context, scope| async move {
+        let message = build()?;
+        let call = move |request| scope.enter(call(request));
+        match idempotency {
+            Some(store) => idempotent::run(&store, method, message, context, call).await,
+            None => call(Request::from_parts(message, context)).await,
+        }
+    })
+    .await
+}
+
+/// Admits a call answering once, then runs it (`run` gets the handler's context and the scope
+/// its outgoing calls inherit), all under the call's deadline.
+async fn run_admitted<T, R, RunFut>(
+    policies: &Arc<Policies>,
+    record: &mut CallRecord,
+    parts: CallParts,
+    run: R,
+) -> Result<Response<T>, Status>
+where
+    R: FnOnce(Context, Arc<CallScope>) -> RunFut,
+    RunFut: Future<Output = Result<Response<T>, Status>>,
+{
+    let (method, policy) = (parts.method, parts.policy);
     let Prepared {
         mut context,
         deadline,
@@ -132,20 +161,7 @@ where
     } = prepare(parts, &record.telemetry)?;
     let token = context.cancellation().clone();
     record.principal = within(deadline, admit(policies, method, policy, &mut context)).await?;
-    let idempotency = policies
-        .idempotency
-        .as_ref()
-        .filter(|_| policy.is_some_and(|p| p.idempotent))
-        .map(Arc::clone);
-    let run = async move {
-        let message = build()?;
-        let call = move |request| scope.enter(call(request));
-        match idempotency {
-            Some(store) => idempotent::run(&store, method, message, context, call).await,
-            None => call(Request::from_parts(message, context)).await,
-        }
-    };
-    Invoke::running(run, deadline, &token).await
+    Invoke::running(run(context, scope), deadline, &token).await
 }
 
 /// Runs a client-streaming call like [`unary`], minus idempotency replay: a stream of requests
@@ -166,25 +182,12 @@ where
     Box::pin(async move {
         let mut record = CallRecord::start(&policies, &parts);
         let span = record.span.clone();
-        let run = async {
-            let (method, policy) = (parts.method, parts.policy);
-            let Prepared {
-                mut context,
-                deadline,
-                scope,
-                ..
-            } = prepare(parts, &record.telemetry)?;
-            let token = context.cancellation().clone();
-            record.principal =
-                within(deadline, admit(&policies, method, policy, &mut context)).await?;
-            let run = async move {
-                let message = build()?;
-                scope
-                    .enter(call(Request::from_parts(message, context)))
-                    .await
-            };
-            Invoke::running(run, deadline, &token).await
-        };
+        let run = run_admitted(&policies, &mut record, parts, |context, scope| async move {
+            let message = build()?;
+            scope
+                .enter(call(Request::from_parts(message, context)))
+                .await
+        });
         let outcome = run.instrument(span).await;
         record.finish_with(&outcome);
         outcome

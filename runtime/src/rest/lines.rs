@@ -1,7 +1,7 @@
 //! Streamed REST requests: an NDJSON body read one line at a time, each line one request
 //! message, handed to the handler as it arrives.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 
 use crate::context::RequestStream;
@@ -81,13 +81,8 @@ impl<P> Lines<P> {
             }
             match self.body.frame().await {
                 Some(Ok(frame)) => {
-                    if let Ok(mut data) = frame.into_data() {
-                        while data.has_remaining() {
-                            let chunk = data.chunk();
-                            self.buffer.extend_from_slice(chunk);
-                            let read = chunk.len();
-                            data.advance(read);
-                        }
+                    if let Ok(data) = frame.into_data() {
+                        self.buffer.extend_from_slice(&data);
                     }
                 }
                 Some(Err(err)) => {

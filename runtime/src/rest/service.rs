@@ -40,7 +40,8 @@ impl RestRoutes {
 
     pub(crate) async fn serve(&self, request: http::Request<Body>) -> http::Response<Body> {
         let (mut parts, body) = request.into_parts();
-        let routed = if websocket::is_requested(&parts) {
+        let wants_websocket = websocket::is_requested(&parts);
+        let routed = if wants_websocket {
             self.route_websocket(parts.uri.path())
         } else {
             None
@@ -60,7 +61,7 @@ impl RestRoutes {
             }
         };
         let route = self.specs[index];
-        let upgrade = if websocket::is_requested(&parts) && route.rpc.kind != MethodKind::Unary {
+        let upgrade = if wants_websocket && route.rpc.kind != MethodKind::Unary {
             match websocket::handshake(&mut parts) {
                 Ok(upgrade) => Some(upgrade),
                 Err(status) => return response::error(status),
@@ -72,7 +73,10 @@ impl RestRoutes {
             route.rpc.kind,
             MethodKind::ClientStreaming | MethodKind::BidiStreaming
         );
-        let (body, incoming) = if streams_requests || upgrade.is_some() {
+        let (body, incoming) = if upgrade.is_some() {
+            // The call's requests arrive as frames on the upgraded connection.
+            (bytes::Bytes::new(), None)
+        } else if streams_requests {
             // Read line by line while the handler runs.
             (bytes::Bytes::new(), Some(body))
         } else if route.body == BodySelector::None {

@@ -152,10 +152,9 @@ async fn run<Resp, Out>(
     Out: Serialize,
 {
     let (mut sink, source) = socket.split();
-    let (frames_tx, frames_rx) = mpsc::channel(1);
+    let (frames_tx, mut frames_rx) = mpsc::channel(1);
     let (gone_tx, mut gone) = oneshot::channel::<()>();
     let reader = tokio::spawn(read_frames(source, frames_tx, gone_tx));
-    let mut frames_rx = frames_rx;
     let frames: Frames = Box::pin(futures::stream::poll_fn(move |cx| frames_rx.poll_recv(cx)));
     let status = tokio::select! {
         biased;
