@@ -388,18 +388,20 @@ impl<'a> ServiceEmitter<'a> {
     fn handler_input(&self, method: &Method) -> TokenStream {
         let rt = self.rt;
         let input = self.input(method);
-        match method.streaming {
-            Streaming::Client | Streaming::Bidi => quote!(#rt::RequestStream<#input>),
-            _ => input,
+        if method.streaming.streams_requests() {
+            quote!(#rt::RequestStream<#input>)
+        } else {
+            input
         }
     }
 
     fn handler_output(&self, method: &Method) -> TokenStream {
         let rt = self.rt;
         let output = self.output(method);
-        match method.streaming {
-            Streaming::Server | Streaming::Bidi => quote!(#rt::ServerStream<#output>),
-            _ => output,
+        if method.streaming.streams_responses() {
+            quote!(#rt::ServerStream<#output>)
+        } else {
+            output
         }
     }
 

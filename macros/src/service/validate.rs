@@ -27,7 +27,6 @@ pub(crate) fn check<'a>(
     service: &'a ServiceContract,
     errors: &mut Errors,
 ) -> Vec<Binding<'a>> {
-    let served = || service.rpcs.iter();
     let mut bindings = Vec::new();
     for method in &handler.methods {
         let ident = &method.sig.ident;
@@ -50,7 +49,9 @@ pub(crate) fn check<'a>(
                 bindings.push(Binding { rpc, method });
             }
             None => {
-                let candidates: Vec<String> = served()
+                let candidates: Vec<String> = service
+                    .rpcs
+                    .iter()
                     .map(|rpc| method_name_in_source(&rpc.name))
                     .collect();
                 let hint = match closest(&name, candidates.iter().map(String::as_str)) {
@@ -65,7 +66,7 @@ pub(crate) fn check<'a>(
             }
         }
     }
-    for rpc in served() {
+    for rpc in &service.rpcs {
         if !bindings.iter().any(|b| std::ptr::eq(b.rpc, rpc)) {
             errors.spanned(
                 &handler.trait_path,
@@ -83,18 +84,20 @@ pub(crate) fn check<'a>(
 /// `JoinQueueRequest`, or `RequestStream<Chunk>` for a streaming request.
 fn request_shape(rpc: &Rpc) -> String {
     let message = rpc.input.rust_path.clone();
-    match rpc.streaming {
-        Streaming::Client | Streaming::Bidi => format!("RequestStream<{message}>"),
-        _ => message,
+    if rpc.streaming.streams_requests() {
+        format!("RequestStream<{message}>")
+    } else {
+        message
     }
 }
 
 /// `JoinQueueResponse`, or `ServerStream<Update>` for a streaming response.
 fn response_shape(rpc: &Rpc) -> String {
     let message = rpc.output.rust_path.clone();
-    match rpc.streaming {
-        Streaming::Server | Streaming::Bidi => format!("ServerStream<{message}>"),
-        _ => message,
+    if rpc.streaming.streams_responses() {
+        format!("ServerStream<{message}>")
+    } else {
+        message
     }
 }
 
@@ -196,7 +199,7 @@ fn check_request(ty: &syn::Type, rpc: &Rpc, expected: &str, errors: &mut Errors)
         return;
     };
     let what = format!("the request of `{}`", rpc.name);
-    let streamed = matches!(rpc.streaming, Streaming::Client | Streaming::Bidi);
+    let streamed = rpc.streaming.streams_requests();
     match (streamed, single_argument(inner, "RequestStream")) {
         (true, Some(item)) => check_message(
             item,
@@ -254,7 +257,7 @@ fn check_response(ty: &syn::Type, rpc: &Rpc, expected: &str, errors: &mut Errors
         );
         return;
     };
-    let streamed = matches!(rpc.streaming, Streaming::Server | Streaming::Bidi);
+    let streamed = rpc.streaming.streams_responses();
     match (streamed, single_argument(inner, "ServerStream")) {
         (true, Some(item)) => check_message(
             item,
