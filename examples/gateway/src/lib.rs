@@ -138,7 +138,7 @@ pub fn build_server_with(
         .config(&config.server)
         .policies(&config.policies)?
         .layer(openapi.layer())
-        .layer(QueuePages::new(&config.queue_page_next_url).layer())
+        .router(QueuePages::new(&config.queue_page_next_url).router())
         .add(queue_service(Arc::new(QueueHandler::new(room.clone()))))
         .add(gateway_service(Arc::new(gateway)))
         .add(web_socket_service(Arc::new(UpdatesHandler::new(

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use http::HeaderValue;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Authenticator;
@@ -51,6 +52,23 @@ pub(crate) struct CallEnv {
     pub(crate) policies: Arc<Policies>,
     /// The call's request id and trace context, read once from its headers.
     pub(crate) telemetry: CallTelemetry,
+}
+
+impl CallEnv {
+    /// Hands `request` its policies and telemetry identity (request id and trace context, read
+    /// once per request); returns the request id to send back on the response.
+    pub(crate) fn attach<B>(
+        request: &mut http::Request<B>,
+        policies: &Arc<Policies>,
+    ) -> HeaderValue {
+        let telemetry = CallTelemetry::from_headers(request.headers());
+        let request_id = telemetry.request_id().header_value().clone();
+        request.extensions_mut().insert(CallEnv {
+            policies: Arc::clone(policies),
+            telemetry,
+        });
+        request_id
+    }
 }
 
 impl Policies {

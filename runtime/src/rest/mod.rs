@@ -10,9 +10,10 @@
 //!
 //! Parts: [`template`] (const path templates and matching, with the percent-decoding rules),
 //! [`query`] and [`value`] (query strings and scalar parsing), [`json`] (bodies), [`stream`]
-//! (SSE and NDJSON).
+//! (SSE and NDJSON), `endpoint` (the routes as a tower service and an `axum::Router`).
 
 mod call;
+pub(crate) mod endpoint;
 pub mod json;
 mod lines;
 mod mask;

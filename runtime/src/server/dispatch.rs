@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::extract::ConnectInfo;
 use http::header::CONTENT_TYPE;
 use http::HeaderValue;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +21,7 @@ use crate::grpc::{self, Body, GrpcFuture};
 use crate::invoke::{CallEnv, Policies, ServerShutdown};
 use crate::metrics::Metrics;
 use crate::rest::service::RestRoutes;
-use crate::telemetry::{CallTelemetry, REQUEST_ID_HEADER};
+use crate::telemetry::REQUEST_ID_HEADER;
 
 /// Which protocols a listener serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,7 +43,9 @@ pub type BoxHttpService =
 pub(crate) struct Shared {
     pub(crate) grpc: HashMap<&'static str, GrpcHandler>,
     pub(crate) grpc_enabled: bool,
-    pub(crate) rest: RestRoutes,
+    pub(crate) rest: Arc<RestRoutes>,
+    /// The application's axum routes, with the generated routes as their fallback.
+    pub(crate) user_routes: Option<axum::Router>,
     pub(crate) health: Health,
     pub(crate) policies: Arc<Policies>,
     pub(crate) metrics: Option<Arc<Metrics>>,
@@ -100,6 +103,20 @@ impl HttpService {
             }
         }
         let request_id = self.attach_policies(&mut request);
+        if let Some(router) = &self.shared.user_routes {
+            if let Some(RemoteAddr(peer)) = request.extensions().get::<RemoteAddr>() {
+                let peer = *peer;
+                request.extensions_mut().insert(ConnectInfo(peer));
+            }
+            let answer = router.clone().oneshot(request);
+            return with_request_id(
+                Box::pin(async move {
+                    let response = answer.await.unwrap_or_else(|never| match never {});
+                    Ok(response.map(Body::new))
+                }),
+                request_id,
+            );
+        }
         let shared = Arc::clone(&self.shared);
         with_request_id(
             Box::pin(async move { Ok(shared.rest.serve(request).await) }),
@@ -107,16 +124,9 @@ impl HttpService {
         )
     }
 
-    /// Hands the call its policies and telemetry identity (request id, trace context, read once
-    /// per request); returns the request id to send back.
+    /// Hands the call its policies and telemetry identity; returns the request id to send back.
     fn attach_policies(&self, request: &mut http::Request<Body>) -> HeaderValue {
-        let telemetry = CallTelemetry::from_headers(request.headers());
-        let request_id = telemetry.request_id().header_value().clone();
-        request.extensions_mut().insert(CallEnv {
-            policies: Arc::clone(&self.shared.policies),
-            telemetry,
-        });
-        request_id
+        CallEnv::attach(request, &self.shared.policies)
     }
 }
 

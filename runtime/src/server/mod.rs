@@ -66,6 +66,7 @@ use crate::idempotency::Idempotency;
 use crate::invoke::Policies;
 use crate::metrics::{Metrics, ServerMetrics};
 use crate::rate_limit::RateLimiter;
+use crate::rest::endpoint::RestEndpoint;
 use crate::rest::service::RestRoutes;
 
 /// Why the server could not start.
@@ -127,6 +128,7 @@ pub struct ServerBuilder {
     auth: Option<Authenticator>,
     rate_limit: Option<Arc<RateLimiter>>,
     idempotency: Option<Arc<Idempotency>>,
+    router: Option<axum::Router>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -159,6 +161,7 @@ impl Default for ServerBuilder {
             auth: None,
             rate_limit: None,
             idempotency: None,
+            router: None,
         }
     }
 }
@@ -185,6 +188,20 @@ impl ServerBuilder {
     {
         self.tonic_services
             .push((S::NAME, boxed_tonic_service(service)));
+        self
+    }
+
+    /// Serves `router`'s axum routes on the REST listeners beside the generated ones: webhooks,
+    /// static pages, anything written as axum handlers, with axum's extractors (the peer address
+    /// as `ConnectInfo<SocketAddr>`) and its route layers. A request goes to these routes first;
+    /// whatever path they do not match reaches the generated routes, whose 404 and 405 answer
+    /// the rest, so a fallback set on `router` is never reached. Health, `/metrics` and the
+    /// server's layers apply as to every request. Calling this again merges the routes.
+    pub fn router(mut self, router: axum::Router) -> Self {
+        self.router = Some(match self.router.take() {
+            Some(routes) => routes.merge(router),
+            None => router,
+        });
         self
     }
 
@@ -401,10 +418,15 @@ impl ServerBuilder {
                 boxed_tonic_service(v1alpha),
             );
         }
+        let rest = Arc::new(RestRoutes::new(routes, self.max_body_bytes, self.json));
+        let user_routes = self.router.map(|router| {
+            router.fallback_service(RestEndpoint::behind_dispatch(Arc::clone(&rest)))
+        });
         let shared = Arc::new(Shared {
             grpc,
             grpc_enabled: self.grpc_enabled,
-            rest: RestRoutes::new(routes, self.max_body_bytes, self.json),
+            rest,
+            user_routes,
             health: health.clone(),
             policies: Arc::new(Policies {
                 max_message_bytes: self.max_message_bytes,
@@ -510,6 +532,22 @@ impl Server {
     /// Every REST route served.
     pub fn routes(&self) -> &[&'static crate::rest::RouteSpec] {
         self.shared.rest.specs()
+    }
+
+    /// The generated REST routes of every registered service as an [`axum::Router`], with the
+    /// server's policies (auth, rate limits, idempotency, metrics, access logs and deadlines)
+    /// and JSON options, to `merge` or `nest` into an axum application and serve with
+    /// `axum::serve`. Routing is the project's own (custom verbs, multi-segment variables,
+    /// literal before variable); see the REST module's `endpoint` for how it mounts in axum.
+    /// Only the routes come along: gRPC, health, `/metrics` and the builder's layers are the
+    /// application's to add. Serve with `into_make_service_with_connect_info::<SocketAddr>()`
+    /// so rate limits and logs see client addresses.
+    pub fn rest_router(&self) -> axum::Router {
+        RestEndpoint::standalone(
+            Arc::clone(&self.shared.rest),
+            Arc::clone(&self.shared.policies),
+        )
+        .into_router()
     }
 
     fn stack(&self, role: ListenerRole) -> Stack {

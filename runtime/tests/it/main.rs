@@ -14,6 +14,7 @@ mod library {
 mod support;
 
 mod auth;
+mod axum_router;
 mod browsers;
 mod client;
 mod client_factory;

@@ -10,16 +10,10 @@
 //! The pages call the gateway's public REST routes from the browser; nothing about a visitor
 //! is rendered on the server, so the event id in the path never reaches the HTML unescaped.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-
+use axum::response::IntoResponse;
+use axum::routing::get;
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
-use http::{Method, StatusCode};
-use http_body_util::Full;
-use tacos_runtime::grpc::Body;
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 
 /// The default next URL: the built-in page showing the reservation token.
 pub const DEFAULT_NEXT_URL: &str = "/queue/{event_id}/admitted";
@@ -49,37 +43,26 @@ impl QueuePages {
         }
     }
 
-    /// A middleware layer answering the pages' paths and passing every other request on.
-    pub fn layer(&self) -> QueuePagesLayer {
-        QueuePagesLayer {
-            pages: Arc::new(self.clone()),
-        }
-    }
-
-    /// The answer to `method path` when `path` is one of the pages', else `None`.
-    pub fn answer(&self, method: &Method, path: &str) -> Option<http::Response<Body>> {
-        let rest = path.strip_prefix("/queue/")?;
-        let (event, page) = rest.split_once('/').unwrap_or((rest, ""));
-        if event.is_empty() {
-            return None;
-        }
-        let html = match page {
-            "" => &self.queue,
-            "stats" => &self.stats,
-            "admitted" => &self.admitted,
-            _ => return None,
+    /// The pages as axum routes (`GET` and `HEAD`; other methods get 405 with `Allow`), for
+    /// the server to serve beside the generated ones.
+    pub fn router(&self) -> axum::Router {
+        let route = |html: &Bytes| {
+            let html = html.clone();
+            get(move || std::future::ready(HtmlPage(html.clone())))
         };
-        if method != Method::GET && method != Method::HEAD {
-            let mut response = http::Response::new(Body::new(Full::new(Bytes::from_static(
-                b"only GET and HEAD are allowed here\n",
-            ))));
-            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-            let headers = response.headers_mut();
-            headers.insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-            return Some(response);
-        }
-        let mut response = http::Response::new(Body::new(Full::new(html.clone())));
+        axum::Router::new()
+            .route("/queue/{event_id}", route(&self.queue))
+            .route("/queue/{event_id}/stats", route(&self.stats))
+            .route("/queue/{event_id}/admitted", route(&self.admitted))
+    }
+}
+
+/// One rendered page as an HTML response.
+struct HtmlPage(Bytes);
+
+impl IntoResponse for HtmlPage {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = self.0.into_response();
         let headers = response.headers_mut();
         headers.insert(
             CONTENT_TYPE,
@@ -92,7 +75,7 @@ impl QueuePages {
         );
         // The next URL carries the reservation token: keep it out of Referer headers.
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-        Some(response)
+        response
     }
 }
 
@@ -101,82 +84,50 @@ fn page(html: &str, script: &str) -> String {
     html.replace("/*CSS*/", CSS).replace("/*JS*/", script)
 }
 
-/// The [`tower::Layer`] made by [`QueuePages::layer`].
-#[derive(Clone, Debug)]
-pub struct QueuePagesLayer {
-    pages: Arc<QueuePages>,
-}
-
-impl<S> tower::Layer<S> for QueuePagesLayer {
-    type Service = QueuePagesService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        QueuePagesService {
-            pages: Arc::clone(&self.pages),
-            inner,
-        }
-    }
-}
-
-/// The service made by [`QueuePagesLayer`].
-#[derive(Clone, Debug)]
-pub struct QueuePagesService<S> {
-    pages: Arc<QueuePages>,
-    inner: S,
-}
-
-impl<S> tower::Service<http::Request<Body>> for QueuePagesService<S>
-where
-    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>,
-    S::Error: Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<Body>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        match self.pages.answer(request.method(), request.uri().path()) {
-            Some(response) => Box::pin(std::future::ready(Ok(response))),
-            None => Box::pin(self.inner.call(request)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn body(response: http::Response<Body>) -> String {
-        let bytes =
-            futures::executor::block_on(http_body_util::BodyExt::collect(response.into_body()))
-                .unwrap()
-                .to_bytes();
-        String::from_utf8(bytes.to_vec()).unwrap()
+    use http::header::ALLOW;
+    use http::{Method, StatusCode};
+    use tower::ServiceExt;
+
+    /// `method path` through the pages' router: status, headers and body.
+    async fn call(pages: &QueuePages, method: Method, path: &str) -> http::Response<String> {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = pages.router().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = http_body_util::BodyExt::collect(body)
+            .await
+            .unwrap()
+            .to_bytes();
+        http::Response::from_parts(parts, String::from_utf8(bytes.to_vec()).unwrap())
     }
 
-    #[test]
-    fn pages_are_answered_by_path_and_method() {
+    #[tokio::test]
+    async fn pages_are_answered_by_path_and_method() {
         let pages = QueuePages::new("https://shop.example/buy?x=</script>");
-        let queue = pages.answer(&Method::GET, "/queue/concert-1").unwrap();
+        let queue = call(&pages, Method::GET, "/queue/concert-1").await;
         assert_eq!(queue.status(), StatusCode::OK);
         assert_eq!(queue.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
-        let html = body(queue);
+        assert_eq!(queue.headers()["referrer-policy"], "no-referrer");
+        let html = queue.body();
         assert!(html.contains("\"next_url\":\"https://shop.example/buy?x=\\u003c/script>\""));
         assert!(!html.contains("/*JS*/") && !html.contains("/*CSS*/"));
         assert!(html.contains("EventSource"));
         for path in ["/queue/concert-1/stats", "/queue/concert-1/admitted"] {
-            assert_eq!(pages.answer(&Method::HEAD, path).unwrap().status(), 200);
+            assert_eq!(call(&pages, Method::HEAD, path).await.status(), 200);
         }
-        let post = pages.answer(&Method::POST, "/queue/concert-1").unwrap();
+        let post = call(&pages, Method::POST, "/queue/concert-1").await;
         assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(post.headers()[ALLOW], "GET, HEAD");
+        assert_eq!(post.headers()[ALLOW], "GET,HEAD");
         for other in ["/queue/", "/queue", "/queue/a/b", "/api/v1/queue/join", "/"] {
-            assert!(pages.answer(&Method::GET, other).is_none(), "{other}");
+            let answer = call(&pages, Method::GET, other).await;
+            assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{other}");
         }
     }
 
