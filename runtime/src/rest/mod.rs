@@ -10,7 +10,7 @@
 //!
 //! Parts: [`template`] (const path templates and matching, with the percent-decoding rules),
 //! [`query`] and [`value`] (query strings and scalar parsing), [`json`] (bodies), [`stream`]
-//! (SSE and NDJSON).
+//! (SSE and NDJSON), `raw` (`google.api.HttpBody` answers, raw).
 
 mod call;
 pub mod json;
@@ -18,6 +18,7 @@ mod lines;
 mod mask;
 mod percent;
 pub mod query;
+mod raw;
 mod response;
 mod route;
 pub(crate) mod router;
