@@ -170,7 +170,7 @@ pub fn generate(config: &GenerateConfig) -> Result<Generated, GenerateError> {
     let (loaded, contract) = load_model(config)?;
 
     let mut files = Vec::new();
-    let packages = prost_modules(&loaded)?;
+    let packages = prost_modules(&loaded, &config.runtime_path)?;
     for package in &packages {
         let cx = PackageContext {
             pool: &loaded.pool,
@@ -253,7 +253,10 @@ impl PackageCode {
 ///
 /// Well-known types are not generated: prost-build refers to them as `::prost_types::…`. Our
 /// fallback `google/api` files are not generated either: they only carry options.
-fn prost_modules(loaded: &LoadedContracts) -> Result<Vec<PackageCode>, GenerateError> {
+fn prost_modules(
+    loaded: &LoadedContracts,
+    runtime_path: &str,
+) -> Result<Vec<PackageCode>, GenerateError> {
     // Every file goes to prost-build, because it needs to see the messages a file refers to
     // (to decide, say, whether a message can derive `Eq`); only the contract tree's packages
     // are kept.
@@ -277,6 +280,12 @@ fn prost_modules(loaded: &LoadedContracts) -> Result<Vec<PackageCode>, GenerateE
     config
         .enable_type_names()
         .type_name_domain(["."], "type.googleapis.com")
+        // The REST surface and clients treat an HttpBody as a raw body, so it is the runtime's
+        // type, as the well-known types are prost-types'.
+        .extern_path(
+            format!(".{}", crate::emit::HTTP_BODY),
+            format!("{runtime_path}::HttpBody"),
+        )
         .format(false);
     let mut modules = config.generate(requests)?;
     let mut out: Vec<PackageCode> = packages

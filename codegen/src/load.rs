@@ -3,8 +3,8 @@
 //! The pool keeps what the plain `prost_types` descriptors drop: extension options such as
 //! `google.api.http`, and source info, so comments survive into generated code and reflection.
 //! Several include roots are searched in order, then the well-known types, then our own copies
-//! of `google/api/http.proto` and `google/api/annotations.proto` (only used when a contract imports
-//! them without shipping them).
+//! of `google/api/http.proto`, `google/api/annotations.proto` and `google/api/httpbody.proto`
+//! (only used when a contract imports them without shipping them).
 
 use std::path::{Path, PathBuf};
 
@@ -165,12 +165,14 @@ struct FallbackGoogleApi;
 
 const FALLBACK_HTTP: &str = include_str!("../fallback/google/api/http.proto");
 const FALLBACK_ANNOTATIONS: &str = include_str!("../fallback/google/api/annotations.proto");
+const FALLBACK_HTTPBODY: &str = include_str!("../fallback/google/api/httpbody.proto");
 
 impl FileResolver for FallbackGoogleApi {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         match name {
             "google/api/http.proto" => File::from_source(name, FALLBACK_HTTP),
             "google/api/annotations.proto" => File::from_source(name, FALLBACK_ANNOTATIONS),
+            "google/api/httpbody.proto" => File::from_source(name, FALLBACK_HTTPBODY),
             _ => Err(protox::Error::file_not_found(name)),
         }
     }

@@ -13,6 +13,7 @@ pub use std::sync::Arc;
 pub use std::task::{Context as TaskContext, Poll};
 
 pub use crate::context::{Request, RequestStream, Response, ServerStream};
+pub use crate::httpbody::HttpBody;
 pub use crate::method::{Idempotency, MethodInfo, MethodKind, MethodPolicy};
 pub use crate::server::ServiceRegistration;
 pub use crate::status::Status;

@@ -34,6 +34,7 @@ pub mod client;
 pub mod config;
 pub mod context;
 pub mod grpc;
+mod httpbody;
 pub mod idempotency;
 pub(crate) mod invoke;
 pub mod json;
@@ -57,6 +58,7 @@ pub use context::{
     request_stream, request_stream_of, server_stream, Context, Principal, Protocol, Request,
     RequestStream, Response, ServerStream,
 };
+pub use httpbody::HttpBody;
 pub use method::{Idempotency, MethodInfo, MethodKind, MethodPolicy};
 pub use server::{Server, ServiceRegistration};
 pub use status::{Code, Status};

@@ -53,7 +53,7 @@ struct ClientMethod {
     streaming: Streaming,
 }
 
-fn served_methods(package: &str, service: &Service) -> Vec<ClientMethod> {
+fn served_methods(package: &str, service: &Service, rt: &TokenStream) -> Vec<ClientMethod> {
     let mut next_route = 0usize;
     service
         .methods
@@ -69,8 +69,8 @@ fn served_methods(package: &str, service: &Service) -> Vec<ClientMethod> {
                 route,
                 name: method.name.clone(),
                 ident: naming::ident(&naming::snake(&method.name)),
-                input: message_type(package, &method.input_type),
-                output: message_type(package, &method.output_type),
+                input: message_type(rt, package, &method.input_type),
+                output: message_type(rt, package, &method.output_type),
                 streaming: method.streaming,
             }
         })
@@ -85,7 +85,7 @@ fn emit_client(package: &str, service: &Service, rt: &TokenStream) -> TokenStrea
     let methods_const = format_ident!("{}_METHODS", shout);
     let routes_static = format_ident!("{}_ROUTES", shout);
     let full_name = &service.full_name;
-    let methods = served_methods(package, service);
+    let methods = served_methods(package, service, rt);
 
     let result = |m: &ClientMethod| {
         let output = &m.output;

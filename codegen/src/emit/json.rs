@@ -20,6 +20,7 @@ pub fn emit_json(pool: &DescriptorPool, package: &str, runtime: &syn::Path) -> T
     let messages: Vec<TokenStream> = pool
         .all_messages()
         .filter(|m| m.package_name() == package && !m.is_map_entry())
+        .filter(|m| !super::is_http_body(m.full_name()))
         .map(|m| emit_message(&m, package))
         .collect();
     let enums: Vec<TokenStream> = pool
@@ -264,6 +265,7 @@ fn message_codec(m: &MessageDescriptor, package: &str) -> TokenStream {
         "google.protobuf.BoolValue" => quote!(__tacos_json::Bool),
         "google.protobuf.StringValue" => quote!(__tacos_json::Str),
         "google.protobuf.BytesValue" => quote!(__tacos_json::Bytes),
+        super::HTTP_BODY => quote!(__tacos_json::Msg<__tacos_json::HttpBody>),
         name if name.starts_with("google.protobuf.") => {
             let message = format!("proto3 JSON for `{name}` fields is not supported");
             quote!(::core::compile_error!(#message))

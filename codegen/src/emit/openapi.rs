@@ -371,7 +371,31 @@ fn websocket(cx: &OperationContext<'_>) -> Option<Json> {
     )
 }
 
+/// A raw body (`google.api.HttpBody`): any content type, any bytes.
+fn raw_content(description: String) -> Json {
+    let binary = Object::new()
+        .with("type", "string")
+        .with("format", "binary");
+    Object::new()
+        .with("description", description)
+        .with(
+            "content",
+            Object::new().with("*/*", Object::new().with("schema", binary)),
+        )
+        .into()
+}
+
 fn request_body(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Option<Json> {
+    if super::raw_request(Some(cx.input), cx.method, cx.binding) {
+        let what = match &cx.binding.body {
+            BodySelector::Field(bound) => format!("the request's `{}` field", bound.path),
+            _ => "the request".to_owned(),
+        };
+        return Some(raw_content(format!(
+            "Any body, sent as is: {what}, a `google.api.HttpBody` of this data and \
+             `Content-Type`."
+        )));
+    }
     let (schema, description) = match &cx.binding.body {
         BodySelector::None => return None,
         BodySelector::All => {
@@ -444,6 +468,21 @@ fn request_body(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Option<Json
 }
 
 fn success_response(cx: &OperationContext<'_>, schemas: &mut Schemas) -> Json {
+    if super::raw_response(Some(cx.output), cx.method, cx.binding) {
+        let what = match &cx.binding.response_body {
+            Some(bound) => format!("the `{}` field of `{}`", bound.path, cx.output.full_name()),
+            None => "the response".to_owned(),
+        };
+        let shape = if cx.method.streaming.streams_responses() {
+            "the data of each `google.api.HttpBody` in turn, as one body typed by the first; \
+             an error after the first ends the body early (the connection is closed)"
+        } else {
+            "its data, with its content type"
+        };
+        return raw_content(format!(
+            "OK: {what}, a `google.api.HttpBody`, sent raw: {shape}."
+        ));
+    }
     let (item, what) = match &cx.binding.response_body {
         Some(bound) => match resolve(cx.output, &bound.path) {
             Some(field) => (

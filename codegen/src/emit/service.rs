@@ -53,10 +53,12 @@ pub fn emit_services(cx: &PackageContext<'_>) -> TokenStream {
     }
 }
 
-/// The Rust type of a message as prost-build names it from `package`'s module.
-pub(super) fn message_type(package: &str, full_name: &str) -> TokenStream {
+/// The Rust type of a message as prost-build names it from `package`'s module (`rt` is the
+/// runtime's `__private` path, for the runtime's own `HttpBody`).
+pub(super) fn message_type(rt: &TokenStream, package: &str, full_name: &str) -> TokenStream {
     let full_name = full_name.trim_start_matches('.');
     match full_name {
+        super::HTTP_BODY => quote!(#rt::HttpBody),
         "google.protobuf.Empty" => quote!(()),
         "google.protobuf.DoubleValue" => quote!(f64),
         "google.protobuf.FloatValue" => quote!(f32),
@@ -131,6 +133,7 @@ fn emit_query_impls(cx: &PackageContext<'_>, rt: &TokenStream) -> TokenStream {
         .pool
         .all_messages()
         .filter(|m| m.package_name() == cx.package && !m.is_map_entry())
+        .filter(|m| !super::is_http_body(m.full_name()))
         .map(|message| emit_query_impl(cx, &message, rt));
     quote!(#(#impls)*)
 }
@@ -378,11 +381,11 @@ impl<'a> ServiceEmitter<'a> {
     }
 
     fn input(&self, method: &Method) -> TokenStream {
-        message_type(self.cx.package, &method.input_type)
+        message_type(self.rt, self.cx.package, &method.input_type)
     }
 
     fn output(&self, method: &Method) -> TokenStream {
-        message_type(self.cx.package, &method.output_type)
+        message_type(self.rt, self.cx.package, &method.output_type)
     }
 
     fn handler_input(&self, method: &Method) -> TokenStream {
@@ -498,6 +501,8 @@ impl<'a> ServiceEmitter<'a> {
         let routes = self.served().flat_map(|(index, method)| {
             let methods_const = methods_ref;
             let index = Literal::usize_unsuffixed(index);
+            let input = self.input_descriptor(method);
+            let output = self.output_descriptor(method);
             method.bindings.iter().map(move |binding| {
                 let verb = match &binding.verb {
                     HttpVerb::Get => quote!(Get),
@@ -516,6 +521,8 @@ impl<'a> ServiceEmitter<'a> {
                         quote!(Field(#name))
                     }
                 };
+                let raw_request = super::raw_request(input.as_ref(), method, binding);
+                let raw_response = super::raw_response(output.as_ref(), method, binding);
                 let response_body = match &binding.response_body {
                     Some(field) => {
                         let name = field.path.to_string();
@@ -529,6 +536,8 @@ impl<'a> ServiceEmitter<'a> {
                         template: #template,
                         body: #rt::rest::BodySelector::#body,
                         response_body: #response_body,
+                        raw_request: #raw_request,
+                        raw_response: #raw_response,
                         rpc: &#methods_const[#index],
                     }
                 }
@@ -671,6 +680,17 @@ impl<'a> ServiceEmitter<'a> {
                 }
             };
         }
+        let raw_body = super::raw_request(descriptor.as_ref(), method, binding);
+        if raw_body && binding.body == BodySelector::All {
+            // The request is the body itself, raw.
+            return quote! {
+                fn #ident(
+                    call: &#rt::rest::RestCall,
+                ) -> ::core::result::Result<#input, #rt::Status> {
+                    ::core::result::Result::Ok(call.http_body())
+                }
+            };
+        }
         let (start, excluded) = match &binding.body {
             // Without path variables nothing changes the decoded body afterwards.
             BodySelector::All if binding.path_fields.is_empty() => {
@@ -690,6 +710,16 @@ impl<'a> ServiceEmitter<'a> {
                     .as_ref()
                     .and_then(|d| d.get_field_by_name(&leaf.name));
                 let assign = match field {
+                    Some(field) if raw_body => {
+                        // An HttpBody field is the body itself, raw.
+                        let name = field_ident(&field);
+                        quote! {
+                            let mut message = #input {
+                                #name: ::core::option::Option::Some(call.http_body()),
+                                ..::core::default::Default::default()
+                            };
+                        }
+                    }
                     Some(field) if !in_real_oneof(&field) => {
                         let name = field_ident(&field);
                         let codec = field_codec(&field, package);
@@ -851,6 +881,11 @@ impl<'a> ServiceEmitter<'a> {
             .output_descriptor(method)
             .and_then(|d| d.get_field_by_name(&bound.leaf().name));
         match field {
+            Some(field) if super::is_http_body_field(&field) => {
+                // Sent raw, as a whole HttpBody response is.
+                let name = field_ident(&field);
+                quote!(|message: #output| message.#name.unwrap_or_default())
+            }
             Some(field) if !in_real_oneof(&field) => {
                 let name = field_ident(&field);
                 let codec = field_codec(&field, self.cx.package);
@@ -994,10 +1029,12 @@ mod tests {
 
     #[test]
     fn empty_and_wrapper_types_follow_prost() {
-        let ty = |name| message_type("a.v1", name).to_string().replace(' ', "");
+        let rt = quote!(::rt::__private);
+        let ty = |name| message_type(&rt, "a.v1", name).to_string().replace(' ', "");
         assert_eq!(ty("google.protobuf.Empty"), "()");
         assert_eq!(ty("google.protobuf.Timestamp"), "::prost_types::Timestamp");
         assert_eq!(ty(".a.v1.Book"), "Book");
         assert_eq!(ty("b.v1.Book"), "super::super::b::v1::Book");
+        assert_eq!(ty(".google.api.HttpBody"), "::rt::__private::HttpBody");
     }
 }

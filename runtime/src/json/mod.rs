@@ -18,7 +18,7 @@
 //! [`JsonOptions`] to the generated impls.
 
 mod any;
-mod base64;
+pub(crate) mod base64;
 mod codec;
 mod collections;
 mod enums;
@@ -48,6 +48,7 @@ pub mod generated {
     pub use super::scalar::{Bool, Bytes, Double, Float32, Int32, Int64, Str, Uint32, Uint64};
     pub use super::structs::{ListValue, Struct, Value};
     pub use super::time::{Duration, Timestamp};
+    pub use crate::httpbody::HttpBody;
 }
 
 /// Errors of JSON printing, parsing and type registration.

@@ -17,7 +17,7 @@ use super::route::{BodySelector, RouteSpec};
 use super::stream::{self, StreamFormat};
 use super::value::FromParam;
 use super::websocket;
-use super::{json, lines, mask, response};
+use super::{json, lines, mask, raw, response};
 use crate::context::{Protocol, Request, RequestStream, Response, ServerStream};
 use crate::grpc::Body;
 use crate::invoke::{self, CallParts};
@@ -87,6 +87,18 @@ impl RestCall {
             return Ok(None);
         }
         json::decode_field::<C>(&self.body, field, self.json)
+    }
+
+    /// For a `google.api.HttpBody` request body: the body raw, with the request's
+    /// `Content-Type` (empty when it sent none).
+    pub fn http_body(&self) -> crate::HttpBody {
+        let content_type = self
+            .parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        crate::HttpBody::new(content_type, self.body.to_vec())
     }
 
     /// For a PATCH whose client sent no update mask: the leaf paths of the JSON keys in the body
@@ -166,6 +178,12 @@ impl RestCall {
             extensions,
             ..
         } = parts;
+        // A raw (HttpBody) body is built with its content type; nothing else reads headers.
+        let content_type = if route.raw_request {
+            headers.get(http::header::CONTENT_TYPE).cloned()
+        } else {
+            None
+        };
         let call_parts = CallParts {
             protocol: Protocol::Rest,
             method: route.rpc,
@@ -177,6 +195,7 @@ impl RestCall {
             method,
             uri,
             version,
+            content_type,
             vars,
             route,
             json,
@@ -228,6 +247,7 @@ struct Inputs {
     method: http::Method,
     uri: http::Uri,
     version: http::Version,
+    content_type: Option<http::HeaderValue>,
     vars: Vec<String>,
     route: &'static RouteSpec,
     json: JsonOptions,
@@ -241,6 +261,11 @@ impl Inputs {
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
         *request.version_mut() = self.version;
+        if let Some(content_type) = &self.content_type {
+            request
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, content_type.clone());
+        }
         let (parts, ()) = request.into_parts();
         RestCall {
             parts,
@@ -415,12 +440,12 @@ where
         let handler = Arc::clone(&handler);
         let call = Arc::clone(&call);
         let outcome = invoke::server_streaming(parts, build, move |request| call(handler, request));
-        Box::pin(async move { reply_stream(outcome.await, format, project, options) })
+        Box::pin(async move { reply_stream(outcome.await, format, project, options).await })
     })
 }
 
-/// The HTTP response of a call answering one message.
-fn reply<Resp, Out: Serialize>(
+/// The HTTP response of a call answering one message: JSON, or an `HttpBody` raw.
+fn reply<Resp, Out: Serialize + 'static>(
     outcome: Result<Response<Resp>, Status>,
     project: fn(Resp) -> Out,
     options: JsonOptions,
@@ -428,7 +453,11 @@ fn reply<Resp, Out: Serialize>(
     match outcome {
         Ok(response) => {
             let (message, headers, trailers) = response.into_parts();
-            match json::encode(&project(message), options) {
+            let out = match raw::into_http_body(project(message)) {
+                Ok(body) => return raw::answer(body, headers, &trailers),
+                Err(out) => out,
+            };
+            match json::encode(&out, options) {
                 Ok(body) => response::json(StatusCode::OK, body, headers, &trailers),
                 Err(status) => response::error(status),
             }
@@ -437,8 +466,8 @@ fn reply<Resp, Out: Serialize>(
     }
 }
 
-/// The HTTP response of a call answering a stream.
-fn reply_stream<Resp: Send + 'static, Out: Serialize + 'static>(
+/// The HTTP response of a call answering a stream: SSE or NDJSON, or `HttpBody` chunks raw.
+async fn reply_stream<Resp: Send + 'static, Out: Serialize + 'static>(
     outcome: Result<Response<ServerStream<Resp>>, Status>,
     format: StreamFormat,
     project: fn(Resp) -> Out,
@@ -447,6 +476,9 @@ fn reply_stream<Resp: Send + 'static, Out: Serialize + 'static>(
     match outcome {
         Ok(response) => {
             let (stream, headers, trailers) = response.into_parts();
+            if raw::is_http_body::<Out>() {
+                return raw::stream(stream, project, headers, &trailers).await;
+            }
             stream::response(format, options, stream, project, headers, &trailers)
         }
         Err(status) => response::error(status),
@@ -511,6 +543,6 @@ where
         let handler = Arc::clone(&handler);
         let call = Arc::clone(&call);
         let outcome = invoke::server_streaming(parts, build, move |request| call(handler, request));
-        Box::pin(async move { reply_stream(outcome.await, format, project, options) })
+        Box::pin(async move { reply_stream(outcome.await, format, project, options).await })
     })
 }

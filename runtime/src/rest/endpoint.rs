@@ -143,6 +143,8 @@ mod tests {
             template: PathTemplate { segments, verb },
             body: BodySelector::None,
             response_body: None,
+            raw_request: false,
+            raw_response: false,
             rpc: &RPC,
         }))
     }

@@ -10,7 +10,8 @@
 //!
 //! Parts: [`template`] (const path templates and matching, with the percent-decoding rules),
 //! [`query`] and [`value`] (query strings and scalar parsing), [`json`] (bodies), [`stream`]
-//! (SSE and NDJSON), `endpoint` (the routes as a tower service and an `axum::Router`).
+//! (SSE and NDJSON), `raw` (`google.api.HttpBody` answers, raw), `endpoint` (the routes as a
+//! tower service and an `axum::Router`).
 
 mod call;
 pub(crate) mod endpoint;
@@ -19,6 +20,7 @@ mod lines;
 mod mask;
 mod percent;
 pub mod query;
+mod raw;
 mod response;
 mod route;
 pub(crate) mod router;

@@ -56,6 +56,11 @@ pub struct RouteSpec {
     pub body: BodySelector,
     /// `response_body`: the top-level response field sent instead of the whole message.
     pub response_body: Option<&'static str>,
+    /// The request body is a `google.api.HttpBody` taken raw (the whole request or the body
+    /// field), not JSON.
+    pub raw_request: bool,
+    /// The response (or its `response_body`) is a `google.api.HttpBody` sent raw, not JSON.
+    pub raw_response: bool,
     /// The RPC this binding calls.
     pub rpc: &'static MethodInfo,
 }

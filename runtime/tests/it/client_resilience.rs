@@ -13,7 +13,9 @@ use tacos_runtime::context::CallScope;
 use tacos_runtime::metrics::Metrics;
 use tacos_runtime::resilience::{BreakerConfig, BreakerState, ResilienceConfig, RetryPolicy};
 use tacos_runtime::server::{Listeners, Server};
-use tacos_runtime::{Code, Idempotency, Request, RequestStream, Response, ServerStream, Status};
+use tacos_runtime::{
+    Code, HttpBody, Idempotency, Request, RequestStream, Response, ServerStream, Status,
+};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -148,6 +150,31 @@ impl Library for Flaky {
     ) -> Result<Response<ServerStream<Book>>, Status> {
         self.gate()?;
         self.library.echo_books(request).await
+    }
+    async fn get_cover(
+        &self,
+        request: Request<GetCoverRequest>,
+    ) -> Result<Response<HttpBody>, Status> {
+        self.gate()?;
+        self.library.get_cover(request).await
+    }
+    async fn put_cover(
+        &self,
+        request: Request<PutCoverRequest>,
+    ) -> Result<Response<Cover>, Status> {
+        self.gate()?;
+        self.library.put_cover(request).await
+    }
+    async fn echo_body(&self, request: Request<HttpBody>) -> Result<Response<HttpBody>, Status> {
+        self.gate()?;
+        self.library.echo_body(request).await
+    }
+    async fn download_book(
+        &self,
+        request: Request<GetBookRequest>,
+    ) -> Result<Response<ServerStream<HttpBody>>, Status> {
+        self.gate()?;
+        self.library.download_book(request).await
     }
 }
 

@@ -129,6 +129,9 @@ fn registrations(contract: &Contract) -> Vec<ServiceRegistration> {
                         .response_body
                         .as_ref()
                         .map(|field| leak_str(&field.path.to_string())),
+                    // Routing and the document do not depend on them.
+                    raw_request: false,
+                    raw_response: false,
                     rpc: info,
                 }));
                 registration = registration.with_route(spec, ok_handler());

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use tacos_runtime::server::{Listeners, Server};
-use tacos_runtime::{MethodPolicy, Request, RequestStream, Response, ServerStream, Status};
+use tacos_runtime::{
+    HttpBody, MethodPolicy, Request, RequestStream, Response, ServerStream, Status,
+};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -340,6 +342,59 @@ impl Library for TestLibrary {
             },
         );
         Ok(Response::new(tacos_runtime::server_stream(echoed)))
+    }
+
+    async fn get_cover(
+        &self,
+        request: Request<GetCoverRequest>,
+    ) -> Result<Response<HttpBody>, Status> {
+        let name = request.into_message().name;
+        if name.ends_with("missing") {
+            return Err(Status::not_found(format!("book {name} has no cover")));
+        }
+        let image = format!("\u{89}PNG cover of {name}").into_bytes();
+        Ok(Response::new(HttpBody::new("image/png", image)).with_header("x-cover", "stored"))
+    }
+
+    async fn put_cover(
+        &self,
+        request: Request<PutCoverRequest>,
+    ) -> Result<Response<Cover>, Status> {
+        let PutCoverRequest { name, image } = request.into_message();
+        let image = image.ok_or_else(|| Status::invalid_field("image", "required"))?;
+        Ok(Response::new(Cover {
+            name,
+            size: image.data.len() as i64,
+            image: Some(image),
+        }))
+    }
+
+    async fn echo_body(&self, request: Request<HttpBody>) -> Result<Response<HttpBody>, Status> {
+        let body = request.into_message();
+        Ok(Response::new(HttpBody::new(
+            format!("{}; echoed=true", body.content_type),
+            body.data,
+        )))
+    }
+
+    async fn download_book(
+        &self,
+        request: Request<GetBookRequest>,
+    ) -> Result<Response<ServerStream<HttpBody>>, Status> {
+        let name = request.into_message().name;
+        let broken = name.ends_with("broken");
+        let chunks = (1..=3).map(move |chapter| {
+            if broken && chapter == 2 {
+                return Err(Status::data_loss("chapter 2 is lost"));
+            }
+            Ok(HttpBody::new(
+                "text/plain; charset=utf-8",
+                format!("chapter {chapter} of {name}\n").into_bytes(),
+            ))
+        });
+        Ok(Response::new(tacos_runtime::server_stream(
+            futures::stream::iter(chunks),
+        )))
     }
 
     fn method_policy(&self, method: &str) -> Option<&'static MethodPolicy> {

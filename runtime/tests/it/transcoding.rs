@@ -454,3 +454,121 @@ async fn maps_oneofs_and_struct_values_from_the_query() {
         );
     }
 }
+
+#[tokio::test]
+async fn http_bodies_travel_raw() {
+    let server = TestServer::start().await;
+    let client = http_client();
+
+    // A whole HttpBody response: its data with its content type, handler headers beside it.
+    let response = client
+        .get(server.url("/v1/shelves/s1/books/b1/cover"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.headers()["x-cover"], "stored");
+    assert_eq!(
+        &response.bytes().await.unwrap()[..],
+        "\u{89}PNG cover of shelves/s1/books/b1".as_bytes()
+    );
+    // Errors stay JSON.
+    let (status, body) = get_json(&server, "/v1/shelves/s1/books/missing/cover").await;
+    assert_eq!((status, &body["code"]), (404, &json!(5)));
+
+    // An HttpBody body field: the request body raw with its content type, the path beside it;
+    // an HttpBody `response_body` answered raw.
+    let image: &[u8] = &[0xff, 0xd8, 0xff, 0x00, 0x7f, b'{'];
+    let response = client
+        .put(server.url("/v1/shelves/s1/books/b1/cover"))
+        .header("content-type", "image/jpeg")
+        .body(image.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(&response.bytes().await.unwrap()[..], image);
+    // The same request on the binding without `response_body`: the Cover as JSON.
+    let response = client
+        .post(server.url("/v1/shelves/s1/books/b1/cover:describe"))
+        .header("content-type", "image/jpeg")
+        .body(image.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cover: Value = response.json().await.unwrap();
+    assert_eq!(
+        cover,
+        json!({
+            "name": "shelves/s1/books/b1",
+            "image": {"contentType": "image/jpeg", "data": "/9j/AH97"},
+            "size": "6",
+        })
+    );
+
+    // A whole HttpBody request and response; a body with no content type reads as empty.
+    let response = client
+        .post(server.url("/v1/echo"))
+        .header("content-type", "text/csv")
+        .body("a,b\n1,2\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/csv; echoed=true");
+    assert_eq!(response.text().await.unwrap(), "a,b\n1,2\n");
+
+    // A stream of HttpBody: one body of their data, typed by the first.
+    let response = client
+        .get(server.url("/v1/shelves/s1/books/b1:download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        response.text().await.unwrap(),
+        "chapter 1 of shelves/s1/books/b1\nchapter 2 of shelves/s1/books/b1\nchapter 3 of shelves/s1/books/b1\n"
+    );
+    // A failure mid-stream cuts the body short rather than ending it cleanly.
+    let cut = async {
+        let response = client
+            .get(server.url("/v1/shelves/s1/books/broken:download"))
+            .send()
+            .await?;
+        response.bytes().await
+    }
+    .await;
+    assert!(
+        cut.is_err(),
+        "a broken stream must not look complete: {cut:?}"
+    );
+
+    // Over gRPC an HttpBody is an ordinary message.
+    let cover = grpc_unary::<_, tacos_runtime::HttpBody>(
+        &channel(server.addr).await,
+        "/tacos.test.v1.Library/GetCover",
+        tonic::Request::new(GetCoverRequest {
+            name: "shelves/s1/books/b1".into(),
+        }),
+    )
+    .await
+    .unwrap()
+    .into_inner();
+    assert_eq!(cover.content_type, "image/png");
+
+    // The OpenAPI document says so: any content type, binary, on both sides.
+    let document: Value = serde_json::from_str(crate::generated::OPENAPI_JSON).unwrap();
+    let binary = json!({"*/*": {"schema": {"type": "string", "format": "binary"}}});
+    let echo = &document["paths"]["/v1/echo"]["post"];
+    assert_eq!(echo["requestBody"]["content"], binary);
+    assert_eq!(echo["responses"]["200"]["content"], binary);
+    let describe = &document["paths"]["/v1/{name}/cover:describe"]["post"];
+    assert_eq!(describe["requestBody"]["content"], binary);
+    assert!(describe["responses"]["200"]["content"]["application/json"].is_object());
+}

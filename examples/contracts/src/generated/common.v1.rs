@@ -7425,6 +7425,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7439,6 +7441,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7453,6 +7457,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7467,6 +7473,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7481,6 +7489,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7495,6 +7505,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[5],
     },
 ];

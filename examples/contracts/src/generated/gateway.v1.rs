@@ -15317,6 +15317,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15332,6 +15334,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15351,6 +15355,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15365,6 +15371,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15383,6 +15391,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15402,6 +15412,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[5],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15421,6 +15433,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[6],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15436,6 +15450,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[7],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15455,6 +15471,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[8],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15470,6 +15488,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[9],
     },
 ];
@@ -15959,6 +15979,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15974,6 +15996,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15989,6 +16013,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16004,6 +16030,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16019,6 +16047,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16039,6 +16069,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[4],
     },
 ];
@@ -16366,6 +16398,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16381,6 +16415,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16395,6 +16431,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16410,6 +16448,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[3],
     },
 ];
@@ -16702,6 +16742,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16716,6 +16758,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16731,6 +16775,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16745,6 +16791,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[3],
     },
 ];

@@ -5365,6 +5365,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5383,6 +5385,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5401,6 +5405,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5419,6 +5425,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5433,6 +5441,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5451,6 +5461,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[5],
     },
 ];

@@ -12204,6 +12204,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12223,6 +12225,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12242,6 +12246,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12261,6 +12267,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12280,6 +12288,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12298,6 +12308,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[4],
     },
 ];
@@ -12673,6 +12685,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12691,6 +12705,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12709,6 +12725,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12727,6 +12745,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12741,6 +12761,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12759,6 +12781,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[5],
     },
 ];
@@ -13124,6 +13148,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -13139,6 +13165,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -13154,6 +13182,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -13169,6 +13199,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -13184,6 +13216,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -13203,6 +13237,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[4],
     },
 ];

@@ -519,6 +519,8 @@ pub static GREETER_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GREETER_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -536,6 +538,8 @@ pub static GREETER_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GREETER_METHODS[1],
     },
 ];

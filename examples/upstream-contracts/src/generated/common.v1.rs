@@ -7199,6 +7199,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7212,6 +7214,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7225,6 +7229,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7238,6 +7244,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7251,6 +7259,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -7264,6 +7274,8 @@ pub static ADMIN_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &ADMIN_SERVICE_METHODS[5],
     },
 ];

@@ -14906,6 +14906,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -14919,6 +14921,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -14932,6 +14936,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -14945,6 +14951,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -14963,6 +14971,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -14982,6 +14992,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[5],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -14995,6 +15007,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[6],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15008,6 +15022,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[7],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15027,6 +15043,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[8],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15045,6 +15063,8 @@ pub static GATEWAY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &GATEWAY_SERVICE_METHODS[8],
     },
 ];
@@ -15522,6 +15542,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15537,6 +15559,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15552,6 +15576,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15567,6 +15593,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15580,6 +15608,8 @@ pub static QUEUE_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] 
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &QUEUE_SERVICE_METHODS[4],
     },
 ];
@@ -15883,6 +15913,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15896,6 +15928,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15909,6 +15943,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -15922,6 +15958,8 @@ pub static WEBHOOK_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEBHOOK_SERVICE_METHODS[3],
     },
 ];
@@ -16213,6 +16251,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16228,6 +16268,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16243,6 +16285,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -16258,6 +16302,8 @@ pub static WEB_SOCKET_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteS
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WEB_SOCKET_SERVICE_METHODS[3],
     },
 ];

@@ -5232,6 +5232,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5245,6 +5247,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5258,6 +5262,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5271,6 +5277,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5284,6 +5292,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -5297,6 +5307,8 @@ pub static PAYMENT_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &PAYMENT_SERVICE_METHODS[5],
     },
 ];

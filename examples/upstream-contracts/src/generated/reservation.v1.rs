@@ -11884,6 +11884,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -11899,6 +11901,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -11914,6 +11918,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -11929,6 +11935,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -11944,6 +11952,8 @@ pub static INVENTORY_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSp
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &INVENTORY_SERVICE_METHODS[4],
     },
 ];
@@ -12289,6 +12299,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12304,6 +12316,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12319,6 +12333,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12334,6 +12350,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12349,6 +12367,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12364,6 +12384,8 @@ pub static RESERVATION_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::Route
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &RESERVATION_SERVICE_METHODS[5],
     },
 ];
@@ -12722,6 +12744,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12737,6 +12761,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12752,6 +12778,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12767,6 +12795,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -12782,6 +12812,8 @@ pub static WORKER_SERVICE_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec]
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &WORKER_SERVICE_METHODS[4],
     },
 ];

@@ -36,6 +36,49 @@ pub(super) fn message<T: DeserializeOwned>(
     })
 }
 
+/// Decodes a raw (`google.api.HttpBody`) response: the message is an `HttpBody` of `data` with
+/// the response's content type, or has one in its `response_body` field.
+pub(super) fn raw_message<T: DeserializeOwned>(
+    content_type: &str,
+    data: &[u8],
+    response_body: Option<&str>,
+) -> Result<T, Status> {
+    let body = serde_json::json!({
+        "contentType": content_type,
+        "data": crate::json::base64::Encoded(data).to_string(),
+    });
+    let value = match response_body {
+        None => body,
+        Some(field) => Value::Object(serde_json::Map::from_iter([(field.to_owned(), body)])),
+    };
+    T::deserialize(value).map_err(bad_response)
+}
+
+/// The messages of a raw streamed response: one `HttpBody` per chunk of the body.
+pub(super) fn raw_stream<T, B>(
+    body: B,
+    content_type: String,
+    response_body: Option<&'static str>,
+) -> ServerStream<T>
+where
+    T: DeserializeOwned + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    Box::pin(BodyStream::new(body).filter_map(move |frame| {
+        futures::future::ready(match frame {
+            Ok(frame) => frame
+                .into_data()
+                .ok()
+                .filter(|data| !data.is_empty())
+                .map(|data| raw_message(&content_type, &data, response_body)),
+            Err(err) => Some(Err(Status::unavailable(format!(
+                "response stream was cut short: {err}"
+            )))),
+        })
+    }))
+}
+
 fn bad_response(err: serde_json::Error) -> Status {
     Status::internal(format!("the server's response does not decode: {err}"))
 }

@@ -8,7 +8,9 @@
 //!   HttpRule rules: a single-segment variable encodes everything but unreserved characters
 //!   (`/` too); a multi-segment one keeps `/` and the other reserved characters that may stand in
 //!   a path, and encodes `?`, `#`, `[`, `]` and everything else;
-//! - `body: "*"` sends what remains as the body; `body: "field"` sends that field's value;
+//! - `body: "*"` sends what remains as the body; `body: "field"` sends that field's value; a
+//!   `google.api.HttpBody` body (the whole request or the field) is sent raw, with its content
+//!   type;
 //! - whatever remains outside the body goes to the query string: nested messages as dot paths
 //!   (`filter.author=x`), repeated fields by repetition (`tags=a&tags=b`).
 
@@ -24,8 +26,10 @@ use crate::status::Status;
 pub(crate) struct Encoded {
     /// Path and query, starting with `/`.
     pub(crate) path_and_query: String,
-    /// The JSON body, `None` when the binding sends none (or the body field is unset).
+    /// The body, `None` when the binding sends none (or the body field is unset).
     pub(crate) body: Option<Vec<u8>>,
+    /// The body's content type when it is an `HttpBody`'s data; JSON otherwise.
+    pub(crate) raw_content_type: Option<String>,
 }
 
 /// Encodes `message` for `route`.
@@ -74,13 +78,21 @@ pub(crate) fn encode<T: Serialize>(route: &RouteSpec, message: &T) -> Result<Enc
         path.push(':');
         path.push_str(verb);
     }
-    let body = match route.body {
+    let body_value = match route.body {
         BodySelector::None => None,
-        BodySelector::Whole => Some(serde_json::to_vec(&fields).map_err(print_error)?),
+        BodySelector::Whole => Some(Value::Object(std::mem::take(&mut fields))),
         BodySelector::Field(name) => match fields.remove(name) {
             None | Some(Value::Null) => None,
-            Some(value) => Some(serde_json::to_vec(&value).map_err(print_error)?),
+            Some(value) => Some(value),
         },
+    };
+    let (body, raw_content_type) = match body_value {
+        None => (None, None),
+        Some(value) if route.raw_request => {
+            let (content_type, data) = raw_body(value)?;
+            (Some(data), Some(content_type))
+        }
+        Some(value) => (Some(serde_json::to_vec(&value).map_err(print_error)?), None),
     };
     if route.body != BodySelector::Whole {
         let mut query = String::new();
@@ -95,7 +107,16 @@ pub(crate) fn encode<T: Serialize>(route: &RouteSpec, message: &T) -> Result<Enc
     Ok(Encoded {
         path_and_query: path,
         body,
+        raw_content_type,
     })
+}
+
+/// An `HttpBody`'s content type and data from its JSON form (proto field names, data base64).
+fn raw_body(value: Value) -> Result<(String, Vec<u8>), Status> {
+    let text = |field: &str| value.get(field).and_then(Value::as_str).unwrap_or_default();
+    let data = crate::json::base64::decode(text("data"))
+        .map_err(|_| Status::internal("an HttpBody printed its data as invalid base64"))?;
+    Ok((text("content_type").to_owned(), data))
 }
 
 fn print_error(err: serde_json::Error) -> Status {
@@ -278,6 +299,8 @@ mod tests {
             },
             body,
             response_body: None,
+            raw_request: false,
+            raw_response: false,
             rpc: &METHOD,
         }
     }

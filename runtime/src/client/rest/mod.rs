@@ -223,7 +223,18 @@ impl RestTransport {
     ) -> Result<http::Response<hyper::body::Incoming>, Status> {
         let route = bound(method, route)?;
         let encoded = encode::encode(route, message)?;
-        let content_type = encoded.body.is_some().then_some("application/json");
+        let content_type = match (&encoded.body, &encoded.raw_content_type) {
+            (None, _) => None,
+            (Some(_), None) => Some(HeaderValue::from_static("application/json")),
+            (Some(_), Some(raw)) if raw.is_empty() => {
+                Some(HeaderValue::from_static("application/octet-stream"))
+            }
+            (Some(_), Some(raw)) => Some(HeaderValue::from_str(raw).map_err(|_| {
+                Status::invalid_argument(format!(
+                    "the HttpBody's content type {raw:?} is not a valid header value"
+                ))
+            })?),
+        };
         let head = self.head(
             route,
             &encoded.path_and_query,
@@ -268,7 +279,7 @@ impl RestTransport {
             &path_and_query,
             outgoing,
             accept,
-            Some("application/x-ndjson"),
+            Some(HeaderValue::from_static("application/x-ndjson")),
         )?;
         // An `Err` (the caller giving up) fails the body: the connection is dropped, so the
         // server sees a broken request rather than a complete one.
@@ -292,7 +303,7 @@ impl RestTransport {
         path_and_query: &str,
         outgoing: Outgoing,
         accept: &'static str,
-        content_type: Option<&'static str>,
+        content_type: Option<HeaderValue>,
     ) -> Result<http::request::Parts, Status> {
         let uri = Uri::builder()
             .scheme(Scheme::HTTP)
@@ -309,8 +320,7 @@ impl RestTransport {
         head.headers
             .insert(ACCEPT, HeaderValue::from_static(accept));
         if let Some(content_type) = content_type {
-            head.headers
-                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            head.headers.insert(CONTENT_TYPE, content_type);
         }
         if let Some(timeout) = timeout {
             if let Ok(value) = encode_timeout(timeout).parse() {
@@ -343,9 +353,12 @@ impl RestTransport {
         Req: Serialize,
         Resp: DeserializeOwned,
     {
-        let response = self
-            .send(method, route, &message, outgoing, "application/json")
-            .await?;
+        let accept = if route.is_some_and(|r| r.raw_response) {
+            "*/*"
+        } else {
+            "application/json"
+        };
+        let response = self.send(method, route, &message, outgoing, accept).await?;
         Self::single(route, response).await
     }
 
@@ -363,7 +376,12 @@ impl RestTransport {
         if !parts.status.is_success() {
             return Err(decode::error(parts.status, parts.headers, &body));
         }
-        let message = decode::message(&body, route.and_then(|r| r.response_body))?;
+        let response_body = route.and_then(|r| r.response_body);
+        let message = if route.is_some_and(|r| r.raw_response) {
+            decode::raw_message(content_type(&parts.headers), &body, response_body)?
+        } else {
+            decode::message(&body, response_body)?
+        };
         let (headers, trailers) = split_rest(parts.headers);
         let mut response = Response::new(message);
         *response.headers_mut() = headers;
@@ -482,17 +500,27 @@ impl RestTransport {
                 .unwrap_or_default();
             return Err(decode::error(parts.status, parts.headers, &body));
         }
-        let stream = decode::stream(
-            body,
-            self.inner.stream_format,
-            route.and_then(|r| r.response_body),
-        );
+        let response_body = route.and_then(|r| r.response_body);
+        let stream = if route.is_some_and(|r| r.raw_response) {
+            let content_type = content_type(&parts.headers).to_owned();
+            decode::raw_stream(body, content_type, response_body)
+        } else {
+            decode::stream(body, self.inner.stream_format, response_body)
+        };
         let (headers, trailers) = split_rest(parts.headers);
         let mut response = Response::new(stream);
         *response.headers_mut() = headers;
         *response.trailers_mut() = trailers;
         Ok(response)
     }
+}
+
+/// A response's `Content-Type` (empty when absent or not text).
+fn content_type(headers: &http::HeaderMap) -> &str {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// An empty request stream has no message to fill the binding's path variables from.

@@ -424,6 +424,57 @@ impl ::prost::Name for WatchBooksRequest {
         "type.googleapis.com/tacos.test.v1.WatchBooksRequest".into()
     }
 }
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetCoverRequest {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+}
+impl ::prost::Name for GetCoverRequest {
+    const NAME: &'static str = "GetCoverRequest";
+    const PACKAGE: &'static str = "tacos.test.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "tacos.test.v1.GetCoverRequest".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/tacos.test.v1.GetCoverRequest".into()
+    }
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PutCoverRequest {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub image: ::core::option::Option<::tacos_runtime::HttpBody>,
+}
+impl ::prost::Name for PutCoverRequest {
+    const NAME: &'static str = "PutCoverRequest";
+    const PACKAGE: &'static str = "tacos.test.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "tacos.test.v1.PutCoverRequest".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/tacos.test.v1.PutCoverRequest".into()
+    }
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Cover {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub image: ::core::option::Option<::tacos_runtime::HttpBody>,
+    #[prost(int64, tag = "3")]
+    pub size: i64,
+}
+impl ::prost::Name for Cover {
+    const NAME: &'static str = "Cover";
+    const PACKAGE: &'static str = "tacos.test.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "tacos.test.v1.Cover".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/tacos.test.v1.Cover".into()
+    }
+}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum Genre {
@@ -3283,6 +3334,334 @@ impl<'de> __tacos_json::Deserialize<'de> for WatchBooksRequest {
         )
     }
 }
+impl __tacos_json::Serialize for GetCoverRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
+            __map
+                .serialize_entry(
+                    "name",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for GetCoverRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = GetCoverRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "tacos.test.v1.GetCoverRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <GetCoverRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 1usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "name" => 0u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
+                                )?
+                            {
+                                __message.name = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for GetCoverRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for PutCoverRequest {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
+            __map
+                .serialize_entry(
+                    "name",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.image {
+            __map
+                .serialize_entry(
+                    "image",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<__tacos_json::HttpBody>,
+                    >::new(__value),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for PutCoverRequest {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = PutCoverRequest;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(
+                    __f,
+                    self.0,
+                    "tacos.test.v1.PutCoverRequest",
+                )
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <PutCoverRequest as ::core::default::Default>::default();
+                let mut __seen = [false; 2usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "name" => 0u32,
+                                "image" => 1u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
+                                )?
+                            {
+                                __message.name = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "image")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<__tacos_json::HttpBody>,
+                                    >::new("image"),
+                                )?
+                            {
+                                __message.image = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for PutCoverRequest {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
+impl __tacos_json::Serialize for Cover {
+    fn serialize<S: __tacos_json::Serializer>(
+        &self,
+        __serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        use __tacos_json::SerializeMap as _;
+        let __options = __tacos_json::options();
+        let __proto_names = __options.proto_field_names;
+        let __all = __options.emit_unpopulated;
+        let mut __map = __serializer.serialize_map(::core::option::Option::None)?;
+        if __all
+            || !<__tacos_json::Str as __tacos_json::Defaulted>::is_default(&self.name)
+        {
+            __map
+                .serialize_entry(
+                    "name",
+                    &__tacos_json::Ser::<__tacos_json::Str>::new(&self.name),
+                )?;
+        }
+        if let ::core::option::Option::Some(__value) = &self.image {
+            __map
+                .serialize_entry(
+                    "image",
+                    &__tacos_json::Ser::<
+                        __tacos_json::Msg<__tacos_json::HttpBody>,
+                    >::new(__value),
+                )?;
+        }
+        if __all
+            || !<__tacos_json::Int64 as __tacos_json::Defaulted>::is_default(&self.size)
+        {
+            __map
+                .serialize_entry(
+                    "size",
+                    &__tacos_json::Ser::<__tacos_json::Int64>::new(&self.size),
+                )?;
+        }
+        __map.end()
+    }
+}
+impl __tacos_json::JsonMessage for Cover {
+    fn deserialize_json<'de, D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+        __field: ::core::option::Option<&'static str>,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct __Visitor(::core::option::Option<&'static str>);
+        impl<'de> __tacos_json::Visitor<'de> for __Visitor {
+            type Value = Cover;
+            fn expecting(
+                &self,
+                __f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                __tacos_json::expecting_message(__f, self.0, "tacos.test.v1.Cover")
+            }
+            fn visit_map<A: __tacos_json::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> ::core::result::Result<Self::Value, A::Error> {
+                let mut __message = <Cover as ::core::default::Default>::default();
+                let mut __seen = [false; 3usize];
+                while let ::core::option::Option::Some(__key) = __map
+                    .next_key_seed(
+                        __tacos_json::KeySeed(|__name: &str| {
+                            match __name {
+                                "name" => 0u32,
+                                "image" => 1u32,
+                                "size" => 2u32,
+                                _ => __tacos_json::UNKNOWN_FIELD,
+                            }
+                        }),
+                    )?
+                {
+                    match __key {
+                        0u32 => {
+                            __tacos_json::mark_seen(&mut __seen[0], "name")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Str>::new("name"),
+                                )?
+                            {
+                                __message.name = __value;
+                            }
+                        }
+                        1u32 => {
+                            __tacos_json::mark_seen(&mut __seen[1], "image")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<
+                                        __tacos_json::Msg<__tacos_json::HttpBody>,
+                                    >::new("image"),
+                                )?
+                            {
+                                __message.image = ::core::option::Option::Some(
+                                    __tacos_json::place(__value),
+                                );
+                            }
+                        }
+                        2u32 => {
+                            __tacos_json::mark_seen(&mut __seen[2], "size")?;
+                            if let ::core::option::Option::Some(__value) = __map
+                                .next_value_seed(
+                                    __tacos_json::FieldSeed::<__tacos_json::Int64>::new("size"),
+                                )?
+                            {
+                                __message.size = __value;
+                            }
+                        }
+                        _ => {
+                            __map.next_value::<__tacos_json::IgnoredAny>()?;
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(__message)
+            }
+        }
+        __deserializer.deserialize_map(__Visitor(__field))
+    }
+}
+impl<'de> __tacos_json::Deserialize<'de> for Cover {
+    fn deserialize<D: __tacos_json::Deserializer<'de>>(
+        __deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <Self as __tacos_json::JsonMessage>::deserialize_json(
+            __deserializer,
+            ::core::option::Option::None,
+        )
+    }
+}
 impl __tacos_json::ProtoEnum for Genre {
     const TYPE_NAME: &'static str = "tacos.test.v1.Genre";
     fn name_of(__value: i32) -> ::core::option::Option<&'static str> {
@@ -4094,6 +4473,81 @@ impl ::tacos_runtime::__private::rest::QueryFields for WatchBooksRequest {
         }
     }
 }
+impl ::tacos_runtime::__private::rest::QueryFields for GetCoverRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for PutCoverRequest {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
+impl ::tacos_runtime::__private::rest::QueryFields for Cover {
+    fn set_query_field(
+        &mut self,
+        __path: &[&str],
+        __value: &str,
+    ) -> ::core::result::Result<(), ::tacos_runtime::__private::rest::QueryError> {
+        let ::core::option::Option::Some((__name, __rest)) = __path.split_first() else {
+            return ::core::result::Result::Err(
+                ::tacos_runtime::__private::rest::QueryError::UnknownField,
+            );
+        };
+        match *__name {
+            "name" => {
+                ::tacos_runtime::__private::rest::set(&mut self.name, __rest, __value)
+            }
+            "size" => {
+                ::tacos_runtime::__private::rest::set(&mut self.size, __rest, __value)
+            }
+            _ => {
+                let _ = (__rest, __value);
+                ::core::result::Result::Err(
+                    ::tacos_runtime::__private::rest::QueryError::UnknownField,
+                )
+            }
+        }
+    }
+}
 /// Handler of `tacos.test.v1.Library`: implement it once, serve it over gRPC and REST.
 ///
 /// A library of shelves and books.
@@ -4249,6 +4703,54 @@ pub trait Library: ::core::marker::Send + ::core::marker::Sync + 'static {
             ::tacos_runtime::__private::Status,
         >,
     > + ::core::marker::Send;
+    /// A book's cover image, sent raw with its content type.
+    fn get_cover(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetCoverRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Replaces a book's cover: the body is the image, raw, and the answer sends it back raw; the
+    /// `:describe` binding answers the whole Cover as JSON instead.
+    fn put_cover(
+        &self,
+        request: ::tacos_runtime::__private::Request<PutCoverRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<Cover>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// Answers the body it is sent, with its content type.
+    fn echo_body(
+        &self,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::HttpBody,
+        >,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
+    /// A book's text in chunks, over REST one raw body; a book named "broken" fails after the
+    /// first chunk.
+    fn download_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<
+                    ::tacos_runtime::__private::HttpBody,
+                >,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > + ::core::marker::Send;
     /// The declared policy of `method` (its name in the contract); the service
     /// attribute macro overrides this.
     fn method_policy(
@@ -4361,6 +4863,34 @@ pub static LIBRARY_METHODS: &[::tacos_runtime::__private::MethodInfo] = &[
         kind: ::tacos_runtime::__private::MethodKind::BidiStreaming,
         idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
     },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "tacos.test.v1.Library",
+        name: "GetCover",
+        path: "/tacos.test.v1.Library/GetCover",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "tacos.test.v1.Library",
+        name: "PutCover",
+        path: "/tacos.test.v1.Library/PutCover",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "tacos.test.v1.Library",
+        name: "EchoBody",
+        path: "/tacos.test.v1.Library/EchoBody",
+        kind: ::tacos_runtime::__private::MethodKind::Unary,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
+    },
+    ::tacos_runtime::__private::MethodInfo {
+        service: "tacos.test.v1.Library",
+        name: "DownloadBook",
+        path: "/tacos.test.v1.Library/DownloadBook",
+        kind: ::tacos_runtime::__private::MethodKind::ServerStreaming,
+        idempotency: ::tacos_runtime::__private::Idempotency::Unknown,
+    },
 ];
 /// The REST bindings of `tacos.test.v1.Library` (additional bindings included).
 pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
@@ -4383,6 +4913,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4400,6 +4932,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[0],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4414,6 +4948,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[1],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4434,6 +4970,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Field("book"),
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[2],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4455,6 +4993,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Field("book"),
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4476,6 +5016,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Field("book"),
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[3],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4497,6 +5039,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[4],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4518,6 +5062,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[5],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4531,6 +5077,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[6],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4548,6 +5096,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[7],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4566,6 +5116,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[8],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4584,6 +5136,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[9],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4597,6 +5151,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::Some("note"),
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[10],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4617,6 +5173,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::None,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[11],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4637,6 +5195,8 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[12],
     },
     ::tacos_runtime::__private::rest::RouteSpec {
@@ -4657,7 +5217,119 @@ pub static LIBRARY_ROUTES: &[::tacos_runtime::__private::rest::RouteSpec] = &[
         },
         body: ::tacos_runtime::__private::rest::BodySelector::Whole,
         response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: false,
         rpc: &LIBRARY_METHODS[13],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "name",
+                    segments: &[
+                        ::tacos_runtime::__private::rest::Seg::Lit("shelves"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                        ::tacos_runtime::__private::rest::Seg::Lit("books"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                    ],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("cover"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: true,
+        rpc: &LIBRARY_METHODS[14],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Put,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "name",
+                    segments: &[
+                        ::tacos_runtime::__private::rest::Seg::Lit("shelves"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                        ::tacos_runtime::__private::rest::Seg::Lit("books"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                    ],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("cover"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Field("image"),
+        response_body: ::core::option::Option::Some("image"),
+        raw_request: true,
+        raw_response: true,
+        rpc: &LIBRARY_METHODS[15],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "name",
+                    segments: &[
+                        ::tacos_runtime::__private::rest::Seg::Lit("shelves"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                        ::tacos_runtime::__private::rest::Seg::Lit("books"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                    ],
+                },
+                ::tacos_runtime::__private::rest::Seg::Lit("cover"),
+            ],
+            verb: ::core::option::Option::Some("describe"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Field("image"),
+        response_body: ::core::option::Option::None,
+        raw_request: true,
+        raw_response: false,
+        rpc: &LIBRARY_METHODS[15],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Post,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Lit("echo"),
+            ],
+            verb: ::core::option::Option::None,
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::Whole,
+        response_body: ::core::option::Option::None,
+        raw_request: true,
+        raw_response: true,
+        rpc: &LIBRARY_METHODS[16],
+    },
+    ::tacos_runtime::__private::rest::RouteSpec {
+        method: ::tacos_runtime::__private::rest::HttpMethod::Get,
+        template: ::tacos_runtime::__private::rest::PathTemplate {
+            segments: &[
+                ::tacos_runtime::__private::rest::Seg::Lit("v1"),
+                ::tacos_runtime::__private::rest::Seg::Var {
+                    field: "name",
+                    segments: &[
+                        ::tacos_runtime::__private::rest::Seg::Lit("shelves"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                        ::tacos_runtime::__private::rest::Seg::Lit("books"),
+                        ::tacos_runtime::__private::rest::Seg::Star,
+                    ],
+                },
+            ],
+            verb: ::core::option::Option::Some("download"),
+        },
+        body: ::tacos_runtime::__private::rest::BodySelector::None,
+        response_body: ::core::option::Option::None,
+        raw_request: false,
+        raw_response: true,
+        rpc: &LIBRARY_METHODS[17],
     },
 ];
 /// The tonic service of `tacos.test.v1.Library`, calling a [`Library`] handler.
@@ -4827,6 +5499,42 @@ impl<
                     move |request| async move { inner.echo_books(request).await },
                 )
             }
+            "/tacos.test.v1.Library/GetCover" => {
+                let policy = inner.method_policy("GetCover");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &LIBRARY_METHODS[14],
+                    policy,
+                    move |request| async move { inner.get_cover(request).await },
+                )
+            }
+            "/tacos.test.v1.Library/PutCover" => {
+                let policy = inner.method_policy("PutCover");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &LIBRARY_METHODS[15],
+                    policy,
+                    move |request| async move { inner.put_cover(request).await },
+                )
+            }
+            "/tacos.test.v1.Library/EchoBody" => {
+                let policy = inner.method_policy("EchoBody");
+                ::tacos_runtime::__private::grpc::unary(
+                    request,
+                    &LIBRARY_METHODS[16],
+                    policy,
+                    move |request| async move { inner.echo_body(request).await },
+                )
+            }
+            "/tacos.test.v1.Library/DownloadBook" => {
+                let policy = inner.method_policy("DownloadBook");
+                ::tacos_runtime::__private::grpc::server_streaming(
+                    request,
+                    &LIBRARY_METHODS[17],
+                    policy,
+                    move |request| async move { inner.download_book(request).await },
+                )
+            }
             path => ::tacos_runtime::__private::grpc::unimplemented(path),
         }
     }
@@ -4977,6 +5685,52 @@ fn __library_echo_books_rest_0(
 ) -> ::core::result::Result<ImportBookRequest, ::tacos_runtime::__private::Status> {
     let mut message: ImportBookRequest = call.body_message()?;
     message.parent = call.path_var(0, "parent")?;
+    ::core::result::Result::Ok(message)
+}
+fn __library_get_cover_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetCoverRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetCoverRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.name = call.path_var(0, "name")?;
+    ::core::result::Result::Ok(message)
+}
+fn __library_put_cover_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<PutCoverRequest, ::tacos_runtime::__private::Status> {
+    let mut message = PutCoverRequest {
+        image: ::core::option::Option::Some(call.http_body()),
+        ..::core::default::Default::default()
+    };
+    call.apply_query(&mut message, &["image"])?;
+    message.name = call.path_var(0, "name")?;
+    ::core::result::Result::Ok(message)
+}
+fn __library_put_cover_rest_1(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<PutCoverRequest, ::tacos_runtime::__private::Status> {
+    let mut message = PutCoverRequest {
+        image: ::core::option::Option::Some(call.http_body()),
+        ..::core::default::Default::default()
+    };
+    call.apply_query(&mut message, &["image"])?;
+    message.name = call.path_var(0, "name")?;
+    ::core::result::Result::Ok(message)
+}
+fn __library_echo_body_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<
+    ::tacos_runtime::__private::HttpBody,
+    ::tacos_runtime::__private::Status,
+> {
+    ::core::result::Result::Ok(call.http_body())
+}
+fn __library_download_book_rest_0(
+    call: &::tacos_runtime::__private::rest::RestCall,
+) -> ::core::result::Result<GetBookRequest, ::tacos_runtime::__private::Status> {
+    let mut message = <GetBookRequest as ::core::default::Default>::default();
+    call.apply_query(&mut message, &[])?;
+    message.name = call.path_var(0, "name")?;
     ::core::result::Result::Ok(message)
 }
 /// Everything a server needs to serve `tacos.test.v1.Library` with `handler` on both protocols.
@@ -5181,6 +5935,66 @@ pub fn library_service<T: Library>(
                     handler.echo_books(request).await
                 },
                 |message: Book| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[16],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("GetCover"),
+                __library_get_cover_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.get_cover(request).await
+                },
+                |message: ::tacos_runtime::__private::HttpBody| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[17],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("PutCover"),
+                __library_put_cover_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.put_cover(request).await
+                },
+                |message: Cover| message.image.unwrap_or_default(),
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[18],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("PutCover"),
+                __library_put_cover_rest_1,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.put_cover(request).await
+                },
+                |message: Cover| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[19],
+            ::tacos_runtime::__private::rest::unary(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("EchoBody"),
+                __library_echo_body_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.echo_body(request).await
+                },
+                |message: ::tacos_runtime::__private::HttpBody| message,
+            ),
+        )
+        .with_route(
+            &LIBRARY_ROUTES[20],
+            ::tacos_runtime::__private::rest::server_streaming(
+                ::tacos_runtime::__private::Arc::clone(&handler),
+                handler.method_policy("DownloadBook"),
+                __library_download_book_rest_0,
+                |handler: ::tacos_runtime::__private::Arc<T>, request| async move {
+                    handler.download_book(request).await
+                },
+                |message: ::tacos_runtime::__private::HttpBody| message,
             ),
         )
 }
@@ -5699,6 +6513,140 @@ impl Library for LibraryClient {
             }
         }
     }
+    async fn get_cover(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetCoverRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[14];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("GetCover");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.get_cover(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[16]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn put_cover(
+        &self,
+        request: ::tacos_runtime::__private::Request<PutCoverRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<Cover>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[15];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("PutCover");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.put_cover(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[17]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn echo_body(
+        &self,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::HttpBody,
+        >,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[16];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("EchoBody");
+                self.client
+                    .local_unary(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.echo_body(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .unary(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[19]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
+    async fn download_book(
+        &self,
+        request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> ::core::result::Result<
+        ::tacos_runtime::__private::Response<
+            ::tacos_runtime::__private::ServerStream<
+                ::tacos_runtime::__private::HttpBody,
+            >,
+        >,
+        ::tacos_runtime::__private::Status,
+    > {
+        let method = &LIBRARY_METHODS[17];
+        match &self.local {
+            ::core::option::Option::Some(handler) => {
+                let handler = ::tacos_runtime::__private::Arc::clone(handler);
+                let policy = handler.policy("DownloadBook");
+                self.client
+                    .local_server_streaming(
+                        method,
+                        policy,
+                        request,
+                        move |request| { handler.download_book(request) },
+                    )
+                    .await
+            }
+            ::core::option::Option::None => {
+                self.client
+                    .server_streaming(
+                        method,
+                        ::core::option::Option::Some(&LIBRARY_ROUTES[20]),
+                        request,
+                    )
+                    .await
+            }
+        }
+    }
 }
 /// Calls an in-process [`Library`] handler without knowing its type.
 #[allow(non_camel_case_types)]
@@ -5833,6 +6781,48 @@ trait __LibraryLocal: ::core::marker::Send + ::core::marker::Sync + 'static {
         ::core::result::Result<
             ::tacos_runtime::__private::Response<
                 ::tacos_runtime::__private::ServerStream<Book>,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn get_cover(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetCoverRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn put_cover(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<PutCoverRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Cover>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn echo_body(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::HttpBody,
+        >,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+            ::tacos_runtime::__private::Status,
+        >,
+    >;
+    fn download_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<
+                    ::tacos_runtime::__private::HttpBody,
+                >,
             >,
             ::tacos_runtime::__private::Status,
         >,
@@ -6025,6 +7015,58 @@ impl<T: Library> __LibraryLocal for T {
         >,
     > {
         ::std::boxed::Box::pin(async move { Library::echo_books(&*self, request).await })
+    }
+    fn get_cover(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetCoverRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move { Library::get_cover(&*self, request).await })
+    }
+    fn put_cover(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<PutCoverRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<Cover>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move { Library::put_cover(&*self, request).await })
+    }
+    fn echo_body(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<
+            ::tacos_runtime::__private::HttpBody,
+        >,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<::tacos_runtime::__private::HttpBody>,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move { Library::echo_body(&*self, request).await })
+    }
+    fn download_book(
+        self: ::tacos_runtime::__private::Arc<Self>,
+        request: ::tacos_runtime::__private::Request<GetBookRequest>,
+    ) -> ::tacos_runtime::__private::client::BoxFuture<
+        ::core::result::Result<
+            ::tacos_runtime::__private::Response<
+                ::tacos_runtime::__private::ServerStream<
+                    ::tacos_runtime::__private::HttpBody,
+                >,
+            >,
+            ::tacos_runtime::__private::Status,
+        >,
+    > {
+        ::std::boxed::Box::pin(async move {
+            Library::download_book(&*self, request).await
+        })
     }
     fn policy(
         &self,
