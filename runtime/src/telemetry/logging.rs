@@ -231,14 +231,13 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = parse_filter_directives(&config.filter)?;
-    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     let fmt = match config.format {
-        LogFormat::Text => fmt.with_ansi(ansi).with_filter(filter).boxed(),
-        LogFormat::Json => fmt
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(ansi)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => super::json::JsonLines::new(writer)
             .with_filter(filter)
             .boxed(),
     };

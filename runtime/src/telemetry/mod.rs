@@ -12,12 +12,14 @@
 //! [`init_logging`] installs text or JSON logging from `LOG_FORMAT` and `LOG_LEVEL`, and OTLP
 //! export from `OTEL_EXPORTER_OTLP_ENDPOINT` ([`LogConfig::from_env`]). Lines bound for a pipe
 //! or file are written in batches (at most 100 ms late); [`flush_logs`] writes the rest, and the
-//! server calls it when it shuts down.
+//! server calls it when it shuts down. JSON lines are rendered by the `json` layer, built for a
+//! line per call.
 
 mod access;
 mod batch;
 mod call;
 mod hex;
+mod json;
 mod logging;
 #[cfg(feature = "otlp")]
 mod otlp;

@@ -281,3 +281,48 @@ fn lines_logged_in_a_server_span_carry_its_ids() {
     });
     assert!(quiet.is_empty());
 }
+
+#[test]
+fn json_lines_are_valid_json_whatever_the_fields_hold() {
+    let out = logged(LogFormat::Json, "info", || {
+        let span = tracing::info_span!("outer", user = "a\"b", late = tracing::field::Empty);
+        span.record("late", 7_u64);
+        span.in_scope(|| {
+            tracing::warn!(
+                target: "app",
+                text = "line\nbreak",
+                count = -3_i64,
+                ratio = 0.5,
+                missing = f64::NAN,
+                flag = true,
+                debug = ?Some("q\"uote"),
+                "said {}", "\"hi\""
+            );
+        });
+        tracing::info!(target: "app", "outside");
+    });
+    let lines: Vec<HashMap<String, Value>> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let line = &lines[0];
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["target"], "app");
+    assert_eq!(line["message"], "said \"hi\"");
+    assert_eq!(line["text"], "line\nbreak");
+    assert_eq!(line["count"], -3);
+    assert_eq!(line["ratio"], 0.5);
+    assert_eq!(line["missing"], "NaN");
+    assert_eq!(line["flag"], true);
+    assert_eq!(line["debug"], "Some(\"q\\\"uote\")");
+    assert_eq!(line["span"]["name"], "outer");
+    assert_eq!(line["span"]["user"], "a\"b");
+    assert_eq!(line["span"]["late"], 7);
+    let timestamp = line["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.len() == 27 && timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
+        "{timestamp}"
+    );
+    assert!(!lines[1].contains_key("span"), "{out}");
+}
