@@ -65,18 +65,29 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Display,
 {
-    Box::pin(BodyStream::new(body).filter_map(move |frame| {
+    Box::pin(chunks(body).filter_map(move |chunk| {
+        futures::future::ready(match chunk {
+            Ok(data) if data.is_empty() => None,
+            Ok(data) => Some(raw_message(&content_type, &data, response_body)),
+            Err(status) => Some(Err(status)),
+        })
+    }))
+}
+
+/// The data of a response body as it arrives; a failure reading it is `UNAVAILABLE`.
+fn chunks<B>(body: B) -> impl Stream<Item = Result<Bytes, Status>> + Send + 'static
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    BodyStream::new(body).filter_map(|frame| {
         futures::future::ready(match frame {
-            Ok(frame) => frame
-                .into_data()
-                .ok()
-                .filter(|data| !data.is_empty())
-                .map(|data| raw_message(&content_type, &data, response_body)),
+            Ok(frame) => frame.into_data().ok().map(Ok),
             Err(err) => Some(Err(Status::unavailable(format!(
                 "response stream was cut short: {err}"
             )))),
         })
-    }))
+    })
 }
 
 fn bad_response(err: serde_json::Error) -> Status {
@@ -121,16 +132,8 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Display,
 {
-    let frames = BodyStream::new(body).filter_map(|frame| {
-        futures::future::ready(match frame {
-            Ok(frame) => frame.into_data().ok().map(Ok),
-            Err(err) => Some(Err(Status::unavailable(format!(
-                "response stream was cut short: {err}"
-            )))),
-        })
-    });
     let state = Lines {
-        frames: Box::pin(frames),
+        frames: Box::pin(chunks(body)),
         buffer: BytesMut::new(),
         event: Event::default(),
         done: false,
