@@ -5,7 +5,9 @@
 //! Calls are made on `tonic::client::Grpc` with prost encoding. Unary calls read the response as
 //! a one-message stream so the server's headers and trailers stay apart, as they do on REST.
 
+use std::collections::hash_map::DefaultHasher;
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -256,10 +258,7 @@ impl GrpcTransport {
         let count = self.inner.channels.len();
         let index = match tokio::task::try_id() {
             Some(task) => {
-                use std::hash::{BuildHasher, BuildHasherDefault};
-                let hasher =
-                    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
-                hasher.hash_one(task) as usize % count
+                BuildHasherDefault::<DefaultHasher>::default().hash_one(task) as usize % count
             }
             None => self.inner.next.fetch_add(1, Ordering::Relaxed) % count,
         };

@@ -10,7 +10,7 @@ use std::any::{Any, TypeId};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use http_body::Frame;
 use http_body_util::{Full, StreamBody};
 
@@ -100,7 +100,6 @@ where
         Bytes::from(first.data),
     ))));
     let mut response = http::Response::new(Body::new(StreamBody::new(first.chain(rest))));
-    *response.status_mut() = StatusCode::OK;
     let out = response.headers_mut();
     out.insert(CONTENT_TYPE, content_type);
     out.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -111,6 +110,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use http::StatusCode;
+
     use super::*;
 
     #[test]

@@ -64,7 +64,7 @@ where
         }
         let write = |line: &mut String| {
             line.clear();
-            self.render(line, event, &ctx);
+            render(line, event, &ctx);
             let _ = self
                 .writer
                 .make_writer_for(event.metadata())
@@ -78,35 +78,34 @@ where
     }
 }
 
-impl<W> JsonLines<W> {
-    fn render<S>(&self, line: &mut String, event: &Event<'_>, ctx: &Context<'_, S>)
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let metadata = event.metadata();
-        line.push_str("{\"timestamp\":\"");
-        write_timestamp(line, SystemTime::now());
-        line.push_str("\",\"level\":\"");
-        line.push_str(metadata.level().as_str());
-        line.push('"');
-        let mut fields = Fields::after_first(line);
-        event.record(&mut fields);
-        line.push_str(",\"target\":");
-        push_string(line, metadata.target());
-        if let Some(span) = ctx.event_span(event) {
-            line.push_str(",\"span\":{");
-            if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
-                if !fields.is_empty() {
-                    line.push_str(fields);
-                    line.push(',');
-                }
+/// One event as a JSON line (with its `\n`), appended to `line`.
+fn render<S>(line: &mut String, event: &Event<'_>, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let metadata = event.metadata();
+    line.push_str("{\"timestamp\":\"");
+    write_timestamp(line, SystemTime::now());
+    line.push_str("\",\"level\":\"");
+    line.push_str(metadata.level().as_str());
+    line.push('"');
+    let mut fields = Fields::after_first(line);
+    event.record(&mut fields);
+    line.push_str(",\"target\":");
+    push_string(line, metadata.target());
+    if let Some(span) = ctx.event_span(event) {
+        line.push_str(",\"span\":{");
+        if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
+            if !fields.is_empty() {
+                line.push_str(fields);
+                line.push(',');
             }
-            line.push_str("\"name\":");
-            push_string(line, span.name());
-            line.push('}');
         }
-        line.push_str("}\n");
+        line.push_str("\"name\":");
+        push_string(line, span.name());
+        line.push('}');
     }
+    line.push_str("}\n");
 }
 
 /// Writes `"name":value` pairs, each preceded by a comma unless it is the first of a list.
